@@ -1,0 +1,160 @@
+"""The command line: parse, call one function, print with rich. Nothing else lives here.
+
+This is the only place that turns a :class:`MammosearchError` into a red one-line
+message and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from mammosearch import runtime
+from mammosearch.errors import MammosearchError
+from mammosearch.storage import DEFAULT_STORAGE
+
+runtime.quiet_backend_logs()
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Hyper-parameter and architecture search for benign-vs-malignant mammogram classifiers.",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+StorageOption = Annotated[str, typer.Option("--storage", help="Optuna storage URL (SQLite file, PostgreSQL, ...).")]
+StudyOption = Annotated[Optional[str], typer.Option("--study", help="Study name. run: default is the space's study.name or file name; report/export: the most recent study.")]
+ResultsOption = Annotated[Path, typer.Option("--results-dir", help="Where trial models, reports and logs are written.")]
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class Precision(str, Enum):
+    float32 = "float32"
+    mixed = "mixed"
+
+
+def friendly_errors(command: F) -> F:
+    """One red line and an exit code for every expected error; never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except MammosearchError as exc:
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted:[/] finished trials are kept; run the same command again to resume.")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@friendly_errors
+def run(
+    space: Annotated[Optional[Path], typer.Option("--space", "-s", help="YAML search space; default: the built-in demo (search_spaces/demo.yaml).")] = None,
+    storage: StorageOption = DEFAULT_STORAGE,
+    study: StudyOption = None,
+    n_trials: Annotated[Optional[int], typer.Option("--n-trials", min=1, help="Override study.n_trials (finished trials count towards it).")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", min=1, help="Override study.timeout, in seconds.")] = None,
+    results_dir: ResultsOption = Path("results"),
+    tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Write per-trial TensorBoard logs with hyper-parameters under results/<study>/tb/.")] = False,
+    precision: Annotated[Precision, typer.Option("--precision", help="mixed: float16 (GPU) / bfloat16 (CPU) compute, float32 output.")] = Precision.float32,
+) -> None:
+    """Run (or resume) a search: sample trials, train, prune, record every metric."""
+    from mammosearch.progress import RichStudyListener
+    from mammosearch.space import load_space, with_overrides
+    from mammosearch.study import RunOptions, run_study
+
+    loaded = with_overrides(load_space(space), n_trials=n_trials, timeout=timeout)
+    options = RunOptions(storage_url=storage, results_dir=results_dir, study_name=study, tensorboard=tensorboard, precision=precision.value)
+    with RichStudyListener(console) as listener:
+        summary = run_study(loaded, options, listener)
+    best = "none yet" if summary.best_number is None else f"trial {summary.best_number}, validation AUC {summary.best_value:.4f}"
+    console.print(
+        f"[bold]study[/] {escape(summary.study_name)} in {escape(summary.storage_url)}: "
+        f"{summary.new_trials} new trial(s), {summary.finished_trials} finished; best: {best}"
+    )
+    console.print(f"next: [cyan]mammosearch report --study {escape(summary.study_name)}[/]")
+
+
+@app.command()
+@friendly_errors
+def report(
+    study: StudyOption = None,
+    storage: StorageOption = DEFAULT_STORAGE,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many of the best trials to list and plot.")] = 10,
+    format: Annotated[Format, typer.Option("--format", help="table (rich), csv or json on stdout; files are written either way.")] = Format.table,
+    results_dir: ResultsOption = Path("results"),
+) -> None:
+    """Leaderboard ranked by validation AUC with every metric; writes CSV, JSON and plots."""
+    from mammosearch.report import build_report, report_json_text
+    from mammosearch.report_view import print_report
+    from mammosearch.results import load_study
+
+    record = load_study(storage, study)
+    built = build_report(record, results_dir, top_k=top)
+    if format is Format.json:
+        sys.stdout.write(report_json_text(built) + "\n")
+    elif format is Format.csv:
+        sys.stdout.write(built.leaderboard.to_csv(index=False))
+    else:
+        print_report(console, built)
+
+
+@app.command("export-best")
+@friendly_errors
+def export_best(
+    study: StudyOption = None,
+    storage: StorageOption = DEFAULT_STORAGE,
+    out: Annotated[Path, typer.Option("--out", help="Folder for model.keras, model_card.json and predictions.json.")] = Path("exported"),
+    trial: Annotated[Optional[int], typer.Option("--trial", help="Export this trial instead of the best one.")] = None,
+) -> None:
+    """Write the best trial's trained model and its model card (no retraining)."""
+    from mammosearch.export import export_best as do_export
+    from mammosearch.results import load_study
+
+    record = load_study(storage, study)
+    result = do_export(record, out, trial)
+    console.print(f"exported trial {result.trial} (validation AUC {result.value:.4f}) of study {escape(record.name)}:")
+    for path in (result.model_file, result.card_file, result.predictions_file):
+        if path is not None:
+            console.print(f"  {escape(str(path))}")
+
+
+@app.command()
+@friendly_errors
+def validate(
+    space: Annotated[Path, typer.Option("--space", "-s", help="YAML search space to check.")],
+) -> None:
+    """Check a search space without training anything."""
+    from mammosearch.space import load_space
+
+    loaded = load_space(space)
+    console.print(f"[green]ok[/] {escape(str(space))}: study '{escape(loaded.study_name)}', families {', '.join(loaded.model.families)}, "
+                  f"{loaded.study.n_trials} trials, sampler {loaded.study.sampler}, pruner {loaded.study.pruner.name}")
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

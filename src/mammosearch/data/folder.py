@@ -1,0 +1,104 @@
+"""``root/<class>/<image>`` folders: the layout most people already have on disk.
+
+Only the files directly inside each class folder are read (no recursion, so a stray
+``masks/`` sub-folder cannot leak ROI masks in as images); files with other extensions
+(``.txt``, ``.csv``, ``.DS_Store``) are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from mammosearch.data.images import is_image_file, read_image, to_square
+from mammosearch.data.specs import FolderSpec
+from mammosearch.errors import DataError
+
+
+def load_folder(spec: FolderSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read every image of ``spec.classes[0]`` (label 0, benign) and ``[1]`` (label 1).
+
+    Returns ``(images, labels, patient_ids)``: ``uint8`` ``(N, S, S, C)`` with
+    S = ``spec.image_size``, ``int8`` labels and ``str`` patient ids. Files are read in
+    sorted order per class, so the result is the same on every machine.
+    """
+    root = Path(spec.root)
+    class_dirs = _class_dirs(root, spec.classes)
+    pattern = _compile_patient_regex(spec.patient_regex)
+
+    # list and name everything first: a bad regex or an empty folder fails in
+    # milliseconds, not after decoding hundreds of scans
+    files: list[Path] = []
+    labels: list[int] = []
+    patient_ids: list[str] = []
+    for label, (class_name, class_dir) in enumerate(zip(spec.classes, class_dirs)):
+        for path in _image_files(class_dir):
+            files.append(path)
+            labels.append(label)
+            patient_ids.append(_patient_id(path, class_name, pattern))
+
+    images = np.stack([to_square(read_image(path, spec.color), spec.image_size) for path in files])
+    return images, np.asarray(labels, dtype=np.int8), np.asarray(patient_ids, dtype=str)
+
+
+def _class_dirs(root: Path, classes: tuple[str, str]) -> list[Path]:
+    if not root.is_dir():
+        what = "is not a folder" if root.exists() else "does not exist"
+        raise DataError(
+            f"data folder {root} {what}; set data.root to a folder holding one sub-folder "
+            f"per class ({classes[0]}/, {classes[1]}/)"
+        )
+    if len(classes) != 2 or classes[0] == classes[1]:
+        raise DataError(f"data.classes must name two different folders, got {list(classes)}")
+    found = sorted(entry.name for entry in root.iterdir() if entry.is_dir())
+    dirs = []
+    for name in classes:
+        class_dir = root / name
+        if not class_dir.is_dir():
+            listing = ", ".join(found) if found else "none"
+            raise DataError(
+                f"class folder {class_dir} not found (folders in {root}: {listing}); "
+                f"create it or set data.classes to the benign and malignant folder names"
+            )
+        dirs.append(class_dir)
+    return dirs
+
+
+def _image_files(class_dir: Path) -> list[Path]:
+    files = sorted(p for p in class_dir.iterdir() if p.is_file() and is_image_file(p))
+    if not files:
+        subdirs = sorted(p.name for p in class_dir.iterdir() if p.is_dir())
+        hint = f" (sub-folders are not searched: {', '.join(subdirs)})" if subdirs else ""
+        raise DataError(
+            f"class folder {class_dir} has no images{hint}; put .png, .jpg, .jpeg, .pgm, "
+            f".tif or .tiff files directly in it"
+        )
+    return files
+
+
+def _compile_patient_regex(regex: str | None) -> re.Pattern[str] | None:
+    if regex is None:
+        return None
+    try:
+        return re.compile(regex)
+    except re.error as exc:
+        raise DataError(f"data.patient_regex {regex!r} is not a valid regular expression: {exc}")
+
+
+def _patient_id(path: Path, class_name: str, pattern: re.Pattern[str] | None) -> str:
+    """Without a regex every file is its own patient: safe only when that is true, which is
+    why the regex exists (two views of one woman must never straddle a split)."""
+    if pattern is None:
+        return f"{class_name}/{path.name}"
+    match = pattern.search(path.name)
+    patient = None
+    if match is not None:
+        patient = match.group(1) if pattern.groups else match.group(0)
+    if not patient:
+        raise DataError(
+            f"file name {path.name!r} ({path}) does not match data.patient_regex "
+            f"{pattern.pattern!r}; fix the regex or rename the file"
+        )
+    return patient

@@ -1,0 +1,49 @@
+"""Typed, validated descriptions of where the images come from.
+
+``space.py`` builds these from the ``data:`` section of a YAML space; loaders take them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Union
+
+ColorMode = Literal["grayscale", "rgb"]
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """Fractions of *patients* that go to validation and test (the rest trains)."""
+
+    validation: float = 0.2
+    test: float = 0.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """Seeded mammogram-like phantoms: benign round masses vs malignant spiculated ones."""
+
+    n_images: int = 400
+    image_size: int = 64
+    malignant_fraction: float = 0.5
+    difficulty: float = 0.5  # 0 = obvious, 1 = nearly indistinguishable
+    images_per_patient: int = 2  # like left/right views of one woman
+    seed: int = 0
+    source: Literal["synthetic"] = "synthetic"
+
+
+@dataclass(frozen=True)
+class FolderSpec:
+    """``root/<class>/*.png|jpg|pgm|tif``; class names map to benign (0) and malignant (1)."""
+
+    root: Path
+    image_size: int = 64
+    classes: tuple[str, str] = ("benign", "malignant")
+    color: ColorMode = "grayscale"
+    patient_regex: str | None = None  # first group (or whole match) is the patient id
+    source: Literal["folder"] = "folder"
+
+
+DataSpec = Union[SyntheticSpec, FolderSpec]

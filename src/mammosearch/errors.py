@@ -1,0 +1,46 @@
+"""Error hierarchy.
+
+Two levels, as in keras-tuner: a :class:`TrialFailed` marks one trial FAIL and the
+study goes on; every other :class:`MammosearchError` is fatal (bad configuration,
+unreadable data, unusable storage) and stops the command before or between trials.
+Only ``cli.py`` turns these into a red one-line message and an exit code.
+"""
+
+from __future__ import annotations
+
+
+class MammosearchError(Exception):
+    """Base class of every error mammosearch reports to a user as one line."""
+
+    exit_code: int = 1
+
+
+class SpaceError(MammosearchError):
+    """The YAML search space is malformed or names something that does not exist."""
+
+    exit_code = 2
+
+
+class DataError(MammosearchError):
+    """A data source is missing, empty or unreadable."""
+
+    exit_code = 3
+
+
+class StorageError(MammosearchError):
+    """The Optuna storage cannot be opened or the study is not in it."""
+
+    exit_code = 4
+
+
+class ExportError(MammosearchError):
+    """There is nothing to export, or the exported artefacts cannot be written."""
+
+    exit_code = 5
+
+
+class TrialFailed(MammosearchError):
+    """This trial cannot produce a result (non-finite loss, OOM, impossible params).
+
+    The study records the trial as FAIL with this message and continues.
+    """

@@ -1,0 +1,38 @@
+"""Classifier heads put on top of a feature extractor; each ends in a float32 sigmoid."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+
+from mammosearch.params import HeadParams
+
+
+def sigmoid_output(x: keras.KerasTensor) -> keras.KerasTensor:
+    # float32 output keeps the probabilities (and the loss) stable under mixed precision.
+    return keras.layers.Dense(1, activation="sigmoid", dtype="float32", name="malignancy")(x)
+
+
+def dense_bn_dropout(features: keras.KerasTensor, head: HeadParams) -> keras.KerasTensor:
+    """Flatten -> Dense(ReLU) -> BatchNorm -> Dropout -> sigmoid, as in the seed study."""
+    if head.dense_units is None:
+        raise ValueError("the dense_bn_dropout head needs `dense_units`")
+    x = keras.layers.Flatten(name="head_flatten")(features)
+    x = keras.layers.Dense(head.dense_units, activation="relu", name="head_dense")(x)
+    x = keras.layers.BatchNormalization(name="head_bn")(x)
+    x = keras.layers.Dropout(head.dropout, name="head_dropout")(x)
+    return sigmoid_output(x)
+
+
+def gap_dropout(features: keras.KerasTensor, head: HeadParams) -> keras.KerasTensor:
+    """GlobalAveragePooling -> Dropout -> sigmoid."""
+    x = keras.layers.GlobalAveragePooling2D(name="head_gap")(features)
+    x = keras.layers.Dropout(head.dropout, name="head_dropout")(x)
+    return sigmoid_output(x)
+
+
+HEAD_BUILDERS: dict[str, Callable[[keras.KerasTensor, HeadParams], keras.KerasTensor]] = {
+    "dense_bn_dropout": dense_bn_dropout,
+    "gap_dropout": gap_dropout,
+}

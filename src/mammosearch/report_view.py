@@ -1,0 +1,82 @@
+"""Printing a :class:`~mammosearch.report.Report` as rich tables (the `report --format table` view)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from mammosearch.report import Report
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.2e}" if 0 < abs(value) < 1e-3 else f"{value:.{digits}f}"
+    return escape(str(value))
+
+
+def print_report(console: Console, report: Report) -> None:
+    counts = report.state_counts
+    console.print(f"[bold]study[/] {escape(report.study)}  [dim]{escape(report.data_description)}[/]")
+    console.print(
+        f"trials: {counts.get('complete', 0)} complete, {counts.get('pruned', 0)} pruned, "
+        f"{counts.get('failed', 0)} failed" + (f", {counts['running']} running" if counts.get("running") else "")
+    )
+    board = report.leaderboard
+    if board.empty:
+        console.print("[yellow]no completed trial yet[/]")
+    else:
+        table = Table(title="Leaderboard (validation; threshold 0.5 unless noted)", header_style="bold")
+        columns = [
+            ("#", None), ("trial", "trial"), ("family", "family"), ("head", "head"), ("unfrozen", "unfrozen_layers"),
+            ("lr", "learning_rate"), ("ft lr", "fine_tune_learning_rate"), ("AUC", "val_auc"), ("AUC 95% CI", None),
+            ("AP", "val_average_precision"), ("acc", "val_accuracy_05"), ("prec", "val_precision_05"),
+            ("sens", "val_recall_05"), ("spec", "val_specificity_05"), ("F1", "val_f1_05"),
+            ("Youden thr", "youden_threshold"), ("F1@Youden", "val_f1_youden"),
+        ]
+        has_test = "test_auc" in board.columns
+        if has_test:
+            columns.append(("test AUC", "test_auc"))
+        for title, _ in columns:
+            table.add_column(title, justify="right" if title not in ("family", "head") else "left")
+        for rank, row in enumerate(board.to_dict(orient="records"), start=1):
+            cells = []
+            for title, key in columns:
+                if title == "#":
+                    cells.append(str(rank))
+                elif title == "AUC 95% CI":
+                    low, high = row.get("val_auc_ci_low"), row.get("val_auc_ci_high")
+                    cells.append("-" if low is None or (isinstance(low, float) and math.isnan(low)) else f"{low:.3f}-{high:.3f}")
+                elif key == "unfrozen_layers":
+                    cells.append(_fmt(row.get(key)) if row.get("fine_tune") else "frozen" if row.get("family") != "cnn" else "-")
+                else:
+                    cells.append(_fmt(row.get(key)))
+            table.add_row(*cells, style="bold green" if rank == 1 else None)
+        console.print(table)
+
+    families = Table(title="Per family", header_style="bold")
+    for title in ("family", "trials", "complete", "pruned", "failed", "best AUC", "median AUC", "best trial"):
+        families.add_column(title)
+    for row in report.families.to_dict(orient="records"):
+        families.add_row(*(_fmt(row.get(k)) for k in ("family", "trials", "complete", "pruned", "failed", "best_val_auc", "median_val_auc", "best_trial")))
+    console.print(families)
+
+    if report.best is not None and report.best.val_metrics:
+        cm = report.best.val_metrics["at_0.5"]["confusion_matrix"]
+        console.print(
+            f"best trial {report.best.number}: confusion matrix at 0.5 (rows true benign/malignant): "
+            f"[[TN {cm[0][0]}, FP {cm[0][1]}], [FN {cm[1][0]}, TP {cm[1][1]}]]"
+        )
+    for number, reason in report.failures[:10]:
+        console.print(f"[red]failed[/] trial {number}: {escape(reason)}")
+    for note in report.warnings:
+        console.print(f"[yellow]warning:[/] {escape(note)}")
+    if report.files:
+        console.print(f"[dim]written: {escape(str(report.files[0].parent))}/ ({', '.join(p.name for p in report.files)})[/]")

@@ -1,0 +1,53 @@
+"""Process-wide set-up of the Keras backend: quiet logs, CPU threads, GPU memory, precision.
+
+The only module besides ``tensorboard_logging`` that touches ``tf.*``, and only when
+TensorFlow is the backend, so the rest of the code runs on JAX or PyTorch via
+``KERAS_BACKEND`` unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+
+PRECISIONS = ("float32", "mixed")
+
+
+def quiet_backend_logs() -> None:
+    # Must run before TensorFlow is imported: its C++ logging reads these at import.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def configure(precision: str = "float32", threads: int | None = None) -> str:
+    """Configure the backend once per process; returns a one-line description for the log."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"`precision` must be one of {PRECISIONS}, but got {precision!r}.")
+    quiet_backend_logs()
+    import keras
+
+    backend = keras.backend.backend()
+    gpus = 0
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpu_devices = tf.config.list_physical_devices("GPU")
+        gpus = len(gpu_devices)
+        for gpu in gpu_devices:
+            # Grow GPU memory on demand so a second process (or worker) can share the card.
+            try:
+                tf.config.experimental.set_memory_growth(gpu, True)
+            except RuntimeError:
+                pass  # already initialised in this process
+        if threads:
+            try:
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
+            except RuntimeError:
+                pass
+    if precision == "mixed":
+        # float16 on GPUs; on a CPU bfloat16 is the mixed type that is actually faster.
+        keras.mixed_precision.set_global_policy("mixed_float16" if gpus else "mixed_bfloat16")
+    else:
+        keras.mixed_precision.set_global_policy("float32")
+    device = f"{gpus} GPU(s)" if gpus else f"CPU ({os.cpu_count()} cores)"
+    return f"keras {keras.__version__} on {backend}, {device}, precision {keras.mixed_precision.global_policy().name}"

@@ -1,0 +1,58 @@
+"""Opening the Optuna storage, and keeping credentials out of every message."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import optuna
+
+from mammosearch.errors import StorageError
+
+DEFAULT_STORAGE = "sqlite:///results/mammosearch.db"
+
+_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*:)(?P<secret>[^@]*)(?P<tail>@)")
+
+
+def mask_url(url: str) -> str:
+    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``."""
+    return _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", url)
+
+
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """An RDB storage for ``url``; the folder of a SQLite file is created if missing."""
+    if url.startswith("sqlite:///"):
+        db_path = Path(url[len("sqlite:///"):])
+        if str(db_path) not in ("", ":memory:"):
+            try:
+                db_path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot create the folder of {mask_url(url)}: {exc.strerror}") from None
+    engine_kwargs = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else None
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    except Exception as exc:  # sqlalchemy raises ArgumentError, OperationalError, ImportError, ...
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StorageError(
+            f"cannot open storage {mask_url(url)}: {mask_url(reason)} "
+            f"(use e.g. {DEFAULT_STORAGE} or postgresql://user:password@host/db)"
+        ) from None
+
+
+def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
+    """Study names, the most recently created last."""
+    studies = storage.get_all_studies()
+    return [s.study_name for s in sorted(studies, key=lambda s: s._study_id)]
+
+
+def resolve_study_name(storage: optuna.storages.BaseStorage, url: str, name: str | None) -> str:
+    """The study to report on: the one asked for, or the most recent one."""
+    names = study_names(storage)
+    if name is not None:
+        if name not in names:
+            known = ", ".join(names) if names else "none yet; run `mammosearch run` first"
+            raise StorageError(f"no study named '{name}' in {mask_url(url)} (studies: {known})")
+        return name
+    if not names:
+        raise StorageError(f"no study in {mask_url(url)} yet; run `mammosearch run` first")
+    return names[-1]

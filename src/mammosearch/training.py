@@ -1,0 +1,153 @@
+"""Compile and fit: a frozen-backbone head phase, then an optional fine-tuning phase.
+
+Each epoch reports validation AUC (named ``auc`` explicitly, so Keras logs ``val_auc``
+in every trial of a process) to the callbacks; the weights of the best epoch are kept
+in memory and restored at the end, so the model that is evaluated, saved and exported is
+the one whose AUC the study records.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence
+
+import keras
+import numpy as np
+
+from mammosearch.errors import TrialFailed
+from mammosearch.models import freeze_backbone, unfreeze_top_layers
+from mammosearch.params import TrialParams
+
+MONITOR = "val_auc"
+
+
+class EpochListener(Protocol):
+    """Told after every epoch (progress display); ``epoch`` is 1-based and global."""
+
+    def on_epoch(self, epoch: int, total_epochs: int, logs: dict[str, float]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Arrays:
+    """Images (float32, raw 0..255 range) and labels (float32 0/1) of one split."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def of(cls, images: np.ndarray, labels: np.ndarray) -> "Arrays":
+        return cls(images.astype("float32", copy=False), labels.astype("float32", copy=False))
+
+
+@dataclass
+class FitResult:
+    best_epoch: int  # 1-based, global across phases
+    best_monitor: float  # Keras' streaming val_auc at that epoch (used to pick the epoch)
+    epochs_trained: int
+    history: list[dict[str, float]] = field(default_factory=list)
+    unfrozen_with_weights: int | None = None  # backbone layers that trained in fine-tuning
+
+
+def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
+    factories = {
+        "adam": lambda: keras.optimizers.Adam(learning_rate),
+        "adamw": lambda: keras.optimizers.AdamW(learning_rate),
+        "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate),
+        "sgd": lambda: keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True),
+    }
+    if name not in factories:
+        raise ValueError(f"`optimizer` must be one of {sorted(factories)}, but got {name!r}.")
+    return factories[name]()
+
+
+def compile_model(model: keras.Model, optimizer: str, learning_rate: float) -> None:
+    model.compile(
+        optimizer=make_optimizer(optimizer, learning_rate),
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
+    )
+
+
+def class_weights_for(labels: np.ndarray) -> dict[int, float] | None:
+    """Inverse-frequency weights so both classes count equally in the loss."""
+    counts = np.bincount(labels.astype(int), minlength=2)
+    if np.any(counts == 0):
+        return None
+    return {c: float(len(labels) / (2.0 * counts[c])) for c in (0, 1)}
+
+
+class _BestEpoch(keras.callbacks.Callback):
+    """Keeps the weights of the best-``val_auc`` epoch and fails the trial on a non-finite loss."""
+
+    def __init__(self, offset: int, state: FitResult, listener: EpochListener | None, total: int) -> None:
+        super().__init__()
+        self.state = state
+        self.listener = listener
+        self.total = total
+        self.best_weights: list[np.ndarray] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        number = epoch + 1
+        self.state.history.append({"epoch": number, **logs})
+        self.state.epochs_trained = number
+        loss = logs.get("loss", math.nan)
+        if not math.isfinite(loss):
+            raise TrialFailed(f"non-finite training loss ({loss}) at epoch {number}; lower the learning rate")
+        value = logs.get(MONITOR, math.nan)
+        if math.isfinite(value) and (self.best_weights is None or value > self.state.best_monitor):
+            self.state.best_monitor = value
+            self.state.best_epoch = number
+            self.best_weights = [w.copy() for w in self.model.get_weights()]
+        if self.listener is not None:
+            self.listener.on_epoch(number, self.total, logs)
+
+
+def fit_two_phase(
+    model: keras.Model,
+    params: TrialParams,
+    train: Arrays,
+    val: Arrays,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    listener: EpochListener | None = None,
+) -> FitResult:
+    """Train the head (backbone frozen), then fine-tune the top layers when asked to.
+
+    Epochs are numbered globally across the phases (``initial_epoch``) so a pruner and
+    TensorBoard see one continuous curve. Raises ``TrialFailed`` on a non-finite loss.
+    """
+    total = params.total_epochs
+    state = FitResult(best_epoch=0, best_monitor=-math.inf, epochs_trained=0)
+    tracker = _BestEpoch(0, state, listener, total)
+    weights = class_weights_for(train.y) if params.class_weights else None
+    fit_args: dict[str, Any] = dict(
+        x=train.x,
+        y=train.y,
+        batch_size=params.batch_size,
+        validation_data=(val.x, val.y),
+        class_weight=weights,
+        verbose=0,
+        callbacks=[tracker, *callbacks],
+    )
+    if params.is_transfer:
+        freeze_backbone(model)
+    compile_model(model, params.optimizer, params.learning_rate)
+    model.fit(epochs=params.epochs, **fit_args)
+
+    if params.is_transfer and params.fine_tune:
+        state.unfrozen_with_weights = unfreeze_top_layers(model, params.unfrozen_layers)
+        # Recompiling is what makes the new trainable flags take effect.
+        compile_model(model, params.optimizer, float(params.fine_tune_learning_rate or params.learning_rate))
+        model.fit(epochs=total, initial_epoch=params.epochs, **fit_args)
+
+    if tracker.best_weights is None:
+        raise TrialFailed("validation AUC was never finite; the validation split may hold a single class")
+    model.set_weights(tracker.best_weights)
+    return state
+
+
+def predict_scores(model: keras.Model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """Malignancy probabilities as a flat float64 array."""
+    scores = model.predict(x.astype("float32", copy=False), batch_size=batch_size, verbose=0)
+    return np.asarray(scores, dtype="float64").reshape(-1)

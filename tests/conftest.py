@@ -1,0 +1,59 @@
+"""Shared fixtures: small real search spaces, real SQLite storages, real Keras models."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+MINI_MIAS = SHARED / "datasets" / "mini-mias"
+
+# A space that trains in seconds: the CNN only, 32 px phantoms, 2 epochs.
+TINY_SPACE = """
+study: {name: tiny, sampler: random, pruner: none, n_trials: 3, seed: 1, keep_top_k: 2}
+data:
+  source: synthetic
+  n_images: 96
+  image_size: 32
+  difficulty: 0.2
+  split: {validation: 0.25, test: 0.25, seed: 0}
+model:
+  families: [cnn]
+  input_size: 32
+  cnn: {filters: [4, 8], kernel_size: 3, dense_units: 16, dropout: 0.2}
+training:
+  learning_rate: {low: 1.0e-3, high: 3.0e-3, log: true}
+  batch_size: 16
+  epochs: 2
+"""
+
+
+@pytest.fixture
+def write_space(tmp_path: Path):
+    def write(text: str, name: str = "space.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One real study run once per session: SQLite storage, 3 trained CNN trials."""
+    from mammosearch.space import parse_space
+    from mammosearch.study import RunOptions, run_study
+
+    root = tmp_path_factory.mktemp("tiny_study")
+    space_file = root / "tiny.yaml"
+    space_file.write_text(TINY_SPACE, encoding="utf-8")
+    storage = f"sqlite:///{root / 'study.db'}"
+    results = root / "results"
+    summary = run_study(parse_space(TINY_SPACE, str(space_file), root), RunOptions(storage_url=storage, results_dir=results))
+    return {"root": root, "space_file": space_file, "storage": storage, "results": results, "summary": summary}

@@ -1,0 +1,131 @@
+"""One parametrized test over the whole registry (as timm does): a new family is covered for free."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from mammosearch.errors import TrialFailed
+from mammosearch.models import MODEL_BUILDERS, build_model, freeze_backbone, unfreeze_top_layers
+from mammosearch.models.freezing import backbone_of, countable_layers
+from mammosearch.params import AugmentationParams, CnnParams, HeadParams, TrialParams
+from mammosearch.training import Arrays, fit_two_phase
+
+AUG = AugmentationParams(flip=True, rotation=0.05, zoom=0.1, contrast=0.1)
+
+
+def params_for(family: str, head: str = "gap_dropout", **extra) -> TrialParams:
+    return TrialParams(
+        family=family, input_size=32, optimizer="adam", learning_rate=1e-3, batch_size=4, epochs=1,
+        augmentation=AUG,
+        cnn=CnnParams(4, 3, 8, 0.2) if family == "cnn" else None,
+        head=None if family == "cnn" else HeadParams(head, 0.2, 8 if head == "dense_bn_dropout" else None),
+        **extra,
+    )
+
+
+CASES = [("cnn", None)] + [(f, h) for f in MODEL_BUILDERS if f != "cnn" for h in ("dense_bn_dropout", "gap_dropout")]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_session():
+    keras.backend.clear_session()
+    yield
+
+
+@pytest.mark.parametrize("family, head", CASES)
+def test_every_family_and_head_builds_and_trains_one_step(family, head):
+    params = params_for(family, head or "gap_dropout")
+    model = build_model(params, channels=1)
+    assert model.output_shape == (None, 1)
+    assert model.input_shape == (None, 32, 32, 1)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (8, 32, 32, 1)).astype("float32")
+    y = np.array([0, 1] * 4, dtype="float32")
+    before = [w.numpy().copy() for w in model.trainable_weights[-1:]]
+    result = fit_two_phase(model, params, Arrays(x, y), Arrays(x, y))
+    assert result.epochs_trained == 1 and result.best_epoch == 1
+    scores = model.predict(x, verbose=0)
+    assert scores.shape == (8, 1) and np.all((scores >= 0) & (scores <= 1))
+    assert not np.allclose(before[0], model.trainable_weights[-1].numpy()), "the head did not train"
+    if family != "cnn":
+        # Feature extraction: nothing in the backbone trains.
+        assert backbone_of(model).trainable_weights == []
+
+
+@pytest.mark.parametrize("family", [f for f in MODEL_BUILDERS if f != "cnn"])
+def test_rgb_inputs_are_supported(family):
+    model = build_model(params_for(family), channels=3)
+    assert model.input_shape == (None, 32, 32, 3) and model.output_shape == (None, 1)
+
+
+def test_grayscale_preprocessing_matches_keras_caffe_preprocess_input():
+    model = build_model(params_for("vgg16"), channels=1)
+    stem = keras.Model(model.input, model.get_layer("imagenet_caffe_means").output)
+    gray = np.random.default_rng(1).integers(0, 256, (2, 32, 32, 1)).astype("float32")
+    expected = keras.applications.vgg16.preprocess_input(np.repeat(gray, 3, axis=-1).copy())
+    np.testing.assert_allclose(stem.predict(gray, verbose=0), expected, atol=1e-4)
+
+
+def test_rgb_preprocessing_matches_keras_caffe_preprocess_input():
+    model = build_model(params_for("resnet50"), channels=3)
+    stem = keras.Model(model.input, model.get_layer("imagenet_caffe_means").output)
+    rgb = np.random.default_rng(2).integers(0, 256, (2, 32, 32, 3)).astype("float32")
+    expected = keras.applications.resnet50.preprocess_input(rgb.copy())
+    np.testing.assert_allclose(stem.predict(rgb, verbose=0), expected, atol=1e-3)
+
+
+def test_unfreezing_the_top_layers_leaves_the_rest_and_batchnorm_frozen():
+    model = build_model(params_for("resnet50"), channels=1)
+    freeze_backbone(model)
+    layers = countable_layers(backbone_of(model))
+    trained = unfreeze_top_layers(model, 12)
+    top, rest = layers[-12:], layers[:-12]
+    assert all(not layer.trainable for layer in rest)
+    assert all(not layer.trainable for layer in top if isinstance(layer, keras.layers.BatchNormalization))
+    convs = [layer for layer in top if isinstance(layer, keras.layers.Conv2D)]
+    assert convs and all(layer.trainable for layer in convs)
+    assert trained == len(convs)
+    trainable_ids = {id(w) for w in backbone_of(model).trainable_weights}
+    assert trainable_ids == {id(w) for layer in convs for w in layer.trainable_weights}
+
+
+def test_fine_tuning_changes_only_the_unfrozen_backbone_layers():
+    params = params_for("vgg16", fine_tune=True, unfrozen_layers=2, fine_tune_learning_rate=1e-3, fine_tune_epochs=1)
+    model = build_model(params, channels=1)
+    layers = countable_layers(backbone_of(model))
+    before = {layer.name: [w.numpy().copy() for w in layer.weights] for layer in layers}
+    x = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 1)).astype("float32")
+    y = np.array([0, 1] * 4, dtype="float32")
+    result = fit_two_phase(model, params, Arrays(x, y), Arrays(x, y))
+    assert result.epochs_trained == 2 and result.unfrozen_with_weights == 1  # block5_conv3 (+ pool)
+    changed = {l.name for l in layers if any(not np.array_equal(a, w.numpy()) for a, w in zip(before[l.name], l.weights))}
+    # Best-epoch restore may roll back to epoch 1, in which case nothing changed; else only the top conv.
+    assert changed <= {"block5_conv3"}
+
+
+def test_too_many_unfrozen_layers_fails_the_trial_with_the_count():
+    model = build_model(params_for("vgg16"), channels=1)
+    with pytest.raises(TrialFailed, match=r"unfrozen_layers=500 but vgg16 has 18 layers; choose 1..18"):
+        unfreeze_top_layers(model, 500)
+
+
+def test_local_weights_file_is_loaded(tmp_path):
+    base = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+    path = tmp_path / "vgg16_notop.weights.h5"
+    base.save_weights(path)
+    model = build_model(params_for("vgg16", weights=str(path)), channels=1)
+    for a, b in zip(backbone_of(model).get_weights(), base.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_saved_models_load_in_safe_mode_and_predict_the_same(tmp_path):
+    for family in MODEL_BUILDERS:
+        keras.backend.clear_session()
+        model = build_model(params_for(family, "dense_bn_dropout"), channels=1)
+        x = np.random.default_rng(3).integers(0, 256, (3, 32, 32, 1)).astype("float32")
+        path = tmp_path / f"{family}.keras"
+        model.save(path)
+        loaded = keras.saving.load_model(path, safe_mode=True)
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from mammosearch.errors import SpaceError
+from mammosearch.params import Categorical, FloatRange, Fixed, IntRange
+from mammosearch.space import Space, load_space, parse_space
+
+from conftest import REPO
+
+SHIPPED = sorted((REPO / "search_spaces").glob("*.yaml"))
+
+
+def test_the_required_spaces_are_shipped():
+    names = {p.stem for p in SHIPPED}
+    assert {"demo", "cnn", "transfer", "full"} <= names
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_space_loads_and_validates(path: Path):
+    space = load_space(path)
+    assert space.model.families
+    assert space.study.n_trials or space.study.timeout
+
+
+def test_demo_yaml_spells_out_the_built_in_defaults():
+    from_file = load_space(REPO / "search_spaces" / "demo.yaml")
+    assert dataclasses.replace(from_file, source="x") == dataclasses.replace(Space(), source="x")
+    assert from_file.study_name == Space().study_name == "demo"
+
+
+def test_transfer_space_covers_both_families_heads_and_fine_tuning():
+    space = load_space(REPO / "search_spaces" / "transfer.yaml")
+    assert set(space.model.families) == {"vgg16", "resnet50"}
+    assert set(space.model.heads) == {"dense_bn_dropout", "gap_dropout"}
+    assert isinstance(space.training.fine_tune, Categorical) and set(space.training.fine_tune.choices) == {False, True}
+
+
+def test_scalar_list_and_mapping_become_fixed_categorical_and_ranges():
+    space = parse_space(
+        """
+training:
+  batch_size: 8
+  optimizer: [adam, sgd]
+  learning_rate: {low: 1e-4, high: 1e-2, log: true}
+  epochs: {low: 2, high: 6, step: 2}
+"""
+    )
+    t = space.training
+    assert t.batch_size == Fixed(8)
+    assert t.optimizer == Categorical(("adam", "sgd"))
+    assert t.learning_rate == FloatRange(1e-4, 1e-2, log=True)  # "1e-4" is a string in YAML 1.1
+    assert t.epochs == IntRange(2, 6, step=2)
+
+
+def test_relative_paths_resolve_against_the_yaml_file(tmp_path: Path):
+    (tmp_path / "imgs").mkdir()
+    space = parse_space("data: {source: folder, root: imgs}", source="s.yaml", base_dir=tmp_path)
+    assert space.data.root == (tmp_path / "imgs").resolve()
+
+
+def test_weights_accept_a_local_file_and_per_family_values(tmp_path: Path):
+    weights = tmp_path / "w.h5"
+    weights.write_bytes(b"x")
+    space = parse_space(f"model: {{families: [vgg16, resnet50], weights: {{vgg16: {weights}, resnet50: imagenet}}}}")
+    assert space.model.weights == {"vgg16": str(weights), "resnet50": "imagenet"}
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("study: {n_trials: 3\n", "malformed YAML"),
+        ("trainig: {epochs: 2}", "trainig: unknown key; did you mean 'training'?"),
+        ("training: {learning_rat: 0.1}", "training.learning_rat: unknown key; did you mean 'learning_rate'?"),
+        ("training: {epochs: many}", "training.epochs: expected an integer, got 'many'"),
+        ("training: {batch_size: 3.5}", "training.batch_size: expected an integer, got 3.5"),
+        ("training: {learning_rate: {low: 0.1, high: 0.01}}", "training.learning_rate: `low <= high` must hold, but got low=0.1, high=0.01"),
+        ("training: {learning_rate: {low: 0, high: 0.01, log: true}}", "training.learning_rate.low: must be > 0"),
+        ("training: {learning_rate: .nan}", "training.learning_rate: expected a finite number"),
+        ("training: {learning_rate: {high: 0.1}}", "`low` is missing"),
+        ("model: {families: [cnn, alexnet]}", "model.families[1]: unknown value 'alexnet' (allowed: cnn, vgg16, resnet50)"),
+        ("model: {families: []}", "model.families: must name at least one"),
+        ("model: {heads: [gap]}", "model.heads[0]: unknown value 'gap'"),
+        ("model: {families: [vgg16], input_size: 16}", "model.input_size: VGG16 and ResNet50 need inputs of at least 32 px"),
+        ("model: {families: [vgg16], weights: /no/such/file.h5}", "model.weights: expected imagenet, none or an existing weights file"),
+        ("study: {sampler: bayes}", "study.sampler: unknown value 'bayes'"),
+        ("study: {pruner: {name: median, patience: 2}}", "study.pruner.patience: unknown key"),
+        ("study: {n_trials: null}", "set `n_trials`, `timeout` or both"),
+        ("data: {source: folder}", "data.root: source 'folder' needs `root`"),
+        ("data: {source: synthetic, root: x}", "data.root: not an option of source 'synthetic'"),
+        ("data: {source: kaggle}", "data.source: unknown value 'kaggle'"),
+        ("data: {split: {validation: 0.6, test: 0.4}}", "validation + test must leave data to train on"),
+        ("- just\n- a list", "<top level>: expected a mapping of keys"),
+        ("!!python/object/apply:os.system ['echo hacked']", "malformed YAML"),
+    ],
+)
+def test_bad_input_names_the_key_and_what_is_allowed(text: str, expected: str):
+    with pytest.raises(SpaceError) as info:
+        parse_space(text, source="bad.yaml")
+    message = str(info.value)
+    assert message.startswith("bad.yaml")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_missing_space_file_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(SpaceError, match="search space file not found"):
+        load_space(tmp_path / "nope.yaml")
