@@ -83,6 +83,11 @@ def run(
     from mammosearch.space import load_space, with_overrides
     from mammosearch.study import RunOptions, run_study
 
+    import optuna
+
+    # Each trial's outcome is printed by the progress display; Optuna's own log lines
+    # (with a traceback for every failed trial) would only repeat it.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     loaded = with_overrides(load_space(space), n_trials=n_trials, timeout=timeout)
     options = RunOptions(storage_url=storage, results_dir=results_dir, study_name=study, tensorboard=tensorboard, precision=precision.value)
     with RichStudyListener(console) as listener:
@@ -131,6 +136,7 @@ def export_best(
     from mammosearch.export import export_best as do_export
     from mammosearch.results import load_study
 
+    runtime.import_keras_quietly()
     record = load_study(storage, study)
     result = do_export(record, out, trial)
     console.print(f"exported trial {result.trial} (validation AUC {result.value:.4f}) of study {escape(record.name)}:")

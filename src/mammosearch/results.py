@@ -73,10 +73,10 @@ class StudyRecord:
         return counts
 
 
-def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
+def _row(trial: optuna.trial.FrozenTrial, kept: set[int]) -> TrialRow:
     attrs = trial.user_attrs
     path = attrs.get("model_path")
-    on_disk = bool(path) and Path(path).is_file() and not attrs.get("model_dropped")
+    on_disk = bool(path) and Path(path).is_file()
     seconds = None
     if trial.datetime_start and trial.datetime_complete:
         seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
@@ -92,7 +92,8 @@ def _row(trial: optuna.trial.FrozenTrial) -> TrialRow:
         intermediate=dict(trial.intermediate_values),
         fail_reason=attrs.get("fail_reason"),
         model_path=Path(path) if on_disk else None,
-        model_missing=bool(path) and not attrs.get("model_dropped") and not on_disk,
+        # Only the top-K trials keep their model; for them a missing file is a problem.
+        model_missing=bool(path) and not on_disk and trial.number in kept,
         seconds=seconds,
         unfrozen_with_weights=attrs.get("unfrozen_with_weights"),
     )
@@ -102,10 +103,14 @@ def load_study(storage_url: str, study_name: str | None = None) -> StudyRecord:
     storage = open_storage(storage_url)
     name = resolve_study_name(storage, storage_url, study_name)
     study = optuna.load_study(study_name=name, storage=storage)
+    trials = study.get_trials(deepcopy=False)
+    keep_top_k = int(study.user_attrs.get("keep_top_k", 0))
+    completed = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None]
+    kept = {t.number for t in sorted(completed, key=lambda t: (-float(t.value), t.number))[:keep_top_k]}  # type: ignore[arg-type]
     return StudyRecord(
         name=name,
         storage_url=storage_url,
-        rows=[_row(t) for t in study.get_trials(deepcopy=False)],
+        rows=[_row(t, kept) for t in trials],
         user_attrs=dict(study.user_attrs),
     )
 

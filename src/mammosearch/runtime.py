@@ -8,6 +8,7 @@ TensorFlow is the backend, so the rest of the code runs on JAX or PyTorch via
 from __future__ import annotations
 
 import os
+import sys
 
 PRECISIONS = ("float32", "mixed")
 
@@ -18,17 +19,48 @@ def quiet_backend_logs() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
+def import_keras_quietly() -> None:
+    """Import Keras (and its backend) with the C++ start-up chatter of TensorFlow hidden.
+
+    TensorFlow 2.21 prints absl/oneDNN/CUDA notices to file descriptor 2 before its own
+    log level applies, so they are silenced by pointing fd 2 at /dev/null for the import
+    only. Python errors are unaffected (raised after fd 2 is back). Set
+    MAMMOSEARCH_BACKEND_LOGS=1 to see them.
+    """
+    quiet_backend_logs()
+    if "keras" in sys.modules or os.environ.get("MAMMOSEARCH_BACKEND_LOGS") == "1":
+        import keras  # noqa: F401
+
+        return
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def configure(precision: str = "float32", threads: int | None = None) -> str:
     """Configure the backend once per process; returns a one-line description for the log."""
     if precision not in PRECISIONS:
         raise ValueError(f"`precision` must be one of {PRECISIONS}, but got {precision!r}.")
-    quiet_backend_logs()
+    import_keras_quietly()
     import keras
 
     backend = keras.backend.backend()
     gpus = 0
     if backend == "tensorflow":
+        import logging
+
         import tensorflow as tf
+
+        # tf.function retracing notices fire when models of several shapes are built in one
+        # process, which a search does by design.
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
         gpu_devices = tf.config.list_physical_devices("GPU")
         gpus = len(gpu_devices)

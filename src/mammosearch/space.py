@@ -101,8 +101,8 @@ class AugmentationSpace:
 class TrainingSpace:
     optimizer: ParamSpec = Fixed("adam")
     learning_rate: ParamSpec = FloatRange(3e-4, 3e-3, log=True)
-    batch_size: ParamSpec = Fixed(32)
-    epochs: ParamSpec = Fixed(4)
+    batch_size: ParamSpec = Fixed(16)
+    epochs: ParamSpec = Fixed(6)
     fine_tune: ParamSpec = Categorical((False, True))
     unfrozen_layers: ParamSpec = IntRange(1, 4)
     fine_tune_learning_rate: ParamSpec = FloatRange(1e-5, 1e-4, log=True)
@@ -114,7 +114,7 @@ class TrainingSpace:
 @dataclass(frozen=True)
 class Space:
     study: StudySpec = field(default_factory=StudySpec)
-    data: DataSpec = field(default_factory=lambda: SyntheticSpec(n_images=240, image_size=32))
+    data: DataSpec = field(default_factory=lambda: SyntheticSpec(n_images=400, image_size=32))
     split: SplitSpec = field(default_factory=lambda: SplitSpec(validation=0.25, test=0.0))
     model: ModelSpace = field(default_factory=ModelSpace)
     training: TrainingSpace = field(default_factory=TrainingSpace)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -71,7 +72,9 @@ def make_sampler(space: Space) -> optuna.samplers.BaseSampler:
     if study.sampler == "tpe":
         startup = min(10, max(3, (study.n_trials or 30) // 3))
         # group=True: conditional parameters (cnn_* vs head_*) are modelled per sub-space.
-        return optuna.samplers.TPESampler(seed=study.seed, n_startup_trials=startup, multivariate=True, group=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=study.seed, n_startup_trials=startup, multivariate=True, group=True)
     if study.sampler == "random":
         return optuna.samplers.RandomSampler(seed=study.seed)
     if study.sampler == "cmaes":
@@ -240,10 +243,11 @@ class Objective:
             except OSError as exc:
                 raise TrialFailed(f"cannot save the trial's model under {self.study_dir.trial_dir(trial.number)}: {exc.strerror or exc}") from None
             trial.set_user_attr("model_path", str(self.study_dir.model_path(trial.number)))
+        # A finished trial cannot be updated, so "dropped" is derived later from the file
+        # being gone for a trial outside the top K (see results.py).
         for t in completed:
             if t.number not in keep and "model_path" in t.user_attrs:
                 self.study_dir.drop_model(t.number)
-                study._storage.set_trial_user_attr(t._trial_id, "model_dropped", True)
 
 
 def _auc_interval(images: ImageSet, scores: np.ndarray) -> list[float] | None:
@@ -309,6 +313,7 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
     study.set_user_attr("space_source", space.source)
     study.set_user_attr("channels", images.channels)
     study.set_user_attr("results_dir", str(Path(options.results_dir).resolve()))
+    study.set_user_attr("keep_top_k", space.study.keep_top_k)
 
     finished_before = len(study.get_trials(deepcopy=False, states=FINISHED))
     remaining = None if space.study.n_trials is None else max(0, space.study.n_trials - finished_before)

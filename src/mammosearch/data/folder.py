@@ -84,7 +84,9 @@ def _compile_patient_regex(regex: str | None) -> re.Pattern[str] | None:
     try:
         return re.compile(regex)
     except re.error as exc:
-        raise DataError(f"data.patient_regex {regex!r} is not a valid regular expression: {exc}")
+        raise DataError(
+            f"data.patient_regex '{regex}' is not a valid regular expression: {exc}"
+        ) from exc
 
 
 def _patient_id(path: Path, class_name: str, pattern: re.Pattern[str] | None) -> str:
@@ -99,6 +101,6 @@ def _patient_id(path: Path, class_name: str, pattern: re.Pattern[str] | None) ->
     if not patient:
         raise DataError(
             f"file name {path.name!r} ({path}) does not match data.patient_regex "
-            f"{pattern.pattern!r}; fix the regex or rename the file"
+            f"'{pattern.pattern}'; fix the regex or rename the file"
         )
     return patient

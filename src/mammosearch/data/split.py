@@ -40,7 +40,8 @@ def assign_splits(labels: np.ndarray, patient_ids: np.ndarray, spec: SplitSpec) 
     patients, image_patient = np.unique(patient_ids, return_inverse=True)
     has = np.zeros((len(patients), 2), dtype=bool)  # has[p, c]: patient p has an image of class c
     has[image_patient, labels.astype(np.int64)] = True
-    requested = ["train"] + [name for name, frac in (("val", spec.validation), ("test", spec.test)) if frac > 0]
+    requested = ["train"]
+    requested += [name for name, frac in (("val", spec.validation), ("test", spec.test)) if frac > 0]
     _check_enough_patients(has, requested, spec)
 
     rng = np.random.default_rng(spec.seed)
@@ -79,11 +80,14 @@ def _round(x: float) -> int:
 
 def _check_inputs(labels: np.ndarray, patient_ids: np.ndarray, spec: SplitSpec) -> None:
     if labels.ndim != 1 or len(labels) != len(patient_ids):
-        raise ValueError(f"labels {labels.shape} and patient_ids {patient_ids.shape} must be 1-D of equal length")
+        raise ValueError(
+            f"labels {labels.shape} and patient_ids {patient_ids.shape} must be 1-D of equal length"
+        )
     if len(labels) == 0:
         raise DataError("no images to split")
     if not np.isin(labels, (0, 1)).all():
-        raise DataError(f"labels must be 0 (benign) or 1 (malignant), got {sorted(set(labels.tolist()))}")
+        found = sorted(set(labels.tolist()))
+        raise DataError(f"labels must be 0 (benign) or 1 (malignant), got {found}")
     if not (0 <= spec.validation < 1 and 0 <= spec.test < 1 and spec.validation + spec.test < 1):
         raise DataError(
             f"split fractions need 0 <= validation, 0 <= test and validation + test < 1, "
@@ -114,10 +118,16 @@ def _covers(split_of_patient: np.ndarray, has: np.ndarray, split: str, label: in
     return int(np.sum((split_of_patient == split) & has[:, label]))
 
 
-def _repair(split_of_patient: np.ndarray, has: np.ndarray, requested: list[str], order: np.ndarray) -> None:
-    """Move single patients into splits that lack a class, taking them from a split that
-    keeps both classes without them. Prefers patients with only the missing class (so the
-    receiving split does not grow more than needed) and donors with the most patients."""
+def _repair(
+    split_of_patient: np.ndarray, has: np.ndarray, requested: list[str], order: np.ndarray
+) -> None:
+    """Move single patients into splits that lack a class.
+
+    A donor split never loses a class it has, so coverage only grows and the pass ends.
+    When a split lacks class c, the other splits hold at least ``len(requested)`` patients
+    with c (checked before), so one of them holds two and can spare one: with the count
+    check passed, the DataError below cannot happen; it guards against a logic error.
+    """
     for split in reversed(requested):  # smallest splits first: test, val, then train
         for label in (0, 1):
             if _covers(split_of_patient, has, split, label):
@@ -126,8 +136,8 @@ def _repair(split_of_patient: np.ndarray, has: np.ndarray, requested: list[str],
             if donor is None:
                 raise DataError(
                     f"cannot give the {split} split a {'benign' if label == 0 else 'malignant'} "
-                    f"patient without emptying another split of it; add data or lower "
-                    f"split.validation / split.test"
+                    f"patient without taking the last one from another split; add data or "
+                    f"lower split.validation / split.test"
                 )
             split_of_patient[donor] = split
 
@@ -140,15 +150,22 @@ def _find_donor(
     requested: list[str],
     order: np.ndarray,
 ) -> int | None:
+    """The patient to move: prefers one with only the missing class (the receiving split
+    grows no more than needed), then the biggest donor split, then the seeded order."""
     sizes = {name: int(np.sum(split_of_patient == name)) for name in requested}
-    candidates = []
-    for patient in order:
+    covers = {name: [_covers(split_of_patient, has, name, c) for c in (0, 1)] for name in requested}
+    best: tuple[bool, int, int] | None = None
+    best_patient: int | None = None
+    for rank, patient in enumerate(order):
         source = split_of_patient[patient]
         if source == split or not has[patient, label]:
             continue
-        # the source must keep both classes after losing this patient
-        keeps = all(_covers(split_of_patient, has, source, c) - int(has[patient, c]) > 0 for c in (0, 1))
-        if keeps:
-            single_class = not has[patient, 1 - label]
-            candidates.append((not single_class, -sizes[source], len(candidates), int(patient)))
-    return min(candidates)[3] if candidates else None
+        loses_a_class = any(
+            has[patient, c] and covers[source][c] == 1 for c in (0, 1)
+        )
+        if loses_a_class:
+            continue
+        key = (bool(has[patient, 1 - label]), -sizes[source], rank)
+        if best is None or key < best:
+            best, best_patient = key, int(patient)
+    return best_patient

@@ -19,8 +19,8 @@ distribution and no classifier can beat chance. Density, texture, lesion size, p
 and aspect are drawn independently of the class: they are nuisances, not cues.
 
 Everything is vectorised numpy (FFT-filtered noise for the texture, per-image angular
-look-up tables for the mass outline and spicules) so 2000 images of 128 px take a couple
-of seconds, and the output depends only on the spec (seed included).
+look-up tables for the mass outline and spicules) so 2000 images of 128 px take about 2.5 s
+on two CPU cores, and the output depends only on the spec (seed included).
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from mammosearch.data.specs import SyntheticSpec
 from mammosearch.errors import DataError
 
 _CHUNK = 128  # images rendered at once: bounds memory (a few float32 arrays of CHUNK*S*S)
-_ANGLE_BINS = 1024  # angular resolution (< 0.5 px at the spicule tips of 128 px images) of the outline/spicule look-up tables
+# angular resolution of the outline/spicule look-up tables: < 0.5 px at the spicule tips
+# of 128 px images
+_ANGLE_BINS = 1024
 _MAX_SPICULES = 12
 _HARMONICS = np.arange(2, 9)  # outline irregularity: cos(k*theta) terms, k = 2..8
 
@@ -236,7 +238,9 @@ def _angular_tables(
     oval = p["radius"][:, None] / np.sqrt(np.square(np.cos(t) / a) + np.square(np.sin(t) * a))
     wobble = np.sum(
         p["irregularity"][:, :, None]
-        * np.cos(_HARMONICS[None, :, None] * angles[None, None, :] + p["harmonic_phase"][:, :, None]),
+        * np.cos(
+            _HARMONICS[None, :, None] * angles[None, None, :] + p["harmonic_phase"][:, :, None]
+        ),
         axis=1,
     )
     outline = oval * np.clip(1.0 + wobble, 0.4, None)

@@ -20,7 +20,9 @@ def dense_bn_dropout(features: keras.KerasTensor, head: HeadParams) -> keras.Ker
         raise ValueError("the dense_bn_dropout head needs `dense_units`")
     x = keras.layers.Flatten(name="head_flatten")(features)
     x = keras.layers.Dense(head.dense_units, activation="relu", name="head_dense")(x)
-    x = keras.layers.BatchNormalization(name="head_bn")(x)
+    # momentum 0.9 (Keras default 0.99): the moving statistics must settle within the few
+    # hundred steps of a search trial, or inference-mode outputs collapse to one class.
+    x = keras.layers.BatchNormalization(momentum=0.9, name="head_bn")(x)
     x = keras.layers.Dropout(head.dropout, name="head_dropout")(x)
     return sigmoid_output(x)
 

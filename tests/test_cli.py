@@ -1,0 +1,170 @@
+"""The command line as a user runs it: real storage, real files, one-line errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from mammosearch.cli import app
+
+from conftest import REPO, TINY_SPACE
+
+runner = CliRunner()
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _image_folder(root: Path, corrupt: bool = False, empty_class: bool = False) -> Path:
+    for cls in ("benign", "malignant"):
+        (root / cls).mkdir(parents=True)
+        if empty_class and cls == "malignant":
+            continue
+        for i in range(4):
+            Image.fromarray(np.full((40, 40), 30 * i, dtype=np.uint8)).save(root / cls / f"p{i}_{cls}.png")
+    if corrupt:
+        (root / "benign" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    return root
+
+
+BAD_SPACES = {
+    "malformed_yaml": ("study: {n_trials: 3\n", "malformed YAML"),
+    "unknown_key": ("trainig: {epochs: 2}\n", "did you mean 'training'"),
+    "wrong_type": ("training: {epochs: lots}\n", "training.epochs: expected an integer, got 'lots'"),
+    "low_above_high": ("training: {learning_rate: {low: 0.1, high: 0.001}}\n", "`low <= high` must hold"),
+    "unknown_family": ("model: {families: [cnn, inception]}\n", "unknown value 'inception' (allowed: cnn, vgg16, resnet50)"),
+    "unknown_head": ("model: {heads: [attention]}\n", "unknown value 'attention'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPACES))
+def test_bad_spaces_give_one_line_and_leave_the_study_alone(case, tiny_study, write_space):
+    text, expected = BAD_SPACES[case]
+    db = Path(tiny_study["storage"].removeprefix("sqlite:///"))
+    before = _sha(db)
+    result = runner.invoke(app, ["run", "--space", str(write_space(text)), "--storage", tiny_study["storage"], "--study", "tiny"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and expected in lines[0], result.output
+    assert "Traceback" not in result.output
+    assert _sha(db) == before
+
+
+@pytest.mark.parametrize(
+    "folder_kind, expected",
+    [("missing", "does not exist"), ("empty_class", "malignant"), ("corrupt", "broken.png")],
+)
+def test_bad_data_gives_one_line_naming_the_path(folder_kind, expected, tmp_path, tiny_study, write_space):
+    root = tmp_path / "images"
+    if folder_kind != "missing":
+        _image_folder(root, corrupt=folder_kind == "corrupt", empty_class=folder_kind == "empty_class")
+    space = write_space(f"data: {{source: folder, root: {root}, image_size: 32}}\nmodel: {{families: [cnn]}}\n")
+    db = Path(tiny_study["storage"].removeprefix("sqlite:///"))
+    before = _sha(db)
+    result = runner.invoke(app, ["run", "--space", str(space), "--storage", tiny_study["storage"], "--study", "tiny"])
+    assert result.exit_code == 3, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0], result.output
+    assert "Traceback" not in result.output
+    assert _sha(db) == before
+
+
+def test_an_unopenable_storage_is_one_line_with_the_password_masked(write_space):
+    result = runner.invoke(app, ["report", "--storage", "postgresql+nodriver://alice:hunter2@db.example/x"])
+    assert result.exit_code == 4
+    assert "hunter2" not in result.output and "alice:***@" in result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) == 1
+
+
+def test_report_writes_leaderboard_csv_json_and_plots(tiny_study):
+    args = ["--storage", tiny_study["storage"], "--results-dir", str(tiny_study["results"])]
+    table = runner.invoke(app, ["report", *args, "--top", "2"])
+    assert table.exit_code == 0, table.output
+    assert "Leaderboard" in table.output and "Per family" in table.output and "3 complete" in table.output
+    as_json = runner.invoke(app, ["report", *args, "--format", "json"])
+    payload = json.loads(as_json.stdout)
+    assert payload["study"] == "tiny" and payload["state_counts"]["complete"] == 3
+    aucs = [row["val_auc"] for row in payload["leaderboard"]]
+    assert aucs == sorted(aucs, reverse=True) and len(aucs) == 3
+    as_csv = runner.invoke(app, ["report", *args, "--format", "csv"])
+    header = as_csv.stdout.splitlines()[0].split(",")
+    assert {"val_auc", "val_auc_ci_low", "val_precision_05", "val_recall_05", "val_specificity_05", "val_f1_05", "test_auc"} <= set(header)
+    report_dir = tiny_study["results"] / "tiny" / "report"
+    for name in ("leaderboard.csv", "trials.csv", "families.csv", "report.json", "roc_top.png", "confusion_best.png", "history.png"):
+        assert (report_dir / name).stat().st_size > 0, name
+
+
+def test_export_best_reproduces_the_stored_probabilities_in_a_fresh_process(tiny_study, tmp_path):
+    out = tmp_path / "exported"
+    result = runner.invoke(app, ["export-best", "--storage", tiny_study["storage"], "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    card = json.loads((out / "model_card.json").read_text())
+    best = card["trial"]
+    assert card["objective"]["value"] == tiny_study["summary"].best_value
+    assert card["input"]["shape"] == [32, 32, 1] and card["threshold"]["recommended"] is not None
+    assert card["packages"]["keras"] and card["packages"]["optuna"]
+    # A fresh interpreter: load in safe mode, rebuild the validation split with the same
+    # loader the search used, and compare with the probabilities stored at search time.
+    script = f"""
+import json, sys, numpy as np, keras
+from mammosearch.space import load_space
+from mammosearch.data.loading import load_image_set
+space = load_space(__import__('pathlib').Path({str(tiny_study['space_file'])!r}))
+val = load_image_set(space.data, space.split).subset('val')
+model = keras.saving.load_model({str(out / 'model.keras')!r}, safe_mode=True)
+scores = model.predict(val.images.astype('float32'), verbose=0).reshape(-1)
+stored = json.load(open({str(out / 'predictions.json')!r}))['val']
+assert stored['labels'] == [int(v) for v in val.labels]
+print(float(np.max(np.abs(scores - np.array(stored['scores'])))))
+"""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert float(proc.stdout.strip().splitlines()[-1]) < 1e-5
+    assert best == tiny_study["summary"].best_number
+
+
+def test_export_without_completed_trials_is_a_clear_error(tmp_path, write_space):
+    storage = f"sqlite:///{tmp_path / 'empty.db'}"
+    import optuna
+
+    optuna.create_study(storage=storage, study_name="empty")
+    result = runner.invoke(app, ["export-best", "--storage", storage])
+    assert result.exit_code == 5 and "has no completed trial yet" in result.output
+
+
+def test_the_installed_command_runs_resumes_and_reports(tmp_path):
+    """The real console script in a subprocess, as the README tells a user to run it."""
+    space = tmp_path / "tiny.yaml"
+    space.write_text(TINY_SPACE.replace("n_trials: 3", "n_trials: 2"))
+    exe = Path(sys.executable).parent / "mammosearch"
+    env = {**os.environ, "COLUMNS": "200"}
+    first = subprocess.run([str(exe), "run", "--space", str(space)], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "study tiny" in first.stdout and "2 new trial(s), 2 finished" in first.stdout
+    assert (tmp_path / "results" / "mammosearch.db").is_file()
+    again = subprocess.run([str(exe), "run", "--space", str(space), "--n-trials", "3"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0 and "resuming: 2 trial(s) already finished" in again.stdout
+    assert "1 new trial(s), 3 finished" in again.stdout
+    report = subprocess.run([str(exe), "report"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert report.returncode == 0 and "Leaderboard" in report.stdout
+    assert "oneDNN" not in first.stderr + again.stderr  # backend start-up noise is hidden
+
+
+def test_optuna_reads_the_study_as_any_other(tiny_study):
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "optuna"), "trials", "--study-name", "tiny", "--storage", tiny_study["storage"], "-f", "json"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout)) == 3
