@@ -168,3 +168,21 @@ def test_optuna_reads_the_study_as_any_other(tiny_study):
     )
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)) == 3
+
+
+def test_offline_imagenet_weights_stop_the_run_naming_the_file_and_url(tmp_path, monkeypatch, write_space):
+    import dataclasses
+
+    from mammosearch.models import backbones
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    # A port on this machine that refuses connections stands in for "no internet".
+    offline = dataclasses.replace(backbones.BACKBONES["vgg16"], weights_url="http://127.0.0.1:9/vgg16_notop.h5")
+    monkeypatch.setitem(backbones.BACKBONES, "vgg16", offline)
+    space = write_space("model: {families: [vgg16], weights: imagenet}\n")
+    result = runner.invoke(app, ["run", "--space", str(space), "--storage", f"sqlite:///{tmp_path / 'x.db'}"])
+    assert result.exit_code == 2
+    error = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(error) == 1
+    assert str(tmp_path / "keras_home" / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5") in error[0]
+    assert "http://127.0.0.1:9/vgg16_notop.h5" in error[0] and "weights" in error[0]

@@ -74,7 +74,8 @@ def ensure_imagenet_weights(family: str) -> Path:
             file_hash=backbone.weights_md5,
         )
     except Exception as exc:  # network errors come in many types; all mean the same here
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = text.rsplit(" -- ", 1)[-1]  # Keras prefixes the URL, which the message names anyway
         raise SpaceError(
             f"ImageNet weights for {family} are not at {target} and could not be downloaded "
             f"({reason}): download {backbone.weights_url} and place it at {target}, "
