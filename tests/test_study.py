@@ -120,3 +120,26 @@ def test_tensorboard_logs_hold_scalars_and_hyperparameters(tmp_path):
     assert any("_hparams_/session_start_info" in acc.Tags().get("tensors", []) for acc in hparams_runs)
     validation = EventAccumulator(str(trial_dir / "validation")).Reload()
     assert any("auc" in tag for tag in validation.Tags().get("tensors", []) + validation.Tags().get("scalars", []))
+
+
+CV_SPACE = TINY_SPACE.replace("study: {name: tiny", "evaluation: {cv_folds: 3}\nstudy: {name: tiny_cv").replace("n_trials: 3", "n_trials: 2")
+
+
+def test_cross_validation_objective_is_the_mean_of_the_fold_aucs(tmp_path):
+    import json
+
+    options = RunOptions(storage_url=f"sqlite:///{tmp_path / 'cv.db'}", results_dir=tmp_path / "results")
+    run_study(parse_space(CV_SPACE), options)
+    record = load_study(options.storage_url, "tiny_cv")
+    for row in record.rows:
+        folds = row.val_metrics["fold_aucs"]
+        assert len(folds) == 3
+        assert row.value == pytest.approx(sum(folds) / 3)
+        # One pruner step per fold, carrying the running mean.
+        assert [row.intermediate[i] for i in range(3)] == pytest.approx([sum(folds[: i + 1]) / (i + 1) for i in range(3)])
+    best = record.ranked()[0]
+    saved = json.loads((best.model_path.parent / "predictions.json").read_text())
+    oof = saved["out_of_fold"]
+    # Out-of-fold predictions cover every non-test image exactly once; test is never in them.
+    assert len(oof["indices"]) == len(set(oof["indices"])) == best.val_metrics["n"]
+    assert not set(oof["indices"]) & set(saved["test"]["indices"])

@@ -16,7 +16,7 @@ from mammosearch.results import StudyRecord, TrialRow, trials_frame
 
 LEADERBOARD_COLUMNS = [
     "trial", "family", "head", "fine_tune", "unfrozen_layers", "learning_rate", "fine_tune_learning_rate",
-    "input_size", "best_epoch", "val_auc", "val_auc_ci_low", "val_auc_ci_high", "val_average_precision",
+    "input_size", "best_epoch", "val_auc", "val_auc_ci_low", "val_auc_ci_high", "fold_aucs", "pooled_oof_auc", "val_average_precision",
     "val_accuracy_05", "val_precision_05", "val_recall_05", "val_specificity_05", "val_f1_05",
     "youden_threshold", "val_accuracy_youden", "val_precision_youden", "val_recall_youden",
     "val_specificity_youden", "val_f1_youden", "val_tn_05", "val_fp_05", "val_fn_05", "val_tp_05", "collapsed",

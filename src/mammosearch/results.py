@@ -149,6 +149,8 @@ def trials_frame(record: StudyRecord) -> pd.DataFrame:
             "val_auc_ci_low": ci[0],
             "val_auc_ci_high": ci[1],
             "val_average_precision": _metric(v, "average_precision"),
+            "fold_aucs": " ".join(f"{a:.3f}" for a in (_metric(v, "fold_aucs") or [])) or None,
+            "pooled_oof_auc": _metric(v, "auc") if _metric(v, "fold_aucs") else None,
             "collapsed": _metric(v, "collapsed"),
             "youden_threshold": _metric(v, "youden_threshold"),
             "last_reported_val_auc": r.last_intermediate,

@@ -112,12 +112,21 @@ class TrainingSpace:
 
 
 @dataclass(frozen=True)
+class EvaluationSpec:
+    """``cv_folds``: patient-grouped stratified k-fold CV inside each trial (None = one split)."""
+
+    cv_folds: int | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class Space:
     study: StudySpec = field(default_factory=StudySpec)
     data: DataSpec = field(default_factory=lambda: SyntheticSpec(n_images=400, image_size=32))
     split: SplitSpec = field(default_factory=lambda: SplitSpec(validation=0.25, test=0.0))
     model: ModelSpace = field(default_factory=ModelSpace)
     training: TrainingSpace = field(default_factory=TrainingSpace)
+    evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
     source: str = "<built-in demo>"
 
     @property
@@ -308,7 +317,7 @@ class _Reader:
     # ------------------------------------------------------------------ sections
 
     def space(self, raw: Any) -> Space:
-        top = self.mapping(raw, "", ("study", "data", "model", "training"))
+        top = self.mapping(raw, "", ("study", "data", "model", "training", "evaluation"))
         default = Space()
         data_raw = self.mapping(top.get("data"), "data", _DATA_KEYS)
         model = self.model(top.get("model"))
@@ -318,9 +327,18 @@ class _Reader:
             split=self.split(data_raw.get("split")) if "split" in data_raw else default.split,
             model=model,
             training=self.training(top.get("training"), model),
+            evaluation=self.evaluation(top.get("evaluation")),
             source=self.source,
         )
         return space
+
+    def evaluation(self, node: Any) -> EvaluationSpec:
+        raw = self.mapping(node, "evaluation", ("cv_folds", "seed"))
+        folds = raw.get("cv_folds")
+        return EvaluationSpec(
+            cv_folds=None if folds is None else self.integer(folds, "evaluation.cv_folds", 2, 20),
+            seed=self.integer(raw.get("seed", 0), "evaluation.seed", 0),
+        )
 
     def study(self, node: Any) -> StudySpec:
         raw = self.mapping(node, "study", ("name", "sampler", "pruner", "n_trials", "timeout", "seed", "objective", "keep_top_k"))
