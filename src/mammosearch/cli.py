@@ -158,6 +158,41 @@ def validate(
                   f"{loaded.study.n_trials} trials, sampler {loaded.study.sampler}, pruner {loaded.study.pruner.name}")
 
 
+data_app = typer.Typer(no_args_is_help=True, help="Look at and fetch the images a search trains on.")
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("inspect")
+@friendly_errors
+def data_inspect(
+    space: Annotated[Optional[Path], typer.Option("--space", "-s", help="YAML search space whose `data` section to load; default: the built-in demo.")] = None,
+    results_dir: ResultsOption = Path("results"),
+    per_class: Annotated[int, typer.Option("--per-class", min=1, max=32, help="Sample images per class in the PNG grid.")] = 8,
+) -> None:
+    """Counts per class, patient and split, the leakage check, and a PNG of sample images."""
+    from mammosearch.artifacts import StudyDir
+    from mammosearch.data.loading import load_image_set
+    from mammosearch.data_summary import sample_grid, summarize
+    from mammosearch.report_view import print_data_summary
+    from mammosearch.space import load_space
+
+    loaded = load_space(space)
+    images = load_image_set(loaded.data, loaded.split, **_cache_kwargs(results_dir))
+    summary = summarize(images)
+    grid = sample_grid(images, StudyDir(results_dir, loaded.study_name).root / "data" / "samples.png", per_class=per_class)
+    print_data_summary(console, summary, loaded.evaluation.cv_folds)
+    console.print(f"sample grid: {escape(str(grid))}")
+
+
+def _cache_kwargs(results_dir: Path) -> dict[str, Any]:
+    """Pass the image cache folder to loaders that take one."""
+    import inspect
+
+    from mammosearch.data.loading import load_image_set
+
+    return {"cache_dir": results_dir / "cache"} if "cache_dir" in inspect.signature(load_image_set).parameters else {}
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

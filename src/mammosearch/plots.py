@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 from matplotlib.figure import Figure
 
 __all__ = [
     "RocCurve",
     "plot_confusion_matrix",
+    "plot_image_rows",
     "plot_optimization_history",
     "plot_roc_curves",
 ]
@@ -199,3 +201,29 @@ def plot_optimization_history(
         ax.set_title(_plain(title))
         ax.grid(alpha=0.3)
         return _save(fig, path)
+
+
+def plot_image_rows(rows: list[tuple[str, list[np.ndarray], list[str]]], path: Path, title: str) -> Path:
+    """One row per (label, images, captions): uint8 HxWx1 or HxWx3 images shown as they are."""
+    n_cols = max([len(images) for _, images, _ in rows] + [1])
+    with matplotlib.rc_context(_RC):
+        figure = Figure(figsize=(1.6 * n_cols, 1.9 * len(rows) + 0.5))
+        axes = figure.subplots(len(rows), n_cols, squeeze=False)
+        for r, (label, images, captions) in enumerate(rows):
+            for c in range(n_cols):
+                ax = axes[r][c]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if c < len(images):
+                    image = images[c]
+                    if image.shape[-1] == 1:
+                        ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255)
+                    else:
+                        ax.imshow(image)
+                    ax.set_xlabel(_plain(captions[c]), fontsize=7)
+                else:
+                    ax.axis("off")
+            axes[r][0].set_ylabel(_plain(label), fontsize=9)
+        figure.suptitle(_plain(title), fontsize=9)
+        figure.tight_layout()
+        return _save(figure, path)

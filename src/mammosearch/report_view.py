@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mammosearch.data_summary import DataSummary
 from mammosearch.report import Report
 
 
@@ -80,3 +81,30 @@ def print_report(console: Console, report: Report) -> None:
         console.print(f"[yellow]warning:[/] {escape(note)}")
     if report.files:
         console.print(f"[dim]written: {escape(str(report.files[0].parent))}/ ({', '.join(p.name for p in report.files)})[/]")
+
+
+def print_data_summary(console: Console, summary: "DataSummary", cv_folds: int | None) -> None:
+    console.print(f"[bold]data[/] {escape(summary.description)}")
+    console.print(f"images as the model sees them: {' x '.join(map(str, summary.image_shape))} (uint8)")
+    table = Table(title="Images (patients) per split and class", header_style="bold")
+    for title in ("split", "benign", "malignant", "patients"):
+        table.add_column(title, justify="left" if title == "split" else "right")
+    for row in summary.counts.to_dict(orient="records"):
+        table.add_row(
+            str(row["split"]),
+            f"{row['benign_images']} ({row['benign_patients']})",
+            f"{row['malignant_images']} ({row['malignant_patients']})",
+            str(row["patients"]),
+        )
+    console.print(table)
+    stats = Table(title="Pixel values per class", header_style="bold")
+    for title in ("class", "mean", "std", "min", "max"):
+        stats.add_column(title)
+    for row in summary.intensity.to_dict(orient="records"):
+        stats.add_row(*(_fmt(row[k], 1) for k in ("class", "mean", "std", "min", "max")))
+    console.print(stats)
+    console.print(f"patient leakage between splits: {escape(summary.leakage)}")
+    if cv_folds:
+        console.print(f"cross-validation: {cv_folds} patient-grouped stratified folds over train+val; test held out")
+    for note in summary.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
