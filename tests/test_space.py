@@ -109,3 +109,21 @@ def test_bad_input_names_the_key_and_what_is_allowed(text: str, expected: str):
 def test_missing_space_file_is_a_clear_error(tmp_path: Path):
     with pytest.raises(SpaceError, match="search space file not found"):
         load_space(tmp_path / "nope.yaml")
+
+
+def test_set_overrides_replace_keys_and_are_validated():
+    space = load_space(REPO / "search_spaces" / "mias_transfer.yaml", ["model.weights=none", "study.n_trials=2", "evaluation.cv_folds=3"])
+    assert space.model.weights == {"vgg16": None, "resnet50": None}
+    assert space.study.n_trials == 2 and space.evaluation.cv_folds == 3
+    with pytest.raises(SpaceError, match="evaluation.cv_folds: must be >= 2, got 1"):
+        load_space(REPO / "search_spaces" / "mias_transfer.yaml", ["evaluation.cv_folds=1"])
+    with pytest.raises(SpaceError, match="expected KEY.PATH=VALUE"):
+        load_space(None, ["model.weights"])
+    with pytest.raises(SpaceError, match="model.familes: unknown key; did you mean 'families'"):
+        load_space(None, ["model.familes=[cnn]"])
+
+
+def test_mias_spaces_use_five_fold_cross_validation():
+    for name in ("mias_cnn", "mias_transfer"):
+        space = load_space(REPO / "search_spaces" / f"{name}.yaml")
+        assert space.evaluation.cv_folds == 5 and space.data.source == "mias"

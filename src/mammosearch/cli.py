@@ -77,6 +77,7 @@ def run(
     results_dir: ResultsOption = Path("results"),
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Write per-trial TensorBoard logs with hyper-parameters under results/<study>/tb/.")] = False,
     precision: Annotated[Precision, typer.Option("--precision", help="mixed: float16 (GPU) / bfloat16 (CPU) compute, float32 output.")] = Precision.float32,
+    overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key of the space, e.g. --set model.weights=none (repeatable).")] = None,
 ) -> None:
     """Run (or resume) a search: sample trials, train, prune, record every metric."""
     from mammosearch.progress import RichStudyListener
@@ -88,7 +89,7 @@ def run(
     # Each trial's outcome is printed by the progress display; Optuna's own log lines
     # (with a traceback for every failed trial) would only repeat it.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    loaded = with_overrides(load_space(space), n_trials=n_trials, timeout=timeout)
+    loaded = with_overrides(load_space(space, overrides or ()), n_trials=n_trials, timeout=timeout)
     options = RunOptions(storage_url=storage, results_dir=results_dir, study_name=study, tensorboard=tensorboard, precision=precision.value)
     with RichStudyListener(console) as listener:
         summary = run_study(loaded, options, listener)

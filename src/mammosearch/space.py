@@ -16,11 +16,11 @@ import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import yaml
 
-from mammosearch.data.specs import DataSpec, FolderSpec, SplitSpec, SyntheticSpec
+from mammosearch.data.specs import DataSpec, FolderSpec, MiasSpec, SplitSpec, SyntheticSpec
 from mammosearch.errors import SpaceError
 from mammosearch.params import (
     FAMILIES,
@@ -139,10 +139,14 @@ class Space:
 # --------------------------------------------------------------------------- loading
 
 
-def load_space(path: Path | None) -> Space:
-    """Read and validate a YAML space; ``None`` gives the built-in demo space."""
+def load_space(path: Path | None, overrides: Sequence[str] = ()) -> Space:
+    """Read and validate a YAML space; ``None`` gives the built-in demo space.
+
+    ``overrides`` are ``key.path=value`` strings (``--set model.weights=none``); each value
+    is read as YAML and validated like the file's own keys.
+    """
     if path is None:
-        return Space()
+        return parse_space("", overrides=overrides) if overrides else Space()
     path = Path(path)
     if not path.is_file():
         raise SpaceError(f"search space file not found: {path} (pass an existing YAML file to --space)")
@@ -150,21 +154,46 @@ def load_space(path: Path | None) -> Space:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpaceError(f"cannot read search space {path}: {exc.strerror}") from None
-    return parse_space(text, source=str(path), base_dir=path.parent)
+    return parse_space(text, source=str(path), base_dir=path.parent, overrides=overrides)
 
 
-def parse_space(text: str, source: str = "<string>", base_dir: Path | None = None) -> Space:
-    """Parse YAML text into a :class:`Space`; raises :class:`SpaceError` with the key path."""
+def _load_yaml(text: str, source: str) -> Any:
     try:
         # safe_load: tags such as !!python/object are refused, never constructed.
-        raw = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SpaceError(f"{source}: malformed YAML{where}: {problem}") from None
+
+
+def apply_overrides(raw: Any, overrides: Sequence[str]) -> Any:
+    """Set ``a.b.c=value`` pairs in the raw YAML tree (before validation)."""
+    tree = raw if isinstance(raw, dict) else {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            raise SpaceError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. --set model.weights=none")
+        node = tree
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[parts[-1]] = _load_yaml(value, f"--set {key}")
+    return tree
+
+
+def parse_space(text: str, source: str = "<string>", base_dir: Path | None = None, overrides: Sequence[str] = ()) -> Space:
+    """Parse YAML text into a :class:`Space`; raises :class:`SpaceError` with the key path."""
+    raw = _load_yaml(text, source)
     if raw is None:
         raw = {}
+    if overrides:
+        raw = apply_overrides(raw, overrides)
     reader = _Reader(source, base_dir or Path.cwd())
     return reader.space(raw)
 
@@ -523,10 +552,24 @@ def _read_folder(reader: _Reader, raw: dict[str, Any]) -> FolderSpec:
     )
 
 
+def _read_mias(reader: _Reader, raw: dict[str, Any]) -> MiasSpec:
+    d = MiasSpec()
+    return MiasSpec(
+        root=reader.path(raw["root"], "data.root") if raw.get("root") is not None else None,
+        image_size=reader.integer(raw.get("image_size", d.image_size), "data.image_size", 16, 1024),
+        task=reader.choice(raw.get("task", d.task), "data.task", ("benign_vs_malignant", "normal_vs_abnormal")),  # type: ignore[arg-type]
+        margin=reader.number(raw.get("margin", d.margin), "data.margin", 0.5, 10.0),
+        min_crop=reader.integer(raw.get("min_crop", d.min_crop), "data.min_crop", 8, 1024),
+        missing_coordinates=reader.choice(raw.get("missing_coordinates", d.missing_coordinates), "data.missing_coordinates", ("skip", "center")),  # type: ignore[arg-type]
+        center_crop=reader.integer(raw.get("center_crop", d.center_crop), "data.center_crop", 16, 1024),
+    )
+
+
 # source -> (its keys, reader). New loaders register here.
 _DATA_READERS: dict[str, tuple[tuple[str, ...], Callable[[_Reader, dict[str, Any]], DataSpec]]] = {
     "synthetic": (("n_images", "image_size", "malignant_fraction", "difficulty", "images_per_patient", "seed"), _read_synthetic),
     "folder": (("root", "image_size", "classes", "color", "patient_regex"), _read_folder),
+    "mias": (("root", "image_size", "task", "margin", "min_crop", "missing_coordinates", "center_crop"), _read_mias),
 }
 _DATA_KEYS: tuple[str, ...] = tuple(sorted({"source", "split", *(k for keys, _ in _DATA_READERS.values() for k in keys)}))
 

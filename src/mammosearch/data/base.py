@@ -23,6 +23,7 @@ class ImageSet:
     patient_ids: np.ndarray
     splits: np.ndarray
     description: str
+    notes: tuple[str, ...] = ()  # what the loader skipped or changed, for the run summary
 
     def __post_init__(self) -> None:
         n = len(self.images)
@@ -37,6 +38,7 @@ class ImageSet:
             patient_ids=self.patient_ids[mask],
             splits=self.splits[mask],
             description=f"{self.description} [{split}]",
+            notes=self.notes,
         )
 
     @property

@@ -13,11 +13,13 @@ import numpy as np
 
 from mammosearch.data.base import ImageSet
 from mammosearch.data.folder import load_folder
-from mammosearch.data.specs import DataSpec, FolderSpec, SplitSpec, SyntheticSpec
+from mammosearch.data.mias import default_root, load_mias
+from mammosearch.data.specs import DataSpec, FolderSpec, MiasSpec, SplitSpec, SyntheticSpec
 from mammosearch.data.split import assign_splits, check_no_patient_leakage
 from mammosearch.data.synthetic import generate_synthetic
 
-Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]  # images, labels, patient_ids
+# images, labels, patient_ids, and optionally notes (what was skipped, for the run summary)
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,20 @@ def _describe_folder(
     )
 
 
+def _describe_mias(spec: MiasSpec, images: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> str:
+    n_positive = int(labels.sum())
+    what = (
+        f"{len(images)} lesion crops ({len(images) - n_positive} benign, {n_positive} malignant)"
+        if spec.task == "benign_vs_malignant"
+        else f"{len(images)} whole images ({len(images) - n_positive} normal, {n_positive} abnormal)"
+    )
+    return f"mini-MIAS {spec.root or default_root()}: {what}, {len(np.unique(ids))} women, {images.shape[1]} px"
+
+
 LOADERS: dict[str, Loader] = {
     "synthetic": Loader(generate_synthetic, _describe_synthetic),
     "folder": Loader(load_folder, _describe_folder),
+    "mias": Loader(load_mias, _describe_mias),
 }
 
 
@@ -62,7 +75,9 @@ def load_image_set(data: DataSpec, split: SplitSpec) -> ImageSet:
     except KeyError:
         known = ", ".join(sorted(LOADERS))
         raise ValueError(f"no loader for data source {data.source!r} (known: {known})") from None
-    images, labels, patient_ids = loader.load(data)
+    loaded = loader.load(data)
+    images, labels, patient_ids = loaded[:3]
+    notes: tuple[str, ...] = loaded[3] if len(loaded) > 3 else ()  # type: ignore[misc]
     splits = assign_splits(labels, patient_ids, split)
     check_no_patient_leakage(patient_ids, splits)
     return ImageSet(
@@ -71,4 +86,5 @@ def load_image_set(data: DataSpec, split: SplitSpec) -> ImageSet:
         patient_ids=patient_ids,
         splits=splits,
         description=loader.describe(data, images, labels, patient_ids),
+        notes=notes,
     )

@@ -46,4 +46,18 @@ class FolderSpec:
     source: Literal["folder"] = "folder"
 
 
-DataSpec = Union[SyntheticSpec, FolderSpec]
+@dataclass(frozen=True)
+class MiasSpec:
+    """mini-MIAS (``Info.txt`` + ``mdbNNN.pgm|png``): lesion crops, or whole images."""
+
+    root: Path | None = None  # None: the folder `mammosearch data fetch mini-mias` fills
+    image_size: int = 64
+    task: Literal["benign_vs_malignant", "normal_vs_abnormal"] = "benign_vs_malignant"
+    margin: float = 1.5  # crop side = max(min_crop, 2 * radius * margin)
+    min_crop: int = 64
+    missing_coordinates: Literal["skip", "center"] = "skip"
+    center_crop: int = 512  # crop side for lesions without coordinates when "center"
+    source: Literal["mias"] = "mias"
+
+
+DataSpec = Union[SyntheticSpec, FolderSpec, MiasSpec]

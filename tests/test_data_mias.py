@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mammosearch.data.loading import load_image_set
+from mammosearch.data.mias import crop_lesion, load_mias, parse_info, woman_id
+from mammosearch.data.specs import MiasSpec, SplitSpec
+from mammosearch.errors import DataError
+
+from conftest import MINI_MIAS
+
+HEADER = "MIAS README prose\n=====\n"
+
+
+def _fixture(root: Path, rows: list[str], size: int = 256, dots: dict[str, tuple[int, int]] | None = None, missing: set[str] = frozenset()) -> Path:
+    """Info.txt + PGM images; `dots` puts a bright 3x3 spot at (X, Y) measured from the bottom."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "Info.txt").write_text(HEADER + "\n".join(rows) + "\n")
+    refnums = {r.split()[0] for r in rows}
+    for refnum in refnums - set(missing):
+        image = np.zeros((size, size), dtype=np.uint8)
+        if dots and refnum in dots:
+            x, y = dots[refnum]
+            row = size - 1 - y
+            image[row - 1: row + 2, x - 1: x + 2] = 255
+        Image.fromarray(image).save(root / f"{refnum}.pgm")
+    return root
+
+
+def test_the_crop_is_centred_on_the_lesion_with_y_from_the_bottom(tmp_path):
+    root = _fixture(tmp_path / "m", ["mdb001 G CIRC B 60 200 10"], dots={"mdb001": (60, 200)})
+    spec = MiasSpec(root=root, image_size=32, margin=1.0, min_crop=33)
+    image = np.asarray(Image.open(root / "mdb001.pgm"))[..., None]
+    (row,) = parse_info(root / "Info.txt")
+    crop = crop_lesion(image, row, spec)
+    assert crop.shape == (33, 33, 1)  # side = max(min_crop=33, 2 * radius * margin = 20)
+    peak = np.unravel_index(np.argmax(crop[..., 0]), crop.shape[:2])
+    assert abs(peak[0] - 16) <= 1 and abs(peak[1] - 16) <= 1
+
+
+def test_crops_past_the_image_edge_are_zero_padded(tmp_path):
+    root = _fixture(tmp_path / "m", ["mdb001 G CIRC B 2 2 20"], size=64, dots={"mdb001": (2, 2)})
+    images, labels, _, _ = load_mias(MiasSpec(root=root, image_size=64, margin=1.0, min_crop=40))
+    assert images.shape == (1, 64, 64, 1) and labels.tolist() == [0]
+    assert images[0, :10, :10].max() == 0  # outside the film: black
+
+
+def test_labels_patients_several_lesions_and_skipped_rows(tmp_path):
+    rows = [
+        "mdb001 G CIRC B 100 100 20",
+        "mdb002 F NORM",
+        "mdb003 D SPIC M 50 60 8",
+        "mdb003 D CALC B 150 160 5 ",
+        "mdb004 F CALC M *NOTE 3*",
+        "mdb005 F CIRC B",
+    ]
+    root = _fixture(tmp_path / "m", rows)
+    images, labels, patients, notes = load_mias(MiasSpec(root=root, image_size=32))
+    assert labels.tolist() == [0, 1, 0]  # NORM has no crop; mdb003 gives two crops
+    assert patients.tolist() == [woman_id(1), woman_id(3), woman_id(3)]
+    assert woman_id(1) == woman_id(2) == "mias-woman-001" and woman_id(3) == woman_id(4) != woman_id(5)
+    assert notes == ("skipped 2 lesion(s) without coordinates: mdb004, mdb005",)
+    centred = load_mias(MiasSpec(root=root, image_size=32, missing_coordinates="center", center_crop=64))
+    assert len(centred[0]) == 5 and "centre-cropped 2" in centred[3][0]
+
+
+def test_normal_vs_abnormal_uses_whole_images(tmp_path):
+    rows = ["mdb001 G CIRC B 100 100 20", "mdb002 F NORM", "mdb003 D NORM"]
+    images, labels, _, _ = load_mias(MiasSpec(root=_fixture(tmp_path / "m", rows), image_size=48, task="normal_vs_abnormal"))
+    assert images.shape == (3, 48, 48, 1) and labels.tolist() == [1, 0, 0]
+
+
+@pytest.mark.parametrize(
+    "rows, missing, expected",
+    [
+        (["mdb001 G CIRC B 1 2"], set(), r"Info.txt:3: malformed label row 'mdb001 G CIRC B 1 2'"),
+        (["mdb001 X CIRC B 1 2 3"], set(), "background 'X'"),
+        (["mdb001 G BLOB B 1 2 3"], set(), "class 'BLOB'"),
+        (["mdb001 G CIRC Q 1 2 3"], set(), "severity B or M"),
+        (["mdb001 G CIRC B 10 10 5", "mdb002 G CIRC M 10 10 5"], {"mdb002"}, "image mdb002 is named in"),
+    ],
+)
+def test_bad_label_files_name_the_file_and_line(tmp_path, rows, missing, expected):
+    root = _fixture(tmp_path / "m", rows, missing=missing)
+    with pytest.raises(DataError, match=expected):
+        load_mias(MiasSpec(root=root))
+
+
+def test_a_missing_info_file_says_how_to_get_the_data(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"Info.txt.*mammosearch data fetch mini-mias"):
+        load_mias(MiasSpec(root=tmp_path / "empty"))
+
+
+def test_an_unreadable_image_is_named(tmp_path):
+    root = _fixture(tmp_path / "m", ["mdb001 G CIRC B 10 10 5"])
+    (root / "mdb001.pgm").write_bytes(b"P5 garbage")
+    with pytest.raises(DataError, match="mdb001.pgm"):
+        load_mias(MiasSpec(root=root))
+
+
+@pytest.mark.skipif(not MINI_MIAS.is_dir(), reason=f"mini-MIAS not present at {MINI_MIAS} (research-only data, never in the repo)")
+def test_real_mini_mias_lesion_crops_and_no_woman_in_two_splits():
+    images = load_image_set(MiasSpec(root=MINI_MIAS, image_size=32), SplitSpec(validation=0.2, test=0.2, seed=0))
+    # 123 B/M abnormality rows (69 B, 54 M), 4 without coordinates (1 B, 3 M) are skipped.
+    assert len(images.labels) == 119
+    assert int((images.labels == 0).sum()) == 68 and int((images.labels == 1).sum()) == 51
+    assert images.notes and "mdb059" in images.notes[0]
+    for a in ("train", "val", "test"):
+        for b in ("train", "val", "test"):
+            if a < b:
+                assert not set(images.patient_ids[images.splits == a]) & set(images.patient_ids[images.splits == b])
+    assert all(pid.startswith("mias-woman-") for pid in images.patient_ids)
