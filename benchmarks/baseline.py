@@ -39,10 +39,7 @@ def main() -> None:
     args = parser.parse_args()
 
     space = load_space(args.space)
-    try:
-        images = load_image_set(space.data, space.split, cache_dir=args.results_dir / "cache")
-    except TypeError:  # loaders without a cache
-        images = load_image_set(space.data, space.split)
+    images = load_image_set(space.data, space.split, cache_dir=args.results_dir / "cache")
     features = intensity_features(images.images)
     k = space.evaluation.cv_folds
     folds = cross_validation_folds(images.labels, images.patient_ids, images.splits, k, space.evaluation.seed) if k else [holdout_fold(images.splits)]

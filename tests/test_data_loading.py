@@ -53,14 +53,14 @@ def test_leakage_check_runs_on_whatever_the_splitter_returns(monkeypatch: pytest
 
 
 def test_registry_covers_every_spec_type_and_rejects_unknown_sources() -> None:
-    assert {"synthetic", "folder"} <= set(LOADERS)
+    assert {"synthetic", "folder", "mias", "csv"} <= set(LOADERS)
 
     @dataclass(frozen=True)
-    class MiasSpec:
-        source: str = "mias"
+    class KaggleSpec:
+        source: str = "kaggle"
 
-    with pytest.raises(ValueError, match="no loader for data source 'mias'.*folder, synthetic"):
-        load_image_set(MiasSpec(), SplitSpec())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no loader for data source 'kaggle'.*csv, folder, mias, synthetic"):
+        load_image_set(KaggleSpec(), SplitSpec())  # type: ignore[arg-type]
 
 
 def test_too_few_patients_surface_as_data_error() -> None:

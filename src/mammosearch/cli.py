@@ -98,6 +98,8 @@ def run(
         f"[bold]study[/] {escape(summary.study_name)} in {escape(summary.storage_url)}: "
         f"{summary.new_trials} new trial(s), {summary.finished_trials} finished; best: {best}"
     )
+    for note in summary.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
     console.print(f"next: [cyan]mammosearch report --study {escape(summary.study_name)}[/]")
 
 
@@ -178,20 +180,11 @@ def data_inspect(
     from mammosearch.space import load_space
 
     loaded = load_space(space)
-    images = load_image_set(loaded.data, loaded.split, **_cache_kwargs(results_dir))
+    images = load_image_set(loaded.data, loaded.split, cache_dir=results_dir / "cache")
     summary = summarize(images)
     grid = sample_grid(images, StudyDir(results_dir, loaded.study_name).root / "data" / "samples.png", per_class=per_class)
     print_data_summary(console, summary, loaded.evaluation.cv_folds)
     console.print(f"sample grid: {escape(str(grid))}")
-
-
-def _cache_kwargs(results_dir: Path) -> dict[str, Any]:
-    """Pass the image cache folder to loaders that take one."""
-    import inspect
-
-    from mammosearch.data.loading import load_image_set
-
-    return {"cache_dir": results_dir / "cache"} if "cache_dir" in inspect.signature(load_image_set).parameters else {}
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -28,7 +28,7 @@ from mammosearch.space import Space
 class StudyListener(Protocol):
     """What the command line shows while a study runs."""
 
-    def on_study_start(self, study_name: str, finished: int, n_trials: int | None, data_description: str) -> None: ...
+    def on_study_start(self, study_name: str, finished: int, n_trials: int | None, data_description: str, notes: tuple[str, ...]) -> None: ...
     def on_trial_start(self, number: int, params: TrialParams) -> None: ...
     def on_epoch(self, epoch: int, total_epochs: int, logs: dict[str, float]) -> None: ...
     def on_trial_end(self, trial: optuna.trial.FrozenTrial) -> None: ...
@@ -61,6 +61,7 @@ class Objective:
                 patient_ids=images.patient_ids,
                 splits=images.splits,
                 description=images.description,
+                notes=images.notes,
             )
         return self._resized[size]
 

@@ -55,8 +55,10 @@ class RichStudyListener:
         best = "-" if self.best is None else f"{self.best[0]:.4f} (trial {self.best[1]})"
         return f"best {best} | pruned {self.counts['pruned']} | failed {self.counts['failed']}"
 
-    def on_study_start(self, study_name: str, finished: int, n_trials: int | None, data_description: str) -> None:
+    def on_study_start(self, study_name: str, finished: int, n_trials: int | None, data_description: str, notes: tuple[str, ...] = ()) -> None:
         self.console.print(f"[bold]study[/] {escape(study_name)}: {escape(data_description)}")
+        for note in notes:
+            self.console.print(f"[yellow]note:[/] {escape(note)}")
         if finished:
             self.console.print(f"resuming: {finished} trial(s) already finished")
         self.progress.update(self.trials_task, total=n_trials, completed=finished, visible=True, info=self._status())

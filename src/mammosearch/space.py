@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import yaml
 
-from mammosearch.data.specs import DataSpec, FolderSpec, MiasSpec, SplitSpec, SyntheticSpec
+from mammosearch.data.specs import CsvSpec, DataSpec, FolderSpec, MiasSpec, SplitSpec, SyntheticSpec
 from mammosearch.errors import SpaceError
 from mammosearch.params import (
     FAMILIES,
@@ -565,11 +565,22 @@ def _read_mias(reader: _Reader, raw: dict[str, Any]) -> MiasSpec:
     )
 
 
+def _read_csv(reader: _Reader, raw: dict[str, Any]) -> CsvSpec:
+    if "path" not in raw:
+        raise reader.fail("data.path", "source 'csv' needs `path`, a CSV with columns path,label[,patient_id][,split]")
+    return CsvSpec(
+        path=reader.path(raw["path"], "data.path"),
+        image_size=reader.integer(raw.get("image_size", 64), "data.image_size", 16, 2048),
+        color=reader.choice(raw.get("color", "grayscale"), "data.color", ("grayscale", "rgb")),  # type: ignore[arg-type]
+    )
+
+
 # source -> (its keys, reader). New loaders register here.
 _DATA_READERS: dict[str, tuple[tuple[str, ...], Callable[[_Reader, dict[str, Any]], DataSpec]]] = {
     "synthetic": (("n_images", "image_size", "malignant_fraction", "difficulty", "images_per_patient", "seed"), _read_synthetic),
     "folder": (("root", "image_size", "classes", "color", "patient_regex"), _read_folder),
     "mias": (("root", "image_size", "task", "margin", "min_crop", "missing_coordinates", "center_crop"), _read_mias),
+    "csv": (("path", "image_size", "color"), _read_csv),
 }
 _DATA_KEYS: tuple[str, ...] = tuple(sorted({"source", "split", *(k for keys, _ in _DATA_READERS.values() for k in keys)}))
 

@@ -48,6 +48,7 @@ class RunSummary:
     best_value: float | None
     data_description: str
     runtime: str
+    notes: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------ sampler and pruner
@@ -134,7 +135,7 @@ def open_study(space: Space, options: RunOptions) -> optuna.Study:
         raise SpaceError(f"cannot create or load study '{name}' in {mask_url(options.storage_url)}: {exc}") from None
 
 
-def preflight(space: Space) -> ImageSet:
+def preflight(space: Space, cache_dir: Path | None = None) -> ImageSet:
     """Everything that would fail every trial fails here, once, before any trial starts."""
     make_sampler(space)
     for family, weights in space.model.weights.items():
@@ -142,14 +143,15 @@ def preflight(space: Space) -> ImageSet:
             from mammosearch.models.backbones import ensure_imagenet_weights
 
             ensure_imagenet_weights(family)
-    return load_image_set(space.data, space.split)
+    return load_image_set(space.data, space.split, cache_dir=cache_dir)
 
 
 def run_study(space: Space, options: RunOptions, listener: StudyListener | None = None) -> RunSummary:
     runtime_line = runtime.configure(options.precision)
-    images = preflight(space)
+    images = preflight(space, Path(options.results_dir) / "cache")
     study = open_study(space, options)
     study.set_user_attr("data_description", images.description)
+    study.set_user_attr("data_notes", list(images.notes))
     study.set_user_attr("space_source", space.source)
     study.set_user_attr("channels", images.channels)
     study.set_user_attr("results_dir", str(Path(options.results_dir).resolve()))
@@ -160,7 +162,7 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
     study_dir = StudyDir(options.results_dir, study.study_name)
     objective = Objective(space, images, study_dir, listener, options.tensorboard)
     if listener is not None:
-        listener.on_study_start(study.study_name, finished_before, space.study.n_trials, images.description)
+        listener.on_study_start(study.study_name, finished_before, space.study.n_trials, images.description, images.notes)
 
     def report_end(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if listener is not None:
@@ -186,6 +188,7 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
         best_value=None if best is None else best.value,
         data_description=images.description,
         runtime=runtime_line,
+        notes=images.notes,
     )
 
 

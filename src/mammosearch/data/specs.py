@@ -60,4 +60,14 @@ class MiasSpec:
     source: Literal["mias"] = "mias"
 
 
-DataSpec = Union[SyntheticSpec, FolderSpec, MiasSpec]
+@dataclass(frozen=True)
+class CsvSpec:
+    """A manifest CSV with ``path,label`` and optional ``patient_id``, ``split`` columns."""
+
+    path: Path
+    image_size: int = 64
+    color: ColorMode = "grayscale"
+    source: Literal["csv"] = "csv"
+
+
+DataSpec = Union[SyntheticSpec, FolderSpec, MiasSpec, CsvSpec]
