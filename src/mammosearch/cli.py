@@ -187,6 +187,29 @@ def data_inspect(
     console.print(f"sample grid: {escape(str(grid))}")
 
 
+class Dataset(str, Enum):
+    mini_mias = "mini-mias"
+
+
+@data_app.command("fetch")
+@friendly_errors
+def data_fetch(
+    dataset: Annotated[Dataset, typer.Argument(help="Which public data set.")],
+    dest: Annotated[Optional[Path], typer.Option("--dest", help="Where to unpack; default: where the loader looks ($MAMMOSEARCH_DATA/mini-mias or ~/.cache/mammosearch/mini-mias).")] = None,
+    url: Annotated[Optional[str], typer.Option("--url", help="Archive URL (a mirror, or file:// for a local copy).")] = None,
+    sha256: Annotated[Optional[str], typer.Option("--sha256", help="Expected checksum of the archive; refused if it differs.")] = None,
+) -> None:
+    """Download, verify and unpack a public data set where its loader finds it."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from mammosearch.data.fetch import fetch_mini_mias
+
+    with Progress("[bold]download", BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=console) as bar:
+        task = bar.add_task("download", total=None)
+        folder = fetch_mini_mias(dest, url, sha256, lambda done, total: bar.update(task, completed=done, total=total))
+    console.print(f"mini-MIAS is in {escape(str(folder))}; `data: {{source: mias}}` finds it there by default")
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 
