@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import yaml
 
-from mammosearch.data.specs import CsvSpec, DataSpec, FolderSpec, MiasSpec, SplitSpec, SyntheticSpec
+from mammosearch.data.specs import CbisDdsmSpec, CsvSpec, DataSpec, FolderSpec, MiasSpec, SplitSpec, SyntheticSpec
 from mammosearch.errors import SpaceError
 from mammosearch.params import (
     FAMILIES,
@@ -575,12 +575,29 @@ def _read_csv(reader: _Reader, raw: dict[str, Any]) -> CsvSpec:
     )
 
 
+def _read_cbis_ddsm(reader: _Reader, raw: dict[str, Any]) -> CbisDdsmSpec:
+    if "root" not in raw:
+        raise reader.fail("data.root", "source 'cbis_ddsm' needs `root`, the folder with the description CSVs (or csv/ and jpeg/)")
+    d = CbisDdsmSpec(root=Path("."))
+    return CbisDdsmSpec(
+        root=reader.path(raw["root"], "data.root"),
+        image_size=reader.integer(raw.get("image_size", d.image_size), "data.image_size", 16, 2048),
+        abnormality=reader.choice(raw.get("abnormality", d.abnormality), "data.abnormality", ("mass", "calc", "both")),  # type: ignore[arg-type]
+        image=reader.choice(raw.get("image", d.image), "data.image", ("crop", "full")),  # type: ignore[arg-type]
+        keep_official_split=reader.boolean(raw.get("keep_official_split", d.keep_official_split), "data.keep_official_split"),
+        validation=reader.number(raw.get("validation", d.validation), "data.validation", 0.01, 0.9),
+        test=reader.number(raw.get("test", d.test), "data.test", 0.0, 0.9),
+        seed=reader.integer(raw.get("seed", d.seed), "data.seed", 0),
+    )
+
+
 # source -> (its keys, reader). New loaders register here.
 _DATA_READERS: dict[str, tuple[tuple[str, ...], Callable[[_Reader, dict[str, Any]], DataSpec]]] = {
     "synthetic": (("n_images", "image_size", "malignant_fraction", "difficulty", "images_per_patient", "seed"), _read_synthetic),
     "folder": (("root", "image_size", "classes", "color", "patient_regex"), _read_folder),
     "mias": (("root", "image_size", "task", "margin", "min_crop", "missing_coordinates", "center_crop"), _read_mias),
     "csv": (("path", "image_size", "color"), _read_csv),
+    "cbis_ddsm": (("root", "image_size", "abnormality", "image", "keep_official_split", "validation", "test", "seed"), _read_cbis_ddsm),
 }
 _DATA_KEYS: tuple[str, ...] = tuple(sorted({"source", "split", *(k for keys, _ in _DATA_READERS.values() for k in keys)}))
 

@@ -70,7 +70,7 @@ def read_image(path: Path, color: ColorMode) -> np.ndarray:
 
 def _to_array(image: Image.Image, color: ColorMode) -> np.ndarray:
     if image.mode in _WIDE_MODES:
-        gray = _stretch_to_uint8(np.asarray(image))
+        gray = stretch_to_uint8(np.asarray(image))
         if color == "grayscale":
             return gray[:, :, None]
         return np.repeat(gray[:, :, None], 3, axis=2)
@@ -83,7 +83,8 @@ def _to_array(image: Image.Image, color: ColorMode) -> np.ndarray:
     return array.copy()
 
 
-def _stretch_to_uint8(values: np.ndarray) -> np.ndarray:
+def stretch_to_uint8(values: np.ndarray) -> np.ndarray:
+    """Any numeric image (12/16-bit, float) onto 0..255 by its own min and max."""
     values = values.astype(np.float64)
     if values.ndim == 3:  # some wide TIFFs decode with a channel axis
         values = values.mean(axis=2)

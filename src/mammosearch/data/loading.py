@@ -15,11 +15,12 @@ import numpy as np
 
 from mammosearch.data.base import ImageSet
 from mammosearch.data.cache import cached, fingerprint
+from mammosearch.data.cbis_ddsm import load_cbis_ddsm
 from mammosearch.data.folder import load_folder
 from mammosearch.data.images import is_image_file
 from mammosearch.data.manifest import load_manifest
 from mammosearch.data.mias import default_root, load_mias
-from mammosearch.data.specs import CsvSpec, DataSpec, FolderSpec, MiasSpec, SplitSpec, SyntheticSpec
+from mammosearch.data.specs import CbisDdsmSpec, CsvSpec, DataSpec, FolderSpec, MiasSpec, SplitSpec, SyntheticSpec
 from mammosearch.data.split import assign_splits, check_no_patient_leakage
 from mammosearch.data.synthetic import generate_synthetic
 
@@ -123,11 +124,35 @@ def _describe_csv(spec: CsvSpec, data: Loaded) -> str:
     )
 
 
+def _cbis(spec: CbisDdsmSpec) -> Loaded:
+    images, labels, patients, notes, splits = load_cbis_ddsm(spec)
+    return Loaded(images, labels, patients, notes, splits)
+
+
+def _cbis_files(spec: CbisDdsmSpec) -> list[Path]:
+    # Description CSVs (and dicom_info.csv) plus every image file under the root.
+    root = Path(spec.root)
+    if not root.is_dir():
+        return []
+    return [p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".dcm", ".jpg", ".jpeg", ".png")]
+
+
+def _describe_cbis(spec: CbisDdsmSpec, data: Loaded) -> str:
+    n_malignant = int(data.labels.sum())
+    return (
+        f"CBIS-DDSM {spec.root}: {spec.abnormality} {spec.image}s, {len(data.images)} images "
+        f"({len(data.images) - n_malignant} benign, {n_malignant} malignant), "
+        f"{len(np.unique(data.patient_ids))} patients, {data.images.shape[1]} px, "
+        f"{'official test split' if spec.keep_official_split else 're-split by patient'}"
+    )
+
+
 LOADERS: dict[str, Loader] = {
     "synthetic": Loader(_synthetic, _describe_synthetic),
     "folder": Loader(_folder, _describe_folder, _folder_files),
     "mias": Loader(_mias, _describe_mias, _mias_files),
     "csv": Loader(_csv, _describe_csv, _csv_files),
+    "cbis_ddsm": Loader(_cbis, _describe_cbis, _cbis_files),
 }
 
 

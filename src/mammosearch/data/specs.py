@@ -70,4 +70,19 @@ class CsvSpec:
     source: Literal["csv"] = "csv"
 
 
-DataSpec = Union[SyntheticSpec, FolderSpec, MiasSpec, CsvSpec]
+@dataclass(frozen=True)
+class CbisDdsmSpec:
+    """CBIS-DDSM description CSVs with DICOM files or the JPEG re-export."""
+
+    root: Path
+    image_size: int = 64
+    abnormality: Literal["mass", "calc", "both"] = "mass"
+    image: Literal["crop", "full"] = "crop"
+    keep_official_split: bool = True  # official test set -> test; train -> train/val by patient
+    validation: float = 0.2  # fraction of training patients for validation
+    test: float = 0.2  # only when keep_official_split is false
+    seed: int = 0
+    source: Literal["cbis_ddsm"] = "cbis_ddsm"
+
+
+DataSpec = Union[SyntheticSpec, FolderSpec, MiasSpec, CsvSpec, CbisDdsmSpec]

@@ -1,0 +1,160 @@
+"""CBIS-DDSM on fixtures in its exact formats: real DICOM files (pydicom) and the JPEG re-export."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mammosearch.data.loading import load_image_set
+from mammosearch.data.specs import CbisDdsmSpec, SplitSpec
+from mammosearch.errors import DataError
+
+pydicom = pytest.importorskip("pydicom", reason="pydicom is the `dicom` extra: pip install -e '.[dicom]'")
+
+MASS_COLUMNS = ["patient_id", "breast_density", "left or right breast", "image view", "abnormality id", "abnormality type",
+                "mass shape", "mass margins", "assessment", "pathology", "subtlety", "image file path",
+                "cropped image file path", "ROI mask file path"]
+PATHOLOGIES = ["BENIGN", "MALIGNANT", "BENIGN_WITHOUT_CALLBACK", "MALIGNANT"]
+
+
+def _write_dicom(path: Path, value: int, photometric: str = "MONOCHROME2", uid: str = "1.2.3") -> None:
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.2"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SeriesInstanceUID = uid
+    ds.Rows, ds.Columns = 64, 64
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, photometric
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    pixels = np.zeros((64, 64), dtype=np.uint16)
+    pixels[16:48, 16:48] = value  # a 12-bit "lesion" on a dark background
+    ds.PixelData = pixels.tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+
+
+def _rows(kind: str, part: str, n: int, offset: int) -> list[dict[str, str]]:
+    rows = []
+    for i in range(n):
+        patient = f"P_{offset + i:05d}"
+        series = f"1.3.6.1.{offset + i}"
+        stem = f"{kind.capitalize()}-{'Training' if part == 'train' else 'Test'}_{patient}_LEFT_CC"
+        rows.append({
+            **{c: "x" for c in MASS_COLUMNS},
+            "patient_id": patient,
+            "abnormality type": kind,
+            "pathology": PATHOLOGIES[i % 4],
+            "image file path": f"{stem}/1.3.6.1.9/{series}.0/000000.dcm",
+            "cropped image file path": f"{stem}_1/1.3.6.1.8/{series}.1/000000.dcm",
+            "ROI mask file path": f"{stem}_1/1.3.6.1.8/{series}.1/000001.dcm",
+        })
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]], columns: list[str] = MASS_COLUMNS) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _dicom_fixture(root: Path, n_train: int = 12, n_test: int = 4) -> Path:
+    for part, n, offset in (("train", n_train, 0), ("test", n_test, 100)):
+        rows = _rows("mass", part, n, offset)
+        _write_csv(root / f"mass_case_description_{part}_set.csv", rows)
+        for i, row in enumerate(rows):
+            photometric = "MONOCHROME1" if (part, i) == ("train", 0) else "MONOCHROME2"
+            _write_dicom(root / row["cropped image file path"], 1000 + 200 * (i % 4), photometric)
+            _write_dicom(root / row["image file path"], 3000, uid=row["image file path"].split("/")[2])
+    return root
+
+
+def test_dicom_layout_crops_labels_and_the_official_split(tmp_path):
+    images = load_image_set(CbisDdsmSpec(root=_dicom_fixture(tmp_path / "cbis"), image_size=32, validation=0.25), SplitSpec())
+    assert images.images.shape == (16, 32, 32, 1)
+    assert images.labels.tolist()[:4] == [0, 1, 0, 1]  # BENIGN_WITHOUT_CALLBACK is benign
+    test_patients = {p for p, s in zip(images.patient_ids, images.splits) if s == "test"}
+    assert test_patients == {f"P_{100 + i:05d}" for i in range(4)}  # the official test set
+    assert set(images.splits[images.patient_ids < "P_00100"]) == {"train", "val"}
+    # 12-bit DICOM stretched to 8 bits; MONOCHROME2 lesion bright, MONOCHROME1 inverted.
+    assert images.images[1, 16, 16, 0] == 255 and images.images[1, 2, 2, 0] == 0
+    assert images.images[0, 16, 16, 0] == 0 and images.images[0, 2, 2, 0] == 255
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+        assert not set(images.patient_ids[images.splits == a]) & set(images.patient_ids[images.splits == b])
+
+
+def test_a_patient_in_both_official_sets_goes_entirely_to_test(tmp_path):
+    root = _dicom_fixture(tmp_path / "cbis")
+    calc_columns = [c for c in MASS_COLUMNS if c not in ("mass shape", "mass margins")] + ["calc type", "calc distribution"]
+    test_rows = _rows("calc", "test", 1, 0)  # P_00000 has a training mass and a test calcification
+    train_rows = _rows("calc", "train", 4, 300)
+    for part, rows in (("train", train_rows), ("test", test_rows)):
+        _write_csv(root / f"calc_case_description_{part}_set.csv", rows, calc_columns)
+        for row in rows:
+            _write_dicom(root / row["cropped image file path"], 1500)
+    images = load_image_set(CbisDdsmSpec(root=root, image_size=16, abnormality="both"), SplitSpec())
+    assert set(images.splits[images.patient_ids == "P_00000"]) == {"test"}
+    assert any("moved 1 training image(s) of 1 patient(s)" in note for note in images.notes)
+
+
+def test_full_images_are_one_per_mammogram(tmp_path):
+    images = load_image_set(CbisDdsmSpec(root=_dicom_fixture(tmp_path / "cbis"), image_size=16, image="full"), SplitSpec())
+    assert len(images.labels) == 16 and images.images[:, 8, 8, 0].min() == 255
+
+
+def test_jpeg_re_export_layout(tmp_path):
+    root = tmp_path / "kaggle"
+    info = []
+    for part, offset in (("train", 0), ("test", 100)):
+        rows = _rows("mass", part, 8 if part == "train" else 4, offset)
+        _write_csv(root / "csv" / f"mass_case_description_{part}_set.csv", rows)
+        for i, row in enumerate(rows):
+            uid = row["cropped image file path"].split("/")[2]
+            for description, name, value in (("cropped images", "1-1.jpg", 100 + 20 * i), ("ROI mask images", "1-2.jpg", 255)):
+                jpg = root / "jpeg" / uid / name
+                jpg.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(np.full((40, 40), value, dtype=np.uint8)).save(jpg)
+                info.append({"file_path": f"CBIS-DDSM/jpeg/{uid}/{name}", "SeriesInstanceUID": uid, "SeriesDescription": description})
+    _write_csv(root / "csv" / "dicom_info.csv", info, ["file_path", "SeriesInstanceUID", "SeriesDescription"])
+    images = load_image_set(CbisDdsmSpec(root=root, image_size=16), SplitSpec())
+    assert len(images.labels) == 12
+    assert images.images[0, 8, 8, 0] == pytest.approx(100, abs=3)  # the crop, not the all-white mask
+    assert images.images[3, 8, 8, 0] == pytest.approx(160, abs=3)
+
+
+def test_an_unreadable_dicom_names_the_file_and_csv_row(tmp_path):
+    root = _dicom_fixture(tmp_path / "cbis")
+    broken = root / _rows("mass", "train", 3, 0)[2]["cropped image file path"]
+    broken.write_bytes(b"DICM? no")
+    with pytest.raises(DataError, match=r"mass_case_description_train_set.csv:4: cannot read DICOM .*000000.dcm"):
+        load_image_set(CbisDdsmSpec(root=root), SplitSpec())
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda rows: [{**r, "pathology": "UNKNOWN"} for r in rows], r"train_set.csv:2: unknown pathology 'UNKNOWN'"),
+        (lambda rows: [{k: v for k, v in r.items() if k != "pathology"} for r in rows], r"missing column\(s\) 'pathology'"),
+    ],
+)
+def test_bad_description_files_are_named(tmp_path, edit, expected):
+    root = _dicom_fixture(tmp_path / "cbis")
+    rows = edit(_rows("mass", "train", 12, 0))
+    _write_csv(root / "mass_case_description_train_set.csv", rows, [c for c in MASS_COLUMNS if c in rows[0]])
+    with pytest.raises(DataError, match=expected):
+        load_image_set(CbisDdsmSpec(root=root), SplitSpec())
+
+
+def test_a_missing_description_file_says_where_it_was_expected(tmp_path):
+    root = _dicom_fixture(tmp_path / "cbis")
+    with pytest.raises(DataError, match="calc_case_description_train_set.csv"):
+        load_image_set(CbisDdsmSpec(root=root, abnormality="calc"), SplitSpec())
