@@ -186,3 +186,16 @@ def test_offline_imagenet_weights_stop_the_run_naming_the_file_and_url(tmp_path,
     assert len(error) == 1
     assert str(tmp_path / "keras_home" / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5") in error[0]
     assert "http://127.0.0.1:9/vgg16_notop.h5" in error[0] and "weights" in error[0]
+
+
+def test_data_inspect_shows_counts_leakage_and_writes_a_sample_grid(tmp_path, write_space):
+    from PIL import Image as PILImage
+
+    space = write_space("study: {name: look}\ndata: {source: synthetic, n_images: 40, image_size: 32}\n")
+    result = runner.invoke(app, ["data", "inspect", "--space", str(space), "--results-dir", str(tmp_path / "res"), "--per-class", "4"])
+    assert result.exit_code == 0, result.output
+    assert "no patient appears in two splits" in result.output
+    assert "20 (10)" in result.output  # 20 images of 10 patients per class in all splits
+    grid = tmp_path / "res" / "look" / "data" / "samples.png"
+    with PILImage.open(grid) as image:
+        assert image.size[0] > 200 and image.size[1] > 100

@@ -68,6 +68,8 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         params = sample_params(trial, self.space)
         trial.set_user_attr("params", json_ready(params))
+        # What one pruner step is: an epoch, or a fold when cross-validating.
+        trial.set_user_attr("step_unit", "fold" if len(self.folds) > 1 else "epoch")
         if self.listener is not None:
             self.listener.on_trial_start(trial.number, params)
         try:

@@ -82,7 +82,8 @@ class RichStudyListener:
         elif state == optuna.trial.TrialState.PRUNED:
             self.counts["pruned"] += 1
             step = trial.last_step
-            outcome = f"[yellow]pruned[/] at epoch {None if step is None else step + 1}"
+            unit = trial.user_attrs.get("step_unit", "epoch")
+            outcome = f"[yellow]pruned[/] after {unit} {None if step is None else step + 1}"
         else:
             self.counts["failed"] += 1
             outcome = f"[red]failed[/]: {escape(str(trial.user_attrs.get('fail_reason', 'unknown reason')))}"
