@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import optuna
 
+from mammosearch.activations import ActivationCache
 from mammosearch.artifacts import StudyDir, write_atomically, write_json
 from mammosearch.data.base import ImageSet
 from mammosearch.data.folds import Fold, cross_validation_folds, holdout_fold
@@ -23,6 +25,11 @@ from mammosearch.metrics import bootstrap_auc_ci, evaluate_predictions
 from mammosearch.params import TrialParams
 from mammosearch.sampling import sample_params
 from mammosearch.space import Space
+
+
+FULL = "full network"
+FULL_AUGMENTED = "full network (augmentation on)"
+CACHED = "cached activations"
 
 
 class StudyListener(Protocol):
@@ -37,13 +44,23 @@ class StudyListener(Protocol):
 class Objective:
     """Called by ``study.optimize`` once per trial; returns the validation AUC."""
 
-    def __init__(self, space: Space, images: ImageSet, study_dir: StudyDir, listener: StudyListener | None, tensorboard: bool) -> None:
+    def __init__(
+        self,
+        space: Space,
+        images: ImageSet,
+        study_dir: StudyDir,
+        listener: StudyListener | None,
+        tensorboard: bool,
+        activation_dir: Path | None = None,
+    ) -> None:
         self.space = space
         self.images = images
         self.study_dir = study_dir
         self.listener = listener
         self.tensorboard = tensorboard
         self._resized: dict[int, ImageSet] = {}
+        self._fingerprints: dict[int, str] = {}
+        self.activations = ActivationCache(activation_dir)
         k = space.evaluation.cv_folds
         # Folds depend on labels and patients only, so they are fixed for the whole study.
         self.folds: list[Fold] = (
@@ -102,11 +119,12 @@ class Objective:
         fold_aucs: list[float] = []
         oof_scores = np.full(len(data.labels), np.nan)
         kept_model: Any = None
+        kept_score: Callable[[np.ndarray], np.ndarray] = lambda mask: np.empty(0)
         fit_seconds = 0.0
         for fold in self.folds:
-            model, result, seconds = self._fit_fold(trial, params, data, fold, report_epochs=not cv)
+            model, result, seconds, score = self._fit_fold(trial, params, data, fold, report_epochs=not cv)
             fit_seconds += seconds
-            scores = _predict(model, data.images[fold.val], params.batch_size)
+            scores = score(fold.val)
             oof_scores[fold.val] = scores
             auc = evaluate_predictions(data.labels[fold.val], scores)["auc"]
             if auc is None or not math.isfinite(auc):
@@ -114,7 +132,7 @@ class Objective:
             fold_aucs.append(float(auc))
             if fold.index == 0:
                 # The first fold's model is the one kept and exported (trained on (k-1)/k of the pool).
-                kept_model = model
+                kept_model, kept_score = model, score
                 trial.set_user_attr("best_epoch", result.best_epoch)
                 trial.set_user_attr("epochs_trained", result.epochs_trained)
                 trial.set_user_attr("history", json_ready(result.history))
@@ -145,7 +163,7 @@ class Objective:
             predictions["out_of_fold"] = _prediction_record(data, scored, oof_scores[scored])
         if data.has_split("test"):
             test = data.splits == "test"
-            test_scores = _predict(kept_model, data.images[test], params.batch_size)
+            test_scores = kept_score(test)
             # The validation-chosen threshold is applied to test: test never selects anything.
             test_metrics = evaluate_predictions(data.labels[test], test_scores, threshold=val_metrics["youden_threshold"])
             test_metrics["auc_ci95"] = _auc_interval(data.labels[test], test_scores, data.patient_ids[test])
@@ -157,12 +175,17 @@ class Objective:
         trial.set_user_attr("trial_seconds", round(time.perf_counter() - started, 3))
         return value
 
-    def _fit_fold(self, trial: optuna.Trial, params: TrialParams, data: ImageSet, fold: Fold, report_epochs: bool) -> tuple[Any, Any, float]:
+    def _fit_fold(self, trial: optuna.Trial, params: TrialParams, data: ImageSet, fold: Fold, report_epochs: bool) -> tuple[Any, Any, float, Callable[[np.ndarray], np.ndarray]]:
+        """Train one model on ``fold``; returns (full model, fit result, fit seconds, scorer).
+
+        The scorer maps a boolean mask over ``data`` to malignancy probabilities, from
+        cached activations when the trial trained on them (same numbers, less work).
+        """
         import keras
 
         from mammosearch.models import build_model
         from mammosearch.pruning import PruningCallback
-        from mammosearch.training import Arrays, fit_two_phase
+        from mammosearch.training import Arrays, fit_two_phase, predict_scores
 
         # A fresh graph per model keeps metric names stable (val_auc, not val_auc_3)
         # and memory from piling up across trials.
@@ -175,14 +198,69 @@ class Objective:
 
             log_dir = self.study_dir.tensorboard_dir(trial.number)
             callbacks += tensorboard_callbacks(log_dir if len(self.folds) == 1 else log_dir / f"fold_{fold.index + 1}", params)
+        listener = self.listener if report_epochs else None
         started = time.perf_counter()
+        path = self.training_path(params)
+        trial.set_user_attr("training_path", path)
+        if path == CACHED:
+            trainer, features, unfrozen = self._cached_trainer(trial, params, data, model)
+            result = fit_two_phase(
+                trainer, params,
+                Arrays.of(features[fold.train], data.labels[fold.train]),
+                Arrays.of(features[fold.val], data.labels[fold.val]),
+                callbacks, listener, backbone_owner=model, unfrozen_layers=unfrozen,
+            )
+            return model, result, time.perf_counter() - started, lambda mask: predict_scores(trainer, features[mask], params.batch_size)
         result = fit_two_phase(
             model, params,
             Arrays.of(data.images[fold.train], data.labels[fold.train]),
             Arrays.of(data.images[fold.val], data.labels[fold.val]),
-            callbacks, self.listener if report_epochs else None,
+            callbacks, listener,
         )
-        return model, result, time.perf_counter() - started
+        return model, result, time.perf_counter() - started, lambda mask: predict_scores(model, data.images[mask], params.batch_size)
+
+    def training_path(self, params: TrialParams) -> str:
+        """Cached activations where the frozen layers see every image the same way each epoch."""
+        if not params.is_transfer:
+            return FULL
+        if not self.space.training.cache_activations:
+            return FULL
+        if params.augmentation.enabled:
+            return FULL_AUGMENTED  # augmented inputs change every epoch: nothing to cache
+        return CACHED
+
+    def _cached_trainer(self, trial: optuna.Trial, params: TrialParams, data: ImageSet, model: Any) -> tuple[Any, np.ndarray, int | None]:
+        from mammosearch.activations import ActivationKey, images_fingerprint, weights_identity
+        from mammosearch.models.backbones import RANDOM_INIT_SEED
+        from mammosearch.models.cached import feature_model, output_cut, trainer_model
+        from mammosearch.models.cut import plan_cut
+        from mammosearch.models.freezing import backbone_of
+
+        if params.fine_tune:
+            plan = plan_cut(backbone_of(model), params.unfrozen_layers)
+            cut, unfrozen = plan.cut_layer, plan.unfrozen
+            trial.set_user_attr("unfrozen_actual", unfrozen)
+        else:
+            cut, unfrozen = output_cut(model), None
+        trial.set_user_attr("activation_cut", cut)
+        key = ActivationKey(
+            family=params.family,
+            weights=weights_identity(params.weights, RANDOM_INIT_SEED),
+            input_size=params.input_size,
+            channels=data.channels,
+            cut_layer=cut,
+            images=self._fingerprint(data),
+        )
+        features = self.activations.get(key, lambda: np.asarray(feature_model(model, cut).predict(data.images.astype("float32"), batch_size=64, verbose=0), dtype="float32"))
+        return trainer_model(model, cut, tuple(features.shape[1:])), features, unfrozen
+
+    def _fingerprint(self, data: ImageSet) -> str:
+        from mammosearch.activations import images_fingerprint
+
+        size = data.image_size
+        if size not in self._fingerprints:
+            self._fingerprints[size] = images_fingerprint(data.images)
+        return self._fingerprints[size]
 
     # ------------------------------------------------------------------ artefacts
 
@@ -204,12 +282,6 @@ class Objective:
         for t in completed:
             if t.number not in keep and "model_path" in t.user_attrs:
                 self.study_dir.drop_model(t.number)
-
-
-def _predict(model: Any, images: np.ndarray, batch_size: int) -> np.ndarray:
-    from mammosearch.training import predict_scores
-
-    return predict_scores(model, images, batch_size)
 
 
 def _auc_interval(labels: np.ndarray, scores: np.ndarray, patient_ids: np.ndarray) -> list[float] | None:

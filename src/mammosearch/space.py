@@ -108,6 +108,7 @@ class TrainingSpace:
     fine_tune_learning_rate: ParamSpec = FloatRange(1e-5, 1e-4, log=True)
     fine_tune_epochs: ParamSpec = Fixed(2)
     class_weights: bool = True
+    cache_activations: bool = True  # frozen backbone layers run once per study, not per trial
     augmentation: AugmentationSpace = field(default_factory=AugmentationSpace)
 
 
@@ -486,7 +487,7 @@ class _Reader:
     def training(self, node: Any, model: ModelSpace) -> TrainingSpace:
         raw = self.mapping(node, "training", (
             "optimizer", "learning_rate", "batch_size", "epochs", "fine_tune", "unfrozen_layers",
-            "fine_tune_learning_rate", "fine_tune_epochs", "class_weights", "augmentation",
+            "fine_tune_learning_rate", "fine_tune_epochs", "class_weights", "cache_activations", "augmentation",
         ))
         d = TrainingSpace()
 
@@ -511,6 +512,7 @@ class _Reader:
             fine_tune_learning_rate=get("fine_tune_learning_rate", lambda n, p: self.float_param(n, p, 0.0, 10.0, positive=True)),
             fine_tune_epochs=get("fine_tune_epochs", lambda n, p: self.int_param(n, p, 1, 1000)),
             class_weights=self.boolean(raw.get("class_weights", d.class_weights), "training.class_weights"),
+            cache_activations=self.boolean(raw.get("cache_activations", d.cache_activations), "training.cache_activations"),
             augmentation=augmentation,
         )
 

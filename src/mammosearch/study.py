@@ -160,7 +160,7 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
     finished_before = len(study.get_trials(deepcopy=False, states=FINISHED))
     remaining = None if space.study.n_trials is None else max(0, space.study.n_trials - finished_before)
     study_dir = StudyDir(options.results_dir, study.study_name)
-    objective = Objective(space, images, study_dir, listener, options.tensorboard)
+    objective = Objective(space, images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations")
     if listener is not None:
         listener.on_study_start(study.study_name, finished_before, space.study.n_trials, images.description, images.notes)
 

@@ -111,12 +111,20 @@ def fit_two_phase(
     val: Arrays,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     listener: EpochListener | None = None,
+    backbone_owner: keras.Model | None = None,
+    unfrozen_layers: int | None = None,
 ) -> FitResult:
     """Train the head (backbone frozen), then fine-tune the top layers when asked to.
 
     Epochs are numbered globally across the phases (``initial_epoch``) so a pruner and
     TensorBoard see one continuous curve. Raises ``TrialFailed`` on a non-finite loss.
+    ``model`` is what trains; freezing is applied to ``backbone_owner`` (default: the same
+    model), so a model built on cached activations that shares its layers with the full
+    model trains exactly the layers the full model would. ``unfrozen_layers`` overrides
+    ``params.unfrozen_layers`` (when the cached path rounded it to a block boundary).
     """
+    owner = backbone_owner if backbone_owner is not None else model
+    n_unfrozen = params.unfrozen_layers if unfrozen_layers is None else unfrozen_layers
     total = params.total_epochs
     state = FitResult(best_epoch=0, best_monitor=-math.inf, epochs_trained=0)
     tracker = _BestEpoch(0, state, listener, total)
@@ -131,12 +139,12 @@ def fit_two_phase(
         callbacks=[tracker, *callbacks],
     )
     if params.is_transfer:
-        freeze_backbone(model)
+        freeze_backbone(owner)
     compile_model(model, params.optimizer, params.learning_rate)
     model.fit(epochs=params.epochs, **fit_args)
 
     if params.is_transfer and params.fine_tune:
-        state.unfrozen_with_weights = unfreeze_top_layers(model, params.unfrozen_layers)
+        state.unfrozen_with_weights = unfreeze_top_layers(owner, n_unfrozen)
         # Recompiling is what makes the new trainable flags take effect.
         compile_model(model, params.optimizer, float(params.fine_tune_learning_rate or params.learning_rate))
         model.fit(epochs=total, initial_epoch=params.epochs, **fit_args)

@@ -82,3 +82,26 @@ def ensure_imagenet_weights(family: str) -> Path:
             f"or set `model.weights` to none or to a local weights file"
         ) from None
     return Path(fetched)
+
+
+RANDOM_INIT_SEED = 1234  # `weights: none` means this one fixed random backbone per family
+
+
+def reinitialize_deterministically(model: keras.Model, seed: int = RANDOM_INIT_SEED) -> None:
+    """Re-draw every weight with the layer's own initializer and a fixed seed.
+
+    ``weights: none`` then means the same random backbone in every trial (whatever the
+    trial's seed), which is what lets its activations be cached across trials and makes
+    "from scratch" results comparable between trials.
+    """
+    for index, layer in enumerate(model.layers):
+        for name in ("kernel", "depthwise_kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"):
+            variable = getattr(layer, name, None)
+            initializer = getattr(layer, f"{name}_initializer", None)
+            if variable is None or initializer is None or not hasattr(variable, "assign"):
+                continue
+            config = initializer.get_config()
+            if "seed" in config:
+                config["seed"] = seed + index
+            fresh = initializer.__class__.from_config(config)
+            variable.assign(fresh(tuple(variable.shape), dtype=variable.dtype))

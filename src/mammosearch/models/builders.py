@@ -10,7 +10,7 @@ from typing import Callable
 
 import keras
 
-from mammosearch.models.backbones import BACKBONES
+from mammosearch.models.backbones import BACKBONES, reinitialize_deterministically
 from mammosearch.models.heads import HEAD_BUILDERS, sigmoid_output
 from mammosearch.models.stem import apply_augmentation, caffe_preprocess, scale_to_unit
 from mammosearch.params import TrialParams
@@ -43,6 +43,8 @@ def build_transfer(params: TrialParams, channels: int) -> keras.Model:
     size = params.input_size
     # weights: "imagenet" (cached by ensure_imagenet_weights), a local file, or None.
     backbone = backbone_spec.constructor(include_top=False, weights=params.weights, input_shape=(size, size, 3))
+    if params.weights is None:
+        reinitialize_deterministically(backbone)
     backbone.trainable = False
     inputs = keras.Input((size, size, channels), name="image")
     x = apply_augmentation(inputs, params.augmentation)

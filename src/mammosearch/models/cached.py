@@ -1,0 +1,44 @@
+"""Models for the cached-activation path, sharing every layer (and weight) with the full model.
+
+``feature_model``: raw image -> activations at the cut (the frozen part, run once).
+``trainer_model``: activations -> backbone layers above the cut -> head -> sigmoid.
+Training the trainer trains the full model's own layers, so the full model that is
+evaluated, saved and exported is the same object the uncached path would produce.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from mammosearch.models.cut import bottom_until, top_layers_after
+from mammosearch.models.freezing import backbone_of, countable_layers
+
+PREPROCESSED = "imagenet_caffe_means"  # the stem's last layer (models/stem.py)
+
+
+def output_cut(full: keras.Model) -> str:
+    """Feature extraction caches the backbone's own output."""
+    return countable_layers(backbone_of(full))[-1].name
+
+
+def feature_model(full: keras.Model, cut_layer: str) -> keras.Model:
+    backbone = backbone_of(full)
+    preprocessed = full.get_layer(PREPROCESSED).output
+    return keras.Model(full.input, bottom_until(backbone, cut_layer)(preprocessed), name="features")
+
+
+def _head_layers(full: keras.Model) -> list[keras.layers.Layer]:
+    layers = full.layers
+    start = layers.index(backbone_of(full)) + 1
+    return layers[start:]
+
+
+def trainer_model(full: keras.Model, cut_layer: str, feature_shape: tuple[int, ...]) -> keras.Model:
+    backbone = backbone_of(full)
+    features = keras.Input(feature_shape, name="activations")
+    x = features
+    if cut_layer != output_cut(full):
+        x = top_layers_after(backbone, cut_layer)(x)
+    for layer in _head_layers(full):  # the heads are chains: Flatten/GAP -> ... -> sigmoid
+        x = layer(x)
+    return keras.Model(features, x, name=f"{full.name}_on_activations")

@@ -1,0 +1,99 @@
+"""Cached activations: same predictions as end-to-end training, and a key that notices changes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from mammosearch.activations import ActivationCache, ActivationKey, images_fingerprint
+from mammosearch.models import build_model
+from mammosearch.models.cached import feature_model, output_cut, trainer_model
+from mammosearch.models.cut import plan_cut, single_input_cuts
+from mammosearch.models.freezing import backbone_of, countable_layers
+from mammosearch.params import AugmentationParams
+from mammosearch.training import Arrays, fit_two_phase
+from test_models import params_for
+
+NO_AUG = AugmentationParams()
+
+
+def _data(n: int = 24, size: int = 32):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (n, size, size, 1)).astype("float32")
+    y = np.array([0, 1] * (n // 2), dtype="float32")
+    x[y == 1, 8:24, 8:24] = np.clip(x[y == 1, 8:24, 8:24] + 60, 0, 255)  # something to learn
+    return x, y
+
+
+def _train_both_ways(params, x, y):
+    """The same seed, data and params: once end to end, once on cached activations."""
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(7)
+    full = build_model(params, 1)
+    fit_two_phase(full, params, Arrays(x[:16], y[:16]), Arrays(x[16:], y[16:]))
+    end_to_end = full.predict(x[16:], verbose=0)
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(7)
+    model = build_model(params, 1)
+    if params.fine_tune:
+        plan = plan_cut(backbone_of(model), params.unfrozen_layers)
+        cut, unfrozen = plan.cut_layer, plan.unfrozen
+    else:
+        cut, unfrozen = output_cut(model), None
+    features = feature_model(model, cut).predict(x, verbose=0)
+    trainer = trainer_model(model, cut, features.shape[1:])
+    fit_two_phase(trainer, params, Arrays(features[:16], y[:16]), Arrays(features[16:], y[16:]), backbone_owner=model, unfrozen_layers=unfrozen)
+    return end_to_end, model.predict(x[16:], verbose=0), trainer.predict(features[16:], verbose=0)
+
+
+@pytest.mark.parametrize("family, head", [("vgg16", "dense_bn_dropout"), ("resnet50", "gap_dropout")])
+def test_a_head_trained_on_cached_activations_predicts_like_end_to_end(family, head):
+    params = dataclasses.replace(params_for(family, head), augmentation=NO_AUG, epochs=2, batch_size=8)
+    end_to_end, full_after_cached, trainer = _train_both_ways(params, *_data())
+    np.testing.assert_allclose(full_after_cached, end_to_end, atol=2e-4)
+    np.testing.assert_allclose(trainer, full_after_cached, atol=2e-4)  # the trainer shares the full model's weights
+
+
+def test_fine_tuning_on_activations_below_the_cut_matches_end_to_end():
+    params = dataclasses.replace(
+        params_for("vgg16", "gap_dropout"), augmentation=NO_AUG, epochs=1, batch_size=8,
+        fine_tune=True, unfrozen_layers=3, fine_tune_learning_rate=1e-4, fine_tune_epochs=1,
+    )
+    end_to_end, full_after_cached, _ = _train_both_ways(params, *_data())
+    np.testing.assert_allclose(full_after_cached, end_to_end, atol=5e-4)
+
+
+def test_resnet_cuts_fall_on_block_boundaries_and_report_the_rounding():
+    keras.backend.clear_session()
+    model = build_model(params_for("resnet50"), 1)
+    backbone = backbone_of(model)
+    layers = countable_layers(backbone)
+    names = [layers[i].name for i in single_input_cuts(backbone)]
+    assert "conv5_block2_out" in names and "conv4_block6_out" in names
+    assert not any("_conv" in n and "block" in n for n in names)  # never inside a residual block
+    plan = plan_cut(backbone, 12)
+    assert plan.cut_layer in ("conv5_block2_out", "conv5_block2_add") and plan.requested == 12 and plan.unfrozen in (10, 11)
+    vgg = backbone_of(build_model(params_for("vgg16"), 1))
+    assert plan_cut(vgg, 4).unfrozen == 4  # a chain can be cut anywhere
+
+
+def test_the_key_changes_with_images_and_preprocessing(tmp_path):
+    x, _ = _data()
+    base = ActivationKey("vgg16", "none@1234", 32, 1, "block5_pool", images_fingerprint(x))
+    changed = x.copy()
+    changed[0, 0, 0, 0] += 1
+    assert ActivationKey("vgg16", "none@1234", 32, 1, "block5_pool", images_fingerprint(changed)).digest() != base.digest()
+    for field, value in (("input_size", 48), ("cut_layer", "block5_conv3"), ("weights", "imagenet"), ("channels", 3)):
+        assert dataclasses.replace(base, **{field: value}).digest() != base.digest()
+
+    calls = []
+    cache = ActivationCache(tmp_path)
+    compute = lambda: calls.append(1) or np.ones((2, 3), dtype="float32")
+    cache.get(base, compute)
+    cache.get(base, compute)
+    ActivationCache(tmp_path).get(base, compute)  # a resumed run: served from disk
+    assert len(calls) == 1
