@@ -111,8 +111,8 @@ def test_full_images_are_one_per_mammogram(tmp_path):
     assert len(images.labels) == 16 and images.images[:, 8, 8, 0].min() == 255
 
 
-def test_jpeg_re_export_layout(tmp_path):
-    root = tmp_path / "kaggle"
+def _jpeg_fixture(root: Path) -> Path:
+    """The Kaggle re-export: csv/ (description CSVs + dicom_info.csv) and jpeg/<SeriesInstanceUID>/*.jpg."""
     info = []
     for part, offset in (("train", 0), ("test", 100)):
         rows = _rows("mass", part, 8 if part == "train" else 4, offset)
@@ -125,7 +125,11 @@ def test_jpeg_re_export_layout(tmp_path):
                 Image.fromarray(np.full((40, 40), value, dtype=np.uint8)).save(jpg)
                 info.append({"file_path": f"CBIS-DDSM/jpeg/{uid}/{name}", "SeriesInstanceUID": uid, "SeriesDescription": description})
     _write_csv(root / "csv" / "dicom_info.csv", info, ["file_path", "SeriesInstanceUID", "SeriesDescription"])
-    images = load_image_set(CbisDdsmSpec(root=root, image_size=16), SplitSpec())
+    return root
+
+
+def test_jpeg_re_export_layout(tmp_path):
+    images = load_image_set(CbisDdsmSpec(root=_jpeg_fixture(tmp_path / "kaggle"), image_size=16), SplitSpec())
     assert len(images.labels) == 12
     assert images.images[0, 8, 8, 0] == pytest.approx(100, abs=3)  # the crop, not the all-white mask
     assert images.images[3, 8, 8, 0] == pytest.approx(160, abs=3)
@@ -158,3 +162,21 @@ def test_a_missing_description_file_says_where_it_was_expected(tmp_path):
     root = _dicom_fixture(tmp_path / "cbis")
     with pytest.raises(DataError, match="calc_case_description_train_set.csv"):
         load_image_set(CbisDdsmSpec(root=root, abnormality="calc"), SplitSpec())
+
+
+def test_a_missing_or_broken_jpeg_names_the_csv_row(tmp_path):
+    root = _jpeg_fixture(tmp_path / "kaggle")
+    uid = _rows("mass", "train", 2, 0)[1]["cropped image file path"].split("/")[2]
+    (root / "jpeg" / uid / "1-1.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(DataError, match=r"mass_case_description_train_set.csv:3: cannot read image .*1-1.jpg"):
+        load_image_set(CbisDdsmSpec(root=root), SplitSpec())
+    (root / "jpeg" / uid / "1-1.jpg").unlink()
+    with pytest.raises(DataError, match=r"mass_case_description_train_set.csv:3: JPEG file not found"):
+        load_image_set(CbisDdsmSpec(root=root), SplitSpec())
+
+
+def test_re_split_without_the_official_split_keeps_patients_together(tmp_path):
+    images = load_image_set(CbisDdsmSpec(root=_dicom_fixture(tmp_path / "cbis", n_train=16, n_test=8), image_size=16, keep_official_split=False, validation=0.25, test=0.25), SplitSpec())
+    assert set(images.splits) == {"train", "val", "test"}
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+        assert not set(images.patient_ids[images.splits == a]) & set(images.patient_ids[images.splits == b])

@@ -56,3 +56,18 @@ def test_a_manifest_whose_splits_share_a_patient_is_refused_listing_the_ids(tmp_
 def test_bad_manifests_name_the_file_row_and_value(tmp_path, header, rows, missing, expected):
     with pytest.raises(DataError, match=expected):
         load_image_set(CsvSpec(path=_manifest(tmp_path, rows, header=header, missing=missing)), SplitSpec())
+
+
+def test_a_label_mapping_adds_spellings(tmp_path):
+    rows = [f"img/{i}.png,{'M' if i % 2 else 'b'},p{i}" for i in range(8)]
+    path = _manifest(tmp_path, rows, header="path,label,patient_id")
+    with pytest.raises(DataError, match=r"manifest.csv:2: unknown label 'b' \(accepted: 0, 1, benign, malignant"):
+        load_image_set(CsvSpec(path=path), SplitSpec(validation=0.25))
+    images = load_image_set(CsvSpec(path=path, image_size=16, labels=(("b", 0), ("m", 1))), SplitSpec(validation=0.25))
+    assert images.labels.tolist() == [0, 1] * 4
+
+
+def test_without_patient_ids_each_image_is_its_own_patient_and_a_note_says_so(tmp_path):
+    rows = [f"img/{i}.png,{i % 2}" for i in range(8)]
+    images = load_image_set(CsvSpec(path=_manifest(tmp_path, rows, header="path,label"), image_size=16), SplitSpec(validation=0.25))
+    assert len(set(images.patient_ids)) == 8 and "no patient_id column" in images.notes[0]

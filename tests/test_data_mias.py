@@ -81,7 +81,7 @@ def test_normal_vs_abnormal_uses_whole_images(tmp_path):
         (["mdb001 X CIRC B 1 2 3"], set(), "background 'X'"),
         (["mdb001 G BLOB B 1 2 3"], set(), "class 'BLOB'"),
         (["mdb001 G CIRC Q 1 2 3"], set(), "severity B or M"),
-        (["mdb001 G CIRC B 10 10 5", "mdb002 G CIRC M 10 10 5"], {"mdb002"}, "image mdb002 is named in"),
+        (["mdb001 G CIRC B 10 10 5", "mdb002 G CIRC M 10 10 5"], {"mdb002"}, r"Info.txt:4: image mdb002 is named here"),
     ],
 )
 def test_bad_label_files_name_the_file_and_line(tmp_path, rows, missing, expected):
@@ -115,3 +115,47 @@ def test_real_mini_mias_lesion_crops_and_no_woman_in_two_splits():
             if a < b:
                 assert not set(images.patient_ids[images.splits == a]) & set(images.patient_ids[images.splits == b])
     assert all(pid.startswith("mias-woman-") for pid in images.patient_ids)
+
+
+def test_png_files_in_an_images_folder_are_found(tmp_path):
+    """The re-encoded layout (Info.txt + images/mdbNNN.png), as in ../shared/datasets/mini-mias."""
+    root = tmp_path / "m"
+    (root / "images").mkdir(parents=True)
+    (root / "Info.txt").write_text(HEADER + "mdb001 G CIRC B 60 200 10\nmdb002 G NORM\n")
+    for refnum in ("mdb001", "mdb002"):
+        Image.fromarray(np.full((128, 128), 90, dtype=np.uint8)).save(root / "images" / f"{refnum}.png")
+    images, labels, patients, _ = load_mias(MiasSpec(root=root, image_size=16))
+    assert images.shape == (1, 16, 16, 1) and labels.tolist() == [0] and patients.tolist() == ["mias-woman-001"]
+
+
+def test_the_default_root_is_the_fetch_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAMMOSEARCH_DATA", str(tmp_path / "data"))
+    _fixture(tmp_path / "data" / "mini-mias", ["mdb001 G CIRC B 60 60 10"])
+    images, _, _, _ = load_mias(MiasSpec(image_size=16))  # root not given
+    assert len(images) == 1
+    (tmp_path / "data" / "mini-mias" / "Info.txt").unlink()
+    with pytest.raises(DataError, match=r"data[/\\]mini-mias[/\\]Info.txt"):
+        load_mias(MiasSpec())
+
+
+def test_an_unreadable_image_names_the_info_line(tmp_path):
+    root = _fixture(tmp_path / "m", ["mdb001 G NORM", "mdb002 G CIRC B 10 10 5"])
+    (root / "mdb002.pgm").write_bytes(b"P5 garbage")
+    with pytest.raises(DataError, match=r"Info.txt:4: cannot read image .*mdb002.pgm"):
+        load_mias(MiasSpec(root=root))
+
+
+def test_a_missing_image_names_the_info_line(tmp_path):
+    root = _fixture(tmp_path / "m", ["mdb001 G NORM", "mdb002 G CIRC B 10 10 5"], missing={"mdb002"})
+    with pytest.raises(DataError, match=r"Info.txt:4: image mdb002 is named here but neither mdb002.pgm nor mdb002.png"):
+        load_mias(MiasSpec(root=root))
+
+
+def test_no_woman_is_in_two_splits_on_a_fixture(tmp_path):
+    """Both breasts of each woman hold lesions, so an image-level split would leak."""
+    rows = [f"mdb{i:03d} G CIRC {'B' if (i + 1) // 2 % 2 else 'M'} 100 100 20" for i in range(1, 41)]
+    images = load_image_set(MiasSpec(root=_fixture(tmp_path / "m", rows), image_size=16), SplitSpec(validation=0.25, test=0.25, seed=3))
+    assert len(images.labels) == 40 and len(set(images.patient_ids)) == 20
+    for woman in set(images.patient_ids):
+        assert len(set(images.splits[images.patient_ids == woman])) == 1
+    assert set(images.splits) == {"train", "val", "test"}

@@ -93,6 +93,17 @@ def test_weights_accept_a_local_file_and_per_family_values(tmp_path: Path):
         ("data: {source: synthetic, root: x}", "data.root: not an option of source 'synthetic'"),
         ("data: {source: kaggle}", "data.source: unknown value 'kaggle'"),
         ("data: {split: {validation: 0.6, test: 0.4}}", "validation + test must leave data to train on"),
+        ("data: {source: mias, margin: 0}", "data.margin: must be >= 0.5, got 0"),
+        ("data: {source: mias, task: normal_vs_benign}", "data.task: unknown value 'normal_vs_benign'"),
+        ("data: {source: mias, missing_coordinates: drop}", "data.missing_coordinates: unknown value 'drop' (allowed: skip, center)"),
+        ("data: {source: mias, radius: 3}", "data.radius: unknown key"),
+        ("data: {source: mias, path: x.csv}", "data.path: not an option of source 'mias'"),
+        ("data: {source: csv}", "data.path: source 'csv' needs `path`"),
+        ("data: {source: csv, path: m.csv, labels: [B, M]}", "data.labels: expected a mapping of label values to 0 or 1"),
+        ("data: {source: csv, path: m.csv, labels: {B: 2}}", "data.labels.B: must be <= 1, got 2"),
+        ("data: {source: cbis_ddsm}", "data.root: source 'cbis_ddsm' needs `root`"),
+        ("data: {source: cbis_ddsm, root: x, abnormality: masses}", "data.abnormality: unknown value 'masses'; did you mean 'mass'?"),
+        ("data: {source: cbis_ddsm, root: x, keep_official_split: yes please}", "data.keep_official_split: expected true or false"),
         ("- just\n- a list", "<top level>: expected a mapping of keys"),
         ("!!python/object/apply:os.system ['echo hacked']", "malformed YAML"),
     ],
@@ -127,3 +138,14 @@ def test_mias_spaces_use_five_fold_cross_validation():
     for name in ("mias_cnn", "mias_transfer"):
         space = load_space(REPO / "search_spaces" / f"{name}.yaml")
         assert space.evaluation.cv_folds == 5 and space.data.source == "mias"
+
+
+def test_new_data_sources_become_their_specs(tmp_path: Path):
+    from mammosearch.data.specs import CbisDdsmSpec, CsvSpec, MiasSpec
+
+    mias = parse_space("data: {source: mias, margin: 2, min_crop: 96, missing_coordinates: center}", base_dir=tmp_path).data
+    assert mias == MiasSpec(root=None, margin=2.0, min_crop=96, missing_coordinates="center")
+    csv = parse_space("data: {source: csv, path: m.csv, labels: {B: 0, M: 1}}", base_dir=tmp_path).data
+    assert csv == CsvSpec(path=(tmp_path / "m.csv").resolve(), labels=(("b", 0), ("m", 1)))
+    cbis = parse_space("data: {source: cbis_ddsm, root: cbis, abnormality: both, image: full, keep_official_split: false}", base_dir=tmp_path).data
+    assert isinstance(cbis, CbisDdsmSpec) and cbis.root == (tmp_path / "cbis").resolve() and not cbis.keep_official_split

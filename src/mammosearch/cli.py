@@ -44,6 +44,17 @@ class Format(str, Enum):
     json = "json"
 
 
+class Engine(str, Enum):
+    optuna = "optuna"
+    kerastuner = "kerastuner"
+
+
+class Algorithm(str, Enum):
+    hyperband = "hyperband"
+    bayesian = "bayesian"
+    random = "random"
+
+
 class Precision(str, Enum):
     float32 = "float32"
     mixed = "mixed"
@@ -78,6 +89,8 @@ def run(
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Write per-trial TensorBoard logs with hyper-parameters under results/<study>/tb/.")] = False,
     precision: Annotated[Precision, typer.Option("--precision", help="mixed: float16 (GPU) / bfloat16 (CPU) compute, float32 output.")] = Precision.float32,
     overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key of the space, e.g. --set model.weights=none (repeatable).")] = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="optuna (sampler + pruner from the space) or kerastuner.")] = Engine.optuna,
+    algorithm: Annotated[Algorithm, typer.Option("--algorithm", help="With --engine kerastuner: hyperband, bayesian or random.")] = Algorithm.hyperband,
 ) -> None:
     """Run (or resume) a search: sample trials, train, prune, record every metric."""
     from mammosearch.progress import RichStudyListener
@@ -92,7 +105,12 @@ def run(
     loaded = with_overrides(load_space(space, overrides or ()), n_trials=n_trials, timeout=timeout)
     options = RunOptions(storage_url=storage, results_dir=results_dir, study_name=study, tensorboard=tensorboard, precision=precision.value)
     with RichStudyListener(console) as listener:
-        summary = run_study(loaded, options, listener)
+        if engine is Engine.kerastuner:
+            from mammosearch.kerastuner_engine import run_kerastuner
+
+            summary = run_kerastuner(loaded, options, algorithm.value, listener)
+        else:
+            summary = run_study(loaded, options, listener)
     best = "none yet" if summary.best_number is None else f"trial {summary.best_number}, validation AUC {summary.best_value:.4f}"
     console.print(
         f"[bold]study[/] {escape(summary.study_name)} in {escape(summary.storage_url)}: "

@@ -52,12 +52,16 @@ class Objective:
         listener: StudyListener | None,
         tensorboard: bool,
         activation_dir: Path | None = None,
+        adjust: Callable[[TrialParams, Any], TrialParams] | None = None,
     ) -> None:
         self.space = space
         self.images = images
         self.study_dir = study_dir
         self.listener = listener
         self.tensorboard = tensorboard
+        # A second engine can change sampled params before training (KerasTuner's
+        # Hyperband sets each trial's epoch budget).
+        self.adjust = adjust or (lambda params, trial: params)
         self._resized: dict[int, ImageSet] = {}
         self._fingerprints: dict[int, str] = {}
         self.activations = ActivationCache(activation_dir)
@@ -83,7 +87,7 @@ class Objective:
         return self._resized[size]
 
     def __call__(self, trial: optuna.Trial) -> float:
-        params = sample_params(trial, self.space)
+        params = self.adjust(sample_params(trial, self.space), trial)
         trial.set_user_attr("params", json_ready(params))
         # What one pruner step is: an epoch, or a fold when cross-validating.
         trial.set_user_attr("step_unit", "fold" if len(self.folds) > 1 else "epoch")

@@ -13,9 +13,14 @@ from mammosearch.data_summary import DataSummary
 from mammosearch.report import Report
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
+INTEGER_COLUMNS = {"trial", "unfrozen_layers", "best_epoch", "input_size", "best_trial", "trials", "complete", "pruned", "failed"}
+
+
+def _fmt(value: Any, digits: int = 3, integer: bool = False) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    if integer and isinstance(value, (int, float)) and float(value).is_integer():
+        return str(int(value))
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
@@ -56,9 +61,9 @@ def print_report(console: Console, report: Report) -> None:
                     low, high = row.get("val_auc_ci_low"), row.get("val_auc_ci_high")
                     cells.append("-" if low is None or (isinstance(low, float) and math.isnan(low)) else f"{low:.3f}-{high:.3f}")
                 elif key == "unfrozen_layers":
-                    cells.append(_fmt(row.get(key)) if row.get("fine_tune") else "frozen" if row.get("family") != "cnn" else "-")
+                    cells.append(_fmt(row.get(key), integer=True) if row.get("fine_tune") else "frozen" if row.get("family") != "cnn" else "-")
                 else:
-                    cells.append(_fmt(row.get(key)))
+                    cells.append(_fmt(row.get(key), integer=key in INTEGER_COLUMNS))
             table.add_row(*cells, style="bold green" if rank == 1 else None)
         console.print(table)
 
@@ -66,7 +71,7 @@ def print_report(console: Console, report: Report) -> None:
     for title in ("family", "trials", "complete", "pruned", "failed", "best AUC", "median AUC", "best trial"):
         families.add_column(title)
     for row in report.families.to_dict(orient="records"):
-        families.add_row(*(_fmt(row.get(k)) for k in ("family", "trials", "complete", "pruned", "failed", "best_val_auc", "median_val_auc", "best_trial")))
+        families.add_row(*(_fmt(row.get(k), integer=k in INTEGER_COLUMNS) for k in ("family", "trials", "complete", "pruned", "failed", "best_val_auc", "median_val_auc", "best_trial")))
     console.print(families)
 
     if report.best is not None and report.best.val_metrics:

@@ -570,10 +570,18 @@ def _read_mias(reader: _Reader, raw: dict[str, Any]) -> MiasSpec:
 def _read_csv(reader: _Reader, raw: dict[str, Any]) -> CsvSpec:
     if "path" not in raw:
         raise reader.fail("data.path", "source 'csv' needs `path`, a CSV with columns path,label[,patient_id][,split]")
+    labels = raw.get("labels") or {}
+    if not isinstance(labels, dict):
+        raise reader.fail("data.labels", f"expected a mapping of label values to 0 or 1, e.g. {{B: 0, M: 1}}, got {_show(labels)}")
+    for value, label in labels.items():
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+            raise reader.fail("data.labels", f"label values must be non-empty strings or integers, got {_show(value)}")
+        reader.integer(label, f"data.labels.{value}", 0, 1)
     return CsvSpec(
         path=reader.path(raw["path"], "data.path"),
         image_size=reader.integer(raw.get("image_size", 64), "data.image_size", 16, 2048),
         color=reader.choice(raw.get("color", "grayscale"), "data.color", ("grayscale", "rgb")),  # type: ignore[arg-type]
+        labels=tuple(sorted((str(value).strip().lower(), int(label)) for value, label in labels.items())),
     )
 
 
@@ -598,7 +606,7 @@ _DATA_READERS: dict[str, tuple[tuple[str, ...], Callable[[_Reader, dict[str, Any
     "synthetic": (("n_images", "image_size", "malignant_fraction", "difficulty", "images_per_patient", "seed"), _read_synthetic),
     "folder": (("root", "image_size", "classes", "color", "patient_regex"), _read_folder),
     "mias": (("root", "image_size", "task", "margin", "min_crop", "missing_coordinates", "center_crop"), _read_mias),
-    "csv": (("path", "image_size", "color"), _read_csv),
+    "csv": (("path", "image_size", "color", "labels"), _read_csv),
     "cbis_ddsm": (("root", "image_size", "abnormality", "image", "keep_official_split", "validation", "test", "seed"), _read_cbis_ddsm),
 }
 _DATA_KEYS: tuple[str, ...] = tuple(sorted({"source", "split", *(k for keys, _ in _DATA_READERS.values() for k in keys)}))

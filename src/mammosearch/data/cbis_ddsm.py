@@ -110,6 +110,16 @@ def read_dicom(path: Path, where: str) -> np.ndarray:
     return stretch_to_uint8(pixels)[:, :, None]
 
 
+def read_jpeg(path: Path, where: str) -> np.ndarray:
+    """A JPEG of the re-export; errors name the description CSV row that asked for it."""
+    if not path.is_file():
+        raise DataError(f"{where}: JPEG file not found: {path} (listed in dicom_info.csv; is the jpeg/ folder complete?)")
+    try:
+        return read_image(path, "grayscale")
+    except DataError as exc:
+        raise DataError(f"{where}: {exc}") from None
+
+
 def load_cbis_ddsm(spec: CbisDdsmSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], np.ndarray]:
     root = spec.root
     if not root.is_dir():
@@ -124,7 +134,7 @@ def load_cbis_ddsm(spec: CbisDdsmSpec) -> tuple[np.ndarray, np.ndarray, np.ndarr
     for case in cases:
         where = f"{case.csv}:{case.line}"
         if jpeg is not None:
-            pixels = read_image(jpeg.resolve(case, spec.image), "grayscale")
+            pixels = read_jpeg(jpeg.resolve(case, spec.image), where)
         else:
             pixels = read_dicom(root / case.image_path, where)
         images.append(to_square(pixels, spec.image_size))

@@ -1,6 +1,7 @@
 """A CSV manifest: ``path,label[,patient_id][,split]``, the most portable way to name a data set.
 
-Paths are relative to the CSV's folder. Labels are 0/1 or benign/malignant (any case).
+Paths are relative to the CSV's folder. Labels are 0/1 or benign/malignant (any case),
+plus any spellings mapped by ``data.labels`` (e.g. ``{B: 0, M: 1}``).
 A ``split`` column (train / val / validation / test) replaces the automatic patient split;
 a manifest whose given splits share a patient is refused (that is leakage, not a choice).
 """
@@ -36,11 +37,13 @@ def load_manifest(spec: CsvSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tu
     if not rows:
         raise DataError(f"{path}: no rows")
     has_split = "split" in columns
+    accepted = {**LABELS, **{k.lower(): v for k, v in spec.labels}}
     files, labels, patients, splits = [], [], [], []
     for number, row in enumerate(rows, start=2):  # line 1 is the header
-        label = LABELS.get(row["label"].lower())
+        label = accepted.get(row["label"].lower())
         if label is None:
-            raise DataError(f"{path}:{number}: unknown label {row['label']!r} (use 0/1 or benign/malignant)")
+            known = ", ".join(sorted(accepted))
+            raise DataError(f"{path}:{number}: unknown label {row['label']!r} (accepted: {known}; map more with data.labels)")
         file = (path.parent / row["path"]).resolve()
         if not file.is_file():
             raise DataError(f"{path}:{number}: image {row['path']!r} not found at {file}")

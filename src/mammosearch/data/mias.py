@@ -101,13 +101,18 @@ def _parse_row(path: Path, line: int, text: str) -> MiasRow:
     raise bad("X Y RADIUS must be three integers")
 
 
-def image_path(root: Path, refnum: str) -> Path:
+def image_path(root: Path, row: MiasRow) -> Path:
+    """``mdbNNN.pgm`` (the original archive) or ``.png`` (re-encoded copies), in the root or ``images/``."""
+    refnum = row.refnum
     for folder in (root, root / "images"):
         for suffix in (".pgm", ".png", ".PGM", ".PNG"):
             candidate = folder / f"{refnum}{suffix}"
             if candidate.is_file():
                 return candidate
-    raise DataError(f"image {refnum} is named in {root / 'Info.txt'} but neither {refnum}.pgm nor {refnum}.png is in {root} or {root / 'images'}")
+    raise DataError(
+        f"{root / 'Info.txt'}:{row.line}: image {refnum} is named here but neither {refnum}.pgm nor "
+        f"{refnum}.png is in {root} or {root / 'images'}; restore the file or fetch the data again"
+    )
 
 
 def crop_lesion(image: np.ndarray, row: MiasRow, spec: MiasSpec) -> np.ndarray:
@@ -130,10 +135,19 @@ def load_mias(spec: MiasSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple
         raise DataError(f"mini-MIAS folder not found: {root} (set data.root, or run `mammosearch data fetch mini-mias`)")
     rows = parse_info(root / "Info.txt")
     decoded: dict[str, np.ndarray] = {}
+    first_row: dict[str, MiasRow] = {}
+    for row in rows:
+        first_row.setdefault(row.refnum, row)
 
     def image_of(refnum: str) -> np.ndarray:
+        # Decoded once even when the image holds several lesions.
         if refnum not in decoded:
-            decoded[refnum] = read_image(image_path(root, refnum), "grayscale")
+            row = first_row[refnum]
+            path = image_path(root, row)
+            try:
+                decoded[refnum] = read_image(path, "grayscale")
+            except DataError as exc:
+                raise DataError(f"{root / 'Info.txt'}:{row.line}: {exc}") from None
         return decoded[refnum]
 
     images, labels, patients, notes = [], [], [], []

@@ -67,6 +67,9 @@ class CsvSpec:
     path: Path
     image_size: int = 64
     color: ColorMode = "grayscale"
+    # Extra label spellings -> 0/1 (lower-case keys), on top of 0/1 and benign/malignant;
+    # a tuple of pairs rather than a dict so the spec stays hashable.
+    labels: tuple[tuple[str, int], ...] = ()
     source: Literal["csv"] = "csv"
 
 

@@ -1,0 +1,213 @@
+"""KerasTuner as a second search engine over the same space, models and training code.
+
+KerasTuner's oracle (Hyperband, Bayesian optimisation or random search) decides the
+hyper-parameters; mammosearch's own :class:`~mammosearch.objective.Objective` builds,
+trains and evaluates exactly as in an Optuna trial; each finished trial is written to the
+Optuna storage with ``study.add_trial``, so ``report`` and ``export-best`` read both
+engines' studies alike. KerasTuner keeps its oracle state under
+``results/<study>/kerastuner/`` so a re-run resumes.
+
+Hyperband's epoch budget (``tuner/epochs``) replaces the trial's epochs; each trial
+trains from scratch (mammosearch does not warm-start a round from the previous one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from mammosearch import runtime
+from mammosearch.artifacts import StudyDir
+from mammosearch.errors import SpaceError, TrialFailed
+from mammosearch.objective import Objective, StudyListener
+from mammosearch.params import TrialParams
+from mammosearch.space import Space
+from mammosearch.study import FINISHED, RunOptions, RunSummary, max_epochs, open_study, preflight
+from mammosearch.storage import mask_url
+
+ALGORITHMS = ("hyperband", "bayesian", "random")
+
+
+class KerasTunerTrial:
+    """Looks like an Optuna trial to :func:`sample_params` and the objective; values come from KerasTuner."""
+
+    def __init__(self, hp: Any, number: int, study: optuna.Study) -> None:
+        self.hp = hp
+        self.number = number
+        self.study = study
+        self.params: dict[str, Any] = {}
+        self.distributions: dict[str, optuna.distributions.BaseDistribution] = {}
+        self.user_attrs: dict[str, Any] = {}
+        self.intermediate: dict[int, float] = {}
+
+    @property
+    def budget(self) -> int | None:
+        value = self.hp.values.get("tuner/epochs")
+        return None if value is None else int(value)
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        value = self.hp.Choice(name, list(choices))
+        self.distributions[name] = optuna.distributions.CategoricalDistribution(list(choices))
+        self.params[name] = value
+        return value
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        value = self.hp.Int(name, low, high, step=None if log else step, sampling="log" if log else "linear")
+        self.distributions[name] = optuna.distributions.IntDistribution(low, high, step=step, log=log)
+        self.params[name] = int(value)
+        return int(value)
+
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False) -> float:
+        value = self.hp.Float(name, low, high, step=step, sampling="log" if log else "linear")
+        self.distributions[name] = optuna.distributions.FloatDistribution(low, high, step=step, log=log)
+        self.params[name] = float(value)
+        return float(value)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.user_attrs[key] = value
+
+    def report(self, value: float, step: int) -> None:
+        self.intermediate[step] = float(value)
+
+    def should_prune(self) -> bool:
+        return False  # KerasTuner's Hyperband decides by budgets, not by pruning
+
+
+class _Declaring(KerasTunerTrial):
+    """Walks one branch of the conditional space (forced family/head/fine_tune) to declare its hyper-parameters."""
+
+    def __init__(self, hp: Any, forced: dict[str, Any]) -> None:
+        super().__init__(hp, number=-1, study=None)  # type: ignore[arg-type]
+        self.forced = forced
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        super().suggest_categorical(name, choices)
+        return self.forced.get(name, list(choices)[0])
+
+
+def declare_space(hp: Any, space: Space) -> None:
+    """KerasTuner samples only declared hyper-parameters: declare every branch of the space up front.
+
+    Parameters of branches a trial does not take are sampled by KerasTuner and ignored.
+    """
+    from mammosearch.sampling import sample_params
+
+    heads = space.model.heads
+    for family in space.model.families:
+        for head in heads:
+            for fine_tune in (False, True):
+                sample_params(_Declaring(hp, {"family": family, "head": head, "fine_tune": fine_tune}), space)  # type: ignore[arg-type]
+
+
+def apply_budget(params: TrialParams, trial: Any) -> TrialParams:
+    """Hyperband's epoch budget, split between the head and fine-tuning phases in proportion."""
+    budget = getattr(trial, "budget", None)
+    if budget is None or budget >= params.total_epochs:
+        return params
+    if not params.fine_tune:
+        return dataclasses.replace(params, epochs=max(1, budget))
+    head = max(1, round(budget * params.epochs / params.total_epochs))
+    tune = budget - head
+    if tune < 1:
+        return dataclasses.replace(params, epochs=head, fine_tune=False, unfrozen_layers=0, fine_tune_learning_rate=None, fine_tune_epochs=0)
+    return dataclasses.replace(params, epochs=head, fine_tune_epochs=tune)
+
+
+def make_oracle(algorithm: str, space: Space, remaining: int | None) -> Any:
+    import keras_tuner as kt
+
+    objective = kt.Objective("val_auc", direction="max")
+    common = dict(objective=objective, seed=space.study.seed, max_consecutive_failed_trials=10_000)
+    if algorithm == "hyperband":
+        oracle = kt.oracles.HyperbandOracle(max_epochs=max_epochs(space), factor=space.study.pruner.reduction_factor, **common)
+        oracle.max_trials = remaining  # Hyperband has no trial cap of its own
+        return oracle
+    if algorithm == "bayesian":
+        return kt.oracles.BayesianOptimizationOracle(max_trials=remaining, **common)
+    if algorithm == "random":
+        return kt.oracles.RandomSearchOracle(max_trials=remaining, **common)
+    raise SpaceError(f"--algorithm: unknown value {algorithm!r} (allowed: {', '.join(ALGORITHMS)})")
+
+
+def run_kerastuner(space: Space, options: RunOptions, algorithm: str, listener: StudyListener | None = None) -> RunSummary:
+    runtime_line = runtime.configure(options.precision)  # before keras_tuner imports TensorFlow
+    import keras_tuner as kt
+
+    if algorithm not in ALGORITHMS:
+        raise SpaceError(f"--algorithm: unknown value {algorithm!r} (allowed: {', '.join(ALGORITHMS)})")
+    images = preflight(space, Path(options.results_dir) / "cache")
+    name = options.study_name or f"{space.study_name}-kerastuner-{algorithm}"
+    study = open_study(space, dataclasses.replace(options, study_name=name))
+    study.set_user_attr("engine", f"kerastuner/{algorithm}")
+    study.set_user_attr("data_description", images.description)
+    study.set_user_attr("data_notes", list(images.notes))
+    study.set_user_attr("keep_top_k", space.study.keep_top_k)
+    finished_before = len(study.get_trials(deepcopy=False, states=FINISHED))
+    remaining = None if space.study.n_trials is None else max(0, space.study.n_trials - finished_before)
+    study_dir = StudyDir(options.results_dir, study.study_name)
+    objective = Objective(space, images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations", adjust=apply_budget)
+    if listener is not None:
+        listener.on_study_start(study.study_name, finished_before, space.study.n_trials, images.description, images.notes)
+
+    class Tuner(kt.engine.base_tuner.BaseTuner):
+        """KerasTuner's loop with mammosearch's objective as the trial body."""
+
+        def _populate_initial_space(self) -> None:
+            hp = self.oracle.get_space()
+            declare_space(hp, space)
+            self.oracle.update_space(hp)
+
+        def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> float:
+            number = len(study.get_trials(deepcopy=False))
+            proxy = KerasTunerTrial(trial.hyperparameters, number, study)
+            started = time.time()
+            state, value, failure = optuna.trial.TrialState.COMPLETE, None, None
+            try:
+                value = objective(proxy)  # type: ignore[arg-type]
+            except TrialFailed as exc:
+                state, failure = optuna.trial.TrialState.FAIL, exc
+            record = optuna.trial.create_trial(
+                state=state,
+                value=value,
+                params=proxy.params,
+                distributions=proxy.distributions,
+                user_attrs={**proxy.user_attrs, "engine": f"kerastuner/{algorithm}", "kerastuner_trial": trial.trial_id},
+                intermediate_values=proxy.intermediate,
+            )
+            import datetime as _dt
+
+            record.datetime_start = _dt.datetime.fromtimestamp(started)
+            record.datetime_complete = _dt.datetime.now()
+            study.add_trial(record)
+            if listener is not None:
+                listener.on_trial_end(study.get_trials(deepcopy=False)[-1])
+            if failure is not None:
+                raise kt.errors.FailedTrialError(str(failure))
+            return float(value)  # type: ignore[arg-type]
+
+    if remaining is None or remaining > 0:
+        tuner = Tuner(
+            oracle=make_oracle(algorithm, space, remaining),
+            directory=str(study_dir.root / "kerastuner"),
+            project_name=algorithm,
+            overwrite=False,
+        )
+        tuner.search(verbose=0)
+    finished = len(study.get_trials(deepcopy=False, states=FINISHED))
+    completed = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
+    best = max(completed, key=lambda t: t.value) if completed else None
+    return RunSummary(
+        study_name=study.study_name,
+        storage_url=mask_url(options.storage_url),
+        new_trials=finished - finished_before,
+        finished_trials=finished,
+        best_number=None if best is None else best.number,
+        best_value=None if best is None else best.value,
+        data_description=images.description,
+        runtime=runtime_line,
+        notes=images.notes,
+    )
