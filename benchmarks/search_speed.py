@@ -1,0 +1,217 @@
+"""Search speed, side by side: five ways to search the same space on the same data and seed.
+
+    python benchmarks/search_speed.py --space benchmarks/spaces/head_only_synthetic.yaml
+    MAMMOSEARCH_DATA=../shared/datasets python benchmarks/search_speed.py --space benchmarks/spaces/head_only_mias.yaml
+
+Contenders, each in its own child process (so peak RSS is its own), one after another:
+  1. mammosearch default: TPE, median pruning, cached activations
+  2. mammosearch with the activation cache off
+  3. mammosearch with pruning off
+  4. KerasTuner Hyperband through `--engine kerastuner` (same epoch budget)
+  5. a plain Optuna loop training full Keras models, no pruning, no cache: what a user
+     writes by hand (keras.applications + a head + fit, max val AUC)
+Prints a table and writes JSON to results/bench/<space>.json. A script, not a test:
+the figures belong to the machine they were measured on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CONTENDERS = ["default", "no_cache", "no_pruning", "kerastuner_hyperband", "plain_optuna"]
+
+
+# --------------------------------------------------------------------- child side
+
+
+def _child(name: str, space_path: Path, workdir: Path) -> dict:
+    """Runs one contender in this (child) process and returns its trials as plain dicts."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import optuna
+
+    from mammosearch.space import load_space, with_overrides
+    from mammosearch.study import RunOptions, run_study
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    storage = f"sqlite:///{workdir / 'bench.db'}"
+    options = RunOptions(storage_url=storage, results_dir=workdir / "results", study_name=name)
+    started = time.time()
+    if name == "plain_optuna":
+        trials = _plain_optuna(load_space(space_path), storage, name)
+    else:
+        overrides = {"no_cache": ["training.cache_activations=false"], "no_pruning": ["study.pruner=none"]}.get(name, [])
+        space = load_space(space_path, overrides)
+        if name == "kerastuner_hyperband":
+            from mammosearch.kerastuner_engine import run_kerastuner
+
+            run_kerastuner(space, options, "hyperband")
+        else:
+            run_study(space, options)
+        trials = _trials(storage, name)
+    return {"name": name, "wall_seconds": time.time() - started, "started": started, "trials": trials}
+
+
+def _trials(storage: str, name: str) -> list[dict]:
+    import optuna
+
+    study = optuna.load_study(study_name=name, storage=storage)
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        rows.append({
+            "state": t.state.name.lower(),
+            "value": t.value,
+            "best_intermediate": max(t.intermediate_values.values()) if t.intermediate_values else None,
+            "epochs": len(t.intermediate_values) if t.intermediate_values else t.user_attrs.get("epochs_trained", 0),
+            "end": t.datetime_complete.timestamp() if t.datetime_complete else None,
+            "overhead": (t.user_attrs["trial_seconds"] - t.user_attrs["fit_seconds"]) if "fit_seconds" in t.user_attrs else None,
+            "trial_seconds": t.user_attrs.get("trial_seconds"),
+        })
+    return rows
+
+
+def _plain_optuna(space, storage: str, name: str) -> list[dict]:
+    """The hand-written baseline: no mammosearch objective, no pruning, no cache."""
+    import keras
+    import numpy as np
+    import optuna
+
+    from mammosearch.data.loading import load_image_set
+
+    data = load_image_set(space.data, space.split)
+    train, val = data.subset("train"), data.subset("val")
+    x_train = np.repeat(train.images.astype("float32"), 3, axis=-1)
+    x_val = np.repeat(val.images.astype("float32"), 3, axis=-1)
+    size = x_train.shape[1]
+
+    def objective(trial: optuna.Trial) -> float:
+        keras.backend.clear_session()
+        family = trial.suggest_categorical("family", list(space.model.families))
+        head = trial.suggest_categorical("head", list(space.model.heads))
+        lr = trial.suggest_float("learning_rate", 1e-4, 3e-3, log=True)
+        dropout = trial.suggest_float("head_dropout", 0.2, 0.5)
+        app = {"vgg16": keras.applications.VGG16, "resnet50": keras.applications.ResNet50}[family]
+        prep = {"vgg16": keras.applications.vgg16.preprocess_input, "resnet50": keras.applications.resnet50.preprocess_input}[family]
+        base = app(include_top=False, weights=None, input_shape=(size, size, 3))
+        base.trainable = False
+        inputs = keras.Input((size, size, 3))
+        x = base(keras.layers.Lambda(prep)(inputs), training=False)
+        if head == "dense_bn_dropout":
+            x = keras.layers.Flatten()(x)
+            x = keras.layers.Dense(trial.suggest_categorical("head_dense_units", [64, 128]), activation="relu")(x)
+            x = keras.layers.BatchNormalization()(x)
+        else:
+            x = keras.layers.GlobalAveragePooling2D()(x)
+        x = keras.layers.Dropout(dropout)(x)
+        model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
+        model.compile(keras.optimizers.Adam(lr), "binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")])
+        epochs = int(space.training.epochs.value)
+        history = model.fit(x_train, train.labels, validation_data=(x_val, val.labels), epochs=epochs,
+                            batch_size=int(space.training.batch_size.value), verbose=0)
+        for step, value in enumerate(history.history["val_auc"]):
+            trial.report(value, step)
+        return float(max(history.history["val_auc"]))
+
+    study = optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=optuna.samplers.TPESampler(seed=space.study.seed))
+    study.optimize(objective, n_trials=space.study.n_trials)
+    return _trials(storage, name)
+
+
+# -------------------------------------------------------------------- parent side
+
+
+def _run_child(name: str, space: Path, workdir: Path) -> dict:
+    out = workdir / f"{name}.json"
+    code = (
+        "import json, sys; from pathlib import Path; sys.path.insert(0, %r); import search_speed as s; "
+        "r = s._child(%r, Path(%r), Path(%r)); Path(%r).write_text(json.dumps(r))" % (str(HERE), name, str(space), str(workdir), str(out))
+    )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
+    result = json.loads(out.read_text())
+    # ru_maxrss of children is the largest child so far; children run one at a time,
+    # so a new maximum belongs to this child (an equal one is reported as a lower bound).
+    result["peak_rss_mb"] = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    return result
+
+
+def summarise(results: list[dict]) -> list[dict]:
+    bests = {}
+    for r in results:
+        values = [t["value"] if t["state"] == "complete" else None for t in r["trials"]]
+        bests[r["name"]] = max([v for v in values if v is not None], default=None)
+    slowest = max(results, key=lambda r: r["wall_seconds"])
+    target = bests[slowest["name"]]
+    rows = []
+    for r in results:
+        trials = r["trials"]
+        reached = None
+        for t in sorted((t for t in trials if t["end"] is not None), key=lambda t: t["end"]):
+            if t["state"] == "complete" and target is not None and t["value"] is not None and t["value"] >= target - 1e-12:
+                reached = t["end"] - r["started"]
+                break
+        overheads = [t["overhead"] for t in trials if t["overhead"] is not None]
+        shares = [t["overhead"] / t["trial_seconds"] for t in trials if t["overhead"] is not None and t["trial_seconds"]]
+        rows.append({
+            "contender": r["name"],
+            "wall_s": round(r["wall_seconds"], 1),
+            "complete": sum(t["state"] == "complete" for t in trials),
+            "pruned": sum(t["state"] == "pruned" for t in trials),
+            "failed": sum(t["state"] == "fail" for t in trials),
+            "epochs": int(sum(t["epochs"] or 0 for t in trials)),
+            "best_val_auc": None if bests[r["name"]] is None else round(bests[r["name"]], 4),
+            "time_to_target_s": None if reached is None else round(reached, 1),
+            "peak_rss_mb": round(r["peak_rss_mb"]),
+            "overhead_per_trial_s": round(sum(overheads) / len(overheads), 2) if overheads else None,
+            "overhead_share": round(sum(shares) / len(shares), 3) if shares else None,
+        })
+    return rows, slowest["name"], target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--space", type=Path, required=True)
+    parser.add_argument("--only", nargs="*", choices=CONTENDERS, default=CONTENDERS)
+    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    args = parser.parse_args()
+    space = args.space.resolve()
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in args.only:
+            print(f"running {name} ...", flush=True)
+            results.append(_run_child(name, space, Path(folder)))
+    rows, slowest, target = summarise(results)
+    header = list(rows[0])
+    print(f"\nspace: {args.space}  (target = best val AUC of the slowest contender, {slowest}: {target})")
+    print(" | ".join(header))
+    for row in rows:
+        print(" | ".join("-" if row[h] is None else str(row[h]) for h in header))
+    by_name = {r["contender"]: r for r in rows}
+    if "default" in by_name and "no_cache" in by_name:
+        print(f"cache speed-up (wall, no_cache / default): {by_name['no_cache']['wall_s'] / by_name['default']['wall_s']:.1f}x")
+    if "default" in by_name and "kerastuner_hyperband" in by_name:
+        kt_result = next(r for r in results if r["name"] == "kerastuner_hyperband")
+        default_result = next(r for r in results if r["name"] == "default")
+        kt_best = max((t["value"] for t in kt_result["trials"] if t["state"] == "complete"), default=None)
+        reached = next((t["end"] - default_result["started"] for t in sorted(default_result["trials"], key=lambda t: t["end"] or 0)
+                        if t["state"] == "complete" and kt_best is not None and t["value"] >= kt_best - 1e-12), None)
+        share = "never" if reached is None else f"{reached:.1f} s = {reached / kt_result['wall_seconds']:.2f} of KerasTuner's {kt_result['wall_seconds']:.1f} s"
+        print(f"default reaches KerasTuner Hyperband's best val AUC ({kt_best}) after: {share}")
+    out = args.results_dir / "bench" / f"{args.space.stem}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"space": str(args.space), "rows": rows, "raw": results}, indent=2))
+    print(f"written: {out}")
+
+
+if __name__ == "__main__":
+    main()
