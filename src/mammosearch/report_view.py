@@ -47,6 +47,13 @@ def print_report(console: Console, report: Report) -> None:
             ("sens", "val_recall_05"), ("spec", "val_specificity_05"), ("F1", "val_f1_05"),
             ("Youden thr", "youden_threshold"), ("F1@Youden", "val_f1_youden"),
         ]
+        cross_validated = "pooled_oof_auc" in board.columns and board["pooled_oof_auc"].notna().any()
+        if cross_validated:
+            # Mean fold AUC ranks the trials; the CI belongs to the pooled out-of-fold AUC.
+            at = [title for title, _ in columns].index("AUC")
+            columns[at] = ("mean fold AUC", "val_auc")
+            columns[at + 1] = ("pooled AUC", "pooled_oof_auc")
+            columns.insert(at + 2, ("pooled 95% CI", None))
         has_test = "test_auc" in board.columns
         if has_test:
             columns.append(("test AUC", "test_auc"))
@@ -57,7 +64,7 @@ def print_report(console: Console, report: Report) -> None:
             for title, key in columns:
                 if title == "#":
                     cells.append(str(rank))
-                elif title == "AUC 95% CI":
+                elif title in ("AUC 95% CI", "pooled 95% CI"):
                     low, high = row.get("val_auc_ci_low"), row.get("val_auc_ci_high")
                     cells.append("-" if low is None or (isinstance(low, float) and math.isnan(low)) else f"{low:.3f}-{high:.3f}")
                 elif key == "unfrozen_layers":
