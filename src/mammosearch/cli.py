@@ -91,6 +91,7 @@ def run(
     overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key of the space, e.g. --set model.weights=none (repeatable).")] = None,
     engine: Annotated[Engine, typer.Option("--engine", help="optuna (sampler + pruner from the space) or kerastuner.")] = Engine.optuna,
     algorithm: Annotated[Algorithm, typer.Option("--algorithm", help="With --engine kerastuner: hyperband, bayesian or random.")] = Algorithm.hyperband,
+    heartbeat: Annotated[int, typer.Option("--heartbeat", min=0, help="Seconds between a running trial's heartbeats; a trial silent for two intervals (its process died) is failed and retried. 0: off.")] = 60,
 ) -> None:
     """Run (or resume) a search: sample trials, train, prune, record every metric."""
     from mammosearch.progress import RichStudyListener
@@ -103,7 +104,10 @@ def run(
     # (with a traceback for every failed trial) would only repeat it.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     loaded = with_overrides(load_space(space, overrides or ()), n_trials=n_trials, timeout=timeout)
-    options = RunOptions(storage_url=storage, results_dir=results_dir, study_name=study, tensorboard=tensorboard, precision=precision.value)
+    options = RunOptions(
+        storage_url=storage, results_dir=results_dir, study_name=study, tensorboard=tensorboard,
+        precision=precision.value, heartbeat=heartbeat or None,
+    )
     with RichStudyListener(console) as listener:
         if engine is Engine.kerastuner:
             from mammosearch.kerastuner_engine import run_kerastuner

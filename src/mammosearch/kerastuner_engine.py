@@ -26,7 +26,7 @@ from mammosearch.errors import SpaceError, TrialFailed
 from mammosearch.objective import Objective, StudyListener
 from mammosearch.params import TrialParams
 from mammosearch.space import Space
-from mammosearch.study import FINISHED, RunOptions, RunSummary, max_epochs, open_study, preflight
+from mammosearch.study import RunOptions, RunSummary, finished_trials, max_epochs, open_study, preflight
 from mammosearch.storage import mask_url
 
 ALGORITHMS = ("hyperband", "bayesian", "random")
@@ -146,7 +146,7 @@ def run_kerastuner(space: Space, options: RunOptions, algorithm: str, listener: 
     study.set_user_attr("data_description", images.description)
     study.set_user_attr("data_notes", list(images.notes))
     study.set_user_attr("keep_top_k", space.study.keep_top_k)
-    finished_before = len(study.get_trials(deepcopy=False, states=FINISHED))
+    finished_before = finished_trials(study)
     remaining = None if space.study.n_trials is None else max(0, space.study.n_trials - finished_before)
     study_dir = StudyDir(options.results_dir, study.study_name)
     objective = Objective(space, images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations", adjust=apply_budget)
@@ -197,7 +197,7 @@ def run_kerastuner(space: Space, options: RunOptions, algorithm: str, listener: 
             overwrite=False,
         )
         tuner.search(verbose=0)
-    finished = len(study.get_trials(deepcopy=False, states=FINISHED))
+    finished = finished_trials(study)
     completed = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
     best = max(completed, key=lambda t: t.value) if completed else None
     return RunSummary(

@@ -91,7 +91,8 @@ class ModelSpace:
 
 @dataclass(frozen=True)
 class AugmentationSpace:
-    flip: ParamSpec = Fixed(True)
+    # Off by default: transfer trials without augmentation train on cached activations.
+    flip: ParamSpec = Fixed(False)
     rotation: ParamSpec = Fixed(0.0)
     zoom: ParamSpec = Fixed(0.0)
     contrast: ParamSpec = Fixed(0.0)

@@ -19,8 +19,13 @@ def mask_url(url: str) -> str:
     return _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", url)
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """An RDB storage for ``url``; the folder of a SQLite file is created if missing."""
+def open_storage(url: str, heartbeat: int | None = None) -> optuna.storages.BaseStorage:
+    """An RDB storage for ``url``; the folder of a SQLite file is created if missing.
+
+    With ``heartbeat`` (seconds), a running trial beats every ``heartbeat`` seconds; one
+    whose process died (``kill -9``, a pre-empted node) is marked FAIL once it has been
+    silent for two intervals, and its parameters are queued again (up to 3 times).
+    """
     if url.startswith("sqlite:///"):
         db_path = Path(url[len("sqlite:///"):])
         if str(db_path) not in ("", ":memory:"):
@@ -29,8 +34,15 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             except OSError as exc:
                 raise StorageError(f"cannot create the folder of {mask_url(url)}: {exc.strerror}") from None
     engine_kwargs = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else None
+    beats: dict = {}
+    if heartbeat:
+        beats = dict(
+            heartbeat_interval=heartbeat,
+            grace_period=2 * heartbeat,
+            failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=3),
+        )
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **beats)
     except Exception as exc:  # sqlalchemy raises ArgumentError, OperationalError, ImportError, ...
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise StorageError(

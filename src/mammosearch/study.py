@@ -29,6 +29,19 @@ from mammosearch.storage import mask_url, open_storage
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
 
+def finished_trials(study: optuna.Study) -> int:
+    """Trials that count towards ``n_trials``: complete, pruned, and failed by the objective.
+
+    A trial failed because its process died (stale heartbeat) does not count: its
+    parameters are retried by another trial, which does.
+    """
+    count = 0
+    for trial in study.get_trials(deepcopy=False, states=FINISHED):
+        if trial.state != optuna.trial.TrialState.FAIL or "fail_reason" in trial.user_attrs:
+            count += 1
+    return count
+
+
 @dataclass(frozen=True)
 class RunOptions:
     storage_url: str
@@ -36,6 +49,7 @@ class RunOptions:
     study_name: str | None = None
     tensorboard: bool = False
     precision: str = "float32"
+    heartbeat: int | None = 60  # seconds; None turns crash detection off
 
 
 @dataclass(frozen=True)
@@ -118,7 +132,7 @@ def make_pruner(space: Space) -> optuna.pruners.BasePruner:
 
 
 def open_study(space: Space, options: RunOptions) -> optuna.Study:
-    storage = open_storage(options.storage_url)
+    storage = open_storage(options.storage_url, heartbeat=options.heartbeat)
     name = options.study_name or space.study_name
     try:
         return optuna.create_study(
@@ -157,7 +171,7 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
     study.set_user_attr("results_dir", str(Path(options.results_dir).resolve()))
     study.set_user_attr("keep_top_k", space.study.keep_top_k)
 
-    finished_before = len(study.get_trials(deepcopy=False, states=FINISHED))
+    finished_before = finished_trials(study)
     remaining = None if space.study.n_trials is None else max(0, space.study.n_trials - finished_before)
     study_dir = StudyDir(options.results_dir, study.study_name)
     objective = Objective(space, images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations")
@@ -177,7 +191,7 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
             callbacks=[report_end],
             gc_after_trial=True,
         )
-    finished = len(study.get_trials(deepcopy=False, states=FINISHED))
+    finished = finished_trials(study)
     best = _best_trial(study)
     return RunSummary(
         study_name=study.study_name,
