@@ -92,8 +92,12 @@ def run(
     engine: Annotated[Engine, typer.Option("--engine", help="optuna (sampler + pruner from the space) or kerastuner.")] = Engine.optuna,
     algorithm: Annotated[Algorithm, typer.Option("--algorithm", help="With --engine kerastuner: hyperband, bayesian or random.")] = Algorithm.hyperband,
     heartbeat: Annotated[int, typer.Option("--heartbeat", min=0, help="Seconds between a running trial's heartbeats; a trial silent for two intervals (its process died) is failed and retried. 0: off.")] = 60,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes on this machine sharing the study (one GPU each, or the CPU cores split).")] = 1,
 ) -> None:
     """Run (or resume) a search: sample trials, train, prune, record every metric."""
+    if workers > 1:
+        _run_workers(workers, space, storage, study, n_trials, timeout, results_dir, tensorboard, precision, overrides or [], engine, algorithm, heartbeat)
+        return
     from mammosearch.progress import RichStudyListener
     from mammosearch.space import load_space, with_overrides
     from mammosearch.study import RunOptions, run_study
@@ -123,6 +127,53 @@ def run(
     for note in summary.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     console.print(f"next: [cyan]mammosearch report --study {escape(summary.study_name)}[/]")
+
+
+def _run_workers(
+    workers: int, space: Optional[Path], storage: str, study: Optional[str], n_trials: Optional[int], timeout: Optional[float],
+    results_dir: Path, tensorboard: bool, precision: "Precision", overrides: list[str], engine: "Engine", algorithm: "Algorithm", heartbeat: int,
+) -> None:
+    import optuna
+
+    from mammosearch.artifacts import StudyDir
+    from mammosearch.errors import MammosearchError as Fatal
+    from mammosearch.space import load_space, with_overrides
+    from mammosearch.storage import mask_url, open_storage
+    from mammosearch.study import finished_trials
+    from mammosearch.workers import plan_workers, run_workers
+
+    if engine is Engine.kerastuner:
+        raise Fatal("--workers works with the optuna engine; KerasTuner's oracle lives in one process")
+    loaded = with_overrides(load_space(space, overrides), n_trials=n_trials, timeout=timeout)
+    name = study or loaded.study_name
+    open_storage(storage)  # a bad URL fails here, once, not in every worker
+    command = ["run", "--storage", storage, "--study", name, "--results-dir", str(results_dir), "--precision", precision.value,
+               "--heartbeat", str(heartbeat), "--workers", "1"]
+    command += ["--space", str(space)] if space else []
+    command += ["--n-trials", str(n_trials)] if n_trials else []
+    command += ["--timeout", str(timeout)] if timeout else []
+    command += ["--tensorboard"] if tensorboard else []
+    for item in overrides:
+        command += ["--set", item]
+    plans = plan_workers(workers, StudyDir(results_dir, name).root / "workers")
+    console.print(f"[bold]study[/] {escape(name)} in {escape(mask_url(storage))}: {workers} workers, logs in {escape(str(plans[0].log.parent))}/")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+    def poll() -> None:
+        try:
+            current = optuna.load_study(study_name=name, storage=storage)
+        except KeyError:
+            return  # the first worker has not created it yet
+        done = finished_trials(current)
+        running = len(current.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
+        console.print(f"  finished {done}/{loaded.study.n_trials or '-'}, running {running}", end="\r")
+
+    codes = run_workers(command, plans, poll)
+    console.print()
+    failed = [i for i, code in enumerate(codes) if code != 0]
+    if failed:
+        raise Fatal(f"worker(s) {', '.join(map(str, failed))} exited with an error; see {plans[failed[0]].log}")
+    console.print(f"all {workers} workers done; next: [cyan]mammosearch report --study {escape(name)}[/]")
 
 
 @app.command()

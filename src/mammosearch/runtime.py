@@ -51,6 +51,8 @@ def configure(precision: str = "float32", threads: int | None = None) -> str:
     import_keras_quietly()
     import keras
 
+    if threads is None and os.environ.get("MAMMOSEARCH_THREADS"):
+        threads = int(os.environ["MAMMOSEARCH_THREADS"])  # set by `run --workers` per worker
     backend = keras.backend.backend()
     gpus = 0
     if backend == "tensorflow":

@@ -181,6 +181,9 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
     def report_end(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if listener is not None:
             listener.on_trial_end(trial)
+        # Other workers add trials too: stop once the shared budget is spent.
+        if space.study.n_trials is not None and finished_trials(study_) >= space.study.n_trials:
+            study_.stop()
 
     if remaining is None or remaining > 0:
         study.optimize(
