@@ -21,6 +21,8 @@ SLOW = TINY_SPACE.replace("n_trials: 3", "n_trials: 3").replace("epochs: 2", "ep
 
 
 def _trials(storage: str) -> list[optuna.trial.FrozenTrial]:
+    if not Path(storage.removeprefix("sqlite:///")).is_file():
+        return []  # the run has not created its database yet
     try:
         return optuna.load_study(study_name="tiny", storage=storage).get_trials(deepcopy=False)
     except KeyError:
