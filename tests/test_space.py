@@ -105,7 +105,11 @@ def test_weights_accept_a_local_file_and_per_family_values(tmp_path: Path):
         ("data: {source: cbis_ddsm, root: x, abnormality: masses}", "data.abnormality: unknown value 'masses'; did you mean 'mass'?"),
         ("data: {source: cbis_ddsm, root: x, keep_official_split: yes please}", "data.keep_official_split: expected true or false"),
         ("- just\n- a list", "<top level>: expected a mapping of keys"),
-        ("!!python/object/apply:os.system ['echo hacked']", "malformed YAML"),
+        ("!!python/object/apply:os.system ['echo hacked']", "refused YAML tag at line 1"),
+        ("study: {n_trials: 100000000}", "study.n_trials: must be <= 100000"),
+        ("model: {input_size: 100000}", "model.input_size: must be <= 1024"),
+        ("training: {batch_size: {low: 1, high: 1000000000}}", "training.batch_size.high: must be <= 4096"),
+        ("training: {learning_rate: .inf}", "training.learning_rate: expected a finite number"),
     ],
 )
 def test_bad_input_names_the_key_and_what_is_allowed(text: str, expected: str):

@@ -163,6 +163,11 @@ def _load_yaml(text: str, source: str) -> Any:
     try:
         # safe_load: tags such as !!python/object are refused, never constructed.
         return yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        # e.g. !!python/object/apply: the safe loader builds plain data, never Python objects.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpaceError(f"{source}: refused YAML tag{where}: {exc.problem} (a space holds plain values only)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import optuna
@@ -34,15 +35,17 @@ def open_storage(url: str, heartbeat: int | None = None) -> optuna.storages.Base
             except OSError as exc:
                 raise StorageError(f"cannot create the folder of {mask_url(url)}: {exc.strerror}") from None
     engine_kwargs = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else None
-    beats: dict = {}
-    if heartbeat:
-        beats = dict(
-            heartbeat_interval=heartbeat,
-            grace_period=2 * heartbeat,
-            failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=3),
-        )
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **beats)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: stable in practice
+            beats: dict = {}
+            if heartbeat:
+                beats = dict(
+                    heartbeat_interval=heartbeat,
+                    grace_period=2 * heartbeat,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
+                )
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **beats)
     except Exception as exc:  # sqlalchemy raises ArgumentError, OperationalError, ImportError, ...
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise StorageError(

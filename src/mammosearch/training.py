@@ -92,9 +92,10 @@ class _BestEpoch(keras.callbacks.Callback):
         number = epoch + 1
         self.state.history.append({"epoch": number, **logs})
         self.state.epochs_trained = number
-        loss = logs.get("loss", math.nan)
-        if not math.isfinite(loss):
-            raise TrialFailed(f"non-finite training loss ({loss}) at epoch {number}; lower the learning rate")
+        for name in ("loss", "val_loss"):
+            value = logs.get(name, math.nan)
+            if not math.isfinite(value):
+                raise TrialFailed(f"non-finite {'training' if name == 'loss' else 'validation'} loss ({value}) at epoch {number}; lower the learning rate")
         value = logs.get(MONITOR, math.nan)
         if math.isfinite(value) and (self.best_weights is None or value > self.state.best_monitor):
             self.state.best_monitor = value

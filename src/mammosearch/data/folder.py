@@ -7,6 +7,7 @@ Only the files directly inside each class folder are read (no recursion, so a st
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -17,30 +18,60 @@ from mammosearch.data.specs import FolderSpec
 from mammosearch.errors import DataError
 
 
-def load_folder(spec: FolderSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def load_folder(spec: FolderSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
     """Read every image of ``spec.classes[0]`` (label 0, benign) and ``[1]`` (label 1).
 
-    Returns ``(images, labels, patient_ids)``: ``uint8`` ``(N, S, S, C)`` with
-    S = ``spec.image_size``, ``int8`` labels and ``str`` patient ids. Files are read in
-    sorted order per class, so the result is the same on every machine.
+    Returns ``(images, labels, patient_ids, notes)``: ``uint8`` ``(N, S, S, C)`` with
+    S = ``spec.image_size``, ``int8`` labels, ``str`` patient ids, and what was skipped or
+    suspicious (links leaving the data root, identical files). Files are read in sorted
+    order per class, so the result is the same on every machine.
     """
     root = Path(spec.root)
     class_dirs = _class_dirs(root, spec.classes)
     pattern = _compile_patient_regex(spec.patient_regex)
+    real_root = root.resolve()
 
     # list and name everything first: a bad regex or an empty folder fails in
     # milliseconds, not after decoding hundreds of scans
     files: list[Path] = []
     labels: list[int] = []
     patient_ids: list[str] = []
+    escaped: list[str] = []
     for label, (class_name, class_dir) in enumerate(zip(spec.classes, class_dirs)):
         for path in _image_files(class_dir):
+            if not path.resolve().is_relative_to(real_root):
+                escaped.append(f"{class_name}/{path.name}")  # a link out of the data root
+                continue
             files.append(path)
             labels.append(label)
             patient_ids.append(_patient_id(path, class_name, pattern))
+    if not files:
+        raise DataError(f"data folder {root}: no images left inside it (every file links outside {root})")
 
     images = np.stack([to_square(read_image(path, spec.color), spec.image_size) for path in files])
-    return images, np.asarray(labels, dtype=np.int8), np.asarray(patient_ids, dtype=str)
+    notes = []
+    if escaped:
+        notes.append(f"skipped {len(escaped)} link(s) pointing outside {root}: {', '.join(escaped[:5])}")
+    notes.extend(_duplicate_notes(files, labels, spec.classes))
+    return images, np.asarray(labels, dtype=np.int8), np.asarray(patient_ids, dtype=str), tuple(notes)
+
+
+def _duplicate_notes(files: list[Path], labels: list[int], classes: tuple[str, str]) -> list[str]:
+    """Identical files: in both classes they contradict each other; in one they may leak across splits."""
+    by_hash: dict[str, list[int]] = {}
+    for index, path in enumerate(files):
+        by_hash.setdefault(hashlib.sha256(path.read_bytes()).hexdigest(), []).append(index)
+    groups = [members for members in by_hash.values() if len(members) > 1]
+    notes = []
+    conflicting = [g for g in groups if len({labels[i] for i in g}) > 1]
+    if conflicting:
+        shown = "; ".join(" = ".join(f"{classes[labels[i]]}/{files[i].name}" for i in g) for g in conflicting[:3])
+        notes.append(f"{len(conflicting)} identical image(s) appear under both classes: {shown}")
+    same_class = [g for g in groups if len({labels[i] for i in g}) == 1]
+    if same_class:
+        shown = "; ".join(" = ".join(files[i].name for i in g) for g in same_class[:3])
+        notes.append(f"{len(same_class)} group(s) of identical images within a class (they can land in different splits): {shown}")
+    return notes
 
 
 def _class_dirs(root: Path, classes: tuple[str, str]) -> list[Path]:

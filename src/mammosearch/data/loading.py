@@ -58,7 +58,8 @@ def _describe_synthetic(spec: SyntheticSpec, data: Loaded) -> str:
 
 
 def _folder(spec: FolderSpec) -> Loaded:
-    return Loaded(*load_folder(spec))
+    images, labels, patients, notes = load_folder(spec)
+    return Loaded(images, labels, patients, notes)
 
 
 def _folder_files(spec: FolderSpec) -> list[Path]:
