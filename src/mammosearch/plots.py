@@ -41,11 +41,12 @@ def _plain(text: object) -> str:
 
 def _save(fig: Figure, path: Path) -> Path:
     """Write ``fig`` as PNG to ``path`` (creating parent dirs) and release it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI, bbox_inches="tight")
+    from mammosearch.artifacts import write_atomically
+
+    # Atomic: a kill while a report is written leaves the old plot or the new one.
+    write_atomically(Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight"))
     fig.clear()
-    return path
+    return Path(path)
 
 
 @dataclass(frozen=True)
