@@ -26,8 +26,7 @@ from mammosearch.errors import SpaceError, TrialFailed
 from mammosearch.objective import Objective, StudyListener
 from mammosearch.params import TrialParams
 from mammosearch.space import Space
-from mammosearch.study import RunOptions, RunSummary, finished_trials, max_epochs, open_study, preflight
-from mammosearch.storage import mask_url
+from mammosearch.study import RunOptions, RunSummary, finished_trials, max_epochs, open_study, preflight, record_context, summarize
 
 ALGORITHMS = ("hyperband", "bayesian", "random")
 
@@ -143,9 +142,7 @@ def run_kerastuner(space: Space, options: RunOptions, algorithm: str, listener: 
     name = options.study_name or f"{space.study_name}-kerastuner-{algorithm}"
     study = open_study(space, dataclasses.replace(options, study_name=name))
     study.set_user_attr("engine", f"kerastuner/{algorithm}")
-    study.set_user_attr("data_description", images.description)
-    study.set_user_attr("data_notes", list(images.notes))
-    study.set_user_attr("keep_top_k", space.study.keep_top_k)
+    record_context(study, space, images, options)
     finished_before = finished_trials(study)
     remaining = None if space.study.n_trials is None else max(0, space.study.n_trials - finished_before)
     study_dir = StudyDir(options.results_dir, study.study_name)
@@ -197,17 +194,4 @@ def run_kerastuner(space: Space, options: RunOptions, algorithm: str, listener: 
             overwrite=False,
         )
         tuner.search(verbose=0)
-    finished = finished_trials(study)
-    completed = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
-    best = max(completed, key=lambda t: t.value) if completed else None
-    return RunSummary(
-        study_name=study.study_name,
-        storage_url=mask_url(options.storage_url),
-        new_trials=finished - finished_before,
-        finished_trials=finished,
-        best_number=None if best is None else best.number,
-        best_value=None if best is None else best.value,
-        data_description=images.description,
-        runtime=runtime_line,
-        notes=images.notes,
-    )
+    return summarize(study, options, images, finished_before, runtime_line)

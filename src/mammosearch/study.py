@@ -160,16 +160,37 @@ def preflight(space: Space, cache_dir: Path | None = None) -> ImageSet:
     return load_image_set(space.data, space.split, cache_dir=cache_dir)
 
 
-def run_study(space: Space, options: RunOptions, listener: StudyListener | None = None) -> RunSummary:
-    runtime_line = runtime.configure(options.precision)
-    images = preflight(space, Path(options.results_dir) / "cache")
-    study = open_study(space, options)
+def record_context(study: optuna.Study, space: Space, images: ImageSet, options: RunOptions) -> None:
+    """What `report` and `export-best` need to know about the data and the space."""
     study.set_user_attr("data_description", images.description)
     study.set_user_attr("data_notes", list(images.notes))
     study.set_user_attr("space_source", space.source)
     study.set_user_attr("channels", images.channels)
     study.set_user_attr("results_dir", str(Path(options.results_dir).resolve()))
     study.set_user_attr("keep_top_k", space.study.keep_top_k)
+
+
+def summarize(study: optuna.Study, options: RunOptions, images: ImageSet, finished_before: int, runtime_line: str) -> RunSummary:
+    finished = finished_trials(study)
+    best = _best_trial(study)
+    return RunSummary(
+        study_name=study.study_name,
+        storage_url=mask_url(options.storage_url),
+        new_trials=finished - finished_before,
+        finished_trials=finished,
+        best_number=None if best is None else best.number,
+        best_value=None if best is None else best.value,
+        data_description=images.description,
+        runtime=runtime_line,
+        notes=images.notes,
+    )
+
+
+def run_study(space: Space, options: RunOptions, listener: StudyListener | None = None) -> RunSummary:
+    runtime_line = runtime.configure(options.precision)
+    images = preflight(space, Path(options.results_dir) / "cache")
+    study = open_study(space, options)
+    record_context(study, space, images, options)
 
     finished_before = finished_trials(study)
     remaining = None if space.study.n_trials is None else max(0, space.study.n_trials - finished_before)
@@ -194,19 +215,7 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
             callbacks=[report_end],
             gc_after_trial=True,
         )
-    finished = finished_trials(study)
-    best = _best_trial(study)
-    return RunSummary(
-        study_name=study.study_name,
-        storage_url=mask_url(options.storage_url),
-        new_trials=finished - finished_before,
-        finished_trials=finished,
-        best_number=None if best is None else best.number,
-        best_value=None if best is None else best.value,
-        data_description=images.description,
-        runtime=runtime_line,
-        notes=images.notes,
-    )
+    return summarize(study, options, images, finished_before, runtime_line)
 
 
 def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:

@@ -100,13 +100,18 @@ def fetch_archive(url: str, dest: Path, sha256: str | None = None, progress: Pro
             raise DataError(f"checksum mismatch for {url}: expected sha256 {sha256}, got {sha256_of(archive)}; the file was not unpacked")
         staging = Path(work) / "unpacked"
         unpack(archive, staging)
-        dest.mkdir(parents=True, exist_ok=True)
-        for item in staging.iterdir():
-            target = dest / item.name
-            if target.exists():
-                shutil.rmtree(target) if target.is_dir() else target.unlink()
-            shutil.move(str(item), target)
+        move_contents(staging, dest)
     return dest
+
+
+def move_contents(source: Path, dest: Path) -> None:
+    """Move everything in ``source`` into ``dest``, replacing what has the same name."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for item in source.iterdir():
+        target = dest / item.name
+        if target.exists():
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        shutil.move(str(item), target)
 
 
 def fetch_mini_mias(dest: Path | None = None, url: str | None = None, sha256: str | None = None, progress: Progress | None = None) -> Path:
@@ -125,10 +130,5 @@ def fetch_mini_mias(dest: Path | None = None, url: str | None = None, sha256: st
             shutil.copyfile(folder / "README", folder / "Info.txt")
         if not any(folder.glob("mdb*.p?m")) and not any((folder / "images").glob("mdb*.png")):
             raise DataError(f"{url or MINI_MIAS_URL}: the archive holds Info.txt but no mdbNNN images")
-        dest.mkdir(parents=True, exist_ok=True)
-        for item in folder.iterdir():
-            target = dest / item.name
-            if target.exists():
-                shutil.rmtree(target) if target.is_dir() else target.unlink()
-            shutil.move(str(item), target)
+        move_contents(folder, dest)
     return dest
