@@ -93,6 +93,7 @@ def run(
     algorithm: Annotated[Algorithm, typer.Option("--algorithm", help="With --engine kerastuner: hyperband, bayesian or random.")] = Algorithm.hyperband,
     heartbeat: Annotated[int, typer.Option("--heartbeat", min=0, help="Seconds between a running trial's heartbeats; a trial silent for two intervals (its process died) is failed and retried. 0: off.")] = 60,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes on this machine sharing the study (one GPU each, or the CPU cores split).")] = 1,
+    trials_per_process: Annotated[int, typer.Option("--trials-per-process", min=0, help="Longer runs train in a child process replaced after this many trials, so memory stays flat. 0: all trials in this process.")] = 10,
 ) -> None:
     """Run (or resume) a search: sample trials, train, prune, record every metric."""
     if workers > 1:
@@ -110,7 +111,7 @@ def run(
     loaded = with_overrides(load_space(space, overrides or ()), n_trials=n_trials, timeout=timeout)
     options = RunOptions(
         storage_url=storage, results_dir=results_dir, study_name=study, tensorboard=tensorboard,
-        precision=precision.value, heartbeat=heartbeat or None,
+        precision=precision.value, heartbeat=heartbeat or None, trials_per_process=trials_per_process or None,
     )
     with RichStudyListener(console) as listener:
         if engine is Engine.kerastuner:

@@ -50,6 +50,7 @@ class RunOptions:
     tensorboard: bool = False
     precision: str = "float32"
     heartbeat: int | None = 60  # seconds; None turns crash detection off
+    trials_per_process: int | None = 10  # recycle the training process this often; None: all in-process
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,12 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
         if space.study.n_trials is not None and finished_trials(study_) >= space.study.n_trials:
             study_.stop()
 
-    if remaining is None or remaining > 0:
+    recycle = options.trials_per_process is not None and (remaining is None or remaining > options.trials_per_process)
+    if recycle:
+        from mammosearch.recycling import run_recycled
+
+        run_recycled(space, options, study, listener, finished_trials)
+    elif remaining is None or remaining > 0:
         study.optimize(
             objective,
             n_trials=remaining,

@@ -1,0 +1,44 @@
+"""Long runs train in recycled child processes; the study, progress and results are the same."""
+
+from __future__ import annotations
+
+import optuna
+
+from mammosearch.results import load_study
+from mammosearch.space import parse_space
+from mammosearch.study import RunOptions, run_study
+
+from conftest import TINY_SPACE
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.started: list[int] = []
+        self.ended: list[int] = []
+        self.epochs = 0
+
+    def on_study_start(self, *args, **kwargs) -> None: ...
+
+    def on_trial_start(self, number, params) -> None:
+        assert params.family == "cnn"
+        self.started.append(number)
+
+    def on_epoch(self, epoch, total, logs) -> None:
+        self.epochs += 1
+
+    def on_trial_end(self, trial) -> None:
+        self.ended.append(trial.number)
+
+
+def test_trials_run_in_recycled_processes_and_report_back(tmp_path):
+    recorder = Recorder()
+    options = RunOptions(storage_url=f"sqlite:///{tmp_path / 'r.db'}", results_dir=tmp_path / "results", trials_per_process=2)
+    summary = run_study(parse_space(TINY_SPACE.replace("n_trials: 3", "n_trials: 5")), options, recorder)
+    assert summary.finished_trials == 5 and summary.new_trials == 5
+    assert recorder.started == recorder.ended == [0, 1, 2, 3, 4]  # events crossed the process boundary
+    assert recorder.epochs == 10
+    record = load_study(options.storage_url, "tiny")
+    assert [r.state for r in record.rows] == ["complete"] * 5
+    assert sum(r.model_path is not None for r in record.rows) == 2  # keep_top_k across processes
