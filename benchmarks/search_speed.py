@@ -57,7 +57,9 @@ def _child(name: str, space_path: Path, workdir: Path) -> dict:
         else:
             run_study(space, options)
         trials = _trials(storage, name)
-    return {"name": name, "wall_seconds": time.time() - started, "started": started, "trials": trials}
+    # ru_maxrss (KiB on Linux) of this child alone: its peak resident memory.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"name": name, "wall_seconds": time.time() - started, "started": started, "trials": trials, "child_peak_rss_mb": peak}
 
 
 def _trials(storage: str, name: str) -> list[dict]:
@@ -134,14 +136,11 @@ def _run_child(name: str, space: Path, workdir: Path) -> dict:
         "import json, sys; from pathlib import Path; sys.path.insert(0, %r); import search_speed as s; "
         "r = s._child(%r, Path(%r), Path(%r)); Path(%r).write_text(json.dumps(r))" % (str(HERE), name, str(space), str(workdir), str(out))
     )
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
     result = json.loads(out.read_text())
-    # ru_maxrss of children is the largest child so far; children run one at a time,
-    # so a new maximum belongs to this child (an equal one is reported as a lower bound).
-    result["peak_rss_mb"] = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    result["peak_rss_mb"] = result["child_peak_rss_mb"]
     return result
 
 
