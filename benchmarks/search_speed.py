@@ -43,7 +43,8 @@ def _child(name: str, space_path: Path, workdir: Path) -> dict:
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = f"sqlite:///{workdir / 'bench.db'}"
-    options = RunOptions(storage_url=storage, results_dir=workdir / "results", study_name=name)
+    # Each contender has its own results folder: no one reuses another's cached activations.
+    options = RunOptions(storage_url=storage, results_dir=workdir / name, study_name=name)
     started = time.time()
     if name == "plain_optuna":
         trials = _plain_optuna(load_space(space_path), storage, name)

@@ -97,3 +97,26 @@ def test_the_key_changes_with_images_and_preprocessing(tmp_path):
     cache.get(base, compute)
     ActivationCache(tmp_path).get(base, compute)  # a resumed run: served from disk
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("family, head", [("vgg16", "gap_dropout"), ("resnet50", "dense_bn_dropout")])
+def test_the_head_alone_on_cached_activations_trains_like_the_full_model(family, head):
+    """What the objective does for feature extraction: no backbone built, same predictions."""
+    from mammosearch.models.cached import OUTPUT_LAYERS, copy_head_weights, head_only_model
+
+    params = dataclasses.replace(params_for(family, head), augmentation=NO_AUG, epochs=2, batch_size=8, seed=11)
+    x, y = _data()
+    keras.backend.clear_session()
+    full = build_model(params, 1)
+    fit_two_phase(full, params, Arrays(x[:16], y[:16]), Arrays(x[16:], y[16:]))
+    end_to_end = full.predict(x[16:], verbose=0)
+
+    keras.backend.clear_session()
+    features = feature_model(build_model(params, 1), OUTPUT_LAYERS[family]).predict(x, verbose=0)
+    keras.utils.set_random_seed(999)  # whatever the global RNG did meanwhile
+    head_model = head_only_model(params, features.shape[1:])
+    fit_two_phase(head_model, params, Arrays(features[:16], y[:16]), Arrays(features[16:], y[16:]))
+    np.testing.assert_allclose(head_model.predict(features[16:], verbose=0), end_to_end, atol=2e-4)
+    exported = build_model(params, 1)
+    copy_head_weights(head_model, exported)
+    np.testing.assert_allclose(exported.predict(x[16:], verbose=0), end_to_end, atol=2e-4)

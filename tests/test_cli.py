@@ -199,3 +199,40 @@ def test_data_inspect_shows_counts_leakage_and_writes_a_sample_grid(tmp_path, wr
     grid = tmp_path / "res" / "look" / "data" / "samples.png"
     with PILImage.open(grid) as image:
         assert image.size[0] > 200 and image.size[1] > 100
+
+
+TRANSFER_SPACE = """
+study: {name: tiny_transfer, sampler: random, pruner: none, n_trials: 2, seed: 3, keep_top_k: 1}
+data: {source: synthetic, n_images: 64, image_size: 32, split: {validation: 0.25}}
+model: {families: [vgg16], heads: [dense_bn_dropout, gap_dropout], input_size: 32, head: {dense_units: 8}}
+training: {epochs: 2, batch_size: 16, fine_tune: false}
+"""
+
+
+def test_a_head_trained_on_cached_activations_exports_a_full_model_that_reproduces_it(tmp_path, write_space):
+    space = write_space(TRANSFER_SPACE, "transfer.yaml")
+    storage = f"sqlite:///{tmp_path / 't.db'}"
+    run = runner.invoke(app, ["run", "--space", str(space), "--storage", storage, "--results-dir", str(tmp_path / "res")])
+    assert run.exit_code == 0, run.output
+    import optuna
+
+    trials = optuna.load_study(study_name="tiny_transfer", storage=storage).trials
+    assert {t.user_attrs["training_path"] for t in trials} == {"cached activations"}
+    out = tmp_path / "exported"
+    assert runner.invoke(app, ["export-best", "--storage", storage, "--out", str(out)]).exit_code == 0
+    script = f"""
+import json, numpy as np, keras
+from pathlib import Path
+from mammosearch.space import load_space
+from mammosearch.data.loading import load_image_set
+space = load_space(Path({str(space)!r}))
+val = load_image_set(space.data, space.split).subset('val')
+model = keras.saving.load_model({str(out / 'model.keras')!r}, safe_mode=True)
+assert model.get_layer('vgg16') is not None  # the full model: image in, probability out
+scores = model.predict(val.images.astype('float32'), verbose=0).reshape(-1)
+stored = json.load(open({str(out / 'predictions.json')!r}))['val']
+print(float(np.max(np.abs(scores - np.array(stored['scores'])))))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert float(proc.stdout.strip().splitlines()[-1]) < 1e-4

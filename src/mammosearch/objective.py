@@ -7,6 +7,7 @@ and for the top-K trials the trained model and its predictions.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from pathlib import Path
@@ -88,6 +89,7 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = self.adjust(sample_params(trial, self.space), trial)
+        params = dataclasses.replace(params, seed=self.space.study.seed * 10_007 + trial.number * 101)
         trial.set_user_attr("params", json_ready(params))
         # What one pruner step is: an epoch, or a fold when cross-validating.
         trial.set_user_attr("step_unit", "fold" if len(self.folds) > 1 else "epoch")
@@ -122,11 +124,11 @@ class Objective:
         cv = len(self.folds) > 1
         fold_aucs: list[float] = []
         oof_scores = np.full(len(data.labels), np.nan)
-        kept_model: Any = None
+        kept_model: Callable[[], Any] = lambda: None
         kept_score: Callable[[np.ndarray], np.ndarray] = lambda mask: np.empty(0)
         fit_seconds = 0.0
         for fold in self.folds:
-            model, result, seconds, score = self._fit_fold(trial, params, data, fold, report_epochs=not cv)
+            model_factory, result, seconds, score = self._fit_fold(trial, params, data, fold, report_epochs=not cv)
             fit_seconds += seconds
             scores = score(fold.val)
             oof_scores[fold.val] = scores
@@ -136,7 +138,7 @@ class Objective:
             fold_aucs.append(float(auc))
             if fold.index == 0:
                 # The first fold's model is the one kept and exported (trained on (k-1)/k of the pool).
-                kept_model, kept_score = model, score
+                kept_model, kept_score = model_factory, score
                 trial.set_user_attr("best_epoch", result.best_epoch)
                 trial.set_user_attr("epochs_trained", result.epochs_trained)
                 trial.set_user_attr("history", json_ready(result.history))
@@ -179,23 +181,27 @@ class Objective:
         trial.set_user_attr("trial_seconds", round(time.perf_counter() - started, 3))
         return value
 
-    def _fit_fold(self, trial: optuna.Trial, params: TrialParams, data: ImageSet, fold: Fold, report_epochs: bool) -> tuple[Any, Any, float, Callable[[np.ndarray], np.ndarray]]:
-        """Train one model on ``fold``; returns (full model, fit result, fit seconds, scorer).
+    def _fit_fold(self, trial: optuna.Trial, params: TrialParams, data: ImageSet, fold: Fold, report_epochs: bool) -> tuple[Callable[[], Any], Any, float, Callable[[np.ndarray], np.ndarray]]:
+        """Train one model on ``fold``; returns (full model factory, fit result, fit seconds, scorer).
 
+        The factory gives the full model (image in, probability out) that is saved and
+        exported; for a head trained on cached activations it is built only when asked for.
         The scorer maps a boolean mask over ``data`` to malignancy probabilities, from
         cached activations when the trial trained on them (same numbers, less work).
         """
         import keras
 
         from mammosearch.models import build_model
+        from mammosearch.models.cached import OUTPUT_LAYERS, copy_head_weights, head_only_model, trainer_model
+        from mammosearch.models.cut import plan_cut
+        from mammosearch.models.freezing import backbone_of
         from mammosearch.pruning import PruningCallback
         from mammosearch.training import Arrays, fit_two_phase, predict_scores
 
-        # A fresh graph per model keeps metric names stable (val_auc, not val_auc_3)
-        # and memory from piling up across trials.
+        # A fresh graph per model keeps metric names stable (val_auc, not val_auc_3).
         keras.backend.clear_session(free_memory=True)
-        keras.utils.set_random_seed(self.space.study.seed * 10_007 + trial.number * 101 + fold.index)
-        model = build_model(params, data.channels)
+        params = dataclasses.replace(params, seed=params.seed + fold.index)
+        keras.utils.set_random_seed(params.seed)
         callbacks: list[keras.callbacks.Callback] = [PruningCallback(trial)] if report_epochs else []
         if self.tensorboard:
             from mammosearch.tensorboard_logging import tensorboard_callbacks
@@ -206,22 +212,38 @@ class Objective:
         started = time.perf_counter()
         path = self.training_path(params)
         trial.set_user_attr("training_path", path)
-        if path == CACHED:
-            trainer, features, unfrozen = self._cached_trainer(trial, params, data, model)
-            result = fit_two_phase(
-                trainer, params,
-                Arrays.of(features[fold.train], data.labels[fold.train]),
-                Arrays.of(features[fold.val], data.labels[fold.val]),
-                callbacks, listener, backbone_owner=model, unfrozen_layers=unfrozen,
+
+        def fit(model: Any, x: np.ndarray, **kwargs: Any) -> Any:
+            return fit_two_phase(
+                model, params, Arrays.of(x[fold.train], data.labels[fold.train]), Arrays.of(x[fold.val], data.labels[fold.val]),
+                callbacks, listener, **kwargs,
             )
-            return model, result, time.perf_counter() - started, lambda mask: predict_scores(trainer, features[mask], params.batch_size)
-        result = fit_two_phase(
-            model, params,
-            Arrays.of(data.images[fold.train], data.labels[fold.train]),
-            Arrays.of(data.images[fold.val], data.labels[fold.val]),
-            callbacks, listener,
-        )
-        return model, result, time.perf_counter() - started, lambda mask: predict_scores(model, data.images[mask], params.batch_size)
+
+        if path == CACHED and not params.fine_tune:
+            # Feature extraction: the backbone is not even built unless its activations are not cached yet.
+            cut = OUTPUT_LAYERS[params.family]
+            features = self._activations(trial, params, data, cut, lambda: build_model(params, data.channels))
+            head = head_only_model(params, tuple(features.shape[1:]))
+            result = fit(head, features)
+
+            def full_model() -> Any:
+                model = build_model(params, data.channels)
+                copy_head_weights(head, model)
+                return model
+
+            return full_model, result, time.perf_counter() - started, lambda mask: predict_scores(head, features[mask], params.batch_size)
+
+        model = build_model(params, data.channels)
+        if path == CACHED:
+            # Fine-tuning: activations just below the first unfrozen layer (a single-input cut).
+            plan = plan_cut(backbone_of(model), params.unfrozen_layers)
+            trial.set_user_attr("unfrozen_actual", plan.unfrozen)
+            features = self._activations(trial, params, data, plan.cut_layer, lambda: model)
+            trainer = trainer_model(model, plan.cut_layer, tuple(features.shape[1:]))
+            result = fit(trainer, features, backbone_owner=model, unfrozen_layers=plan.unfrozen)
+            return (lambda: model), result, time.perf_counter() - started, lambda mask: predict_scores(trainer, features[mask], params.batch_size)
+        result = fit(model, data.images)
+        return (lambda: model), result, time.perf_counter() - started, lambda mask: predict_scores(model, data.images[mask], params.batch_size)
 
     def training_path(self, params: TrialParams) -> str:
         """Cached activations where the frozen layers see every image the same way each epoch."""
@@ -233,19 +255,12 @@ class Objective:
             return FULL_AUGMENTED  # augmented inputs change every epoch: nothing to cache
         return CACHED
 
-    def _cached_trainer(self, trial: optuna.Trial, params: TrialParams, data: ImageSet, model: Any) -> tuple[Any, np.ndarray, int | None]:
-        from mammosearch.activations import ActivationKey, images_fingerprint, weights_identity
+    def _activations(self, trial: optuna.Trial, params: TrialParams, data: ImageSet, cut: str, full_model: Callable[[], Any]) -> np.ndarray:
+        """Activations at ``cut`` for every image, from the cache or computed (once) with ``full_model()``."""
+        from mammosearch.activations import ActivationKey, weights_identity
         from mammosearch.models.backbones import RANDOM_INIT_SEED
-        from mammosearch.models.cached import feature_model, output_cut, trainer_model
-        from mammosearch.models.cut import plan_cut
-        from mammosearch.models.freezing import backbone_of
+        from mammosearch.models.cached import feature_model
 
-        if params.fine_tune:
-            plan = plan_cut(backbone_of(model), params.unfrozen_layers)
-            cut, unfrozen = plan.cut_layer, plan.unfrozen
-            trial.set_user_attr("unfrozen_actual", unfrozen)
-        else:
-            cut, unfrozen = output_cut(model), None
         trial.set_user_attr("activation_cut", cut)
         key = ActivationKey(
             family=params.family,
@@ -255,8 +270,12 @@ class Objective:
             cut_layer=cut,
             images=self._fingerprint(data),
         )
-        features = self.activations.get(key, lambda: np.asarray(feature_model(model, cut).predict(data.images.astype("float32"), batch_size=64, verbose=0), dtype="float32"))
-        return trainer_model(model, cut, tuple(features.shape[1:])), features, unfrozen
+
+        def compute() -> np.ndarray:
+            extractor = feature_model(full_model(), cut)
+            return np.asarray(extractor.predict(data.images.astype("float32"), batch_size=64, verbose=0), dtype="float32")
+
+        return self.activations.get(key, compute)
 
     def _fingerprint(self, data: ImageSet) -> str:
         from mammosearch.activations import images_fingerprint
@@ -268,7 +287,7 @@ class Objective:
 
     # ------------------------------------------------------------------ artefacts
 
-    def _keep_if_top_k(self, trial: optuna.Trial, model: Any, value: float, predictions: dict[str, Any]) -> None:
+    def _keep_if_top_k(self, trial: optuna.Trial, model: Callable[[], Any], value: float, predictions: dict[str, Any]) -> None:
         """Save this trial's model when it ranks in the top K; drop models pushed out of it."""
         study = trial.study
         completed = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)) if t.value is not None]
@@ -277,7 +296,8 @@ class Objective:
         if trial.number in keep:
             try:
                 write_json(self.study_dir.predictions_path(trial.number), predictions)
-                write_atomically(self.study_dir.model_path(trial.number), lambda p: model.save(p))
+                full = model()  # built here only for trials that are kept
+                write_atomically(self.study_dir.model_path(trial.number), lambda p: full.save(p))
             except OSError as exc:
                 raise TrialFailed(f"cannot save the trial's model under {self.study_dir.trial_dir(trial.number)}: {exc.strerror or exc}") from None
             trial.set_user_attr("model_path", str(self.study_dir.model_path(trial.number)))

@@ -106,6 +106,7 @@ class TrialParams:
     unfrozen_layers: int = 0
     fine_tune_learning_rate: float | None = None
     fine_tune_epochs: int = 0
+    seed: int = 0  # head initialisation, dropout and batch order: the same model from the same seed
 
     @property
     def is_transfer(self) -> bool:

@@ -17,6 +17,7 @@ import numpy as np
 
 from mammosearch.errors import TrialFailed
 from mammosearch.models import freeze_backbone, unfreeze_top_layers
+from mammosearch.models.freezing import has_backbone
 from mammosearch.params import TrialParams
 
 MONITOR = "val_auc"
@@ -61,11 +62,17 @@ def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimize
     return factories[name]()
 
 
+STEPS_PER_EXECUTION = 16
+
+
 def compile_model(model: keras.Model, optimizer: str, learning_rate: float) -> None:
     model.compile(
         optimizer=make_optimizer(optimizer, learning_rate),
         loss="binary_crossentropy",
         metrics=[keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")],
+        # Several batches per compiled call: on small heads over cached activations the
+        # Python round trip per batch, not the arithmetic, is what an epoch costs.
+        steps_per_execution=STEPS_PER_EXECUTION,
     )
 
 
@@ -139,7 +146,9 @@ def fit_two_phase(
         verbose=0,
         callbacks=[tracker, *callbacks],
     )
-    if params.is_transfer:
+    # Batch order and dropout follow params.seed, whatever building the model consumed.
+    keras.utils.set_random_seed(params.seed)
+    if params.is_transfer and has_backbone(owner):  # a head-only model on cached activations has none
         freeze_backbone(owner)
     compile_model(model, params.optimizer, params.learning_rate)
     model.fit(epochs=params.epochs, **fit_args)

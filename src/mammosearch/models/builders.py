@@ -51,7 +51,7 @@ def build_transfer(params: TrialParams, channels: int) -> keras.Model:
     x = caffe_preprocess(x, channels)
     # training=False keeps the backbone's BatchNorm layers in inference mode, also when fine-tuning.
     features = backbone(x, training=False)
-    outputs = HEAD_BUILDERS[params.head.kind](features, params.head)
+    outputs = HEAD_BUILDERS[params.head.kind](features, params.head, seed=params.seed)
     return keras.Model(inputs, outputs, name=f"{params.family}_{params.head.kind}")
 
 

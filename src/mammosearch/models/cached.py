@@ -12,6 +12,11 @@ import keras
 
 from mammosearch.models.cut import bottom_until, top_layers_after
 from mammosearch.models.freezing import backbone_of, countable_layers
+from mammosearch.models.heads import HEAD_BUILDERS
+from mammosearch.params import TrialParams
+
+# The backbone's last layer, whose output feature extraction caches (keras.applications names).
+OUTPUT_LAYERS = {"vgg16": "block5_pool", "resnet50": "conv5_block3_out"}
 
 PREPROCESSED = "imagenet_caffe_means"  # the stem's last layer (models/stem.py)
 
@@ -42,3 +47,19 @@ def trainer_model(full: keras.Model, cut_layer: str, feature_shape: tuple[int, .
     for layer in _head_layers(full):  # the heads are chains: Flatten/GAP -> ... -> sigmoid
         x = layer(x)
     return keras.Model(features, x, name=f"{full.name}_on_activations")
+
+
+def head_only_model(params: TrialParams, feature_shape: tuple[int, ...]) -> keras.Model:
+    """Feature extraction without building the backbone: the head alone on cached activations."""
+    if params.head is None:
+        raise ValueError(f"the {params.family} family needs `params.head`")
+    features = keras.Input(feature_shape, name="activations")
+    outputs = HEAD_BUILDERS[params.head.kind](features, params.head, seed=params.seed)
+    return keras.Model(features, outputs, name=f"{params.family}_{params.head.kind}_head")
+
+
+def copy_head_weights(source: keras.Model, target: keras.Model) -> None:
+    """Head layers have the same names in the head-only model and the full model."""
+    for layer in source.layers:
+        if layer.weights:
+            target.get_layer(layer.name).set_weights(layer.get_weights())

@@ -15,6 +15,10 @@ def backbone_of(model: keras.Model) -> keras.Model:
     raise ValueError(f"model {model.name!r} has no backbone (only transfer families have one)")
 
 
+def has_backbone(model: keras.Model) -> bool:
+    return any(isinstance(layer, keras.Model) for layer in model.layers)
+
+
 def countable_layers(backbone: keras.Model) -> list[keras.layers.Layer]:
     """The layers that ``unfrozen_layers`` counts: every layer but the input."""
     return [layer for layer in backbone.layers if not isinstance(layer, keras.layers.InputLayer)]
