@@ -154,7 +154,7 @@ class Objective:
                     raise optuna.TrialPruned(f"pruned after fold {fold.index + 1} with mean val_auc={running:.4f}")
 
         value = float(np.mean(fold_aucs))
-        scored = self.folds[0].val if not cv else np.zeros(len(data.labels), dtype=bool) | np.isfinite(oof_scores)
+        scored = np.isfinite(oof_scores) if cv else self.folds[0].val
         val_metrics = evaluate_predictions(data.labels[scored], oof_scores[scored])
         val_metrics["auc_ci95"] = _auc_interval(data.labels[scored], oof_scores[scored], data.patient_ids[scored])
         if cv:
