@@ -41,9 +41,10 @@ class QueueListener:
         self.events.put(("trial_end", trial.number))
 
 
-def _child(space: Any, options: Any, events: Any) -> None:
+def _child(space: Any, options: Any, events: Any, verbosity: int) -> None:
     from mammosearch.study import run_study
 
+    optuna.logging.set_verbosity(verbosity)  # a spawned interpreter starts with Optuna's default
     run_study(space, options, QueueListener(events))
 
 
@@ -85,7 +86,7 @@ def run_recycled(space: Any, options: Any, study: optuna.Study, listener: Any, f
         target = done + per_process if total is None else min(total, done + per_process)
         child_space = dataclasses.replace(space, study=dataclasses.replace(space.study, n_trials=target, timeout=time_left))
         events = context.Queue()
-        process = context.Process(target=_child, args=(child_space, child_options, events))
+        process = context.Process(target=_child, args=(child_space, child_options, events, optuna.logging.get_verbosity()))
         process.start()
         try:
             _forward(events, process, listener, study)
