@@ -87,7 +87,7 @@ def class_weights_for(labels: np.ndarray) -> dict[int, float] | None:
 class _BestEpoch(keras.callbacks.Callback):
     """Keeps the weights of the best-``val_auc`` epoch and fails the trial on a non-finite loss."""
 
-    def __init__(self, offset: int, state: FitResult, listener: EpochListener | None, total: int) -> None:
+    def __init__(self, state: FitResult, listener: EpochListener | None, total: int) -> None:
         super().__init__()
         self.state = state
         self.listener = listener
@@ -135,7 +135,7 @@ def fit_two_phase(
     n_unfrozen = params.unfrozen_layers if unfrozen_layers is None else unfrozen_layers
     total = params.total_epochs
     state = FitResult(best_epoch=0, best_monitor=-math.inf, epochs_trained=0)
-    tracker = _BestEpoch(0, state, listener, total)
+    tracker = _BestEpoch(state, listener, total)
     weights = class_weights_for(train.y) if params.class_weights else None
     fit_args: dict[str, Any] = dict(
         x=train.x,
