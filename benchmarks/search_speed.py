@@ -38,7 +38,7 @@ def _child(name: str, space_path: Path, workdir: Path) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import optuna
 
-    from mammosearch.space import load_space, with_overrides
+    from mammosearch.space import load_space
     from mammosearch.study import RunOptions, run_study
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)

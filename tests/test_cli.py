@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from mammosearch.cli import app
 
-from conftest import REPO, TINY_SPACE
+from conftest import TINY_SPACE
 
 runner = CliRunner()
 

@@ -38,15 +38,15 @@ class Loaded:
 
 @dataclass(frozen=True)
 class Loader:
-    """How to load one source, which files it reads (for the cache key), and a one-line description."""
+    """How to load one source, which files it reads (for the cache key), and a one-line description.
 
-    load: Callable[[Any], Loaded]
+    ``load`` returns ``(images, labels, patient_ids[, notes[, splits]])``: the fields of
+    :class:`Loaded` in order.
+    """
+
+    load: Callable[[Any], tuple]
     describe: Callable[[Any, Loaded], str]
     files: Callable[[Any], Iterable[Path]] | None = None  # None: nothing to cache (synthetic)
-
-
-def _synthetic(spec: SyntheticSpec) -> Loaded:
-    return Loaded(*generate_synthetic(spec))
 
 
 def _describe_synthetic(spec: SyntheticSpec, data: Loaded) -> str:
@@ -55,11 +55,6 @@ def _describe_synthetic(spec: SyntheticSpec, data: Loaded) -> str:
         f"{len(np.unique(data.patient_ids))} patients, {data.images.shape[1]} px, "
         f"difficulty {spec.difficulty:g}, seed {spec.seed}"
     )
-
-
-def _folder(spec: FolderSpec) -> Loaded:
-    images, labels, patients, notes = load_folder(spec)
-    return Loaded(images, labels, patients, notes)
 
 
 def _folder_files(spec: FolderSpec) -> list[Path]:
@@ -76,11 +71,6 @@ def _describe_folder(spec: FolderSpec, data: Loaded) -> str:
     )
 
 
-def _mias(spec: MiasSpec) -> Loaded:
-    images, labels, patients, notes = load_mias(spec)
-    return Loaded(images, labels, patients, notes)
-
-
 def _mias_files(spec: MiasSpec) -> list[Path]:
     root = spec.root or default_root()
     return [p for folder in (root, root / "images") if folder.is_dir() for p in folder.iterdir() if p.suffix.lower() in (".pgm", ".png", ".txt")]
@@ -95,11 +85,6 @@ def _describe_mias(spec: MiasSpec, data: Loaded) -> str:
         else f"{n} whole images ({n - n_positive} normal, {n_positive} abnormal)"
     )
     return f"mini-MIAS {spec.root or default_root()}: {what}, {len(np.unique(data.patient_ids))} women, {data.images.shape[1]} px"
-
-
-def _csv(spec: CsvSpec) -> Loaded:
-    images, labels, patients, notes, splits = load_manifest(spec)
-    return Loaded(images, labels, patients, notes, splits)
 
 
 def _csv_files(spec: CsvSpec) -> list[Path]:
@@ -125,11 +110,6 @@ def _describe_csv(spec: CsvSpec, data: Loaded) -> str:
     )
 
 
-def _cbis(spec: CbisDdsmSpec) -> Loaded:
-    images, labels, patients, notes, splits = load_cbis_ddsm(spec)
-    return Loaded(images, labels, patients, notes, splits)
-
-
 def _cbis_files(spec: CbisDdsmSpec) -> list[Path]:
     # Description CSVs (and dicom_info.csv) plus every image file under the root.
     root = Path(spec.root)
@@ -149,21 +129,21 @@ def _describe_cbis(spec: CbisDdsmSpec, data: Loaded) -> str:
 
 
 LOADERS: dict[str, Loader] = {
-    "synthetic": Loader(_synthetic, _describe_synthetic),
-    "folder": Loader(_folder, _describe_folder, _folder_files),
-    "mias": Loader(_mias, _describe_mias, _mias_files),
-    "csv": Loader(_csv, _describe_csv, _csv_files),
-    "cbis_ddsm": Loader(_cbis, _describe_cbis, _cbis_files),
+    "synthetic": Loader(generate_synthetic, _describe_synthetic),
+    "folder": Loader(load_folder, _describe_folder, _folder_files),
+    "mias": Loader(load_mias, _describe_mias, _mias_files),
+    "csv": Loader(load_manifest, _describe_csv, _csv_files),
+    "cbis_ddsm": Loader(load_cbis_ddsm, _describe_cbis, _cbis_files),
 }
 
 
 def _load_cached(loader: Loader, data: DataSpec, cache_dir: Path | None) -> Loaded:
     if loader.files is None or cache_dir is None:
-        return loader.load(data)
+        return Loaded(*loader.load(data))
     key = f"{data.source}-{fingerprint(data, loader.files(data))}"
 
     def compute() -> dict[str, np.ndarray]:
-        loaded = loader.load(data)
+        loaded = Loaded(*loader.load(data))
         arrays = {"images": loaded.images, "labels": loaded.labels, "patient_ids": loaded.patient_ids.astype(str), "notes": np.asarray(loaded.notes, dtype=str)}
         if loaded.splits is not None:
             arrays["splits"] = loaded.splits.astype(str)

@@ -9,7 +9,6 @@ a manifest whose given splits share a patient is refused (that is leakage, not a
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import numpy as np
 
