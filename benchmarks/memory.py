@@ -4,7 +4,7 @@
 
 Measured twice: with every trial in one process (`--trials-per-process 0`), which shows
 what TensorFlow keeps per traced model, and with the default recycling of the training
-process every 10 trials. RSS is that of the whole process tree (the parent and its
+process every `RunOptions.trials_per_process` trials. RSS is that of the whole process tree (the parent and its
 training child). Target: growth from trial 5 to trial 50 under 300 MB.
 """
 
@@ -60,7 +60,10 @@ def main() -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    for label, per_process in (("all trials in one process", None), ("training process recycled every 10 trials (default)", 10)):
+    from mammosearch.study import RunOptions
+
+    default = RunOptions.__dataclass_fields__["trials_per_process"].default
+    for label, per_process in (("all trials in one process", None), (f"training process recycled every {default} trials (default)", default)):
         samples = measure(per_process)
         print(f"{label}:")
         print("  " + ", ".join(f"after {n}: {samples[n]:.0f} MB" for n in (1, 5, 10, 20, 30, 40, 50)))

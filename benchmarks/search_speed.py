@@ -2,6 +2,8 @@
 
     python benchmarks/search_speed.py --space benchmarks/spaces/head_only_synthetic.yaml
     MAMMOSEARCH_DATA=../shared/datasets python benchmarks/search_speed.py --space benchmarks/spaces/head_only_mias.yaml
+    python benchmarks/search_speed.py --space benchmarks/spaces/head_only_synthetic.yaml \
+        --only default kerastuner_hyperband --seeds 1 2 3 4 5   # the KerasTuner race, repeated
 
 Contenders, each in its own child process (so peak RSS is its own), one after another:
   1. mammosearch default: TPE, median pruning, cached activations
@@ -33,7 +35,7 @@ CONTENDERS = ["default", "no_cache", "no_pruning", "kerastuner_hyperband", "plai
 # --------------------------------------------------------------------- child side
 
 
-def _child(name: str, space_path: Path, workdir: Path) -> dict:
+def _child(name: str, space_path: Path, workdir: Path, extra: list[str]) -> dict:
     """Runs one contender in this (child) process and returns its trials as plain dicts."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import optuna
@@ -47,10 +49,10 @@ def _child(name: str, space_path: Path, workdir: Path) -> dict:
     options = RunOptions(storage_url=storage, results_dir=workdir / name, study_name=name)
     started = time.time()
     if name == "plain_optuna":
-        trials = _plain_optuna(load_space(space_path), storage, name)
+        trials = _plain_optuna(load_space(space_path, extra), storage, name)
     else:
         overrides = {"no_cache": ["training.cache_activations=false"], "no_pruning": ["study.pruner=none"]}.get(name, [])
-        space = load_space(space_path, overrides)
+        space = load_space(space_path, [*extra, *overrides])
         if name == "kerastuner_hyperband":
             from mammosearch.kerastuner_engine import run_kerastuner
 
@@ -131,11 +133,11 @@ def _plain_optuna(space, storage: str, name: str) -> list[dict]:
 # -------------------------------------------------------------------- parent side
 
 
-def _run_child(name: str, space: Path, workdir: Path) -> dict:
+def _run_child(name: str, space: Path, workdir: Path, extra: list[str]) -> dict:
     out = workdir / f"{name}.json"
     code = (
         "import json, sys; from pathlib import Path; sys.path.insert(0, %r); import search_speed as s; "
-        "r = s._child(%r, Path(%r), Path(%r)); Path(%r).write_text(json.dumps(r))" % (str(HERE), name, str(space), str(workdir), str(out))
+        "r = s._child(%r, Path(%r), Path(%r), %r); Path(%r).write_text(json.dumps(r))" % (str(HERE), name, str(space), str(workdir), extra, str(out))
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if proc.returncode != 0:
@@ -178,38 +180,83 @@ def summarise(results: list[dict]) -> list[dict]:
     return rows, slowest["name"], target
 
 
+def speedup_by_trial_count(fast: dict, slow: dict) -> list[tuple[int, float, float]]:
+    """(k, seconds the slow contender needed for its first k trials, the fast one's): the cache's
+    fixed cost (one activation pass per family) is paid up front, so the ratio grows with k."""
+    def finish_times(result: dict) -> list[float]:
+        return sorted(t["end"] - result["started"] for t in result["trials"] if t["end"] is not None)
+
+    fast_ends, slow_ends = finish_times(fast), finish_times(slow)
+    n = min(len(fast_ends), len(slow_ends))
+    marks = sorted({k for k in (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128) if k <= n} | {n})
+    return [(k, slow_ends[k - 1], fast_ends[k - 1]) for k in marks]
+
+
+def kerastuner_comparison(results: list[dict]) -> dict | None:
+    """When the default first matches KerasTuner Hyperband's best validation AUC, as a share of KT's wall time."""
+    by_name = {r["name"]: r for r in results}
+    if "default" not in by_name or "kerastuner_hyperband" not in by_name:
+        return None
+    kt, default = by_name["kerastuner_hyperband"], by_name["default"]
+    kt_best = max((t["value"] for t in kt["trials"] if t["state"] == "complete"), default=None)
+    reached = next((t["end"] - default["started"] for t in sorted(default["trials"], key=lambda t: t["end"] or 0)
+                    if t["state"] == "complete" and kt_best is not None and t["value"] >= kt_best - 1e-12), None)
+    default_best = max((t["value"] for t in default["trials"] if t["state"] == "complete"), default=None)
+    return {
+        "kerastuner_best": kt_best,
+        "kerastuner_wall_s": kt["wall_seconds"],
+        "default_best": default_best,
+        "default_reached_s": reached,
+        "share_of_kerastuner_wall": None if reached is None else reached / kt["wall_seconds"],
+    }
+
+
+def print_table(rows: list[dict]) -> None:
+    header = list(rows[0])
+    print(" | ".join(header))
+    for row in rows:
+        print(" | ".join("-" if row[h] is None else str(row[h]) for h in header))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", type=Path, required=True)
     parser.add_argument("--only", nargs="*", choices=CONTENDERS, default=CONTENDERS)
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="KEY=VALUE", help="space overrides, as `mammosearch run --set`")
+    parser.add_argument("--seeds", nargs="*", type=int, default=None, help="repeat the run once per search seed (study.seed)")
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     args = parser.parse_args()
     space = args.space.resolve()
-    results = []
-    with tempfile.TemporaryDirectory() as folder:
-        for name in args.only:
-            print(f"running {name} ...", flush=True)
-            results.append(_run_child(name, space, Path(folder)))
-    rows, slowest, target = summarise(results)
-    header = list(rows[0])
-    print(f"\nspace: {args.space}  (target = best val AUC of the slowest contender, {slowest}: {target})")
-    print(" | ".join(header))
-    for row in rows:
-        print(" | ".join("-" if row[h] is None else str(row[h]) for h in header))
-    by_name = {r["contender"]: r for r in rows}
-    if "default" in by_name and "no_cache" in by_name:
-        print(f"cache speed-up (wall, no_cache / default): {by_name['no_cache']['wall_s'] / by_name['default']['wall_s']:.1f}x")
-    if "default" in by_name and "kerastuner_hyperband" in by_name:
-        kt_result = next(r for r in results if r["name"] == "kerastuner_hyperband")
-        default_result = next(r for r in results if r["name"] == "default")
-        kt_best = max((t["value"] for t in kt_result["trials"] if t["state"] == "complete"), default=None)
-        reached = next((t["end"] - default_result["started"] for t in sorted(default_result["trials"], key=lambda t: t["end"] or 0)
-                        if t["state"] == "complete" and kt_best is not None and t["value"] >= kt_best - 1e-12), None)
-        share = "never" if reached is None else f"{reached:.1f} s = {reached / kt_result['wall_seconds']:.2f} of KerasTuner's {kt_result['wall_seconds']:.1f} s"
-        print(f"default reaches KerasTuner Hyperband's best val AUC ({kt_best}) after: {share}")
-    out = args.results_dir / "bench" / f"{args.space.stem}.json"
+    runs = []
+    for seed in args.seeds if args.seeds else [None]:
+        extra = [*args.overrides, *([] if seed is None else [f"study.seed={seed}"])]
+        results = []
+        with tempfile.TemporaryDirectory() as folder:
+            for name in args.only:
+                print(f"running {name}{'' if seed is None else f' (seed {seed})'} ...", flush=True)
+                results.append(_run_child(name, space, Path(folder), extra))
+        rows, slowest, target = summarise(results)
+        print(f"\nspace: {args.space} {' '.join(extra)}  (target = best val AUC of the slowest contender, {slowest}: {target})")
+        print_table(rows)
+        by_name = {r["name"]: r for r in results}
+        if "default" in by_name and "no_cache" in by_name:
+            print("cache speed-up by trials finished (no_cache s / default s):")
+            print("  " + ", ".join(f"{k}: {s:.0f}/{f:.0f} = {s / f:.1f}x" for k, s, f in speedup_by_trial_count(by_name["default"], by_name["no_cache"])))
+        comparison = kerastuner_comparison(results)
+        if comparison is not None:
+            share = comparison["share_of_kerastuner_wall"]
+            when = "never" if share is None else f"{comparison['default_reached_s']:.1f} s = {share:.2f} of KerasTuner's {comparison['kerastuner_wall_s']:.1f} s"
+            print(f"default reaches KerasTuner Hyperband's best val AUC ({comparison['kerastuner_best']:.4f}) after: {when}")
+        runs.append({"seed": seed, "overrides": extra, "rows": rows, "kerastuner_comparison": comparison, "raw": results})
+    comparisons = [r["kerastuner_comparison"] for r in runs if r["kerastuner_comparison"] is not None]
+    if len(comparisons) > 1:
+        met = sum(c["share_of_kerastuner_wall"] is not None and c["share_of_kerastuner_wall"] <= 1 / 3 for c in comparisons)
+        shares = ["never" if c["share_of_kerastuner_wall"] is None else f"{c['share_of_kerastuner_wall']:.2f}" for c in comparisons]
+        print(f"\nacross {len(comparisons)} seeds: default reached KerasTuner's best within 1/3 of its wall time in {met}; shares: {', '.join(shares)}")
+    suffix = "" if not args.seeds else "_seeds_" + "_".join(map(str, args.seeds))
+    out = args.results_dir / "bench" / f"{args.space.stem}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"space": str(args.space), "rows": rows, "raw": results}, indent=2))
+    out.write_text(json.dumps({"space": str(args.space), "overrides": args.overrides, "runs": runs}, indent=2))
     print(f"written: {out}")
 
 

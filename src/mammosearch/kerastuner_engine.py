@@ -149,6 +149,7 @@ def run_kerastuner(space: Space, options: RunOptions, algorithm: str, listener: 
     objective = Objective(space, images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations", adjust=apply_budget)
     if listener is not None:
         listener.on_study_start(study.study_name, finished_before, space.study.n_trials, images.description, images.notes)
+    runtime.freeze_long_lived_objects()
 
     class Tuner(kt.engine.base_tuner.BaseTuner):
         """KerasTuner's loop with mammosearch's objective as the trial body."""

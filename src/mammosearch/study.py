@@ -50,7 +50,7 @@ class RunOptions:
     tensorboard: bool = False
     precision: str = "float32"
     heartbeat: int | None = 60  # seconds; None turns crash detection off
-    trials_per_process: int | None = 10  # recycle the training process this often; None: all in-process
+    trials_per_process: int | None = 20  # recycle the training process this often; None: all in-process
 
 
 @dataclass(frozen=True)
@@ -199,6 +199,7 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
     objective = Objective(space, images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations")
     if listener is not None:
         listener.on_study_start(study.study_name, finished_before, space.study.n_trials, images.description, images.notes)
+    runtime.freeze_long_lived_objects()
 
     def report_end(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if listener is not None:
