@@ -58,3 +58,12 @@ def test_hyperband_budget_splits_epochs_between_phases():
     Trial.budget = 10
     assert apply_budget(tuned, Trial()) == tuned
     assert apply_budget(dataclasses.replace(tuned, fine_tune=False), type("T", (), {"budget": 2})()).epochs == 2
+
+
+def test_hyperband_keeps_iterating_until_the_trial_budget_is_spent(tmp_path):
+    # With one epoch a Hyperband iteration is a single trial: without more iterations the
+    # search would stop long before n_trials.
+    space = parse_space(TINY_SPACE.replace("n_trials: 3", "n_trials: 4"), overrides=["training.epochs=1"])
+    options = RunOptions(storage_url=f"sqlite:///{tmp_path / 'kt.db'}", results_dir=tmp_path / "results")
+    summary = run_kerastuner(space, options, "hyperband")
+    assert summary.finished_trials == 4

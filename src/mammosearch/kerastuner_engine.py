@@ -122,7 +122,12 @@ def make_oracle(algorithm: str, space: Space, remaining: int | None) -> Any:
     objective = kt.Objective("val_auc", direction="max")
     common = dict(objective=objective, seed=space.study.seed, max_consecutive_failed_trials=10_000)
     if algorithm == "hyperband":
-        oracle = kt.oracles.HyperbandOracle(max_epochs=max_epochs(space), factor=space.study.pruner.reduction_factor, **common)
+        # One Hyperband iteration is a fixed number of trials (10 for 6 epochs, factor 3);
+        # with a trial budget, iterate until it is spent, as an Optuna study would.
+        oracle = kt.oracles.HyperbandOracle(
+            max_epochs=max_epochs(space), factor=space.study.pruner.reduction_factor,
+            hyperband_iterations=None if remaining is not None else 1, **common,
+        )
         oracle.max_trials = remaining  # Hyperband has no trial cap of its own
         return oracle
     if algorithm == "bayesian":
