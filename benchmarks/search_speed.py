@@ -3,7 +3,7 @@
     python benchmarks/search_speed.py --space benchmarks/spaces/head_only_synthetic.yaml
     MAMMOSEARCH_DATA=../shared/datasets python benchmarks/search_speed.py --space benchmarks/spaces/head_only_mias.yaml
     python benchmarks/search_speed.py --space benchmarks/spaces/head_only_synthetic.yaml \
-        --only default kerastuner_hyperband --seeds 1 2 3 4 5   # the KerasTuner race, repeated
+        --only default kerastuner_hyperband --seeds 0 1 2   # the KerasTuner race, repeated
 
 Contenders, each in its own child process (so peak RSS is its own), one after another:
   1. mammosearch default: TPE, median pruning, cached activations
@@ -153,7 +153,7 @@ def _run_child(name: str, space: Path, workdir: Path, extra: list[str]) -> dict:
     return result
 
 
-def summarise(results: list[dict]) -> list[dict]:
+def summarise(results: list[dict]) -> tuple[list[dict], str, float | None]:
     bests = {}
     for r in results:
         values = [t["value"] if t["state"] == "complete" else None for t in r["trials"]]
