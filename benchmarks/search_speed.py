@@ -153,21 +153,26 @@ def _run_child(name: str, space: Path, workdir: Path, extra: list[str]) -> dict:
     return result
 
 
+def best_value(result: dict) -> float | None:
+    return max((t["value"] for t in result["trials"] if t["state"] == "complete" and t["value"] is not None), default=None)
+
+
+def time_to_reach(result: dict, target: float | None) -> float | None:
+    """Seconds from the contender's start until a complete trial first scored ``target`` or more."""
+    for t in sorted((t for t in result["trials"] if t["end"] is not None), key=lambda t: t["end"]):
+        if t["state"] == "complete" and target is not None and t["value"] is not None and t["value"] >= target - 1e-12:
+            return t["end"] - result["started"]
+    return None
+
+
 def summarise(results: list[dict]) -> tuple[list[dict], str, float | None]:
-    bests = {}
-    for r in results:
-        values = [t["value"] if t["state"] == "complete" else None for t in r["trials"]]
-        bests[r["name"]] = max([v for v in values if v is not None], default=None)
+    bests = {r["name"]: best_value(r) for r in results}
     slowest = max(results, key=lambda r: r["wall_seconds"])
     target = bests[slowest["name"]]
     rows = []
     for r in results:
         trials = r["trials"]
-        reached = None
-        for t in sorted((t for t in trials if t["end"] is not None), key=lambda t: t["end"]):
-            if t["state"] == "complete" and target is not None and t["value"] is not None and t["value"] >= target - 1e-12:
-                reached = t["end"] - r["started"]
-                break
+        reached = time_to_reach(r, target)
         overheads = [t["overhead"] for t in trials if t["overhead"] is not None]
         shares = [t["overhead"] / t["trial_seconds"] for t in trials if t["overhead"] is not None and t["trial_seconds"]]
         rows.append({
@@ -204,14 +209,12 @@ def kerastuner_comparison(results: list[dict], contender: str = "kerastuner_hype
     if "default" not in by_name or contender not in by_name:
         return None
     kt, default = by_name[contender], by_name["default"]
-    kt_best = max((t["value"] for t in kt["trials"] if t["state"] == "complete"), default=None)
-    reached = next((t["end"] - default["started"] for t in sorted(default["trials"], key=lambda t: t["end"] or 0)
-                    if t["state"] == "complete" and kt_best is not None and t["value"] >= kt_best - 1e-12), None)
-    default_best = max((t["value"] for t in default["trials"] if t["state"] == "complete"), default=None)
+    kt_best = best_value(kt)
+    reached = time_to_reach(default, kt_best)
     return {
         "kerastuner_best": kt_best,
         "kerastuner_wall_s": kt["wall_seconds"],
-        "default_best": default_best,
+        "default_best": best_value(default),
         "default_reached_s": reached,
         "share_of_kerastuner_wall": None if reached is None else reached / kt["wall_seconds"],
     }
