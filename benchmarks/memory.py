@@ -62,7 +62,7 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     from mammosearch.study import RunOptions
 
-    default = RunOptions.__dataclass_fields__["trials_per_process"].default
+    default = RunOptions.trials_per_process
     for label, per_process in (("all trials in one process", None), (f"training process recycled every {default} trials (default)", default)):
         samples = measure(per_process)
         print(f"{label}:")
