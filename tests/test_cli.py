@@ -173,12 +173,12 @@ def test_optuna_reads_the_study_as_any_other(tiny_study):
 def test_offline_imagenet_weights_stop_the_run_naming_the_file_and_url(tmp_path, monkeypatch, write_space):
     import dataclasses
 
-    from mammosearch.models import backbones
+    from mammosearch import imagenet_weights
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     # A port on this machine that refuses connections stands in for "no internet".
-    offline = dataclasses.replace(backbones.BACKBONES["vgg16"], weights_url="http://127.0.0.1:9/vgg16_notop.h5")
-    monkeypatch.setitem(backbones.BACKBONES, "vgg16", offline)
+    offline = dataclasses.replace(imagenet_weights.IMAGENET_NOTOP["vgg16"], url="http://127.0.0.1:9/vgg16_notop.h5")
+    monkeypatch.setitem(imagenet_weights.IMAGENET_NOTOP, "vgg16", offline)
     space = write_space("model: {families: [vgg16], weights: imagenet}\n")
     result = runner.invoke(app, ["run", "--space", str(space), "--storage", f"sqlite:///{tmp_path / 'x.db'}"])
     assert result.exit_code == 2
@@ -209,15 +209,45 @@ training: {epochs: 2, batch_size: 16, fine_tune: false}
 """
 
 
-def test_a_head_trained_on_cached_activations_exports_a_full_model_that_reproduces_it(tmp_path, write_space):
+def _trials_without_assembling(space_path: Path, storage: str, results: Path) -> None:
+    """What a run killed after its last trial leaves: `run_study` up to, not including, the assembly."""
+    from mammosearch.artifacts import StudyDir
+    from mammosearch.errors import TrialFailed
+    from mammosearch.objective import Objective
+    from mammosearch.space import load_space
+    from mammosearch.study import RunOptions, open_study, preflight, record_context
+
+    space = load_space(space_path)
+    options = RunOptions(storage_url=storage, results_dir=results)
+    images = preflight(space, results / "cache")
+    study = open_study(space, options)
+    record_context(study, space, images, options)
+    objective = Objective(space, images, StudyDir(results, study.study_name), None, False, results / "cache" / "activations")
+    study.optimize(objective, n_trials=space.study.n_trials, catch=(TrialFailed,))
+
+
+@pytest.mark.parametrize("assembled_by", ["the end of the run", "export-best after an interrupted run"])
+def test_a_head_trained_on_cached_activations_exports_a_full_model_that_reproduces_it(assembled_by, tmp_path, write_space):
     space = write_space(TRANSFER_SPACE, "transfer.yaml")
     storage = f"sqlite:///{tmp_path / 't.db'}"
-    run = runner.invoke(app, ["run", "--space", str(space), "--storage", storage, "--results-dir", str(tmp_path / "res")])
-    assert run.exit_code == 0, run.output
+    results = tmp_path / "res"
+    if assembled_by == "the end of the run":
+        run = runner.invoke(app, ["run", "--space", str(space), "--storage", storage, "--results-dir", str(results)])
+        assert run.exit_code == 0, run.output
+    else:
+        _trials_without_assembling(space, storage, results)
     import optuna
 
     trials = optuna.load_study(study_name="tiny_transfer", storage=storage).trials
     assert {t.user_attrs["training_path"] for t in trials} == {"cached activations"}
+    kept = [Path(t.user_attrs["model_path"]) for t in trials if "model_path" in t.user_attrs and Path(t.user_attrs["model_path"]).parent.exists()]
+    assert len(kept) == 1  # keep_top_k: 1
+    # During the search only the head's weights are written; the full model is assembled once.
+    assert kept[0].is_file() == (assembled_by == "the end of the run")
+    assert (kept[0].parent / "head.weights.h5").is_file() == (assembled_by != "the end of the run")
+    if assembled_by != "the end of the run":
+        listing = runner.invoke(app, ["report", "--storage", storage, "--results-dir", str(results)])
+        assert listing.exit_code == 0 and "missing" not in listing.output.lower(), listing.output
     out = tmp_path / "exported"
     assert runner.invoke(app, ["export-best", "--storage", storage, "--out", str(out)]).exit_code == 0
     script = f"""

@@ -130,3 +130,34 @@ def test_saved_models_load_in_safe_mode_and_predict_the_same(tmp_path):
         model.save(path)
         loaded = keras.saving.load_model(path, safe_mode=True)
         np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_validation_metrics_are_the_exact_auc_log_loss_and_accuracy():
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    from mammosearch.training import validation_metrics
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random(200) < 0.4).astype("float32")
+    scores = np.clip(labels * 0.3 + rng.random(200) * 0.7, 0, 1)
+    scores[:5] = [0.0, 1.0, 0.5, 0.5, 0.5]  # ties and the clipped ends
+    metrics = validation_metrics(labels, scores)
+    assert metrics["val_auc"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert metrics["val_loss"] == pytest.approx(log_loss(labels, np.clip(scores, 1e-7, 1 - 1e-7)), rel=1e-9)
+    assert metrics["val_accuracy"] == pytest.approx(np.mean((scores > 0.5) == (labels == 1)))
+    # One class: AUC undefined. Non-finite scores: all undefined, so the trial fails on val_loss.
+    assert np.isnan(validation_metrics(np.ones(10), np.linspace(0, 1, 10))["val_auc"])
+    bad = validation_metrics(labels, np.where(np.arange(200) == 3, np.nan, scores))
+    assert all(np.isnan(v) for v in bad.values())
+
+
+def test_predict_scores_match_keras_predict_for_any_batch_split():
+    from mammosearch.training import predict_scores
+
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Dense(4, activation="relu")(inputs)))
+    x = np.random.default_rng(1).random((37, 5)).astype("float32")
+    expected = model.predict(x, verbose=0).reshape(-1)
+    for batch in (1, 8, 37, 64):
+        assert np.allclose(predict_scores(model, x, batch), expected, atol=1e-6)
+    assert predict_scores(model, x[:0]).shape == (0,)

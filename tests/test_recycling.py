@@ -42,3 +42,26 @@ def test_trials_run_in_recycled_processes_and_report_back(tmp_path):
     record = load_study(options.storage_url, "tiny")
     assert [r.state for r in record.rows] == ["complete"] * 5
     assert sum(r.model_path is not None for r in record.rows) == 2  # keep_top_k across processes
+
+
+def test_the_coordinating_process_never_loads_tensorflow(tmp_path):
+    """With recycling, only the training children import TensorFlow (start-up time and memory)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+from pathlib import Path
+from mammosearch.space import parse_space
+from mammosearch.study import RunOptions, run_study
+space = parse_space({TINY_SPACE.replace("n_trials: 3", "n_trials: 2")!r})
+options = RunOptions(storage_url={f"sqlite:///{tmp_path / 'p.db'}"!r}, results_dir=Path({str(tmp_path / 'results')!r}), trials_per_process=1)
+summary = run_study(space, options)
+assert summary.finished_trials == 2, summary
+print("runtime:", summary.runtime)
+print("loaded:", sorted(m for m in ("tensorflow", "keras", "jax", "torch") if m in sys.modules))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "loaded: []" in proc.stdout
+    assert "runtime: keras" in proc.stdout  # the children's runtime line reaches the summary

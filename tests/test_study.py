@@ -31,6 +31,10 @@ def test_a_study_records_every_metric_with_each_trial(tiny_study):
         assert low <= v["auc"] <= high
         assert 1 <= row.best_epoch <= row.epochs_trained == 2
         assert set(row.intermediate) == {0, 1}
+        # Each epoch's val_auc is the exact AUC of that epoch's predictions, and the best
+        # epoch's weights are the ones restored: the study's value is that epoch's AUC.
+        assert row.intermediate[row.best_epoch - 1] == pytest.approx(row.value, abs=1e-9)
+        assert max(row.intermediate.values()) == pytest.approx(row.value, abs=1e-9)
         # The test split is evaluated with the validation threshold, never used to select.
         assert row.test_metrics["youden_threshold"] == v["youden_threshold"]
         assert row.test_metrics["threshold_source"] == "given"

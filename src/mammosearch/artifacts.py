@@ -2,6 +2,8 @@
 
 ```
 results/<study>/trials/<number>/model.keras        kept for the top-K trials only
+results/<study>/trials/<number>/head.weights.h5    a cached-activation head whose model.keras
+                                                    is not assembled yet (kept_models.py)
 results/<study>/trials/<number>/predictions.json   labels and scores per split
 results/<study>/report/...                          written by `mammosearch report`
 results/<study>/tb/<number>/                        TensorBoard logs (--tensorboard)
@@ -17,6 +19,9 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
+
+MODEL_FILE = "model.keras"
+HEAD_WEIGHTS_FILE = "head.weights.h5"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -35,7 +40,10 @@ class StudyDir:
         return self.root / "trials" / f"{number:05d}"
 
     def model_path(self, number: int) -> Path:
-        return self.trial_dir(number) / "model.keras"
+        return self.trial_dir(number) / MODEL_FILE
+
+    def head_weights_path(self, number: int) -> Path:
+        return self.trial_dir(number) / HEAD_WEIGHTS_FILE
 
     def predictions_path(self, number: int) -> Path:
         return self.trial_dir(number) / "predictions.json"
@@ -54,7 +62,9 @@ class StudyDir:
 def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     """Write via a temporary file in the same folder, then rename: never a torn file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    # All the suffixes: Keras checks a weights file's name ends in ".weights.h5".
+    suffix = "".join(path.suffixes)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[: len(path.name) - len(suffix)]}.", suffix=suffix)
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -200,4 +200,7 @@ def run_kerastuner(space: Space, options: RunOptions, algorithm: str, listener: 
             overwrite=False,
         )
         tuner.search(verbose=0)
+        from mammosearch.kept_models import assemble_pending
+
+        assemble_pending(study, study_dir)
     return summarize(study, options, images, finished_before, runtime_line)

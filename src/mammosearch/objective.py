@@ -17,7 +17,7 @@ import numpy as np
 import optuna
 
 from mammosearch.activations import ActivationCache
-from mammosearch.artifacts import StudyDir, write_atomically, write_json
+from mammosearch.artifacts import StudyDir, write_json
 from mammosearch.data.base import ImageSet
 from mammosearch.data.folds import Fold, cross_validation_folds, holdout_fold
 from mammosearch.data.images import resize_images
@@ -124,11 +124,11 @@ class Objective:
         cv = len(self.folds) > 1
         fold_aucs: list[float] = []
         oof_scores = np.full(len(data.labels), np.nan)
-        kept_model: Callable[[], Any] = lambda: None
+        save_kept: Callable[[Path], None] = lambda trial_dir: None
         kept_score: Callable[[np.ndarray], np.ndarray] = lambda mask: np.empty(0)
         fit_seconds = 0.0
         for fold in self.folds:
-            model_factory, result, seconds, score = self._fit_fold(trial, params, data, fold, report_epochs=not cv)
+            save_model, result, seconds, score = self._fit_fold(trial, params, data, fold, report_epochs=not cv)
             fit_seconds += seconds
             scores = score(fold.val)
             oof_scores[fold.val] = scores
@@ -138,7 +138,7 @@ class Objective:
             fold_aucs.append(float(auc))
             if fold.index == 0:
                 # The first fold's model is the one kept and exported (trained on (k-1)/k of the pool).
-                kept_model, kept_score = model_factory, score
+                save_kept, kept_score = save_model, score
                 trial.set_user_attr("best_epoch", result.best_epoch)
                 trial.set_user_attr("epochs_trained", result.epochs_trained)
                 trial.set_user_attr("history", json_ready(result.history))
@@ -176,23 +176,25 @@ class Objective:
             trial.set_user_attr("test_metrics", test_metrics)
             predictions["test"] = _prediction_record(data, test, test_scores)
 
-        self._keep_if_top_k(trial, kept_model, value, predictions)
+        self._keep_if_top_k(trial, save_kept, value, predictions)
         trial.set_user_attr("fit_seconds", round(fit_seconds, 3))
         trial.set_user_attr("trial_seconds", round(time.perf_counter() - started, 3))
         return value
 
-    def _fit_fold(self, trial: optuna.Trial, params: TrialParams, data: ImageSet, fold: Fold, report_epochs: bool) -> tuple[Callable[[], Any], Any, float, Callable[[np.ndarray], np.ndarray]]:
-        """Train one model on ``fold``; returns (full model factory, fit result, fit seconds, scorer).
+    def _fit_fold(self, trial: optuna.Trial, params: TrialParams, data: ImageSet, fold: Fold, report_epochs: bool) -> tuple[Callable[[Path], None], Any, float, Callable[[np.ndarray], np.ndarray]]:
+        """Train one model on ``fold``; returns (saver, fit result, fit seconds, scorer).
 
-        The factory gives the full model (image in, probability out) that is saved and
-        exported; for a head trained on cached activations it is built only when asked for.
+        The saver writes the trained model into a trial folder when the trial is kept: the
+        full model (image in, probability out), or for a head trained on cached activations
+        the head's weights, from which ``kept_models`` assembles the full model later.
         The scorer maps a boolean mask over ``data`` to malignancy probabilities, from
         cached activations when the trial trained on them (same numbers, less work).
         """
         import keras
 
+        from mammosearch.kept_models import save_full_model, save_head_weights
         from mammosearch.models import build_model
-        from mammosearch.models.cached import OUTPUT_LAYERS, copy_head_weights, head_only_model, trainer_model
+        from mammosearch.models.cached import OUTPUT_LAYERS, head_only_model, trainer_model
         from mammosearch.models.cut import plan_cut
         from mammosearch.models.freezing import backbone_of
         from mammosearch.pruning import PruningCallback
@@ -225,13 +227,7 @@ class Objective:
             features = self._activations(trial, params, data, cut, lambda: build_model(params, data.channels))
             head = head_only_model(params, tuple(features.shape[1:]))
             result = fit(head, features)
-
-            def full_model() -> Any:
-                model = build_model(params, data.channels)
-                copy_head_weights(head, model)
-                return model
-
-            return full_model, result, time.perf_counter() - started, lambda mask: predict_scores(head, features[mask], params.batch_size)
+            return (lambda trial_dir: save_head_weights(head, trial_dir)), result, time.perf_counter() - started, lambda mask: predict_scores(head, features[mask], params.batch_size)
 
         model = build_model(params, data.channels)
         if path == CACHED:
@@ -241,9 +237,9 @@ class Objective:
             features = self._activations(trial, params, data, plan.cut_layer, lambda: model)
             trainer = trainer_model(model, plan.cut_layer, tuple(features.shape[1:]))
             result = fit(trainer, features, backbone_owner=model, unfrozen_layers=plan.unfrozen)
-            return (lambda: model), result, time.perf_counter() - started, lambda mask: predict_scores(trainer, features[mask], params.batch_size)
+            return (lambda trial_dir: save_full_model(model, trial_dir)), result, time.perf_counter() - started, lambda mask: predict_scores(trainer, features[mask], params.batch_size)
         result = fit(model, data.images)
-        return (lambda: model), result, time.perf_counter() - started, lambda mask: predict_scores(model, data.images[mask], params.batch_size)
+        return (lambda trial_dir: save_full_model(model, trial_dir)), result, time.perf_counter() - started, lambda mask: predict_scores(model, data.images[mask], params.batch_size)
 
     def training_path(self, params: TrialParams) -> str:
         """Cached activations where the frozen layers see every image the same way each epoch."""
@@ -287,8 +283,13 @@ class Objective:
 
     # ------------------------------------------------------------------ artefacts
 
-    def _keep_if_top_k(self, trial: optuna.Trial, model: Callable[[], Any], value: float, predictions: dict[str, Any]) -> None:
-        """Save this trial's model when it ranks in the top K; drop models pushed out of it."""
+    def _keep_if_top_k(self, trial: optuna.Trial, save_model: Callable[[Path], None], value: float, predictions: dict[str, Any]) -> None:
+        """Save this trial's model when it ranks in the top K; drop models pushed out of it.
+
+        A head on cached activations is saved as its weights: its full model is assembled
+        once, at the end of the run (``kept_models.assemble_pending``), not every time the
+        best trial changes.
+        """
         study = trial.study
         completed = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)) if t.value is not None]
         ranked = sorted([(t.value, -t.number) for t in completed] + [(value, -trial.number)], reverse=True)
@@ -296,8 +297,7 @@ class Objective:
         if trial.number in keep:
             try:
                 write_json(self.study_dir.predictions_path(trial.number), predictions)
-                full = model()  # built here only for trials that are kept
-                write_atomically(self.study_dir.model_path(trial.number), lambda p: full.save(p))
+                save_model(self.study_dir.trial_dir(trial.number))
             except OSError as exc:
                 raise TrialFailed(f"cannot save the trial's model under {self.study_dir.trial_dir(trial.number)}: {exc.strerror or exc}") from None
             trial.set_user_attr("model_path", str(self.study_dir.model_path(trial.number)))

@@ -9,6 +9,7 @@ from typing import Any
 import optuna
 import pandas as pd
 
+from mammosearch.kept_models import is_pending
 from mammosearch.storage import open_storage, resolve_study_name
 
 STATE_NAMES = {
@@ -36,6 +37,9 @@ class TrialRow:
     model_missing: bool  # kept by the study, but the file is gone
     seconds: float | None
     unfrozen_with_weights: int | None = None
+    # Where model.keras will be once assembled: its head's weights are saved, the full
+    # model not yet (a run that ended early; kept_models.py). None otherwise.
+    pending_model_path: Path | None = None
 
     @property
     def family(self) -> str | None:
@@ -77,6 +81,7 @@ def _row(trial: optuna.trial.FrozenTrial, kept: set[int]) -> TrialRow:
     attrs = trial.user_attrs
     path = attrs.get("model_path")
     on_disk = bool(path) and Path(path).is_file()
+    pending = bool(path) and not on_disk and is_pending(Path(path).parent)
     seconds = None
     if trial.datetime_start and trial.datetime_complete:
         seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
@@ -93,9 +98,10 @@ def _row(trial: optuna.trial.FrozenTrial, kept: set[int]) -> TrialRow:
         fail_reason=attrs.get("fail_reason"),
         model_path=Path(path) if on_disk else None,
         # Only the top-K trials keep their model; for them a missing file is a problem.
-        model_missing=bool(path) and not on_disk and trial.number in kept,
+        model_missing=bool(path) and not on_disk and not pending and trial.number in kept,
         seconds=seconds,
         unfrozen_with_weights=attrs.get("unfrozen_with_weights"),
+        pending_model_path=Path(path) if pending else None,
     )
 
 

@@ -155,7 +155,7 @@ def preflight(space: Space, cache_dir: Path | None = None) -> ImageSet:
     make_sampler(space)
     for family, weights in space.model.weights.items():
         if weights == "imagenet":
-            from mammosearch.models.backbones import ensure_imagenet_weights
+            from mammosearch.imagenet_weights import ensure_imagenet_weights
 
             ensure_imagenet_weights(family)
     return load_image_set(space.data, space.split, cache_dir=cache_dir)
@@ -188,17 +188,28 @@ def summarize(study: optuna.Study, options: RunOptions, images: ImageSet, finish
 
 
 def run_study(space: Space, options: RunOptions, listener: StudyListener | None = None) -> RunSummary:
-    runtime_line = runtime.configure(options.precision)
+    if options.precision not in runtime.PRECISIONS:
+        raise SpaceError(f"--precision: unknown value {options.precision!r} (allowed: {', '.join(runtime.PRECISIONS)})")
     images = preflight(space, Path(options.results_dir) / "cache")
     study = open_study(space, options)
     record_context(study, space, images, options)
 
     finished_before = finished_trials(study)
     remaining = None if space.study.n_trials is None else max(0, space.study.n_trials - finished_before)
-    study_dir = StudyDir(options.results_dir, study.study_name)
-    objective = Objective(space, images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations")
     if listener is not None:
         listener.on_study_start(study.study_name, finished_before, space.study.n_trials, images.description, images.notes)
+
+    if options.trials_per_process is not None and (remaining is None or remaining > options.trials_per_process):
+        from mammosearch.recycling import run_recycled
+
+        # This process only coordinates: TensorFlow is loaded by the training processes
+        # alone (its import is ~4 s of start-up and ~0.5 GB this process does not need).
+        runtime_line = run_recycled(space, options, study, listener, finished_trials)
+        return summarize(study, options, images, finished_before, runtime_line)
+
+    runtime_line = runtime.configure(options.precision)
+    study_dir = StudyDir(options.results_dir, study.study_name)
+    objective = Objective(space, images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations")
     runtime.freeze_long_lived_objects()
 
     def report_end(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -208,12 +219,7 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
         if space.study.n_trials is not None and finished_trials(study_) >= space.study.n_trials:
             study_.stop()
 
-    recycle = options.trials_per_process is not None and (remaining is None or remaining > options.trials_per_process)
-    if recycle:
-        from mammosearch.recycling import run_recycled
-
-        run_recycled(space, options, study, listener, finished_trials)
-    elif remaining is None or remaining > 0:
+    if remaining is None or remaining > 0:
         study.optimize(
             objective,
             n_trials=remaining,
@@ -222,6 +228,9 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
             callbacks=[report_end],
             gc_after_trial=True,
         )
+        from mammosearch.kept_models import assemble_pending
+
+        assemble_pending(study, study_dir)  # full models of the heads kept on cached activations
     return summarize(study, options, images, finished_before, runtime_line)
 
 

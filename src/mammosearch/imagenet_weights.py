@@ -1,0 +1,71 @@
+"""ImageNet weights files: which file, from where, cached where; fetched before the first trial.
+
+Free of Keras at import, so a process that only coordinates trials (the parent of
+recycled training processes) checks the weights without loading TensorFlow; Keras is
+imported only to download a missing file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mammosearch.errors import SpaceError
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    name: str  # the "notop" file Keras caches under $KERAS_HOME/models
+    url: str
+    md5: str
+
+
+_GCS = "https://storage.googleapis.com/tensorflow/keras-applications"
+
+IMAGENET_NOTOP: dict[str, WeightsFile] = {
+    "vgg16": WeightsFile(
+        name="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        url=f"{_GCS}/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        md5="6d6bbae143d832006294945121d1f1fc",
+    ),
+    "resnet50": WeightsFile(
+        name="resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        url=f"{_GCS}/resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        md5="4d473c1dd8becc155b73f8504c6f6626",
+    ),
+}
+
+
+def keras_models_dir() -> Path:
+    """Where Keras caches downloaded weights: ``$KERAS_HOME/models`` or ``~/.keras/models``."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "models"
+
+
+def ensure_imagenet_weights(family: str) -> Path:
+    """Make sure the ImageNet weights of ``family`` are on disk, downloading them if needed.
+
+    Called once before the first trial, so an offline machine fails with one clear line
+    (which file, which URL, where to put it) instead of failing every trial.
+    """
+    weights = IMAGENET_NOTOP[family]
+    target = keras_models_dir() / weights.name
+    if target.is_file():
+        return target
+    from mammosearch.runtime import import_keras_quietly
+
+    import_keras_quietly()
+    import keras
+
+    try:
+        fetched = keras.utils.get_file(weights.name, weights.url, cache_subdir="models", file_hash=weights.md5)
+    except Exception as exc:  # network errors come in many types; all mean the same here
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = text.rsplit(" -- ", 1)[-1]  # Keras prefixes the URL, which the message names anyway
+        raise SpaceError(
+            f"ImageNet weights for {family} are not at {target} and could not be downloaded "
+            f"({reason}): download {weights.url} and place it at {target}, "
+            f"or set `model.weights` to none or to a local weights file"
+        ) from None
+    return Path(fetched)
