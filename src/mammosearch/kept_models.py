@@ -1,16 +1,15 @@
 """The top-K trials' models: saved when a trial enters the top K, assembled later when cheaper.
 
 A head trained on cached activations is saved as its weights alone (up to about 10 MB,
-for a dense head on ResNet50, against 60-100 MB for the full model). The full model (image in, probability out: stem,
-backbone, head) is assembled from the trial's params and those weights when the run
-ends, or when ``export-best`` asks for a model whose run never got to assemble it (it was
-interrupted). Building and writing a VGG16/ResNet50 each time the best trial changed
-cost 1-2 s a time, as long as a whole cached trial. The backbone's weights come from the
-same place as during the search (the ImageNet file, a local file, or the deterministic
-random initialisation of ``weights: none``), so the assembled model computes what the
-trial evaluated.
+a dense head on ResNet50, against 60-100 MB for a full model). The full model (image in,
+probability out: stem, backbone, head) is assembled from the trial's params and those
+weights when the run ends, or when ``export-best`` asks for a model whose run never got
+to assemble it (it was interrupted). Building and writing a VGG16/ResNet50 each time the
+best trial changed cost 1-2 s a time, as long as a whole cached trial. The backbone's
+weights come from the same place as during the search (the ImageNet file, a local file,
+or the deterministic random initialisation of ``weights: none``), so the assembled model
+computes what the trial evaluated.
 """
-
 from __future__ import annotations
 
 import json
@@ -62,6 +61,9 @@ def assemble_pending(study: optuna.Study, study_dir: StudyDir) -> list[int]:
     done = []
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         if "model_path" in trial.user_attrs and is_pending(study_dir.trial_dir(trial.number)):
-            assemble_model(study_dir.trial_dir(trial.number), trial.user_attrs["params"], channels)
+            try:
+                assemble_model(study_dir.trial_dir(trial.number), trial.user_attrs["params"], channels)
+            except OSError:
+                continue  # the head's weights stay on disk: export-best assembles it later
             done.append(trial.number)
     return done
