@@ -97,15 +97,15 @@ def _forward(events: Any, process: Any, listener: Any, study: optuna.Study, on_s
                 return runtime_line
             continue
         kind = event[0]
-        if kind == "trial_start":
-            started += 1
-            on_started(started)
         if kind == "runtime":
             runtime_line = event[1]
+        elif kind == "trial_start":
+            started += 1
+            on_started(started)
+            if listener is not None:
+                listener.on_trial_start(event[1], TrialParams.from_json(event[2]))
         elif listener is None:
             continue
-        elif kind == "trial_start":
-            listener.on_trial_start(event[1], TrialParams.from_json(event[2]))
         elif kind == "epoch":
             listener.on_epoch(event[1], event[2], event[3])
         elif kind == "trial_end":
