@@ -161,3 +161,21 @@ def test_predict_scores_match_keras_predict_for_any_batch_split():
     for batch in (1, 8, 37, 64):
         assert np.allclose(predict_scores(model, x, batch), expected, atol=1e-6)
     assert predict_scores(model, x[:0]).shape == (0,)
+
+
+def test_fit_returns_the_validation_scores_of_the_restored_best_epoch():
+    from mammosearch.training import predict_scores, validation_metrics
+
+    # Validation labels are the training labels flipped: the better the head learns, the
+    # worse its validation AUC, so the best epoch is an early one and not the last.
+    params = params_for("vgg16", epochs=5, learning_rate=1e-2, augmentation=AugmentationParams())
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 256, (24, 32, 32, 1)).astype("float32")
+    y = np.array([0, 1] * 12, dtype="float32")
+    model = build_model(params, channels=1)
+    result = fit_two_phase(model, params, Arrays(x, y), Arrays(x, 1 - y))
+    assert result.best_epoch < result.epochs_trained == 5
+    assert result.best_val_scores is not None
+    np.testing.assert_allclose(result.best_val_scores, predict_scores(model, x, params.batch_size), atol=1e-6)
+    best = result.history[result.best_epoch - 1]
+    assert validation_metrics(1 - y, result.best_val_scores)["val_auc"] == pytest.approx(best["val_auc"], abs=1e-12)

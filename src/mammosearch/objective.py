@@ -130,7 +130,8 @@ class Objective:
         for fold in self.folds:
             save_model, result, seconds, score = self._fit_fold(trial, params, data, fold, report_epochs=not cv)
             fit_seconds += seconds
-            scores = score(fold.val)
+            # The best epoch's scores were predicted during fitting with the weights now restored.
+            scores = result.best_val_scores if result.best_val_scores is not None else score(fold.val)
             oof_scores[fold.val] = scores
             auc = evaluate_predictions(data.labels[fold.val], scores)["auc"]
             if auc is None or not math.isfinite(auc):

@@ -48,6 +48,9 @@ class FitResult:
     epochs_trained: int
     history: list[dict[str, float]] = field(default_factory=list)
     unfrozen_with_weights: int | None = None  # backbone layers that trained in fine-tuning
+    # Validation scores of the best epoch: those of the restored weights, so the trial
+    # needs no second validation pass after fitting.
+    best_val_scores: np.ndarray | None = None
 
 
 def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
@@ -99,12 +102,13 @@ class _ValidationScores(keras.callbacks.Callback):
         super().__init__()
         self.val = val
         self.batch_size = batch_size
+        self.latest: np.ndarray | None = None  # this epoch's scores, for _BestEpoch
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is None:
             return
-        scores = predict_scores(self.model, self.val.x, self.batch_size)
-        logs.update(validation_metrics(self.val.y, scores))
+        self.latest = predict_scores(self.model, self.val.x, self.batch_size)
+        logs.update(validation_metrics(self.val.y, self.latest))
 
 
 def validation_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
@@ -121,11 +125,12 @@ def validation_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, floa
 
 
 class _BestEpoch(keras.callbacks.Callback):
-    """Keeps the weights of the best-``val_auc`` epoch and fails the trial on a non-finite loss."""
+    """Keeps the weights (and validation scores) of the best-``val_auc`` epoch; fails the trial on a non-finite loss."""
 
-    def __init__(self, state: FitResult, listener: EpochListener | None, total: int) -> None:
+    def __init__(self, state: FitResult, validation: _ValidationScores, listener: EpochListener | None, total: int) -> None:
         super().__init__()
         self.state = state
+        self.validation = validation
         self.listener = listener
         self.total = total
         self.best_weights: list[np.ndarray] | None = None
@@ -144,6 +149,7 @@ class _BestEpoch(keras.callbacks.Callback):
             self.state.best_monitor = value
             self.state.best_epoch = number
             self.best_weights = [w.copy() for w in self.model.get_weights()]
+            self.state.best_val_scores = self.validation.latest
         if self.listener is not None:
             self.listener.on_epoch(number, self.total, logs)
 
@@ -171,7 +177,8 @@ def fit_two_phase(
     n_unfrozen = params.unfrozen_layers if unfrozen_layers is None else unfrozen_layers
     total = params.total_epochs
     state = FitResult(best_epoch=0, best_monitor=-math.inf, epochs_trained=0)
-    tracker = _BestEpoch(state, listener, total)
+    validation = _ValidationScores(val, params.batch_size)
+    tracker = _BestEpoch(state, validation, listener, total)
     weights = class_weights_for(train.y) if params.class_weights else None
     fit_args: dict[str, Any] = dict(
         x=train.x,
@@ -179,7 +186,7 @@ def fit_two_phase(
         batch_size=params.batch_size,
         class_weight=weights,
         verbose=0,
-        callbacks=[_ValidationScores(val, params.batch_size), tracker, *callbacks],
+        callbacks=[validation, tracker, *callbacks],
     )
     # Batch order and dropout follow params.seed, whatever building the model consumed.
     keras.utils.set_random_seed(params.seed)
