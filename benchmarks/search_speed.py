@@ -267,7 +267,9 @@ def main() -> None:
             met = sum(c["share_of_kerastuner_wall"] is not None and c["share_of_kerastuner_wall"] <= 1 / 3 for c in found)
             shares = ["never" if c["share_of_kerastuner_wall"] is None else f"{c['share_of_kerastuner_wall']:.2f}" for c in found]
             print(f"\nacross {len(found)} seeds: default reached {contender}'s best within 1/3 of its wall time in {met}; shares: {', '.join(shares)}")
-    suffix = "" if not args.seeds else "_seeds_" + "_".join(map(str, args.seeds))
+    # Overrides and seeds are part of the name, so a variant run does not overwrite the plain one.
+    suffix = "".join("_" + "".join(c if c.isalnum() else "_" for c in item.replace("study.", "").replace("training.", "")) for item in args.overrides)
+    suffix += "" if not args.seeds else "_seeds_" + "_".join(map(str, args.seeds))
     out = args.results_dir / "bench" / f"{args.space.stem}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"space": str(args.space), "overrides": args.overrides, "runs": runs}, indent=2))

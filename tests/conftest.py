@@ -33,6 +33,14 @@ training:
   epochs: 2
 """
 
+# Feature extraction on a small random VGG16: its heads train on cached activations.
+TINY_TRANSFER_SPACE = """
+study: {name: tiny_transfer, sampler: random, pruner: none, n_trials: 2, seed: 3, keep_top_k: 1}
+data: {source: synthetic, n_images: 64, image_size: 32, split: {validation: 0.25}}
+model: {families: [vgg16], heads: [dense_bn_dropout, gap_dropout], input_size: 32, head: {dense_units: 8}}
+training: {epochs: 2, batch_size: 16, fine_tune: false}
+"""
+
 
 @pytest.fixture
 def write_space(tmp_path: Path):

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from mammosearch.cli import app
 
-from conftest import TINY_SPACE
+from conftest import TINY_SPACE, TINY_TRANSFER_SPACE
 
 runner = CliRunner()
 
@@ -201,14 +201,6 @@ def test_data_inspect_shows_counts_leakage_and_writes_a_sample_grid(tmp_path, wr
         assert image.size[0] > 200 and image.size[1] > 100
 
 
-TRANSFER_SPACE = """
-study: {name: tiny_transfer, sampler: random, pruner: none, n_trials: 2, seed: 3, keep_top_k: 1}
-data: {source: synthetic, n_images: 64, image_size: 32, split: {validation: 0.25}}
-model: {families: [vgg16], heads: [dense_bn_dropout, gap_dropout], input_size: 32, head: {dense_units: 8}}
-training: {epochs: 2, batch_size: 16, fine_tune: false}
-"""
-
-
 def _trials_without_assembling(space_path: Path, storage: str, results: Path) -> None:
     """What a run killed after its last trial leaves: `run_study` up to, not including, the assembly."""
     from mammosearch.artifacts import StudyDir
@@ -228,7 +220,7 @@ def _trials_without_assembling(space_path: Path, storage: str, results: Path) ->
 
 @pytest.mark.parametrize("assembled_by", ["the end of the run", "export-best after an interrupted run"])
 def test_a_head_trained_on_cached_activations_exports_a_full_model_that_reproduces_it(assembled_by, tmp_path, write_space):
-    space = write_space(TRANSFER_SPACE, "transfer.yaml")
+    space = write_space(TINY_TRANSFER_SPACE, "transfer.yaml")
     storage = f"sqlite:///{tmp_path / 't.db'}"
     results = tmp_path / "res"
     if assembled_by == "the end of the run":

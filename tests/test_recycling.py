@@ -8,7 +8,7 @@ from mammosearch.results import load_study
 from mammosearch.space import parse_space
 from mammosearch.study import RunOptions, run_study
 
-from conftest import TINY_SPACE
+from conftest import TINY_SPACE, TINY_TRANSFER_SPACE
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -65,3 +65,20 @@ print("loaded:", sorted(m for m in ("tensorflow", "keras", "jax", "torch") if m 
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "loaded: []" in proc.stdout
     assert "runtime: keras" in proc.stdout  # the children's runtime line reaches the summary
+
+
+def test_the_last_child_assembles_the_kept_heads_of_every_child(tmp_path):
+    """Kept heads are assembled into full models once, by the last child, not at every hand-over."""
+    from pathlib import Path
+
+    space = parse_space(TINY_TRANSFER_SPACE.replace("n_trials: 2", "n_trials: 4").replace("keep_top_k: 1", "keep_top_k: 4"))
+    options = RunOptions(storage_url=f"sqlite:///{tmp_path / 'a.db'}", results_dir=tmp_path / "results", trials_per_process=2)
+    assert run_study(space, options).finished_trials == 4
+    trials = optuna.load_study(study_name="tiny_transfer", storage=options.storage_url).trials
+    assert {t.user_attrs["training_path"] for t in trials} == {"cached activations"}
+    last_trial_end = max(t.datetime_complete.timestamp() for t in trials)
+    for trial in trials:  # all four kept: trials 0-1 by the first child, 2-3 by the last
+        model = Path(trial.user_attrs["model_path"])
+        assert model.is_file() and not (model.parent / "head.weights.h5").exists()
+        # Written after the last trial: the first child left its heads to the last one.
+        assert model.stat().st_mtime >= last_trial_end

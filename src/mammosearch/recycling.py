@@ -50,7 +50,7 @@ LEAD_TRIALS = 3
 class _Child:
     process: Any
     events: Any  # child -> parent: progress events
-    orders: Any  # parent -> child: the space to run (its trial budget), or None: exit
+    orders: Any  # parent -> child: (the space to run with its trial budget, whether it is the last child), or None: exit
 
 
 def _child(orders: Any, options: Any, events: Any, verbosity: int) -> None:
@@ -59,10 +59,11 @@ def _child(orders: Any, options: Any, events: Any, verbosity: int) -> None:
 
     optuna.logging.set_verbosity(verbosity)  # a spawned interpreter starts with Optuna's default
     runtime.configure(options.precision)  # the slow imports happen while the previous child trains
-    space = orders.get()
-    if space is None:
+    order = orders.get()
+    if order is None:
         return
-    summary = run_study(space, options, QueueListener(events))
+    space, last = order
+    summary = run_study(space, dataclasses.replace(options, assemble_at_end=last), QueueListener(events))
     events.put(("runtime", summary.runtime))  # Keras, backend and devices, as the child saw them
 
 
@@ -137,7 +138,9 @@ def run_recycled(space: Any, options: Any, study: optuna.Study, listener: Any, f
             target = done + per_process if total is None else min(total, done + per_process)
             child = standby or _spawn(context, child_options)
             standby = None
-            child.orders.put(dataclasses.replace(space, study=dataclasses.replace(space.study, n_trials=target, timeout=time_left)))
+            # The last child assembles the kept models; without a trial budget any child may be the last.
+            last = total is None or target >= total
+            child.orders.put((dataclasses.replace(space, study=dataclasses.replace(space.study, n_trials=target, timeout=time_left)), last))
 
             def prepare_next(started: int, target: int = target) -> None:
                 nonlocal standby

@@ -51,6 +51,10 @@ class RunOptions:
     precision: str = "float32"
     heartbeat: int | None = 60  # seconds; None turns crash detection off
     trials_per_process: int | None = 20  # recycle the training process this often; None: all in-process
+    # Assemble the kept heads' full models when the trials are done. A recycled child that
+    # is not the run's last leaves them to the last one (each assembly builds and writes a
+    # whole backbone, seconds during which no trial runs).
+    assemble_at_end: bool = True
 
 
 @dataclass(frozen=True)
@@ -228,9 +232,10 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
             callbacks=[report_end],
             gc_after_trial=True,
         )
-        from mammosearch.kept_models import assemble_pending
+        if options.assemble_at_end:
+            from mammosearch.kept_models import assemble_pending
 
-        assemble_pending(study, study_dir)  # full models of the heads kept on cached activations
+            assemble_pending(study, study_dir)  # full models of the heads kept on cached activations
     return summarize(study, options, images, finished_before, runtime_line)
 
 
