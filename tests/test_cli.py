@@ -258,3 +258,23 @@ print(float(np.max(np.abs(scores - np.array(stored['scores'])))))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert float(proc.stdout.strip().splitlines()[-1]) < 1e-4
+
+
+@pytest.mark.parametrize("width", [80, 120, 250])
+def test_the_leaderboard_fits_the_terminal_without_cutting_cells(tiny_study, width):
+    """A narrow terminal hides the least important columns (and says so) instead of truncating every cell."""
+    from rich.console import Console
+
+    from mammosearch.report import build_report
+    from mammosearch.report_view import print_report
+    from mammosearch.results import load_study
+
+    record = load_study(tiny_study["storage"], "tiny")
+    console = Console(width=width, record=True, color_system=None)
+    print_report(console, build_report(record, tiny_study["results"], write_files=False))
+    text = console.export_text()
+    board = text[text.index("Leaderboard") : text.index("Per family")]
+    assert "…" not in board and max(len(line) for line in board.splitlines()) <= width
+    for always in ("trial", "family", "AUC", "95% CI", "sens", "spec", "test AUC"):
+        assert always.split()[0] in board, always
+    assert ("hidden at this terminal width" in text) == (width < 200)

@@ -39,40 +39,11 @@ def print_report(console: Console, report: Report) -> None:
     if board.empty:
         console.print("[yellow]no completed trial yet[/]")
     else:
-        table = Table(title="Leaderboard (validation; threshold 0.5 unless noted)", header_style="bold")
-        columns = [
-            ("#", None), ("trial", "trial"), ("family", "family"), ("head", "head"), ("unfrozen", "unfrozen_layers"),
-            ("lr", "learning_rate"), ("ft lr", "fine_tune_learning_rate"), ("AUC", "val_auc"), ("AUC 95% CI", None),
-            ("AP", "val_average_precision"), ("acc", "val_accuracy_05"), ("prec", "val_precision_05"),
-            ("sens", "val_recall_05"), ("spec", "val_specificity_05"), ("F1", "val_f1_05"),
-            ("Youden thr", "youden_threshold"), ("F1@Youden", "val_f1_youden"),
-        ]
-        cross_validated = "pooled_oof_auc" in board.columns and board["pooled_oof_auc"].notna().any()
-        if cross_validated:
-            # Mean fold AUC ranks the trials; the CI belongs to the pooled out-of-fold AUC.
-            at = [title for title, _ in columns].index("AUC")
-            columns[at] = ("mean fold AUC", "val_auc")
-            columns[at + 1] = ("pooled AUC", "pooled_oof_auc")
-            columns.insert(at + 2, ("pooled 95% CI", None))
-        has_test = "test_auc" in board.columns
-        if has_test:
-            columns.append(("test AUC", "test_auc"))
-        for title, _ in columns:
-            table.add_column(title, justify="right" if title not in ("family", "head") else "left")
-        for rank, row in enumerate(board.to_dict(orient="records"), start=1):
-            cells = []
-            for title, key in columns:
-                if title == "#":
-                    cells.append(str(rank))
-                elif title in ("AUC 95% CI", "pooled 95% CI"):
-                    low, high = row.get("val_auc_ci_low"), row.get("val_auc_ci_high")
-                    cells.append("-" if low is None or (isinstance(low, float) and math.isnan(low)) else f"{low:.3f}-{high:.3f}")
-                elif key == "unfrozen_layers":
-                    cells.append(_fmt(row.get(key), integer=True) if row.get("fine_tune") else "frozen" if row.get("family") != "cnn" else "-")
-                else:
-                    cells.append(_fmt(row.get(key), integer=key in INTEGER_COLUMNS))
-            table.add_row(*cells, style="bold green" if rank == 1 else None)
+        columns = _leaderboard_columns(board)
+        table, hidden = _fitting_table(console, columns, board)
         console.print(table)
+        if hidden:
+            console.print(f"[dim]{len(hidden)} column(s) hidden at this terminal width ({', '.join(hidden)}); every column is in leaderboard.csv[/]")
 
     families = Table(title="Per family", header_style="bold")
     for title in ("family", "trials", "complete", "pruned", "failed", "best AUC", "median AUC", "best trial"):
@@ -93,6 +64,76 @@ def print_report(console: Console, report: Report) -> None:
         console.print(f"[yellow]warning:[/] {escape(note)}")
     if report.files:
         console.print(f"[dim]written: {escape(str(report.files[0].parent))}/ ({', '.join(p.name for p in report.files)})[/]")
+
+
+Column = tuple[str, "str | None"]  # (title, leaderboard key); None: computed from several keys
+
+# Dropped first when the terminal is too narrow for every column (80 columns fit about
+# ten); the rank, trial, family, head, AUC with its interval and sensitivity/specificity
+# always stay.
+OPTIONAL_COLUMNS = ("F1@Youden", "Youden thr", "ft lr", "AP", "acc", "prec", "unfrozen", "lr", "F1")
+
+
+def _leaderboard_columns(board: Any) -> list[Column]:
+    columns: list[Column] = [
+        ("#", None), ("trial", "trial"), ("family", "family"), ("head", "head"), ("unfrozen", "unfrozen_layers"),
+        ("lr", "learning_rate"), ("ft lr", "fine_tune_learning_rate"), ("AUC", "val_auc"), ("AUC 95% CI", None),
+        ("AP", "val_average_precision"), ("acc", "val_accuracy_05"), ("prec", "val_precision_05"),
+        ("sens", "val_recall_05"), ("spec", "val_specificity_05"), ("F1", "val_f1_05"),
+        ("Youden thr", "youden_threshold"), ("F1@Youden", "val_f1_youden"),
+    ]
+    if "pooled_oof_auc" in board.columns and board["pooled_oof_auc"].notna().any():
+        # Mean fold AUC ranks the trials; the CI belongs to the pooled out-of-fold AUC.
+        at = [title for title, _ in columns].index("AUC")
+        columns[at] = ("mean fold AUC", "val_auc")
+        columns[at + 1] = ("pooled AUC", "pooled_oof_auc")
+        columns.insert(at + 2, ("pooled 95% CI", None))
+    if "test_auc" in board.columns:
+        columns.append(("test AUC", "test_auc"))
+    return columns
+
+
+def _leaderboard_cells(columns: list[Column], board: Any) -> list[list[str]]:
+    rows = []
+    for rank, row in enumerate(board.to_dict(orient="records"), start=1):
+        cells = []
+        for title, key in columns:
+            if title == "#":
+                cells.append(str(rank))
+            elif title in ("AUC 95% CI", "pooled 95% CI"):
+                low, high = row.get("val_auc_ci_low"), row.get("val_auc_ci_high")
+                cells.append("-" if low is None or (isinstance(low, float) and math.isnan(low)) else f"{low:.3f}-{high:.3f}")
+            elif key == "unfrozen_layers":
+                cells.append(_fmt(row.get(key), integer=True) if row.get("fine_tune") else "frozen" if row.get("family") != "cnn" else "-")
+            else:
+                cells.append(_fmt(row.get(key), integer=key in INTEGER_COLUMNS))
+        rows.append(cells)
+    return rows
+
+
+def _minimum_width(columns: list[Column], rows: list[list[str]]) -> int:
+    """Characters the table needs with no header or cell cut: one border and two spaces of
+    padding per column, plus the closing border. Headers count unwrapped: when a table is
+    too wide, Rich shrinks every column in proportion rather than wrapping headers first."""
+    widths = [max([len(title)] + [len(r[i]) for r in rows]) for i, (title, _) in enumerate(columns)]
+    return sum(w + 3 for w in widths) + 1
+
+
+def _fitting_table(console: Console, columns: list[Column], board: Any) -> tuple[Table, list[str]]:
+    """The leaderboard with as many columns as fit the console without cutting cells; the hidden titles."""
+    hidden: list[str] = []
+    for title in OPTIONAL_COLUMNS:
+        if _minimum_width(columns, _leaderboard_cells(columns, board)) <= console.width:
+            break
+        if title in (t for t, _ in columns):
+            columns = [c for c in columns if c[0] != title]
+            hidden.append(title)
+    table = Table(title="Leaderboard (validation; threshold 0.5 unless noted)", header_style="bold")
+    for title, _ in columns:
+        table.add_column(title, justify="right" if title not in ("family", "head") else "left")
+    for rank, cells in enumerate(_leaderboard_cells(columns, board), start=1):
+        table.add_row(*cells, style="bold green" if rank == 1 else None)
+    return table, hidden
 
 
 def print_data_summary(console: Console, summary: "DataSummary", cv_folds: int | None) -> None:
