@@ -68,9 +68,9 @@ def print_report(console: Console, report: Report) -> None:
 
 Column = tuple[str, "str | None"]  # (title, leaderboard key); None: computed from several keys
 
-# Dropped first when the terminal is too narrow for every column (80 columns fit about
-# ten); the rank, trial, family, head, AUC with its interval and sensitivity/specificity
-# always stay.
+# Dropped in this order while the terminal is too narrow for every column (at 80 columns
+# only those that always stay fit: rank, trial, family, head, AUC with its interval,
+# sensitivity, specificity and test AUC).
 OPTIONAL_COLUMNS = ("F1@Youden", "Youden thr", "ft lr", "AP", "acc", "prec", "unfrozen", "lr", "F1")
 
 
