@@ -130,8 +130,9 @@ class Objective:
         for fold in self.folds:
             save_model, result, seconds, score = self._fit_fold(trial, params, data, fold, report_epochs=not cv)
             fit_seconds += seconds
-            # The best epoch's scores were predicted during fitting with the weights now restored.
-            scores = result.best_val_scores if result.best_val_scores is not None else score(fold.val)
+            # Predicted during fitting, at the best epoch, with the weights now restored
+            # (fit_two_phase fails the trial rather than return without them).
+            scores = result.best_val_scores
             oof_scores[fold.val] = scores
             auc = evaluate_predictions(data.labels[fold.val], scores)["auc"]
             if auc is None or not math.isfinite(auc):

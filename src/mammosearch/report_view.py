@@ -111,28 +111,31 @@ def _leaderboard_cells(columns: list[Column], board: Any) -> list[list[str]]:
     return rows
 
 
-def _minimum_width(columns: list[Column], rows: list[list[str]]) -> int:
+def _minimum_width(titles: list[str], rows: list[list[str]]) -> int:
     """Characters the table needs with no header or cell cut: one border and two spaces of
     padding per column, plus the closing border. Headers count unwrapped: when a table is
     too wide, Rich shrinks every column in proportion rather than wrapping headers first."""
-    widths = [max([len(title)] + [len(r[i]) for r in rows]) for i, (title, _) in enumerate(columns)]
+    widths = [max([len(title)] + [len(r[i]) for r in rows]) for i, title in enumerate(titles)]
     return sum(w + 3 for w in widths) + 1
 
 
 def _fitting_table(console: Console, columns: list[Column], board: Any) -> tuple[Table, list[str]]:
     """The leaderboard with as many columns as fit the console without cutting cells; the hidden titles."""
+    titles = [title for title, _ in columns]
+    rows = _leaderboard_cells(columns, board)
+    shown = list(range(len(columns)))
     hidden: list[str] = []
     for title in OPTIONAL_COLUMNS:
-        if _minimum_width(columns, _leaderboard_cells(columns, board)) <= console.width:
+        if _minimum_width([titles[i] for i in shown], [[r[i] for i in shown] for r in rows]) <= console.width:
             break
-        if title in (t for t, _ in columns):
-            columns = [c for c in columns if c[0] != title]
+        if title in titles:
+            shown.remove(titles.index(title))
             hidden.append(title)
     table = Table(title="Leaderboard (validation; threshold 0.5 unless noted)", header_style="bold")
-    for title, _ in columns:
-        table.add_column(title, justify="right" if title not in ("family", "head") else "left")
-    for rank, cells in enumerate(_leaderboard_cells(columns, board), start=1):
-        table.add_row(*cells, style="bold green" if rank == 1 else None)
+    for i in shown:
+        table.add_column(titles[i], justify="left" if titles[i] in ("family", "head") else "right")
+    for rank, cells in enumerate(rows, start=1):
+        table.add_row(*(cells[i] for i in shown), style="bold green" if rank == 1 else None)
     return table, hidden
 
 
