@@ -42,9 +42,6 @@ class StudyDir:
     def model_path(self, number: int) -> Path:
         return self.trial_dir(number) / MODEL_FILE
 
-    def head_weights_path(self, number: int) -> Path:
-        return self.trial_dir(number) / HEAD_WEIGHTS_FILE
-
     def predictions_path(self, number: int) -> Path:
         return self.trial_dir(number) / "predictions.json"
 
