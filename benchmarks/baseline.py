@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 from mammosearch.data.folds import cross_validation_folds, holdout_fold
 from mammosearch.data.loading import load_image_set
 from mammosearch.metrics import auc_from_ranks, bootstrap_auc_ci
-from mammosearch.space import load_space
+from mammosearch.config.reader import load_space
 
 
 def intensity_features(images: np.ndarray) -> np.ndarray:

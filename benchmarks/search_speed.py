@@ -44,8 +44,9 @@ def _child(name: str, space_path: Path, workdir: Path, extra: list[str]) -> dict
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import optuna
 
-    from mammosearch.space import load_space
-    from mammosearch.study import RunOptions, run_study
+    from mammosearch.config.reader import load_space
+    from mammosearch.search.options import RunOptions
+    from mammosearch.search.run import run_study
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = f"sqlite:///{workdir / 'bench.db'}"
@@ -59,7 +60,7 @@ def _child(name: str, space_path: Path, workdir: Path, extra: list[str]) -> dict
         overrides = {"no_cache": cache_off, "no_pruning": ["study.pruner=none"], "kerastuner_hyperband_no_cache": cache_off}.get(name, [])
         space = load_space(space_path, [*extra, *overrides])
         if name in KERASTUNER:
-            from mammosearch.kerastuner_engine import run_kerastuner
+            from mammosearch.search.run import run_kerastuner
 
             run_kerastuner(space, options, "hyperband")
         else:

@@ -8,13 +8,13 @@ import keras
 import numpy as np
 import pytest
 
-from mammosearch.activations import ActivationCache, ActivationKey, images_fingerprint
-from mammosearch.models import build_model
+from mammosearch.trial.activations import ActivationCache, ActivationKey, images_fingerprint
+from mammosearch.models.registry import build_model
 from mammosearch.models.cached import feature_model, output_cut, trainer_model
 from mammosearch.models.cut import plan_cut, single_input_cuts
 from mammosearch.models.freezing import backbone_of, countable_layers
-from mammosearch.params import AugmentationParams
-from mammosearch.training import Arrays, fit_two_phase
+from mammosearch.config.params import AugmentationParams
+from mammosearch.trial.training import Arrays, fit_two_phase
 from test_models import params_for
 
 NO_AUG = AugmentationParams()
@@ -102,7 +102,8 @@ def test_the_key_changes_with_images_and_preprocessing(tmp_path):
 @pytest.mark.parametrize("family, head", [("vgg16", "gap_dropout"), ("resnet50", "dense_bn_dropout")])
 def test_the_head_alone_on_cached_activations_trains_like_the_full_model(family, head):
     """What the objective does for feature extraction: no backbone built, same predictions."""
-    from mammosearch.models.cached import OUTPUT_LAYERS, copy_head_weights, head_only_model
+    from mammosearch.models.cached import copy_head_weights, head_only_model
+    from mammosearch.models.registry import family as family_entry
 
     params = dataclasses.replace(params_for(family, head), augmentation=NO_AUG, epochs=2, batch_size=8, seed=11)
     x, y = _data()
@@ -112,7 +113,7 @@ def test_the_head_alone_on_cached_activations_trains_like_the_full_model(family,
     end_to_end = full.predict(x[16:], verbose=0)
 
     keras.backend.clear_session()
-    features = feature_model(build_model(params, 1), OUTPUT_LAYERS[family]).predict(x, verbose=0)
+    features = feature_model(build_model(params, 1), family_entry(family).output_layer).predict(x, verbose=0)
     keras.utils.set_random_seed(999)  # whatever the global RNG did meanwhile
     head_model = head_only_model(params, features.shape[1:])
     fit_two_phase(head_model, params, Arrays(features[:16], y[:16]), Arrays(features[16:], y[16:]))

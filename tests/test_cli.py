@@ -117,7 +117,7 @@ def test_export_best_reproduces_the_stored_probabilities_in_a_fresh_process(tiny
     # loader the search used, and compare with the probabilities stored at search time.
     script = f"""
 import json, sys, numpy as np, keras
-from mammosearch.space import load_space
+from mammosearch.config.reader import load_space
 from mammosearch.data.loading import load_image_set
 space = load_space(__import__('pathlib').Path({str(tiny_study['space_file'])!r}))
 val = load_image_set(space.data, space.split).subset('val')
@@ -173,12 +173,13 @@ def test_optuna_reads_the_study_as_any_other(tiny_study):
 def test_offline_imagenet_weights_stop_the_run_naming_the_file_and_url(tmp_path, monkeypatch, write_space):
     import dataclasses
 
-    from mammosearch import imagenet_weights
+    from mammosearch.models import registry
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     # A port on this machine that refuses connections stands in for "no internet".
-    offline = dataclasses.replace(imagenet_weights.IMAGENET_NOTOP["vgg16"], url="http://127.0.0.1:9/vgg16_notop.h5")
-    monkeypatch.setitem(imagenet_weights.IMAGENET_NOTOP, "vgg16", offline)
+    vgg16 = registry.FAMILIES["vgg16"]
+    offline = dataclasses.replace(vgg16, imagenet=dataclasses.replace(vgg16.imagenet, url="http://127.0.0.1:9/vgg16_notop.h5"))
+    monkeypatch.setitem(registry.FAMILIES, "vgg16", offline)
     space = write_space("model: {families: [vgg16], weights: imagenet}\n")
     result = runner.invoke(app, ["run", "--space", str(space), "--storage", f"sqlite:///{tmp_path / 'x.db'}"])
     assert result.exit_code == 2
@@ -203,19 +204,14 @@ def test_data_inspect_shows_counts_leakage_and_writes_a_sample_grid(tmp_path, wr
 
 def _trials_without_assembling(space_path: Path, storage: str, results: Path) -> None:
     """What a run killed after its last trial leaves: `run_study` up to, not including, the assembly."""
-    from mammosearch.artifacts import StudyDir
-    from mammosearch.errors import TrialFailed
-    from mammosearch.objective import Objective
-    from mammosearch.space import load_space
-    from mammosearch.study import RunOptions, open_study, preflight, record_context
+    from mammosearch.config.reader import load_space
+    from mammosearch.search.loop import run_trials
+    from mammosearch.search.options import RunOptions
+    from mammosearch.search.study import prepare
 
     space = load_space(space_path)
-    options = RunOptions(storage_url=storage, results_dir=results)
-    images = preflight(space, results / "cache")
-    study = open_study(space, options)
-    record_context(study, space, images, options)
-    objective = Objective(space, images, StudyDir(results, study.study_name), None, False, results / "cache" / "activations")
-    study.optimize(objective, n_trials=space.study.n_trials, catch=(TrialFailed,))
+    options = RunOptions(storage_url=storage, results_dir=results, assemble_at_end=False)
+    run_trials(prepare(space, options), space, options, None)
 
 
 @pytest.mark.parametrize("assembled_by", ["the end of the run", "export-best after an interrupted run"])
@@ -245,7 +241,7 @@ def test_a_head_trained_on_cached_activations_exports_a_full_model_that_reproduc
     script = f"""
 import json, numpy as np, keras
 from pathlib import Path
-from mammosearch.space import load_space
+from mammosearch.config.reader import load_space
 from mammosearch.data.loading import load_image_set
 space = load_space(Path({str(space)!r}))
 val = load_image_set(space.data, space.split).subset('val')
@@ -265,9 +261,9 @@ def test_the_leaderboard_fits_the_terminal_without_cutting_cells(tiny_study, wid
     """A narrow terminal hides the least important columns (and says so) instead of truncating every cell."""
     from rich.console import Console
 
-    from mammosearch.report import build_report
-    from mammosearch.report_view import print_report
-    from mammosearch.results import load_study
+    from mammosearch.report.leaderboard import build_report
+    from mammosearch.report.view import print_report
+    from mammosearch.store.results import load_study
 
     record = load_study(tiny_study["storage"], "tiny")
     console = Console(width=width, record=True, color_system=None)
@@ -278,3 +274,24 @@ def test_the_leaderboard_fits_the_terminal_without_cutting_cells(tiny_study, wid
     for always in ("trial", "family", "AUC", "95% CI", "sens", "spec", "test AUC"):
         assert always.split()[0] in board, always
     assert ("hidden at this terminal width" in text) == (width < 200)
+
+
+def test_a_worker_is_given_every_option_of_run():
+    """`--workers N` starts `run ... --workers 1`; every other option must reach the worker unchanged."""
+    import typer
+
+    from mammosearch.cli import worker_argv
+
+    command = typer.main.get_command(app).commands["run"]
+    given = [
+        "--space", "s.yaml", "--storage", "sqlite:///x.db", "--study", "s", "--n-trials", "7", "--timeout", "30",
+        "--results-dir", "out", "--tensorboard", "--precision", "mixed", "--set", "a.b=1", "--set", "c=[2, 3]",
+        "--engine", "kerastuner", "--algorithm", "random", "--heartbeat", "5", "--workers", "3", "--trials-per-process", "4",
+    ]
+    ctx = command.make_context("run", list(given))
+    defaults = {p.name: p.default for p in command.params}
+    # Every option differs from its default here, so an option added later and not passed on fails this test.
+    assert all(ctx.params[name] != default for name, default in defaults.items()), [n for n, d in defaults.items() if ctx.params[n] == d]
+    argv = worker_argv(ctx)
+    assert argv[0] == "run" and argv[-2:] != ["--workers", "3"]
+    assert command.make_context("run", argv[1:]).params == {**ctx.params, "workers": 1}

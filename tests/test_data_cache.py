@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mammosearch.data import mias
+from mammosearch.data.sources import mias
 from mammosearch.data.loading import load_image_set
-from mammosearch.data.specs import MiasSpec, SplitSpec
+from mammosearch.data.sources.mias import MiasSpec
+from mammosearch.data.split import SplitSpec
 
 from test_data_mias import _fixture
 

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from mammosearch.data.loading import load_image_set
-from mammosearch.data.specs import CbisDdsmSpec, SplitSpec
+from mammosearch.data.sources.cbis_ddsm import CbisDdsmSpec
+from mammosearch.data.split import SplitSpec
 from mammosearch.errors import DataError
 
 pydicom = pytest.importorskip("pydicom", reason="pydicom is the `dicom` extra: pip install -e '.[dicom]'")

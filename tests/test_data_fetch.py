@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from mammosearch.cli import app
 from mammosearch.data.fetch import fetch_archive
 from mammosearch.data.loading import load_image_set
-from mammosearch.data.specs import MiasSpec, SplitSpec
+from mammosearch.data.sources.mias import MiasSpec
+from mammosearch.data.split import SplitSpec
 from mammosearch.errors import DataError
 
 from conftest import MINI_MIAS

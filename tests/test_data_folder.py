@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mammosearch.data.folder import load_folder
-from mammosearch.data.images import read_image, resize_images, to_square
-from mammosearch.data.specs import FolderSpec
+from mammosearch.data.sources.folder import load_folder
+from mammosearch.data.decode import read_image, resize_images, to_square
+from mammosearch.data.sources.folder import FolderSpec
 from mammosearch.errors import DataError
 
 GRADIENT = np.tile(np.arange(0, 240, 8, dtype=np.uint8), (20, 1))  # 20 x 30, 0..232

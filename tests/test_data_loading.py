@@ -10,8 +10,11 @@ import pytest
 from PIL import Image
 
 from mammosearch.data import loading
-from mammosearch.data.loading import LOADERS, load_image_set
-from mammosearch.data.specs import FolderSpec, SplitSpec, SyntheticSpec
+from mammosearch.data.loading import load_image_set
+from mammosearch.data.registry import SOURCES as LOADERS
+from mammosearch.data.sources.folder import FolderSpec
+from mammosearch.data.split import SplitSpec
+from mammosearch.data.sources.synthetic import SyntheticSpec
 from mammosearch.errors import DataError
 
 

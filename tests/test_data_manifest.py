@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from mammosearch.data.loading import load_image_set
-from mammosearch.data.specs import CsvSpec, SplitSpec
+from mammosearch.data.sources.csv import CsvSpec
+from mammosearch.data.split import SplitSpec
 from mammosearch.errors import DataError
 
 

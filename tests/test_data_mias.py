@@ -7,8 +7,9 @@ import pytest
 from PIL import Image
 
 from mammosearch.data.loading import load_image_set
-from mammosearch.data.mias import crop_lesion, load_mias, parse_info, woman_id
-from mammosearch.data.specs import MiasSpec, SplitSpec
+from mammosearch.data.sources.mias import crop_lesion, load_mias, parse_info, woman_id
+from mammosearch.data.sources.mias import MiasSpec
+from mammosearch.data.split import SplitSpec
 from mammosearch.errors import DataError
 
 from conftest import MINI_MIAS

@@ -16,14 +16,14 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from mammosearch.artifacts import StudyDir, safe_name
+from mammosearch.store.artifacts import StudyDir, safe_name
 from mammosearch.cli import app
-from mammosearch.data.folder import load_folder
-from mammosearch.data.specs import FolderSpec
+from mammosearch.data.sources.folder import load_folder
+from mammosearch.data.sources.folder import FolderSpec
 from mammosearch.errors import DataError, ExportError, TrialFailed
-from mammosearch.export import export_best
-from mammosearch.results import load_study
-from mammosearch.training import Arrays, fit_two_phase
+from mammosearch.report.export import export_best
+from mammosearch.store.results import load_study
+from mammosearch.trial.training import Arrays, fit_two_phase
 from test_models import params_for
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -125,7 +125,7 @@ def test_user_text_is_shown_literally_in_the_report(tmp_path):
 def test_an_exploding_learning_rate_fails_the_trial_with_the_reason():
     keras.backend.clear_session()
     params = params_for("cnn", optimizer="sgd", learning_rate=1e12, epochs=3)
-    from mammosearch.models import build_model
+    from mammosearch.models.registry import build_model
 
     model = build_model(params, 1)
     rng = np.random.default_rng(0)
@@ -136,8 +136,9 @@ def test_an_exploding_learning_rate_fails_the_trial_with_the_reason():
 
 
 def test_an_unwritable_artifact_folder_fails_that_trial_and_the_study_goes_on(tmp_path):
-    from mammosearch.space import parse_space
-    from mammosearch.study import RunOptions, run_study
+    from mammosearch.config.reader import parse_space
+    from mammosearch.search.options import RunOptions
+    from mammosearch.search.run import run_study
 
     from conftest import TINY_SPACE
 

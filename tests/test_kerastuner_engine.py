@@ -7,11 +7,12 @@ import dataclasses
 import optuna
 import pytest
 
-from mammosearch.kerastuner_engine import apply_budget, declare_space, run_kerastuner
-from mammosearch.report import build_report
-from mammosearch.results import load_study
-from mammosearch.space import parse_space
-from mammosearch.study import RunOptions
+from mammosearch.search.kerastuner import apply_budget, declare_space
+from mammosearch.search.run import run_kerastuner
+from mammosearch.report.leaderboard import build_report
+from mammosearch.store.results import load_study
+from mammosearch.config.reader import parse_space
+from mammosearch.search.options import RunOptions
 
 from conftest import TINY_SPACE
 from test_models import params_for

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from mammosearch.errors import TrialFailed
-from mammosearch.models import MODEL_BUILDERS, build_model, freeze_backbone, unfreeze_top_layers
+from mammosearch.models.freezing import freeze_backbone, unfreeze_top_layers
+from mammosearch.models.registry import FAMILIES as MODEL_BUILDERS, build_model
 from mammosearch.models.freezing import backbone_of, countable_layers
-from mammosearch.params import AugmentationParams, CnnParams, HeadParams, TrialParams
-from mammosearch.training import Arrays, fit_two_phase
+from mammosearch.config.params import AugmentationParams, CnnParams, HeadParams, TrialParams
+from mammosearch.trial.training import Arrays, fit_two_phase
 
 AUG = AugmentationParams(flip=True, rotation=0.05, zoom=0.1, contrast=0.1)
 
@@ -135,7 +136,7 @@ def test_saved_models_load_in_safe_mode_and_predict_the_same(tmp_path):
 def test_validation_metrics_are_the_exact_auc_log_loss_and_accuracy():
     from sklearn.metrics import log_loss, roc_auc_score
 
-    from mammosearch.training import validation_metrics
+    from mammosearch.trial.training import validation_metrics
 
     rng = np.random.default_rng(0)
     labels = (rng.random(200) < 0.4).astype("float32")
@@ -152,7 +153,7 @@ def test_validation_metrics_are_the_exact_auc_log_loss_and_accuracy():
 
 
 def test_predict_scores_match_keras_predict_for_any_batch_split():
-    from mammosearch.training import predict_scores
+    from mammosearch.trial.training import predict_scores
 
     inputs = keras.Input((5,))
     model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Dense(4, activation="relu")(inputs)))
@@ -164,7 +165,7 @@ def test_predict_scores_match_keras_predict_for_any_batch_split():
 
 
 def test_fit_returns_the_validation_scores_of_the_restored_best_epoch():
-    from mammosearch.training import predict_scores, validation_metrics
+    from mammosearch.trial.training import predict_scores, validation_metrics
 
     # Validation labels are the training labels flipped: the better the head learns, the
     # worse its validation AUC, so the best epoch is an early one and not the last.

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from mammosearch.metrics import evaluate_predictions
-from mammosearch.plots import (
+from mammosearch.report.plots import (
     RocCurve,
     plot_confusion_matrix,
     plot_optimization_history,

@@ -5,9 +5,9 @@ import numpy as np
 import optuna
 import pytest
 
-from mammosearch.models import build_model
-from mammosearch.pruning import PruningCallback
-from mammosearch.training import Arrays, fit_two_phase
+from mammosearch.models.registry import build_model
+from mammosearch.trial.pruning import PruningCallback
+from mammosearch.trial.training import Arrays, fit_two_phase
 from test_models import params_for
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import optuna
 
-from mammosearch.results import load_study
-from mammosearch.space import parse_space
-from mammosearch.study import RunOptions, run_study
+from mammosearch.store.results import load_study
+from mammosearch.config.reader import parse_space
+from mammosearch.search.options import RunOptions
+from mammosearch.search.run import run_study
 
 from conftest import TINY_SPACE, TINY_TRANSFER_SPACE
 
@@ -52,8 +53,9 @@ def test_the_coordinating_process_never_loads_tensorflow(tmp_path):
     script = f"""
 import sys
 from pathlib import Path
-from mammosearch.space import parse_space
-from mammosearch.study import RunOptions, run_study
+from mammosearch.config.reader import parse_space
+from mammosearch.search.options import RunOptions
+from mammosearch.search.run import run_study
 space = parse_space({TINY_SPACE.replace("n_trials: 3", "n_trials: 2")!r})
 options = RunOptions(storage_url={f"sqlite:///{tmp_path / 'p.db'}"!r}, results_dir=Path({str(tmp_path / 'results')!r}), trials_per_process=1)
 summary = run_study(space, options)
@@ -82,3 +84,42 @@ def test_the_last_child_assembles_the_kept_heads_of_every_child(tmp_path):
         assert model.is_file() and not (model.parent / "head.weights.h5").exists()
         # Written after the last trial: the first child left its heads to the last one.
         assert model.stat().st_mtime >= last_trial_end
+
+
+def test_ctrl_c_during_a_recycled_run_prints_one_line_and_no_traceback(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    space = tmp_path / "tiny.yaml"
+    space.write_text(TINY_SPACE.replace("n_trials: 3", "n_trials: 6").replace("epochs: 2", "epochs: 40"))
+    exe = str(Path(sys.executable).parent / "mammosearch")
+    storage = f"sqlite:///{tmp_path / 'results' / 'mammosearch.db'}"
+    # Its own process group, so the signal reaches the parent and its children as a terminal's Ctrl-C does.
+    proc = subprocess.Popen([exe, "run", "--space", str(space), "--trials-per-process", "2"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            try:
+                trials = optuna.load_study(study_name="tiny", storage=storage).get_trials(deepcopy=False)
+            except (KeyError, Exception):
+                trials = []
+            if any(t.state == optuna.trial.TrialState.RUNNING and t.intermediate_values for t in trials):
+                break
+            time.sleep(0.3)
+        else:
+            raise AssertionError("no trial started training")
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err, err[-2000:]
+    assert [line for line in err.splitlines() if line.strip()] == [
+        "interrupted: finished trials are kept; run the same command again to resume."
+    ], err[-2000:]

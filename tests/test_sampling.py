@@ -3,9 +3,10 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from mammosearch.params import TrialParams
-from mammosearch.sampling import sample_params
-from mammosearch.space import Space, parse_space
+from mammosearch.config.params import TrialParams
+from mammosearch.trial.sampling import sample_params
+from mammosearch.config.reader import parse_space
+from mammosearch.config.schema import Space
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -89,7 +90,7 @@ def test_params_round_trip_through_json():
 
 @pytest.mark.parametrize("sampler", ["tpe", "cmaes"])
 def test_model_based_samplers_handle_the_conditional_space(sampler):
-    from mammosearch.study import make_sampler
+    from mammosearch.search.samplers import make_sampler
     import dataclasses
 
     space = dataclasses.replace(FULL, study=dataclasses.replace(FULL.study, sampler=sampler, n_trials=12))

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from mammosearch.errors import SpaceError
-from mammosearch.params import Categorical, FloatRange, Fixed, IntRange
-from mammosearch.space import Space, load_space, parse_space
+from mammosearch.config.params import Categorical, FloatRange, Fixed, IntRange
+from mammosearch.config.reader import load_space, parse_space
+from mammosearch.config.schema import Space
 
 from conftest import REPO
 
@@ -145,7 +146,9 @@ def test_mias_spaces_use_five_fold_cross_validation():
 
 
 def test_new_data_sources_become_their_specs(tmp_path: Path):
-    from mammosearch.data.specs import CbisDdsmSpec, CsvSpec, MiasSpec
+    from mammosearch.data.sources.cbis_ddsm import CbisDdsmSpec
+    from mammosearch.data.sources.csv import CsvSpec
+    from mammosearch.data.sources.mias import MiasSpec
 
     mias = parse_space("data: {source: mias, margin: 2, min_crop: 96, missing_coordinates: center}", base_dir=tmp_path).data
     assert mias == MiasSpec(root=None, margin=2.0, min_crop=96, missing_coordinates="center")

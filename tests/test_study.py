@@ -8,9 +8,12 @@ import optuna
 import pytest
 
 from mammosearch.errors import DataError, StorageError
-from mammosearch.results import load_study
-from mammosearch.space import parse_space, with_overrides
-from mammosearch.study import RunOptions, make_pruner, max_epochs, run_study
+from mammosearch.store.results import load_study
+from mammosearch.config.reader import parse_space
+from mammosearch.config.schema import with_overrides
+from mammosearch.search.options import RunOptions
+from mammosearch.search.run import run_study
+from mammosearch.search.samplers import make_pruner, max_epochs
 
 from conftest import TINY_SPACE
 

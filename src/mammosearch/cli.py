@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional, TypeVar
+from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from mammosearch import runtime
 from mammosearch.errors import MammosearchError
-from mammosearch.storage import DEFAULT_STORAGE
+from mammosearch.store.storage import DEFAULT_STORAGE
 
 runtime.quiet_backend_logs()
 
@@ -34,7 +36,7 @@ err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 StorageOption = Annotated[str, typer.Option("--storage", help="Optuna storage URL (SQLite file, PostgreSQL, ...).")]
-StudyOption = Annotated[Optional[str], typer.Option("--study", help="Study name. run: default is the space's study.name or file name; report/export: the most recent study.")]
+StudyOption = Annotated[str | None, typer.Option("--study", help="Study name. run: default is the space's study.name or file name; report/export: the most recent study.")]
 ResultsOption = Annotated[Path, typer.Option("--results-dir", help="Where trial models, reports and logs are written.")]
 
 
@@ -80,15 +82,16 @@ def friendly_errors(command: F) -> F:
 @app.command()
 @friendly_errors
 def run(
-    space: Annotated[Optional[Path], typer.Option("--space", "-s", help="YAML search space; default: the built-in demo (search_spaces/demo.yaml).")] = None,
+    ctx: typer.Context,
+    space: Annotated[Path | None, typer.Option("--space", "-s", help="YAML search space; default: the built-in demo (search_spaces/demo.yaml).")] = None,
     storage: StorageOption = DEFAULT_STORAGE,
     study: StudyOption = None,
-    n_trials: Annotated[Optional[int], typer.Option("--n-trials", min=1, help="Override study.n_trials (finished trials count towards it).")] = None,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", min=1, help="Override study.timeout, in seconds.")] = None,
+    n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Override study.n_trials (finished trials count towards it).")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Override study.timeout, in seconds.")] = None,
     results_dir: ResultsOption = Path("results"),
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Write per-trial TensorBoard logs with hyper-parameters under results/<study>/tb/.")] = False,
     precision: Annotated[Precision, typer.Option("--precision", help="mixed: float16 (GPU) / bfloat16 (CPU) compute, float32 output.")] = Precision.float32,
-    overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Override a key of the space, e.g. --set model.weights=none (repeatable).")] = None,
+    overrides: Annotated[list[str] | None, typer.Option("--set", help="Override a key of the space, e.g. --set model.weights=none (repeatable).")] = None,
     engine: Annotated[Engine, typer.Option("--engine", help="optuna (sampler + pruner from the space) or kerastuner.")] = Engine.optuna,
     algorithm: Annotated[Algorithm, typer.Option("--algorithm", help="With --engine kerastuner: hyperband, bayesian or random.")] = Algorithm.hyperband,
     heartbeat: Annotated[int, typer.Option("--heartbeat", min=0, help="Seconds between a running trial's heartbeats; a trial silent for two intervals (its process died) is failed and retried. 0: off.")] = 60,
@@ -96,30 +99,26 @@ def run(
     trials_per_process: Annotated[int, typer.Option("--trials-per-process", min=0, help="Longer runs train in a child process replaced after this many trials, so memory stays flat. 0: all trials in this process.")] = 20,
 ) -> None:
     """Run (or resume) a search: sample trials, train, prune, record every metric."""
-    if workers > 1:
-        _run_workers(workers, space, storage, study, n_trials, timeout, results_dir, tensorboard, precision, overrides or [], engine, algorithm, heartbeat)
-        return
-    from mammosearch.progress import RichStudyListener
-    from mammosearch.space import load_space, with_overrides
-    from mammosearch.study import RunOptions, run_study
-
     import optuna
+
+    from mammosearch.config.reader import load_space
+    from mammosearch.config.schema import with_overrides
+    from mammosearch.report.progress import RichStudyListener
+    from mammosearch.search.options import RunOptions
+    from mammosearch.search.run import run_study
 
     # Each trial's outcome is printed by the progress display; Optuna's own log lines
     # (with a traceback for every failed trial) would only repeat it.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     loaded = with_overrides(load_space(space, overrides or ()), n_trials=n_trials, timeout=timeout)
     options = RunOptions(
-        storage_url=storage, results_dir=results_dir, study_name=study, tensorboard=tensorboard,
-        precision=precision.value, heartbeat=heartbeat or None, trials_per_process=trials_per_process or None,
+        storage_url=storage, results_dir=results_dir, study_name=study or (loaded.study_name if workers > 1 else None),
+        tensorboard=tensorboard, precision=precision.value, heartbeat=heartbeat or None,
+        trials_per_process=trials_per_process or None, engine=engine.value, algorithm=algorithm.value, workers=workers,
+        worker_argv=tuple(worker_argv(ctx, study=study or loaded.study_name)) if workers > 1 else (),
     )
     with RichStudyListener(console) as listener:
-        if engine is Engine.kerastuner:
-            from mammosearch.kerastuner_engine import run_kerastuner
-
-            summary = run_kerastuner(loaded, options, algorithm.value, listener)
-        else:
-            summary = run_study(loaded, options, listener)
+        summary = run_study(loaded, options, listener)
     best = "none yet" if summary.best_number is None else f"trial {summary.best_number}, validation AUC {summary.best_value:.4f}"
     console.print(
         f"[bold]study[/] {escape(summary.study_name)} in {escape(summary.storage_url)}: "
@@ -130,51 +129,29 @@ def run(
     console.print(f"next: [cyan]mammosearch report --study {escape(summary.study_name)}[/]")
 
 
-def _run_workers(
-    workers: int, space: Optional[Path], storage: str, study: Optional[str], n_trials: Optional[int], timeout: Optional[float],
-    results_dir: Path, tensorboard: bool, precision: "Precision", overrides: list[str], engine: "Engine", algorithm: "Algorithm", heartbeat: int,
-) -> None:
-    import optuna
+def worker_argv(ctx: typer.Context, **replaced: Any) -> list[str]:
+    """The `run` command line of one worker: every option this command got, then ``--workers 1``.
 
-    from mammosearch.artifacts import StudyDir
-    from mammosearch.errors import MammosearchError as Fatal
-    from mammosearch.space import load_space, with_overrides
-    from mammosearch.storage import mask_url, open_storage
-    from mammosearch.study import finished_trials
-    from mammosearch.workers import plan_workers, run_workers
-
-    if engine is Engine.kerastuner:
-        raise Fatal("--workers works with the optuna engine; KerasTuner's oracle lives in one process")
-    loaded = with_overrides(load_space(space, overrides), n_trials=n_trials, timeout=timeout)
-    name = study or loaded.study_name
-    open_storage(storage)  # a bad URL fails here, once, not in every worker
-    command = ["run", "--storage", storage, "--study", name, "--results-dir", str(results_dir), "--precision", precision.value,
-               "--heartbeat", str(heartbeat), "--workers", "1"]
-    command += ["--space", str(space)] if space else []
-    command += ["--n-trials", str(n_trials)] if n_trials else []
-    command += ["--timeout", str(timeout)] if timeout else []
-    command += ["--tensorboard"] if tensorboard else []
-    for item in overrides:
-        command += ["--set", item]
-    plans = plan_workers(workers, StudyDir(results_dir, name).root / "workers")
-    console.print(f"[bold]study[/] {escape(name)} in {escape(mask_url(storage))}: {workers} workers, logs in {escape(str(plans[0].log.parent))}/")
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-
-    def poll() -> None:
-        try:
-            current = optuna.load_study(study_name=name, storage=storage)
-        except KeyError:
-            return  # the first worker has not created it yet
-        done = finished_trials(current)
-        running = len(current.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
-        console.print(f"  finished {done}/{loaded.study.n_trials or '-'}, running {running}", end="\r")
-
-    codes = run_workers(command, plans, poll)
-    console.print()
-    failed = [i for i, code in enumerate(codes) if code != 0]
-    if failed:
-        raise Fatal(f"worker(s) {', '.join(map(str, failed))} exited with an error; see {plans[failed[0]].log}")
-    console.print(f"all {workers} workers done; next: [cyan]mammosearch report --study {escape(name)}[/]")
+    Built from the parsed parameters themselves, so an option added to `run` reaches the
+    workers without anyone remembering to pass it on.
+    """
+    values = {**ctx.params, **replaced, "workers": 1}
+    argv = ["run"]
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name is None:
+            continue
+        value = values.get(param.name)
+        flag = max(param.opts, key=len)  # the long form
+        if value is None or (param.is_flag and not value):
+            continue
+        if param.is_flag:
+            argv.append(flag)
+        elif param.multiple:
+            for item in value:
+                argv += [flag, str(item)]
+        else:
+            argv += [flag, str(value.value if isinstance(value, Enum) else value)]
+    return argv
 
 
 @app.command()
@@ -187,9 +164,9 @@ def report(
     results_dir: ResultsOption = Path("results"),
 ) -> None:
     """Leaderboard ranked by validation AUC with every metric; writes CSV, JSON and plots."""
-    from mammosearch.report import build_report, report_json_text
-    from mammosearch.report_view import print_report
-    from mammosearch.results import load_study
+    from mammosearch.report.leaderboard import build_report, report_json_text
+    from mammosearch.report.view import print_report
+    from mammosearch.store.results import load_study
 
     record = load_study(storage, study)
     built = build_report(record, results_dir, top_k=top)
@@ -207,11 +184,11 @@ def export_best(
     study: StudyOption = None,
     storage: StorageOption = DEFAULT_STORAGE,
     out: Annotated[Path, typer.Option("--out", help="Folder for model.keras, model_card.json and predictions.json.")] = Path("exported"),
-    trial: Annotated[Optional[int], typer.Option("--trial", help="Export this trial instead of the best one.")] = None,
+    trial: Annotated[int | None, typer.Option("--trial", help="Export this trial instead of the best one.")] = None,
 ) -> None:
     """Write the best trial's trained model and its model card (no retraining)."""
-    from mammosearch.export import export_best as do_export
-    from mammosearch.results import load_study
+    from mammosearch.report.export import export_best as do_export
+    from mammosearch.store.results import load_study
 
     runtime.import_keras_quietly()
     record = load_study(storage, study)
@@ -228,7 +205,7 @@ def validate(
     space: Annotated[Path, typer.Option("--space", "-s", help="YAML search space to check.")],
 ) -> None:
     """Check a search space without training anything."""
-    from mammosearch.space import load_space
+    from mammosearch.config.reader import load_space
 
     loaded = load_space(space)
     console.print(f"[green]ok[/] {escape(str(space))}: study '{escape(loaded.study_name)}', families {', '.join(loaded.model.families)}, "
@@ -242,16 +219,16 @@ app.add_typer(data_app, name="data")
 @data_app.command("inspect")
 @friendly_errors
 def data_inspect(
-    space: Annotated[Optional[Path], typer.Option("--space", "-s", help="YAML search space whose `data` section to load; default: the built-in demo.")] = None,
+    space: Annotated[Path | None, typer.Option("--space", "-s", help="YAML search space whose `data` section to load; default: the built-in demo.")] = None,
     results_dir: ResultsOption = Path("results"),
     per_class: Annotated[int, typer.Option("--per-class", min=1, max=32, help="Sample images per class in the PNG grid.")] = 8,
 ) -> None:
     """Counts per class, patient and split, the leakage check, and a PNG of sample images."""
-    from mammosearch.artifacts import StudyDir
+    from mammosearch.config.reader import load_space
     from mammosearch.data.loading import load_image_set
-    from mammosearch.data_summary import sample_grid, summarize
-    from mammosearch.report_view import print_data_summary
-    from mammosearch.space import load_space
+    from mammosearch.report.data_summary import sample_grid, summarize
+    from mammosearch.report.view import print_data_summary
+    from mammosearch.store.artifacts import StudyDir
 
     loaded = load_space(space)
     images = load_image_set(loaded.data, loaded.split, cache_dir=results_dir / "cache")
@@ -269,9 +246,9 @@ class Dataset(str, Enum):
 @friendly_errors
 def data_fetch(
     dataset: Annotated[Dataset, typer.Argument(help="Which public data set.")],
-    dest: Annotated[Optional[Path], typer.Option("--dest", help="Where to unpack; default: where the loader looks ($MAMMOSEARCH_DATA/mini-mias or ~/.cache/mammosearch/mini-mias).")] = None,
-    url: Annotated[Optional[str], typer.Option("--url", help="Archive URL (a mirror, or file:// for a local copy).")] = None,
-    sha256: Annotated[Optional[str], typer.Option("--sha256", help="Expected checksum of the archive; refused if it differs.")] = None,
+    dest: Annotated[Path | None, typer.Option("--dest", help="Where to unpack; default: where the loader looks ($MAMMOSEARCH_DATA/mini-mias or ~/.cache/mammosearch/mini-mias).")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="Archive URL (a mirror, or file:// for a local copy).")] = None,
+    sha256: Annotated[str | None, typer.Option("--sha256", help="Expected checksum of the archive; refused if it differs.")] = None,
 ) -> None:
     """Download, verify and unpack a public data set where its loader finds it."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn

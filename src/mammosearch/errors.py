@@ -39,8 +39,9 @@ class ExportError(MammosearchError):
     exit_code = 5
 
 
-class TrialFailed(MammosearchError):
+class TrialFailed(Exception):
     """This trial cannot produce a result (non-finite loss, OOM, impossible params).
 
-    The study records the trial as FAIL with this message and continues.
+    Not a :class:`MammosearchError` (as KerasTuner's ``FailedTrialError`` is not a
+    ``FatalError``): the study records the trial as FAIL with this message and continues.
     """

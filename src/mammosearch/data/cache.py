@@ -13,12 +13,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
+
+from mammosearch.files import write_atomically
+
+# Typed loosely: numpy's stub reads a `**arrays` mapping as possibly its `allow_pickle` flag.
+_savez: Callable[..., None] = np.savez
 
 FORMAT_VERSION = 1  # bump when the arrays a loader produces change meaning
 
@@ -48,12 +52,5 @@ def cached(cache_dir: Path | None, key: str, compute: Callable[[], dict[str, np.
         except (OSError, ValueError):
             path.unlink(missing_ok=True)  # a damaged entry is recomputed, never trusted
     arrays = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_atomically(path, lambda p: _savez(p, **arrays))
     return arrays, False

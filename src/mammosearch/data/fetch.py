@@ -13,10 +13,10 @@ import tarfile
 import tempfile
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
-from mammosearch.data.mias import default_root
+from mammosearch.data.sources.mias import default_root
 from mammosearch.errors import DataError
 
 # The Pilot European Image Processing Archive's copy of mini-MIAS (PGM files + README).

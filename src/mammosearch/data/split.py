@@ -18,12 +18,22 @@ both classes, which AUC needs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from mammosearch.data.specs import SplitSpec
 from mammosearch.errors import DataError
 
 _MAX_LISTED = 10
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """Fractions of *patients* that go to validation and test (the rest trains)."""
+
+    validation: float = 0.2
+    test: float = 0.0
+    seed: int = 0
 
 
 def assign_splits(labels: np.ndarray, patient_ids: np.ndarray, spec: SplitSpec) -> np.ndarray:

@@ -1,6 +1,5 @@
-"""Model families, heads and freezing; builders take typed params and never import optuna."""
+"""Model families (``registry.py``), heads, freezing and the cached-activation cut.
 
-from mammosearch.models.builders import MODEL_BUILDERS, build_model
-from mammosearch.models.freezing import freeze_backbone, unfreeze_top_layers
-
-__all__ = ["MODEL_BUILDERS", "build_model", "freeze_backbone", "unfreeze_top_layers"]
+Builders take typed params and never import optuna. This package's ``__init__`` imports
+nothing, so reading the registry does not load Keras.
+"""

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import keras
 
+from mammosearch.config.params import TrialParams
 from mammosearch.models.cut import bottom_until, top_layers_after
 from mammosearch.models.freezing import backbone_of, countable_layers
 from mammosearch.models.heads import HEAD_BUILDERS
-from mammosearch.params import TrialParams
-
-# The backbone's last layer, whose output feature extraction caches (keras.applications names).
-OUTPUT_LAYERS = {"vgg16": "block5_pool", "resnet50": "conv5_block3_out"}
 
 PREPROCESSED = "imagenet_caffe_means"  # the stem's last layer (models/stem.py)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 
-from mammosearch.params import HeadParams
+from mammosearch.config.params import HeadParams
 
 
 def sigmoid_output(x: keras.KerasTensor, seed: int | None = None) -> keras.KerasTensor:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from mammosearch.models.backbones import CAFFE_BGR_MEANS
-from mammosearch.params import AugmentationParams
+from mammosearch.config.params import AugmentationParams
+
+CAFFE_BGR_MEANS = (103.939, 116.779, 123.68)  # ImageNet channel means, BGR order
 
 
 def augmentation_layers(aug: AugmentationParams, seed: int | None = None) -> list[keras.layers.Layer]:

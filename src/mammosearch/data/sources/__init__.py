@@ -1,0 +1,1 @@
+"""Data sources: one file each, holding its spec, YAML reader, loader and description (see ../registry.py)."""

@@ -1,0 +1,227 @@
+"""CBIS-DDSM: the curated DDSM description CSVs, with DICOM images or the JPEG re-export.
+
+* Labels: ``pathology`` BENIGN and BENIGN_WITHOUT_CALLBACK are benign, MALIGNANT is malignant.
+* ``image: crop`` uses the lesion crops (one per abnormality); ``image: full`` the whole
+  mammograms (one per image; malignant if any of its abnormalities is).
+* The official train/test split is kept unless told otherwise. A patient can have a mass
+  in one official set and a calcification in the other: with ``abnormality: both`` all of
+  such a patient's images go to test (a note says how many), so no patient leaks.
+* Layout (a): DICOM files under the root at the CSVs' paths. Layout (b), the widely used
+  JPEG re-export: ``csv/`` (the description CSVs and ``dicom_info.csv``) and
+  ``jpeg/<SeriesInstanceUID>/*.jpg``; the third component of a CSV path is that series UID.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from mammosearch.config.fields import Fields
+from mammosearch.data.base import Loaded, Source
+from mammosearch.data.decode import read_image, stretch_to_uint8, to_square
+from mammosearch.data.split import SplitSpec, assign_splits
+from mammosearch.errors import DataError
+
+PATHOLOGY = {"BENIGN": 0, "BENIGN_WITHOUT_CALLBACK": 0, "MALIGNANT": 1}
+REQUIRED = ("patient_id", "pathology", "image file path", "cropped image file path")
+SERIES = {"crop": "cropped images", "full": "full mammogram images"}
+
+
+@dataclass(frozen=True)
+class CbisDdsmSpec:
+    """CBIS-DDSM description CSVs with DICOM files or the JPEG re-export."""
+
+    root: Path
+    image_size: int = 64
+    abnormality: Literal["mass", "calc", "both"] = "mass"
+    image: Literal["crop", "full"] = "crop"
+    keep_official_split: bool = True  # official test set -> test; train -> train/val by patient
+    validation: float = 0.2  # fraction of training patients for validation
+    test: float = 0.2  # only when keep_official_split is false
+    seed: int = 0
+    source: Literal["cbis_ddsm"] = "cbis_ddsm"
+
+
+def read(fields: Fields, raw: dict[str, Any]) -> CbisDdsmSpec:
+    if "root" not in raw:
+        raise fields.fail("data.root", "source 'cbis_ddsm' needs `root`, the folder with the description CSVs (or csv/ and jpeg/)")
+    d = CbisDdsmSpec(root=Path("."))
+    return CbisDdsmSpec(
+        root=fields.path(raw["root"], "data.root"),
+        image_size=fields.integer(raw.get("image_size", d.image_size), "data.image_size", 16, 2048),
+        abnormality=fields.choice(raw.get("abnormality", d.abnormality), "data.abnormality", ("mass", "calc", "both")),  # type: ignore[arg-type]
+        image=fields.choice(raw.get("image", d.image), "data.image", ("crop", "full")),  # type: ignore[arg-type]
+        keep_official_split=fields.boolean(raw.get("keep_official_split", d.keep_official_split), "data.keep_official_split"),
+        validation=fields.number(raw.get("validation", d.validation), "data.validation", 0.01, 0.9),
+        test=fields.number(raw.get("test", d.test), "data.test", 0.0, 0.9),
+        seed=fields.integer(raw.get("seed", d.seed), "data.seed", 0),
+    )
+
+
+def files(spec: CbisDdsmSpec) -> list[Path]:
+    # Description CSVs (and dicom_info.csv) plus every image file under the root.
+    root = Path(spec.root)
+    if not root.is_dir():
+        return []
+    return [p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".dcm", ".jpg", ".jpeg", ".png")]
+
+
+def describe(spec: CbisDdsmSpec, data: Loaded) -> str:
+    n_malignant = int(data.labels.sum())
+    return (
+        f"CBIS-DDSM {spec.root}: {spec.abnormality} {spec.image}s, {len(data.images)} images "
+        f"({len(data.images) - n_malignant} benign, {n_malignant} malignant), "
+        f"{len(np.unique(data.patient_ids))} patients, {data.images.shape[1]} px, "
+        f"{'official test split' if spec.keep_official_split else 're-split by patient'}"
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    csv: Path
+    line: int
+    patient_id: str
+    label: int
+    image_path: str  # as written in the CSV
+    official_split: str  # "train" or "test"
+
+
+def description_files(csv_dir: Path, spec: CbisDdsmSpec) -> list[tuple[Path, str]]:
+    kinds = ("mass", "calc") if spec.abnormality == "both" else (spec.abnormality,)
+    files = []
+    for kind in kinds:
+        for part, split in (("train", "train"), ("test", "test")):
+            path = csv_dir / f"{kind}_case_description_{part}_set.csv"
+            if not path.is_file():
+                raise DataError(f"CBIS-DDSM description file not found: {path} (expected in {csv_dir}; set data.root to the CBIS-DDSM folder)")
+            files.append((path, split))
+    return files
+
+
+def read_cases(path: Path, split: str, image: str) -> list[Case]:
+    column = "cropped image file path" if image == "crop" else "image file path"
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        columns = [c.strip() for c in reader.fieldnames or []]
+        missing = [c for c in REQUIRED if c not in columns]
+        if missing:
+            raise DataError(f"{path}: missing column(s) {', '.join(repr(c) for c in missing)} (found: {', '.join(columns)})")
+        cases = []
+        for line, row in enumerate(reader, start=2):
+            row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
+            pathology = row["pathology"].upper()
+            if pathology not in PATHOLOGY:
+                raise DataError(f"{path}:{line}: unknown pathology {row['pathology']!r} (expected BENIGN, BENIGN_WITHOUT_CALLBACK or MALIGNANT)")
+            cases.append(Case(path, line, row["patient_id"], PATHOLOGY[pathology], row[column].strip().strip('"'), split))
+    return cases
+
+
+class JpegIndex:
+    """``dicom_info.csv`` of the JPEG re-export: (series UID, series description) -> JPEG file."""
+
+    def __init__(self, root: Path, info: Path) -> None:
+        self.files: dict[tuple[str, str], Path] = {}
+        with info.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            path_column = next((c for c in ("image_path", "file_path") if c in (reader.fieldnames or [])), None)
+            if path_column is None or "SeriesInstanceUID" not in (reader.fieldnames or []) or "SeriesDescription" not in (reader.fieldnames or []):
+                raise DataError(f"{info}: needs columns image_path (or file_path), SeriesInstanceUID and SeriesDescription")
+            for row in reader:
+                relative = row[path_column].strip()
+                relative = relative.split("jpeg/", 1)[1] if "jpeg/" in relative else relative
+                self.files[(row["SeriesInstanceUID"].strip(), row["SeriesDescription"].strip())] = root / "jpeg" / relative
+
+    def resolve(self, case: Case, image: str) -> Path:
+        parts = case.image_path.split("/")
+        uid = parts[2] if len(parts) > 2 else ""
+        found = self.files.get((uid, SERIES[image]))
+        if found is None:
+            raise DataError(f"{case.csv}:{case.line}: no {SERIES[image]} JPEG for series {uid!r} in dicom_info.csv")
+        return found
+
+
+def read_dicom(path: Path, where: str) -> np.ndarray:
+    try:
+        import pydicom
+    except ImportError:
+        raise DataError("reading DICOM needs pydicom: pip install 'mammosearch[dicom]'") from None
+    if not path.is_file():
+        raise DataError(f"{where}: DICOM file not found: {path}")
+    try:
+        dataset = pydicom.dcmread(path)
+        pixels = dataset.pixel_array.astype(np.float64)
+    except Exception as exc:  # pydicom raises many types for broken files
+        raise DataError(f"{where}: cannot read DICOM {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    if getattr(dataset, "PhotometricInterpretation", "") == "MONOCHROME1":
+        pixels = pixels.max() - pixels  # MONOCHROME1: high values are dark
+    return stretch_to_uint8(pixels)[:, :, None]
+
+
+def read_jpeg(path: Path, where: str) -> np.ndarray:
+    """A JPEG of the re-export; errors name the description CSV row that asked for it."""
+    if not path.is_file():
+        raise DataError(f"{where}: JPEG file not found: {path} (listed in dicom_info.csv; is the jpeg/ folder complete?)")
+    try:
+        return read_image(path, "grayscale")
+    except DataError as exc:
+        raise DataError(f"{where}: {exc}") from None
+
+
+def load_cbis_ddsm(spec: CbisDdsmSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], np.ndarray]:
+    root = spec.root
+    if not root.is_dir():
+        raise DataError(f"CBIS-DDSM folder not found: {root} (set data.root)")
+    csv_dir = root / "csv" if (root / "csv").is_dir() else root
+    jpeg = JpegIndex(root, csv_dir / "dicom_info.csv") if (csv_dir / "dicom_info.csv").is_file() and (root / "jpeg").is_dir() else None
+    cases = [case for path, split in description_files(csv_dir, spec) for case in read_cases(path, split, spec.image)]
+    if spec.image == "full":
+        cases = _one_per_image(cases)
+
+    images = []
+    for case in cases:
+        where = f"{case.csv}:{case.line}"
+        if jpeg is not None:
+            pixels = read_jpeg(jpeg.resolve(case, spec.image), where)
+        else:
+            pixels = read_dicom(root / case.image_path, where)
+        images.append(to_square(pixels, spec.image_size))
+    labels = np.asarray([c.label for c in cases], dtype=np.int8)
+    patients = np.asarray([c.patient_id for c in cases], dtype=str)
+    splits, notes = _splits(cases, labels, patients, spec)
+    return np.stack(images), labels, patients, notes, splits
+
+
+def _one_per_image(cases: list[Case]) -> list[Case]:
+    """Full mammograms: several abnormalities share one image; malignant if any is."""
+    by_image: dict[str, Case] = {}
+    for case in cases:
+        kept = by_image.get(case.image_path)
+        if kept is None or case.label > kept.label:
+            by_image[case.image_path] = case
+    return list(by_image.values())
+
+
+def _splits(cases: list[Case], labels: np.ndarray, patients: np.ndarray, spec: CbisDdsmSpec) -> tuple[np.ndarray, tuple[str, ...]]:
+    notes: list[str] = []
+    if not spec.keep_official_split:
+        return assign_splits(labels, patients, SplitSpec(spec.validation, spec.test, spec.seed)), ()
+    official = np.asarray([c.official_split for c in cases])
+    test_patients = set(patients[official == "test"])
+    moved = (official == "train") & np.isin(patients, list(test_patients))
+    if moved.any():
+        notes.append(f"moved {int(moved.sum())} training image(s) of {len(set(patients[moved]))} patient(s) who are also in the official test set to test")
+    official = np.where(moved, "test", official)
+    splits = official.astype(object)
+    train = official == "train"
+    splits[train] = assign_splits(labels[train], patients[train], SplitSpec(spec.validation, 0.0, spec.seed))
+    return splits.astype(str), tuple(notes)
+
+
+SOURCE = Source(
+    name="cbis_ddsm", keys=("root", "image_size", "abnormality", "image", "keep_official_split", "validation", "test", "seed"),
+    read=read, load=load_cbis_ddsm, describe=describe, files=files,
+)

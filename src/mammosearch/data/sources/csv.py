@@ -1,0 +1,118 @@
+"""A CSV manifest: ``path,label[,patient_id][,split]``, the most portable way to name a data set.
+
+Paths are relative to the CSV's folder. Labels are 0/1 or benign/malignant (any case),
+plus any spellings mapped by ``data.labels`` (e.g. ``{B: 0, M: 1}``).
+A ``split`` column (train / val / validation / test) replaces the automatic patient split;
+a manifest whose given splits share a patient is refused (that is leakage, not a choice).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from mammosearch.config.fields import Fields, show
+from mammosearch.data.base import Loaded, Source
+from mammosearch.data.decode import ColorMode, read_image, to_square
+from mammosearch.errors import DataError
+
+LABELS = {"0": 0, "1": 1, "benign": 0, "malignant": 1}
+SPLITS = {"train": "train", "val": "val", "validation": "val", "test": "test"}
+REQUIRED = ("path", "label")
+
+
+@dataclass(frozen=True)
+class CsvSpec:
+    """A manifest CSV with ``path,label`` and optional ``patient_id``, ``split`` columns."""
+
+    path: Path
+    image_size: int = 64
+    color: ColorMode = "grayscale"
+    # Extra label spellings -> 0/1 (lower-case keys), on top of 0/1 and benign/malignant;
+    # a tuple of pairs rather than a dict so the spec stays hashable.
+    labels: tuple[tuple[str, int], ...] = ()
+    source: Literal["csv"] = "csv"
+
+
+def read(fields: Fields, raw: dict[str, Any]) -> CsvSpec:
+    if "path" not in raw:
+        raise fields.fail("data.path", "source 'csv' needs `path`, a CSV with columns path,label[,patient_id][,split]")
+    labels = raw.get("labels") or {}
+    if not isinstance(labels, dict):
+        raise fields.fail("data.labels", f"expected a mapping of label values to 0 or 1, e.g. {{B: 0, M: 1}}, got {show(labels)}")
+    for value, label in labels.items():
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+            raise fields.fail("data.labels", f"label values must be non-empty strings or integers, got {show(value)}")
+        fields.integer(label, f"data.labels.{value}", 0, 1)
+    return CsvSpec(
+        path=fields.path(raw["path"], "data.path"),
+        image_size=fields.integer(raw.get("image_size", 64), "data.image_size", 16, 2048),
+        color=fields.choice(raw.get("color", "grayscale"), "data.color", ("grayscale", "rgb")),  # type: ignore[arg-type]
+        labels=tuple(sorted((str(value).strip().lower(), int(label)) for value, label in labels.items())),
+    )
+
+
+def files(spec: CsvSpec) -> list[Path]:
+    # The manifest's own stat covers edits to it; the images it names are listed by it.
+    found = [spec.path]
+    if spec.path.is_file():
+        with spec.path.open(newline="", encoding="utf-8-sig") as handle:
+            for row in csv.DictReader(handle):
+                candidate = (spec.path.parent / (row.get("path") or "").strip()).resolve()
+                if candidate.is_file():
+                    found.append(candidate)
+    return found
+
+
+def describe(spec: CsvSpec, data: Loaded) -> str:
+    n_malignant = int(data.labels.sum())
+    given = ", splits from the manifest" if data.splits is not None else ""
+    return (
+        f"manifest {spec.path}: {len(data.images)} images ({len(data.images) - n_malignant} benign, "
+        f"{n_malignant} malignant), {len(np.unique(data.patient_ids))} patients, {data.images.shape[1]} px{given}"
+    )
+
+
+def load_manifest(spec: CsvSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], np.ndarray | None]:
+    """Returns images, labels, patient ids, notes, and the given splits (or None)."""
+    path = spec.path
+    if not path.is_file():
+        raise DataError(f"manifest not found: {path} (set data.path to a CSV with columns path,label[,patient_id][,split])")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        columns = [c.strip() for c in (reader.fieldnames or [])]
+        missing = [c for c in REQUIRED if c not in columns]
+        if missing:
+            raise DataError(f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(columns) or 'none'}; required: path,label)")
+        rows = [{k.strip(): (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
+    if not rows:
+        raise DataError(f"{path}: no rows")
+    has_split = "split" in columns
+    accepted = {**LABELS, **{k.lower(): v for k, v in spec.labels}}
+    files, labels, patients, splits = [], [], [], []
+    for number, row in enumerate(rows, start=2):  # line 1 is the header
+        label = accepted.get(row["label"].lower())
+        if label is None:
+            known = ", ".join(sorted(accepted))
+            raise DataError(f"{path}:{number}: unknown label {row['label']!r} (accepted: {known}; map more with data.labels)")
+        file = (path.parent / row["path"]).resolve()
+        if not file.is_file():
+            raise DataError(f"{path}:{number}: image {row['path']!r} not found at {file}")
+        if has_split:
+            split = SPLITS.get(row["split"].lower())
+            if split is None:
+                raise DataError(f"{path}:{number}: unknown split {row['split']!r} (use train, val or test)")
+            splits.append(split)
+        files.append(file)
+        labels.append(label)
+        patients.append(row.get("patient_id") or row["path"])
+    images = np.stack([to_square(read_image(f, spec.color), spec.image_size) for f in files])
+    notes = () if "patient_id" in columns else ("no patient_id column: each image is its own patient, so the split cannot group a patient's images",)
+    return images, np.asarray(labels, dtype=np.int8), np.asarray(patients, dtype=str), notes, (np.asarray(splits) if has_split else None)
+
+
+SOURCE = Source(name="csv", keys=("path", "image_size", "color", "labels"), read=read, load=load_manifest, describe=describe, files=files)

@@ -1,0 +1,228 @@
+"""mini-MIAS: lesion ROI crops (benign vs malignant) or whole images (normal vs abnormal).
+
+``Info.txt`` holds one row per abnormality: ``REFNUM BG CLASS [SEVERITY [X Y RADIUS]]``.
+Facts that shape this loader (see the data set's README notes):
+
+* Y is measured from the *bottom* of the image: row = height - 1 - Y.
+* Some lesions have no coordinates (mdb059; the ``*NOTE 3*`` calcification rows):
+  ``missing_coordinates: skip`` drops them and says how many, ``center`` takes a centred crop.
+* One image can hold several lesions: each gives its own crop with its own label.
+* Images 2k-1 and 2k are the two breasts of one woman: they share a patient id, so the
+  split never puts one woman's left and right breast on both sides.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from mammosearch.config.fields import Fields
+from mammosearch.data.base import Loaded, Source
+from mammosearch.data.decode import read_image, to_square
+from mammosearch.errors import DataError
+
+ROW = re.compile(r"^mdb\d{3}\s")
+BACKGROUNDS = {"F", "G", "D"}
+CLASSES = {"CALC", "CIRC", "SPIC", "MISC", "ARCH", "ASYM", "NORM"}
+
+
+@dataclass(frozen=True)
+class MiasSpec:
+    """mini-MIAS (``Info.txt`` + ``mdbNNN.pgm|png``): lesion crops, or whole images."""
+
+    root: Path | None = None  # None: the folder `mammosearch data fetch mini-mias` fills
+    image_size: int = 64
+    task: Literal["benign_vs_malignant", "normal_vs_abnormal"] = "benign_vs_malignant"
+    margin: float = 1.5  # crop side = max(min_crop, 2 * radius * margin)
+    min_crop: int = 64
+    missing_coordinates: Literal["skip", "center"] = "skip"
+    center_crop: int = 512  # crop side for lesions without coordinates when "center"
+    source: Literal["mias"] = "mias"
+
+
+def read(fields: Fields, raw: dict[str, Any]) -> MiasSpec:
+    d = MiasSpec()
+    return MiasSpec(
+        root=fields.path(raw["root"], "data.root") if raw.get("root") is not None else None,
+        image_size=fields.integer(raw.get("image_size", d.image_size), "data.image_size", 16, 1024),
+        task=fields.choice(raw.get("task", d.task), "data.task", ("benign_vs_malignant", "normal_vs_abnormal")),  # type: ignore[arg-type]
+        margin=fields.number(raw.get("margin", d.margin), "data.margin", 0.5, 10.0),
+        min_crop=fields.integer(raw.get("min_crop", d.min_crop), "data.min_crop", 8, 1024),
+        missing_coordinates=fields.choice(raw.get("missing_coordinates", d.missing_coordinates), "data.missing_coordinates", ("skip", "center")),  # type: ignore[arg-type]
+        center_crop=fields.integer(raw.get("center_crop", d.center_crop), "data.center_crop", 16, 1024),
+    )
+
+
+def files(spec: MiasSpec) -> list[Path]:
+    root = spec.root or default_root()
+    return [p for folder in (root, root / "images") if folder.is_dir() for p in folder.iterdir() if p.suffix.lower() in (".pgm", ".png", ".txt")]
+
+
+def describe(spec: MiasSpec, data: Loaded) -> str:
+    n_positive = int(data.labels.sum())
+    n = len(data.images)
+    what = (
+        f"{n} lesion crops ({n - n_positive} benign, {n_positive} malignant)"
+        if spec.task == "benign_vs_malignant"
+        else f"{n} whole images ({n - n_positive} normal, {n_positive} abnormal)"
+    )
+    return f"mini-MIAS {spec.root or default_root()}: {what}, {len(np.unique(data.patient_ids))} women, {data.images.shape[1]} px"
+
+
+@dataclass(frozen=True)
+class MiasRow:
+    line: int
+    refnum: str
+    abnormality: str
+    severity: str | None  # "B", "M" or None for NORM
+    x: int | None
+    y: int | None
+    radius: int | None
+
+    @property
+    def number(self) -> int:
+        return int(self.refnum[3:])
+
+    @property
+    def has_coordinates(self) -> bool:
+        return self.x is not None
+
+
+def default_root() -> Path:
+    """Where `mammosearch data fetch mini-mias` unpacks to and the loader looks by default."""
+    base = os.environ.get("MAMMOSEARCH_DATA")
+    return (Path(base) if base else Path.home() / ".cache" / "mammosearch") / "mini-mias"
+
+
+def woman_id(number: int) -> str:
+    """mdb001 and mdb002 are one woman's two breasts: both map to mias-woman-001."""
+    return f"mias-woman-{(number + 1) // 2:03d}"
+
+
+def parse_info(path: Path) -> list[MiasRow]:
+    """The label table of ``Info.txt`` (README prose above it is skipped)."""
+    if not path.is_file():
+        raise DataError(f"mini-MIAS labels not found: {path} (expected Info.txt in the data root; set data.root or run `mammosearch data fetch mini-mias`)")
+    rows = []
+    for number, text in enumerate(path.read_text(encoding="latin-1").splitlines(), start=1):
+        if not ROW.match(text):
+            continue
+        rows.append(_parse_row(path, number, text))
+    if not rows:
+        raise DataError(f"{path}: no label rows (lines starting 'mdbNNN ') found")
+    return rows
+
+
+def _parse_row(path: Path, line: int, text: str) -> MiasRow:
+    fields = text.split()
+    where = f"{path}:{line}"
+
+    def bad(why: str) -> DataError:
+        return DataError(f"{where}: malformed label row {text.strip()!r}: {why}")
+
+    if len(fields) < 3:
+        raise bad("expected REFNUM BG CLASS [SEVERITY [X Y RADIUS]]")
+    refnum, background, abnormality = fields[0], fields[1], fields[2]
+    if background not in BACKGROUNDS:
+        raise bad(f"background {background!r} is not one of F, G, D")
+    if abnormality not in CLASSES:
+        raise bad(f"class {abnormality!r} is not one of {', '.join(sorted(CLASSES))}")
+    if abnormality == "NORM":
+        return MiasRow(line, refnum, abnormality, None, None, None, None)
+    if len(fields) < 4 or fields[3] not in ("B", "M"):
+        raise bad("an abnormality needs severity B or M")
+    severity = fields[3]
+    coords = fields[4:7]
+    if len(coords) == 3 and all(c.lstrip("-").isdigit() for c in coords):
+        x, y, radius = (int(c) for c in coords)
+        return MiasRow(line, refnum, abnormality, severity, x, y, radius)
+    if len(fields) == 4 or fields[4].startswith("*"):
+        return MiasRow(line, refnum, abnormality, severity, None, None, None)  # e.g. "*NOTE 3*"
+    raise bad("X Y RADIUS must be three integers")
+
+
+def image_path(root: Path, row: MiasRow) -> Path:
+    """``mdbNNN.pgm`` (the original archive) or ``.png`` (re-encoded copies), in the root or ``images/``."""
+    refnum = row.refnum
+    for folder in (root, root / "images"):
+        for suffix in (".pgm", ".png", ".PGM", ".PNG"):
+            candidate = folder / f"{refnum}{suffix}"
+            if candidate.is_file():
+                return candidate
+    raise DataError(
+        f"{root / 'Info.txt'}:{row.line}: image {refnum} is named here but neither {refnum}.pgm nor "
+        f"{refnum}.png is in {root} or {root / 'images'}; restore the file or fetch the data again"
+    )
+
+
+def crop_lesion(image: np.ndarray, row: MiasRow, spec: MiasSpec) -> np.ndarray:
+    """A square crop centred on the lesion, zero-padded past the film edge (the background is black)."""
+    height, width = image.shape[:2]
+    if row.has_coordinates:
+        centre_row, centre_col = height - 1 - int(row.y), int(row.x)  # type: ignore[arg-type]
+        side = max(spec.min_crop, int(round(2 * int(row.radius) * spec.margin)))  # type: ignore[arg-type]
+    else:
+        centre_row, centre_col, side = height // 2, width // 2, spec.center_crop
+    half = side // 2
+    top, left = centre_row - half, centre_col - half
+    padded = np.pad(image, ((side, side), (side, side), (0, 0)), mode="constant")
+    return padded[top + side: top + side + side, left + side: left + side + side]
+
+
+def load_mias(spec: MiasSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    root = spec.root or default_root()
+    if not root.is_dir():
+        raise DataError(f"mini-MIAS folder not found: {root} (set data.root, or run `mammosearch data fetch mini-mias`)")
+    rows = parse_info(root / "Info.txt")
+    decoded: dict[str, np.ndarray] = {}
+    first_row: dict[str, MiasRow] = {}
+    for row in rows:
+        first_row.setdefault(row.refnum, row)
+
+    def image_of(refnum: str) -> np.ndarray:
+        # Decoded once even when the image holds several lesions.
+        if refnum not in decoded:
+            row = first_row[refnum]
+            path = image_path(root, row)
+            try:
+                decoded[refnum] = read_image(path, "grayscale")
+            except DataError as exc:
+                raise DataError(f"{root / 'Info.txt'}:{row.line}: {exc}") from None
+        return decoded[refnum]
+
+    images, labels, patients, notes = [], [], [], []
+    if spec.task == "normal_vs_abnormal":
+        abnormal: dict[str, bool] = {}
+        for row in rows:
+            abnormal[row.refnum] = abnormal.get(row.refnum, False) or row.abnormality != "NORM"
+        for refnum, is_abnormal in sorted(abnormal.items()):
+            images.append(to_square(image_of(refnum), spec.image_size))
+            labels.append(int(is_abnormal))
+            patients.append(woman_id(int(refnum[3:])))
+    else:
+        skipped = [r.refnum for r in rows if r.abnormality != "NORM" and not r.has_coordinates]
+        for row in rows:
+            if row.abnormality == "NORM":
+                continue
+            if not row.has_coordinates and spec.missing_coordinates == "skip":
+                continue
+            images.append(to_square(crop_lesion(image_of(row.refnum), row, spec), spec.image_size))
+            labels.append(1 if row.severity == "M" else 0)
+            patients.append(woman_id(row.number))
+        if skipped:
+            verb = "skipped" if spec.missing_coordinates == "skip" else "centre-cropped"
+            notes.append(f"{verb} {len(skipped)} lesion(s) without coordinates: {', '.join(skipped)}")
+    if not images:
+        raise DataError(f"{root}: no images for task {spec.task}")
+    return np.stack(images), np.asarray(labels, dtype=np.int8), np.asarray(patients), tuple(notes)
+
+
+SOURCE = Source(
+    name="mias", keys=("root", "image_size", "task", "margin", "min_crop", "missing_coordinates", "center_crop"),
+    read=read, load=load_mias, describe=describe, files=files,
+)

@@ -1,0 +1,24 @@
+"""Classification metrics on ``(y_true, y_score)``: AUC, ROC, confusion matrix, CI.
+
+Pure functions of numpy arrays, so training, reporting and export all compute a metric the
+same way and tests need no model. Labels are 0 = benign, 1 = malignant; scores are the
+predicted probability of malignancy. A prediction is positive when ``score >= threshold``,
+the convention of :func:`sklearn.metrics.roc_curve`, so a threshold read off the ROC
+reproduces that ROC point exactly.
+
+Every returned dict holds plain Python ``int``/``float``/``list``/``None`` (never numpy
+scalars or NaN) so it can go straight into ``json.dumps`` and Optuna user attributes.
+"""
+
+from mammosearch.metrics.auc import auc_from_ranks, bootstrap_auc_ci
+from mammosearch.metrics.classification import evaluate_predictions, is_collapsed, roc_points, threshold_metrics, youden_threshold
+
+__all__ = [
+    "auc_from_ranks",
+    "bootstrap_auc_ci",
+    "evaluate_predictions",
+    "is_collapsed",
+    "roc_points",
+    "threshold_metrics",
+    "youden_threshold",
+]

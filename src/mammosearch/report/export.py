@@ -1,0 +1,82 @@
+"""The best trial -> ``model.keras`` + ``model_card.json``, from the model the search saved.
+
+Nothing is retrained: the file written is the one the trial saved at its best epoch,
+reloaded in Keras safe mode (no arbitrary code) to prove it loads before it is handed over.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from mammosearch.errors import ExportError
+from mammosearch.files import write_atomically, write_json
+from mammosearch.report.model_card import model_card
+from mammosearch.store.results import StudyRecord, TrialRow
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    trial: int
+    value: float
+    model_file: Path
+    card_file: Path
+    predictions_file: Path | None
+
+
+def choose_trial(record: StudyRecord, number: int | None = None) -> TrialRow:
+    ranked = record.ranked()
+    if not ranked:
+        raise ExportError(f"study '{record.name}' has no completed trial yet; run `mammosearch run` first")
+    if number is not None:
+        chosen = [r for r in ranked if r.number == number]
+        if not chosen:
+            raise ExportError(f"trial {number} of study '{record.name}' is not a completed trial")
+        return chosen[0]
+    for row in ranked:
+        if row.model_path is not None or row.pending_model_path is not None:
+            return row
+    raise ExportError(
+        f"no saved model for any completed trial of study '{record.name}' "
+        f"(expected under results/<study>/trials/); were the results deleted or moved?"
+    )
+
+
+def export_best(record: StudyRecord, out_dir: Path, trial_number: int | None = None) -> ExportResult:
+    import keras
+
+    row = choose_trial(record, trial_number)
+    model_path = row.model_path
+    if model_path is None and row.pending_model_path is not None:
+        model_path = _assemble(record, row, row.pending_model_path.parent)
+    if model_path is None:
+        raise ExportError(f"trial {row.number} has no saved model (only the top-K trials keep theirs; see study.keep_top_k)")
+    try:
+        model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
+    except Exception as exc:
+        raise ExportError(f"cannot load {model_path} in safe mode: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        model_file = write_atomically(out_dir / "model.keras", lambda p: shutil.copyfile(model_path, p))
+        card_file = write_json(out_dir / "model_card.json", model_card(record, row, model))
+        predictions = model_path.parent / "predictions.json"  # written beside the model
+        predictions_file = None
+        if predictions.is_file():
+            predictions_file = write_atomically(out_dir / "predictions.json", lambda p: shutil.copyfile(predictions, p))
+    except OSError as exc:
+        raise ExportError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    return ExportResult(row.number, float(row.value or 0.0), model_file, card_file, predictions_file)
+
+
+def _assemble(record: StudyRecord, row: TrialRow, trial_dir: Path) -> Path:
+    """The full model of a head kept on cached activations whose run ended before assembling it."""
+    from mammosearch.models.saving import assemble_model
+
+    if row.outcome.params is None:
+        raise ExportError(f"trial {row.number} has no readable params; its model cannot be assembled")
+    try:
+        return assemble_model(trial_dir, row.outcome.params, int(record.user_attrs.get("channels", 1)))
+    except OSError as exc:
+        raise ExportError(f"cannot assemble the model of trial {row.number} in {trial_dir}: {exc.strerror or exc}") from None

@@ -1,0 +1,152 @@
+"""Leaderboard, per-family summary, CSV/JSON and plots for one study. No TensorFlow here."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mammosearch.files import write_atomically, write_json
+from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_roc_curves
+from mammosearch.report.trials_frame import trials_frame
+from mammosearch.store.artifacts import StudyDir
+from mammosearch.store.results import StudyRecord, TrialRow
+
+LEADERBOARD_COLUMNS = [
+    "trial", "family", "head", "fine_tune", "unfrozen_layers", "learning_rate", "fine_tune_learning_rate",
+    "input_size", "best_epoch", "val_auc", "val_auc_ci_low", "val_auc_ci_high", "fold_aucs", "pooled_oof_auc", "val_average_precision",
+    "val_accuracy_05", "val_precision_05", "val_recall_05", "val_specificity_05", "val_f1_05",
+    "youden_threshold", "val_accuracy_youden", "val_precision_youden", "val_recall_youden",
+    "val_specificity_youden", "val_f1_youden", "val_tn_05", "val_fp_05", "val_fn_05", "val_tp_05", "collapsed",
+]
+TEST_COLUMNS = ["test_auc", "test_auc_ci_low", "test_auc_ci_high", "test_accuracy_youden", "test_recall_youden", "test_specificity_youden", "test_f1_youden"]
+
+
+@dataclass(frozen=True)
+class Report:
+    study: str
+    data_description: str
+    state_counts: dict[str, int]
+    leaderboard: pd.DataFrame  # top K completed trials, best first
+    families: pd.DataFrame  # one row per family
+    best: TrialRow | None
+    failures: list[tuple[int, str]]
+    warnings: list[str]
+    files: list[Path]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "study": self.study,
+            "data": self.data_description,
+            "state_counts": self.state_counts,
+            "leaderboard": _records(self.leaderboard),
+            "families": _records(self.families),
+            "best_trial": None if self.best is None else self.best.number,
+            "failures": [{"trial": n, "reason": r} for n, r in self.failures],
+            "warnings": self.warnings,
+            "files": [str(p) for p in self.files],
+        }
+
+
+def family_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per family: how many trials in each state, best and median validation AUC."""
+    if frame.empty:
+        return pd.DataFrame(columns=["family", "trials", "complete", "pruned", "failed", "best_val_auc", "median_val_auc", "best_trial"])
+    rows = []
+    for family, group in frame.groupby("family", dropna=False, sort=True):
+        done = group[group["state"] == "complete"]
+        best = done.sort_values(["val_auc", "trial"], ascending=[False, True]).head(1)
+        rows.append({
+            "family": family if isinstance(family, str) else "?",
+            "trials": len(group),
+            "complete": int((group["state"] == "complete").sum()),
+            "pruned": int((group["state"] == "pruned").sum()),
+            "failed": int((group["state"] == "failed").sum()),
+            "best_val_auc": float(best["val_auc"].iloc[0]) if len(best) else None,
+            "median_val_auc": float(done["val_auc"].median()) if len(done) else None,
+            "best_trial": int(best["trial"].iloc[0]) if len(best) else None,
+        })
+    return pd.DataFrame(rows).sort_values("best_val_auc", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_files: bool = True) -> Report:
+    frame = trials_frame(record)
+    ranked = record.ranked()
+    leaderboard = frame[frame["state"] == "complete"].head(top_k) if not frame.empty else frame
+    columns = [c for c in LEADERBOARD_COLUMNS + TEST_COLUMNS if c in leaderboard.columns]
+    leaderboard = leaderboard[columns].reset_index(drop=True) if not leaderboard.empty else leaderboard
+    warnings = _warnings(record, ranked[:top_k])
+    report = Report(
+        study=record.name,
+        data_description=str(record.user_attrs.get("data_description", "")),
+        state_counts=record.state_counts(),
+        leaderboard=leaderboard,
+        families=family_summary(frame),
+        best=ranked[0] if ranked else None,
+        failures=[(r.number, r.fail_reason or "no reason recorded") for r in record.by_state("failed")],
+        warnings=warnings,
+        files=[],
+    )
+    if not write_files:
+        return report
+    files = _write_files(record, report, frame, ranked[:top_k], StudyDir(results_dir, record.name).report_dir())
+    return Report(**{**report.__dict__, "files": files})
+
+
+def _warnings(record: StudyRecord, top: list[TrialRow]) -> list[str]:
+    notes = []
+    for row in top:
+        if row.val_metrics and row.val_metrics.get("collapsed"):
+            notes.append(f"trial {row.number} predicts a single class on validation (collapsed); its AUC ranks scores but its threshold metrics are meaningless")
+        if row.model_missing:
+            notes.append(f"trial {row.number}'s saved model is missing from disk; export-best cannot use it")
+    running = record.by_state("running")
+    if running:
+        notes.append(f"{len(running)} trial(s) still marked running: {', '.join(str(r.number) for r in running[:10])}")
+    return notes
+
+
+def _write_files(record: StudyRecord, report: Report, frame: pd.DataFrame, top: list[TrialRow], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    files = [
+        write_atomically(out / "trials.csv", lambda p: frame.to_csv(p, index=False)),
+        write_atomically(out / "leaderboard.csv", lambda p: report.leaderboard.to_csv(p, index=False)),
+        write_atomically(out / "families.csv", lambda p: report.families.to_csv(p, index=False)),
+        write_json(out / "report.json", report.to_json()),
+    ]
+    title = f"study {record.name}"
+    curves = [
+        RocCurve.from_evaluation(f"trial {r.number} ({r.family})", r.val_metrics)
+        for r in top[:5]
+        if r.val_metrics
+    ]
+    if curves:
+        files.append(plot_roc_curves(curves, out / "roc_top.png", f"{title}: validation ROC, top {len(curves)}"))
+    if top and top[0].val_metrics:
+        cm = top[0].val_metrics["at_0.5"]["confusion_matrix"]
+        files.append(plot_confusion_matrix(cm, out / "confusion_best.png", f"{title}: trial {top[0].number}, validation, threshold 0.5"))
+    if record.rows:
+        values = [r.value if r.state == "complete" else r.last_intermediate for r in record.rows]
+        files.append(plot_optimization_history(
+            [r.number for r in record.rows], values, [r.state for r in record.rows], out / "history.png", f"{title}: optimization history"
+        ))
+    return files
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if hasattr(value, "item"):
+            return clean(value.item())
+        return value
+
+    return [{str(k): clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def report_json_text(report: Report) -> str:
+    return json.dumps(report.to_json(), indent=2)

@@ -1,0 +1,1 @@
+"""Many trials: the run dispatch, study set-up, the trial loop, recycled children, workers, KerasTuner."""

@@ -1,0 +1,51 @@
+"""The trial loop of one process: what an in-process run, a recycled child and a worker all run.
+
+It never sets the study up (``study.prepare`` does, once) and never dispatches (``run.py``
+does): children and workers call this, never the entry point again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+
+from mammosearch import runtime
+from mammosearch.config.schema import Space
+from mammosearch.errors import TrialFailed
+from mammosearch.search.listener import StudyListener
+from mammosearch.search.objective import SearchObjective
+from mammosearch.search.options import RunOptions
+from mammosearch.search.study import Prepared, finished_trials
+from mammosearch.store.artifacts import StudyDir
+from mammosearch.store.kept_models import assemble_pending
+
+
+def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: StudyListener | None) -> str:
+    """Run the study's remaining trials in this process; returns the runtime line (Keras, backend, devices)."""
+    runtime_line = runtime.configure(options.precision)
+    study = prepared.study
+    study_dir = StudyDir(options.results_dir, study.study_name)
+    objective = SearchObjective(space, prepared.images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations")
+    runtime.freeze_long_lived_objects()
+
+    def report_end(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if listener is not None:
+            listener.on_trial_end(trial)
+        # Other workers add trials too: stop once the shared budget is spent.
+        if space.study.n_trials is not None and finished_trials(study_) >= space.study.n_trials:
+            study_.stop()
+
+    remaining = prepared.remaining(space)
+    if remaining is None or remaining > 0:
+        study.optimize(
+            objective,
+            n_trials=remaining,
+            timeout=space.study.timeout,
+            catch=(TrialFailed,),
+            callbacks=[report_end],
+            gc_after_trial=True,
+        )
+        if options.assemble_at_end:
+            assemble_pending(study, study_dir)  # full models of the heads kept on cached activations
+    return runtime_line

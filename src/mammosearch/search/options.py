@@ -1,0 +1,43 @@
+"""How a run was asked for (:class:`RunOptions`) and what it did (:class:`RunSummary`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ENGINES = ("optuna", "kerastuner")
+ALGORITHMS = ("hyperband", "bayesian", "random")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    storage_url: str
+    results_dir: Path
+    study_name: str | None = None
+    tensorboard: bool = False
+    precision: str = "float32"
+    heartbeat: int | None = 60  # seconds; None turns crash detection off
+    trials_per_process: int | None = 20  # recycle the training process this often; None: all in-process
+    engine: str = "optuna"
+    algorithm: str = "hyperband"  # KerasTuner's oracle, with engine "kerastuner"
+    workers: int = 1
+    # The command line each of several workers runs (`mammosearch run ... --workers 1`),
+    # built by the CLI from every option it was given, so none is lost on the way.
+    worker_argv: tuple[str, ...] = ()
+    # Assemble the kept heads' full models when the trials are done. A recycled child that
+    # is not the run's last leaves them to the last one (each assembly builds and writes a
+    # whole backbone, seconds during which no trial runs).
+    assemble_at_end: bool = True
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    study_name: str
+    storage_url: str  # masked
+    new_trials: int
+    finished_trials: int
+    best_number: int | None
+    best_value: float | None
+    data_description: str
+    runtime: str
+    notes: tuple[str, ...] = ()

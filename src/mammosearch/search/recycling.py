@@ -1,0 +1,181 @@
+"""Trials in recycled child processes.
+
+TensorFlow keeps part of every model it has traced for the life of the process (about
+10 MB per trial here, measured by ``benchmarks/memory.py``) even after
+``clear_session``; Keras and Optuna users report the same growth. A long study therefore
+runs its trials in a child process that is replaced every ``trials_per_process`` trials:
+the memory goes back to the system with the process. The parent keeps the storage, the
+progress display and the budget; children find data and activations in the on-disk caches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import queue as queue_module
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+
+from mammosearch.config.params import TrialParams
+from mammosearch.config.schema import Space
+from mammosearch.errors import MammosearchError
+from mammosearch.search.listener import StudyListener
+from mammosearch.search.options import RunOptions
+from mammosearch.search.study import finished_trials
+
+
+class QueueListener:
+    """The child's listener: forwards every event to the parent through a queue."""
+
+    def __init__(self, events: Any) -> None:
+        self.events = events
+
+    def on_study_start(self, *args: Any, **kwargs: Any) -> None:
+        pass  # the parent announced the study already
+
+    def on_trial_start(self, number: int, params: TrialParams) -> None:
+        self.events.put(("trial_start", number, params.to_json()))
+
+    def on_epoch(self, epoch: int, total_epochs: int, logs: dict[str, float]) -> None:
+        self.events.put(("epoch", epoch, total_epochs, {k: float(v) for k, v in logs.items()}))
+
+    def on_trial_end(self, trial: optuna.trial.FrozenTrial) -> None:
+        self.events.put(("trial_end", trial.number))
+
+
+# The next child is started this many trials before the current one's last, so that its
+# start-up (interpreter, TensorFlow import: ~6 s on 2 cores) overlaps training.
+LEAD_TRIALS = 3
+
+
+@dataclasses.dataclass
+class _Child:
+    process: Any
+    events: Any  # child -> parent: progress events
+    orders: Any  # parent -> child: (the space to run with its trial budget, whether it is the last child), or None: exit
+
+
+def _child(orders: Any, options: RunOptions, events: Any, verbosity: int) -> None:
+    """A training process: wait for its order, run that many trials, report back, exit."""
+    try:
+        _train_when_told(orders, options, events, verbosity)
+    except KeyboardInterrupt:
+        # Ctrl-C reaches the whole process group. The parent says "interrupted" once; a
+        # child's traceback would only bury that line (Optuna has already failed the
+        # running trial, which does not count towards the budget).
+        sys.exit(130)
+
+
+def _train_when_told(orders: Any, options: RunOptions, events: Any, verbosity: int) -> None:
+    from mammosearch import runtime
+    from mammosearch.search.loop import run_trials
+    from mammosearch.search.study import prepare
+
+    optuna.logging.set_verbosity(verbosity)  # a spawned interpreter starts with Optuna's default
+    runtime.configure(options.precision)  # the slow imports happen while the previous child trains
+    order = orders.get()
+    if order is None:
+        return
+    space, last = order
+    child_options = dataclasses.replace(options, assemble_at_end=last)
+    # The parent prepared the study; the child re-opens it and finds the data in the cache.
+    runtime_line = run_trials(prepare(space, child_options), space, child_options, QueueListener(events))
+    events.put(("runtime", runtime_line))  # Keras, backend and devices, as the child saw them
+
+
+def _spawn(context: Any, options: RunOptions) -> _Child:
+    events, orders = context.Queue(), context.Queue()
+    process = context.Process(target=_child, args=(orders, options, events, optuna.logging.get_verbosity()))
+    process.start()
+    return _Child(process, events, orders)
+
+
+def _retire(child: _Child) -> None:
+    """A standby child that is not needed: tell it to exit, and make sure it does."""
+    child.orders.put(None)
+    child.process.join(timeout=30)
+    if child.process.is_alive():
+        child.process.terminate()
+        child.process.join()
+
+
+def _forward(events: Any, process: Any, listener: StudyListener | None, study: optuna.Study, on_started: Callable[[int], None]) -> str | None:
+    """Pass the child's events to ``listener`` until the child exits; returns its runtime line.
+
+    ``on_started`` is told how many trials the child has started, after each start.
+    """
+    runtime_line = None
+    started = 0
+    while True:
+        try:
+            event = events.get(timeout=0.2)
+        except queue_module.Empty:
+            if not process.is_alive():
+                return runtime_line
+            continue
+        kind = event[0]
+        if kind == "runtime":
+            runtime_line = event[1]
+        elif kind == "trial_start":
+            started += 1
+            on_started(started)
+            if listener is not None:
+                listener.on_trial_start(event[1], TrialParams.from_json(event[2]))
+        elif listener is None:
+            continue
+        elif kind == "epoch":
+            listener.on_epoch(event[1], event[2], event[3])
+        elif kind == "trial_end":
+            trial = next((t for t in study.get_trials(deepcopy=False) if t.number == event[1]), None)
+            if trial is not None:
+                listener.on_trial_end(trial)
+
+
+def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listener: StudyListener | None) -> str:
+    """Run the study's remaining trials, ``options.trials_per_process`` per child process.
+
+    Returns the runtime line (Keras, backend, devices) of the last child that reported one.
+    """
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited to leak
+    per_process = int(options.trials_per_process or 1)
+    total = space.study.n_trials
+    deadline = None if space.study.timeout is None else time.monotonic() + space.study.timeout
+    child_options = dataclasses.replace(options, study_name=study.study_name, trials_per_process=None)
+    runtime_line = "training in recycled child processes"
+    standby: _Child | None = None
+    try:
+        while True:
+            done = finished_trials(study)
+            if total is not None and done >= total:
+                return runtime_line
+            time_left = None if deadline is None else deadline - time.monotonic()
+            if time_left is not None and time_left <= 1:
+                return runtime_line
+            target = done + per_process if total is None else min(total, done + per_process)
+            child = standby or _spawn(context, child_options)
+            standby = None
+            # The last child assembles the kept models; without a trial budget any child may be the last.
+            last = total is None or target >= total
+            child.orders.put((dataclasses.replace(space, study=dataclasses.replace(space.study, n_trials=target, timeout=time_left)), last))
+
+            def prepare_next(started: int, target: int = target) -> None:
+                nonlocal standby
+                more_to_do = total is None or target < total
+                if standby is None and more_to_do and started >= per_process - LEAD_TRIALS:
+                    standby = _spawn(context, child_options)
+
+            try:
+                runtime_line = _forward(child.events, child.process, listener, study, prepare_next) or runtime_line
+            finally:
+                child.process.join()
+            if child.process.exitcode != 0:
+                raise MammosearchError(f"a trial process exited with code {child.process.exitcode}; finished trials are kept, run the same command to resume")
+            if finished_trials(study) == done:
+                return runtime_line  # the child could not add a trial (budget reached by other workers)
+    finally:
+        if standby is not None:
+            _retire(standby)

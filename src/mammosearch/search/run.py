@@ -1,0 +1,58 @@
+"""``run_study``: the one dispatch, as optuna's ``study/_optimize.py`` does it.
+
+It chooses how the trials run: several worker processes (``--workers``), the KerasTuner
+engine, recycled child processes (a long run), or this process. Each of those calls the
+trial loop (``loop.run_trials``) or KerasTuner's, never this function again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mammosearch.config.schema import Space
+from mammosearch.search.listener import StudyListener
+from mammosearch.search.options import RunOptions, RunSummary
+from mammosearch.search.study import Prepared, check_options, engine_study_name, prepare, summarize
+
+
+def announce(listener: StudyListener | None, prepared: Prepared, space: Space) -> None:
+    if listener is not None:
+        images = prepared.images
+        listener.on_study_start(prepared.study.study_name, prepared.finished_before, space.study.n_trials, images.description, images.notes)
+
+
+def recycles(options: RunOptions, remaining: int | None) -> bool:
+    """A run longer than ``trials_per_process`` trains in child processes replaced that often."""
+    return options.trials_per_process is not None and (remaining is None or remaining > options.trials_per_process)
+
+
+def run_study(space: Space, options: RunOptions, listener: StudyListener | None = None) -> RunSummary:
+    """Run (or resume) the study of ``space`` as ``options`` say; returns what it did."""
+    check_options(options)
+    if options.workers > 1:
+        from mammosearch.search.workers import run_workers
+
+        return run_workers(space, options, listener)
+    options = engine_study_name(space, options)
+    prepared = prepare(space, options)
+    announce(listener, prepared, space)
+    if options.engine == "kerastuner":
+        from mammosearch.search.kerastuner import run_kerastuner_trials
+
+        runtime_line = run_kerastuner_trials(prepared, space, options, listener)
+    elif recycles(options, prepared.remaining(space)):
+        from mammosearch.search.recycling import run_recycled
+
+        # This process only coordinates: TensorFlow is loaded by the training processes
+        # alone (its import is ~4 s of start-up and ~0.5 GB this process does not need).
+        runtime_line = run_recycled(space, options, prepared.study, listener)
+    else:
+        from mammosearch.search.loop import run_trials
+
+        runtime_line = run_trials(prepared, space, options, listener)
+    return summarize(prepared.study, options, prepared.finished_before, runtime_line)
+
+
+def run_kerastuner(space: Space, options: RunOptions, algorithm: str, listener: StudyListener | None = None) -> RunSummary:
+    """Run (or resume) a search with KerasTuner's ``algorithm`` deciding the hyper-parameters."""
+    return run_study(space, dataclasses.replace(options, engine="kerastuner", algorithm=algorithm), listener)

@@ -1,0 +1,51 @@
+"""The space's sampler and pruner as Optuna objects."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import optuna
+
+from mammosearch.config.schema import Space
+from mammosearch.errors import SpaceError
+
+
+def make_sampler(space: Space) -> optuna.samplers.BaseSampler:
+    study = space.study
+    if study.sampler == "tpe":
+        startup = min(10, max(3, (study.n_trials or 30) // 3))
+        # group=True: conditional parameters (cnn_* vs head_*) are modelled per sub-space.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=study.seed, n_startup_trials=startup, multivariate=True, group=True)
+    if study.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=study.seed)
+    if study.sampler == "cmaes":
+        # CMA-ES handles the continuous knobs; categorical ones fall back to random sampling.
+        return optuna.samplers.CmaEsSampler(seed=study.seed, warn_independent_sampling=False)
+    if study.sampler == "gp":
+        if importlib.util.find_spec("torch") is None:
+            raise SpaceError("study.sampler: 'gp' needs PyTorch; install it (pip install 'mammosearch[gp]') or use tpe")
+        return optuna.samplers.GPSampler(seed=study.seed)
+    raise SpaceError(f"study.sampler: unknown sampler {study.sampler!r}")
+
+
+def max_epochs(space: Space) -> int:
+    """The largest number of epochs any trial of the space can train (the pruners' resource)."""
+    return space.max_epochs()
+
+
+def make_pruner(space: Space) -> optuna.pruners.BasePruner:
+    spec = space.study.pruner
+    if spec.name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=spec.n_startup_trials, n_warmup_steps=spec.n_warmup_steps)
+    if spec.name == "hyperband":
+        # The resource is epochs, or folds when cross-validating (one report per fold).
+        resource = space.evaluation.cv_folds or max_epochs(space)
+        return optuna.pruners.HyperbandPruner(
+            min_resource=spec.min_resource, max_resource=max(resource, spec.min_resource), reduction_factor=spec.reduction_factor
+        )
+    if spec.name == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=spec.min_resource, reduction_factor=spec.reduction_factor)
+    return optuna.pruners.NopPruner()

@@ -1,0 +1,150 @@
+"""Setting a study up, the same way for every engine, and summing it up afterwards.
+
+Everything that would fail every trial fails here, once, before any trial starts:
+sampler, ImageNet weights, data, storage. Then the study is opened (or created) and the
+context `report` and `export-best` need is recorded with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import optuna
+
+from mammosearch import runtime
+from mammosearch.config.schema import Space
+from mammosearch.data.base import ImageSet
+from mammosearch.data.loading import load_image_set
+from mammosearch.errors import MammosearchError, SpaceError, StorageError
+from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
+from mammosearch.search.samplers import make_pruner, make_sampler
+from mammosearch.store.storage import mask_url, open_storage
+
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+
+
+def finished_trials(study: optuna.Study) -> int:
+    """Trials that count towards ``n_trials``: complete, pruned, and failed by the objective.
+
+    A trial failed because its process died (stale heartbeat) does not count: its
+    parameters are retried by another trial, which does.
+    """
+    from mammosearch.store.record import from_user_attrs
+
+    count = 0
+    for trial in study.get_trials(deepcopy=False, states=FINISHED):
+        if trial.state != optuna.trial.TrialState.FAIL or from_user_attrs(trial.user_attrs).fail_reason is not None:
+            count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A study ready for trials: its data, and how many trials it held before this run."""
+
+    study: optuna.Study
+    images: ImageSet
+    finished_before: int
+
+    def remaining(self, space: Space) -> int | None:
+        """Trials still to run in this study's budget (None: no trial budget, only a timeout)."""
+        return None if space.study.n_trials is None else max(0, space.study.n_trials - self.finished_before)
+
+
+def check_options(options: RunOptions) -> None:
+    if options.precision not in runtime.PRECISIONS:
+        raise SpaceError(f"--precision: unknown value {options.precision!r} (allowed: {', '.join(runtime.PRECISIONS)})")
+    if options.engine not in ENGINES:
+        raise SpaceError(f"--engine: unknown value {options.engine!r} (allowed: {', '.join(ENGINES)})")
+    if options.algorithm not in ALGORITHMS:
+        raise SpaceError(f"--algorithm: unknown value {options.algorithm!r} (allowed: {', '.join(ALGORITHMS)})")
+
+
+def preflight(space: Space, cache_dir: Path | None = None) -> ImageSet:
+    """Everything that would fail every trial fails here, once, before any trial starts."""
+    make_sampler(space)
+    for family, weights in space.model.weights.items():
+        if weights == "imagenet":
+            from mammosearch.models.weights import ensure_imagenet_weights
+
+            ensure_imagenet_weights(family)
+    return load_image_set(space.data, space.split, cache_dir=cache_dir)
+
+
+def open_study(space: Space, options: RunOptions) -> optuna.Study:
+    storage = open_storage(options.storage_url, heartbeat=options.heartbeat)
+    name = options.study_name or space.study_name
+    try:
+        return optuna.create_study(
+            storage=storage,
+            study_name=name,
+            direction="maximize",
+            sampler=make_sampler(space),
+            pruner=make_pruner(space),
+            load_if_exists=True,
+        )
+    except MammosearchError:
+        raise
+    except Exception as exc:
+        raise SpaceError(f"cannot create or load study '{name}' in {mask_url(options.storage_url)}: {exc}") from None
+
+
+def record_context(study: optuna.Study, space: Space, images: ImageSet, options: RunOptions) -> None:
+    """What `report` and `export-best` need to know about the data and the space."""
+    study.set_user_attr("data_description", images.description)
+    study.set_user_attr("data_notes", list(images.notes))
+    study.set_user_attr("space_source", space.source)
+    study.set_user_attr("channels", images.channels)
+    study.set_user_attr("results_dir", str(Path(options.results_dir).resolve()))
+    study.set_user_attr("keep_top_k", space.study.keep_top_k)
+
+
+def prepare(space: Space, options: RunOptions) -> Prepared:
+    """Preflight, open or create the study, record its context: the set-up every engine shares."""
+    check_options(options)
+    images = preflight(space, Path(options.results_dir) / "cache")
+    study = open_study(space, options)
+    if options.engine == "kerastuner":
+        study.set_user_attr("engine", f"kerastuner/{options.algorithm}")
+    record_context(study, space, images, options)
+    return Prepared(study, images, finished_trials(study))
+
+
+def engine_study_name(space: Space, options: RunOptions) -> RunOptions:
+    """The KerasTuner engine keeps its trials in a study of its own, next to the Optuna one."""
+    if options.engine != "kerastuner" or options.study_name:
+        return options
+    return replace(options, study_name=f"{space.study_name}-kerastuner-{options.algorithm}")
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    try:
+        return study.best_trial
+    except ValueError:
+        return None
+
+
+def summarize(study: optuna.Study, options: RunOptions, finished_before: int, runtime_line: str) -> RunSummary:
+    finished = finished_trials(study)
+    best = best_trial(study)
+    attrs = study.user_attrs
+    return RunSummary(
+        study_name=study.study_name,
+        storage_url=mask_url(options.storage_url),
+        new_trials=finished - finished_before,
+        finished_trials=finished,
+        best_number=None if best is None else best.number,
+        best_value=None if best is None else best.value,
+        data_description=str(attrs.get("data_description", "")),
+        runtime=runtime_line,
+        notes=tuple(str(note) for note in attrs.get("data_notes", [])),
+    )
+
+
+def load_existing(options: RunOptions, name: str) -> optuna.Study:
+    """A study that must already exist (a worker's parent polling it)."""
+    try:
+        return optuna.load_study(study_name=name, storage=open_storage(options.storage_url))
+    except KeyError:
+        raise StorageError(f"study '{name}' is not in {mask_url(options.storage_url)}") from None

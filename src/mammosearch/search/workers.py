@@ -1,0 +1,143 @@
+"""`mammosearch run --workers N`: N worker processes on one study, on one machine.
+
+Each worker is the same `mammosearch run` command with `--workers 1` (``RunOptions.worker_argv``,
+built by the CLI from every option it was given); they share the
+study through the storage (SQLite with a 30 s lock timeout here; PostgreSQL across
+machines), so trial numbers stay unique and the budget is shared: a worker stops once the
+study holds ``n_trials`` finished trials (a few trials already in flight may finish past
+it). On a GPU machine each worker sees one GPU (``CUDA_VISIBLE_DEVICES``); on a CPU the
+cores are split between the workers. Each worker's output goes to
+``results/<study>/workers/worker-<i>.log``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+
+from mammosearch.config.schema import Space
+from mammosearch.errors import MammosearchError, SpaceError
+from mammosearch.search.listener import StudyListener
+from mammosearch.search.options import RunOptions, RunSummary
+from mammosearch.search.study import finished_trials, summarize
+from mammosearch.store.artifacts import StudyDir
+from mammosearch.store.record import from_user_attrs
+from mammosearch.store.storage import open_storage
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    index: int
+    env: dict[str, str]
+    log: Path
+
+
+def visible_gpus() -> list[str]:
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [g for g in listed.split(",") if g.strip()]
+    if shutil.which("nvidia-smi"):
+        try:
+            out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
+            return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU")]
+        except (OSError, subprocess.TimeoutExpired):
+            return []
+    return []
+
+
+def plan_workers(n: int, log_dir: Path) -> list[WorkerPlan]:
+    gpus = visible_gpus()
+    threads = max(1, (os.cpu_count() or 1) // n)
+    plans = []
+    for i in range(n):
+        env = dict(os.environ)
+        if gpus:
+            env["CUDA_VISIBLE_DEVICES"] = gpus[i % len(gpus)]  # one trial per GPU per process
+        else:
+            env["MAMMOSEARCH_THREADS"] = str(threads)
+        plans.append(WorkerPlan(i, env, log_dir / f"worker-{i}.log"))
+    return plans
+
+
+def start_and_wait(command: list[str], plans: list[WorkerPlan], poll: Callable[[], None] | None = None) -> list[int]:
+    """Start every worker, call ``poll`` every second while they run, return their exit codes."""
+    processes = []
+    for plan in plans:
+        plan.log.parent.mkdir(parents=True, exist_ok=True)
+        handle = plan.log.open("w")
+        processes.append((subprocess.Popen([sys.executable, "-m", "mammosearch.cli", *command], env=plan.env, stdout=handle, stderr=subprocess.STDOUT), handle))
+    try:
+        while any(p.poll() is None for p, _ in processes):
+            if poll is not None:
+                poll()
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        for process, _ in processes:
+            process.terminate()
+        raise
+    finally:
+        for _, handle in processes:
+            handle.close()
+    if poll is not None:
+        poll()
+    return [p.returncode for p, _ in processes]
+
+
+class _Watcher:
+    """Polls the shared study and tells the listener about each trial a worker finishes."""
+
+    def __init__(self, options: RunOptions, name: str, listener: StudyListener | None) -> None:
+        self.options, self.name, self.listener = options, name, listener
+        self.seen: set[int] = set()
+        self.study: optuna.Study | None = None
+        self.finished_before = 0
+
+    def poll(self) -> None:
+        if self.study is None:
+            try:
+                self.study = optuna.load_study(study_name=self.name, storage=open_storage(self.options.storage_url))
+            except KeyError:
+                return  # the first worker has not created it yet
+        for trial in self.study.get_trials(deepcopy=False):
+            if trial.number in self.seen or not trial.state.is_finished():
+                continue
+            self.seen.add(trial.number)
+            outcome = from_user_attrs(trial.user_attrs)
+            if self.listener is not None and outcome.params is not None:
+                self.listener.on_trial_start(trial.number, outcome.params)
+                self.listener.on_trial_end(trial)
+
+
+def run_workers(space: Space, options: RunOptions, listener: StudyListener | None) -> RunSummary:
+    """Start ``options.workers`` processes on one study, show their trials as they finish, wait for all."""
+    if options.engine == "kerastuner":
+        raise SpaceError("--workers works with the optuna engine; KerasTuner's oracle lives in one process")
+    if not options.worker_argv:
+        raise SpaceError("--workers needs the worker command line (run several workers with `mammosearch run --workers N`)")
+    name = options.study_name or space.study_name
+    open_storage(options.storage_url)  # a bad URL fails here, once, not in every worker
+    plans = plan_workers(options.workers, StudyDir(options.results_dir, name).workers_dir())
+    watcher = _Watcher(options, name, listener)
+    try:
+        before = optuna.load_study(study_name=name, storage=open_storage(options.storage_url))
+        watcher.seen = {t.number for t in before.get_trials(deepcopy=False) if t.state.is_finished()}
+        watcher.finished_before = finished_trials(before)
+    except KeyError:
+        pass  # a new study: the first worker creates it
+    if listener is not None:
+        listener.on_study_start(name, watcher.finished_before, space.study.n_trials,
+                                f"{options.workers} worker processes, logs in {plans[0].log.parent}/", ())
+    codes = start_and_wait(list(options.worker_argv), plans, watcher.poll)
+    failed = [i for i, code in enumerate(codes) if code != 0]
+    if failed:
+        raise MammosearchError(f"worker(s) {', '.join(map(str, failed))} exited with an error; see {plans[failed[0]].log}")
+    study = optuna.load_study(study_name=name, storage=open_storage(options.storage_url))
+    return summarize(study, options, watcher.finished_before, f"{options.workers} worker processes")

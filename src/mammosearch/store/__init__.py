@@ -1,0 +1,1 @@
+"""Where a study lives: the Optuna storage, trial records, result files and the kept models."""

@@ -1,0 +1,77 @@
+"""The top-K trials' models: which trials are kept, saving them, and assembling pending ones.
+
+The top-K decision lives here alone (:func:`top_k`): the search keeps a trial's model when
+it ranks in the top K and drops the models pushed out; ``results.py`` uses the same rule
+to tell a missing model from one that was dropped.
+
+A head trained on cached activations is saved as its weights alone; its full model is
+assembled when the run ends, or when ``export-best`` asks for a model whose run never
+got to assemble it (it was interrupted). Building and writing a VGG16/ResNet50 each time
+the best trial changed cost 1-2 s a time, as long as a whole cached trial.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import optuna
+
+from mammosearch.errors import TrialFailed
+from mammosearch.files import write_json
+from mammosearch.models.saving import HEAD_WEIGHTS_FILE, MODEL_FILE, assemble_model
+from mammosearch.store.artifacts import StudyDir
+from mammosearch.store.record import from_user_attrs
+from mammosearch.trial.outcome import TrialOutcome
+from mammosearch.trial.runner import Trained
+
+
+def top_k(scored: Iterable[tuple[int, float]], k: int) -> set[int]:
+    """The numbers of the ``k`` best ``(trial number, value)`` pairs; ties go to the earlier trial."""
+    ranked = sorted(scored, key=lambda item: (-item[1], item[0]))
+    return {number for number, _ in ranked[:k]}
+
+
+def completed_values(study: optuna.Study) -> list[tuple[int, float]]:
+    trials = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return [(t.number, float(t.value)) for t in trials if t.value is not None]
+
+
+def keep_if_top_k(study: optuna.Study, number: int, value: float, outcome: TrialOutcome, trained: Trained, study_dir: StudyDir, k: int) -> None:
+    """Save this trial's model (setting ``outcome.model_path``) when it ranks in the top K; drop models pushed out."""
+    completed = completed_values(study)
+    keep = top_k(completed + [(number, value)], k)
+    if number in keep:
+        trial_dir = study_dir.trial_dir(number)
+        try:
+            write_json(study_dir.predictions_path(number), trained.predictions)
+            trained.save_model(trial_dir)
+        except OSError as exc:
+            raise TrialFailed(f"cannot save the trial's model under {trial_dir}: {exc.strerror or exc}") from None
+        outcome.model_path = str(study_dir.model_path(number))
+    # A finished trial cannot be updated, so "dropped" is derived later from the file
+    # being gone for a trial outside the top K (see results.py).
+    for other, _ in completed:
+        if other not in keep and study_dir.trial_dir(other).exists():
+            study_dir.drop_model(other)
+
+
+def is_pending(trial_dir: Path) -> bool:
+    """A head saved alone whose full model has not been assembled yet."""
+    return (trial_dir / HEAD_WEIGHTS_FILE).is_file() and not (trial_dir / MODEL_FILE).is_file()
+
+
+def assemble_pending(study: optuna.Study, study_dir: StudyDir) -> list[int]:
+    """Assemble every kept trial of ``study`` whose full model is still pending; returns their numbers."""
+    channels = int(study.user_attrs.get("channels", 1))
+    done = []
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        outcome = from_user_attrs(trial.user_attrs)
+        trial_dir = study_dir.trial_dir(trial.number)
+        if outcome.model_path is None or outcome.params is None or not is_pending(trial_dir):
+            continue
+        try:
+            assemble_model(trial_dir, outcome.params, channels)
+        except OSError:
+            continue  # the head's weights stay on disk: export-best assembles it later
+        done.append(trial.number)
+    return done

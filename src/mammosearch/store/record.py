@@ -1,0 +1,104 @@
+"""TrialOutcome <-> an Optuna trial's user attributes: the only module that knows the keys.
+
+Values are stored as plain JSON (Optuna's requirement), so a study can be read by
+``optuna trials``, the dashboard, or any other tool; reading back is lenient, so a trial
+written by hand or by an older version gives an outcome with what it has.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from mammosearch.config.params import TrialParams
+from mammosearch.trial.outcome import EPOCH, TrialOutcome
+
+# Every field of TrialOutcome is stored under its own name.
+KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrialOutcome))
+
+
+class AttributeSink(Protocol):
+    """An Optuna trial, or the KerasTuner engine's stand-in for one."""
+
+    def set_user_attr(self, key: str, value: Any) -> None: ...
+
+
+def json_ready(value: Any) -> Any:
+    """Plain JSON types: dataclasses as dicts, numpy scalars as floats."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    return json.loads(json.dumps(value, default=float))
+
+
+def to_user_attrs(outcome: TrialOutcome) -> dict[str, Any]:
+    """The attributes of ``outcome`` that are set (None and an empty history are left out)."""
+    attrs: dict[str, Any] = {}
+    for key in KEYS:
+        value = getattr(outcome, key)
+        if value is None or (key == "history" and not value):
+            continue
+        attrs[key] = json_ready(value)
+    return attrs
+
+
+def save(trial: AttributeSink, outcome: TrialOutcome, written: dict[str, Any] | None = None) -> None:
+    """Write ``outcome`` to ``trial``; with ``written`` (what was saved before), only what changed."""
+    for key, value in to_user_attrs(outcome).items():
+        if written is not None and written.get(key) == value:
+            continue
+        trial.set_user_attr(key, value)
+        if written is not None:
+            written[key] = value
+
+
+def _params(raw: Any) -> TrialParams | None:
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return TrialParams.from_dict(raw)
+    except (TypeError, KeyError):
+        return None  # a foreign or partial record: the outcome carries no params
+
+
+def from_user_attrs(attrs: Mapping[str, Any]) -> TrialOutcome:
+    """The outcome stored in ``attrs`` (whatever is missing stays at its default)."""
+
+    def number(key: str) -> int | None:
+        value = attrs.get(key)
+        return None if value is None else int(value)
+
+    def seconds(key: str) -> float | None:
+        value = attrs.get(key)
+        return None if value is None else float(value)
+
+    def text(key: str) -> str | None:
+        value = attrs.get(key)
+        return None if value is None else str(value)
+
+    return TrialOutcome(
+        params=_params(attrs.get("params")),
+        step_unit=str(attrs.get("step_unit", EPOCH)),
+        training_path=text("training_path"),
+        activation_cut=text("activation_cut"),
+        unfrozen_actual=number("unfrozen_actual"),
+        unfrozen_with_weights=number("unfrozen_with_weights"),
+        best_epoch=number("best_epoch"),
+        epochs_trained=number("epochs_trained"),
+        history=list(attrs.get("history") or []),
+        val_metrics=attrs.get("val_metrics"),
+        test_metrics=attrs.get("test_metrics"),
+        fit_seconds=seconds("fit_seconds"),
+        trial_seconds=seconds("trial_seconds"),
+        fail_reason=text("fail_reason"),
+        model_path=text("model_path"),
+        engine=text("engine"),
+        kerastuner_trial=text("kerastuner_trial"),
+    )
+
+
+def params_dict(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored params as a plain dict (also for records whose params do not parse)."""
+    raw = attrs.get("params")
+    return dict(raw) if isinstance(raw, dict) else {}

@@ -1,0 +1,89 @@
+"""Cached backbone activations: run the frozen part of a backbone once, train the rest many times.
+
+In a transfer-learning search most trials push the same images through the same frozen
+layers. The activations at the cut (the backbone output for feature extraction, the
+layer just below the first unfrozen one for fine-tuning) depend only on the family, the
+weights, the input size and channels, the cut and the images; they are kept in memory
+and on disk (``results/cache/activations``) under a key of exactly those things, so
+trials after the first, and resumed runs, skip the frozen layers entirely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mammosearch.files import write_atomically
+
+MEMORY_ENTRIES = 6  # activations kept in RAM (least recently used dropped first)
+
+
+@dataclass(frozen=True)
+class ActivationKey:
+    family: str
+    weights: str  # "imagenet", "none@<seed>", or "<path>@<size>:<mtime>"
+    input_size: int
+    channels: int
+    cut_layer: str
+    images: str  # fingerprint of the pixel data
+
+    def digest(self) -> str:
+        text = "|".join(str(v) for v in (self.family, self.weights, self.input_size, self.channels, self.cut_layer, self.images))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def images_fingerprint(images: np.ndarray) -> str:
+    """A hash of the pixels themselves: a changed image or preprocessing gives a new key."""
+    digest = hashlib.sha256(str(images.shape).encode())
+    digest.update(np.ascontiguousarray(images).data)
+    return digest.hexdigest()[:32]
+
+
+def weights_identity(weights: str | None, init_seed: int) -> str:
+    if weights is None:
+        return f"none@{init_seed}"  # random weights, deterministic per seed (see builders)
+    if weights == "imagenet":
+        return "imagenet"
+    stat = Path(weights).stat()
+    return f"{Path(weights).resolve()}@{stat.st_size}:{stat.st_mtime_ns}"
+
+
+class ActivationCache:
+    """Memory (LRU) in front of ``.npy`` files; ``compute`` runs only on a miss in both."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.memory: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def get(self, key: ActivationKey, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        digest = key.digest()
+        if digest in self.memory:
+            self.memory.move_to_end(digest)
+            return self.memory[digest]
+        path = None if self.directory is None else self.directory / f"{digest}.npy"
+        array = None
+        if path is not None and path.is_file():
+            try:
+                array = np.load(path, allow_pickle=False)
+            except (OSError, ValueError):
+                path.unlink(missing_ok=True)  # torn or foreign file: recompute
+        if array is None:
+            array = compute()
+            if path is not None:
+                self._store(path, array)
+        self.memory[digest] = array
+        while len(self.memory) > MEMORY_ENTRIES:
+            self.memory.popitem(last=False)
+        return array
+
+    @staticmethod
+    def _store(path: Path, array: np.ndarray) -> None:
+        try:
+            write_atomically(path, lambda p: np.save(p, array, allow_pickle=False))
+        except OSError:
+            pass  # a full disk costs speed, not correctness: the array is still in memory

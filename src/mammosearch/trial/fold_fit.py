@@ -1,0 +1,138 @@
+"""Train one model on one fold: the full network, or the trainable part on cached activations.
+
+The three paths:
+
+* feature extraction on cached activations: the head alone on the backbone's output
+  (the backbone is not even built once its activations are cached);
+* fine-tuning on cached activations: the layers above the cut (the first unfrozen layer)
+  and the head, sharing every layer with the full model;
+* the full network (the CNN, no cache, or augmentation on).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mammosearch.config.params import TrialParams
+from mammosearch.data.base import ImageSet
+from mammosearch.data.folds import Fold
+from mammosearch.trial.activations import ActivationCache, ActivationKey, weights_identity
+from mammosearch.trial.events import EpochListener
+from mammosearch.trial.outcome import CACHED, TrialOutcome
+
+if TYPE_CHECKING:
+    from mammosearch.trial.training import FitResult
+
+
+@dataclass(frozen=True)
+class FoldFit:
+    """A trained fold model: how to save it, its fit, and how to score images with it.
+
+    ``save_model`` writes the trained model into a trial folder when the trial is kept:
+    the full model (image in, probability out), or for a head trained on cached
+    activations the head's weights, from which ``store/kept_models`` assembles the full
+    model later. ``score`` maps a boolean mask over the data to malignancy probabilities,
+    from cached activations when the fold trained on them (same numbers, less work).
+    """
+
+    save_model: Callable[[Path], None]
+    result: FitResult
+    seconds: float
+    score: Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class FoldContext:
+    """What every fold of a process shares: the display, logs, the activation cache."""
+
+    listener: EpochListener | None
+    tensorboard_dir: Path | None  # this trial's log folder, or None
+    activations: ActivationCache
+    images_key: Callable[[ImageSet], str]  # fingerprint of the pixels (part of the activation key)
+
+
+def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: ImageSet, fold: Fold, report_epochs: bool, n_folds: int) -> FoldFit:
+    import keras
+
+    from mammosearch.models.cached import head_only_model, trainer_model
+    from mammosearch.models.cut import plan_cut
+    from mammosearch.models.freezing import backbone_of
+    from mammosearch.models.registry import build_model, family
+    from mammosearch.models.saving import save_full_model, save_head_weights
+    from mammosearch.trial.pruning import PruningCallback
+    from mammosearch.trial.training import Arrays, fit_two_phase, predict_scores
+
+    assert outcome.params is not None
+    # A fresh graph per model keeps metric names stable (val_auc, not val_auc_3).
+    keras.backend.clear_session(free_memory=True)
+    params = replace(outcome.params, seed=outcome.params.seed + fold.index)
+    keras.utils.set_random_seed(params.seed)
+    callbacks: list[Any] = [PruningCallback(trial)] if report_epochs else []
+    if context.tensorboard_dir is not None:
+        from mammosearch.trial.tensorboard import tensorboard_callbacks
+
+        log_dir = context.tensorboard_dir if n_folds == 1 else context.tensorboard_dir / f"fold_{fold.index + 1}"
+        callbacks += tensorboard_callbacks(log_dir, params)
+    listener = context.listener if report_epochs else None
+    started = time.perf_counter()
+
+    def fit(model: Any, x: np.ndarray, **kwargs: Any) -> FitResult:
+        return fit_two_phase(
+            model, params, Arrays.of(x[fold.train], data.labels[fold.train]), Arrays.of(x[fold.val], data.labels[fold.val]),
+            callbacks, listener, **kwargs,
+        )
+
+    def activations(cut: str, full_model: Callable[[], Any]) -> np.ndarray:
+        outcome.activation_cut = cut
+        return _activations(context, params, data, cut, full_model)
+
+    if outcome.training_path == CACHED and not params.fine_tune:
+        # Feature extraction: the backbone is not even built unless its activations are not cached yet.
+        cut = family(params.family).output_layer
+        assert cut is not None
+        features = activations(cut, lambda: build_model(params, data.channels))
+        head = head_only_model(params, tuple(features.shape[1:]))
+        result = fit(head, features)
+        return FoldFit(lambda trial_dir: save_head_weights(head, trial_dir), result, time.perf_counter() - started,
+                       lambda mask: predict_scores(head, features[mask], params.batch_size))
+
+    model = build_model(params, data.channels)
+    if outcome.training_path == CACHED:
+        # Fine-tuning: activations just below the first unfrozen layer (a single-input cut).
+        plan = plan_cut(backbone_of(model), params.unfrozen_layers)
+        outcome.unfrozen_actual = plan.unfrozen
+        features = activations(plan.cut_layer, lambda: model)
+        trainer = trainer_model(model, plan.cut_layer, tuple(features.shape[1:]))
+        result = fit(trainer, features, backbone_owner=model, unfrozen_layers=plan.unfrozen)
+        return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started,
+                       lambda mask: predict_scores(trainer, features[mask], params.batch_size))
+    result = fit(model, data.images)
+    return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started,
+                   lambda mask: predict_scores(model, data.images[mask], params.batch_size))
+
+
+def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut: str, full_model: Callable[[], Any]) -> np.ndarray:
+    """Activations at ``cut`` for every image, from the cache or computed (once) with ``full_model()``."""
+    from mammosearch.models.backbones import RANDOM_INIT_SEED
+    from mammosearch.models.cached import feature_model
+
+    key = ActivationKey(
+        family=params.family,
+        weights=weights_identity(params.weights, RANDOM_INIT_SEED),
+        input_size=params.input_size,
+        channels=data.channels,
+        cut_layer=cut,
+        images=context.images_key(data),
+    )
+
+    def compute() -> np.ndarray:
+        extractor = feature_model(full_model(), cut)
+        return np.asarray(extractor.predict(data.images.astype("float32"), batch_size=64, verbose=0), dtype="float32")
+
+    return context.activations.get(key, compute)

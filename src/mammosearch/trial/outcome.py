@@ -1,0 +1,69 @@
+"""Everything one trial stores, as one typed record.
+
+The trial fills a :class:`TrialOutcome` as it goes (so a pruned or failed trial still
+says which path it took and how far it got); ``store/record.py`` is the only module that
+turns it into an Optuna trial's attributes and back. Everything else reads the dataclass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mammosearch.config.params import TrialParams
+
+# Which way a trial trained (recorded as ``training_path``).
+FULL = "full network"
+FULL_AUGMENTED = "full network (augmentation on)"
+CACHED = "cached activations"
+
+# What one pruner step is.
+EPOCH = "epoch"
+FOLD = "fold"
+
+# Metrics of one split: ``evaluate_predictions``' dict (auc, average_precision, at_0.5 and
+# at_youden with accuracy/precision/recall/specificity/f1/confusion_matrix, youden_threshold,
+# roc points, collapsed), plus auc_ci95 and, under cross-validation, fold_aucs,
+# mean_fold_auc and pooled.
+SplitMetrics = dict[str, Any]
+
+
+@dataclass
+class TrialOutcome:
+    """A trial's record: params, training, metrics per split, timings, and why it failed."""
+
+    params: TrialParams | None = None  # None only for a trial recorded by something else
+    step_unit: str = EPOCH
+    training_path: str | None = None
+    activation_cut: str | None = None  # the layer whose output was cached
+    unfrozen_actual: int | None = None  # unfrozen layers after rounding to a cut boundary
+    unfrozen_with_weights: int | None = None  # backbone layers that trained in fine-tuning
+    best_epoch: int | None = None  # 1-based, across both phases
+    epochs_trained: int | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
+    val_metrics: SplitMetrics | None = None
+    test_metrics: SplitMetrics | None = None
+    fit_seconds: float | None = None
+    trial_seconds: float | None = None
+    fail_reason: str | None = None
+    model_path: str | None = None  # set once the trial is kept in the top K
+    engine: str | None = None  # "kerastuner/<algorithm>" for the second engine's trials
+    kerastuner_trial: str | None = None
+
+    @property
+    def fold_aucs(self) -> list[float] | None:
+        value = (self.val_metrics or {}).get("fold_aucs")
+        return None if value is None else [float(v) for v in value]
+
+    @property
+    def youden_threshold(self) -> float | None:
+        value = (self.val_metrics or {}).get("youden_threshold")
+        return None if value is None else float(value)
+
+    @property
+    def family(self) -> str | None:
+        return None if self.params is None else self.params.family
+
+    @property
+    def head(self) -> str | None:
+        return None if self.params is None or self.params.head is None else self.params.head.kind

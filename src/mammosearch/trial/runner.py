@@ -1,0 +1,205 @@
+"""One trial: build, train and evaluate a model (once, or once per cross-validation fold).
+
+The runner fills the trial's :class:`TrialOutcome` as it goes: params, training path,
+history, the metrics on validation (and test), the fold AUCs, timings. It does not write
+anything: the search records the outcome (``store/record.py``) and, when the trial ranks
+in the top K, calls the returned :class:`Trained.save_model` to keep its model.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from mammosearch.config.params import TrialParams
+from mammosearch.config.schema import Space
+from mammosearch.data.base import ImageSet
+from mammosearch.data.decode import resize_images
+from mammosearch.data.folds import Fold, cross_validation_folds, holdout_fold
+from mammosearch.errors import MammosearchError, TrialFailed
+from mammosearch.metrics import bootstrap_auc_ci, evaluate_predictions
+from mammosearch.trial.activations import ActivationCache, images_fingerprint
+from mammosearch.trial.events import EpochListener
+from mammosearch.trial.fold_fit import FoldContext, FoldFit, fit_fold
+from mammosearch.trial.outcome import CACHED, FOLD, FULL, FULL_AUGMENTED, TrialOutcome
+
+
+class PruningTrial(Protocol):
+    """What a trial needs from Optuna's trial: its number, and the pruner's two calls."""
+
+    number: int
+
+    def report(self, value: float, step: int) -> None: ...
+    def should_prune(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A finished trial's model: how to save it, and its predictions per split (for the kept files)."""
+
+    save_model: Callable[[Path], None]
+    predictions: dict[str, Any]
+
+
+class TrialRunner:
+    """Trains one trial's model(s) on a study's images; one runner serves every trial of a process."""
+
+    def __init__(
+        self,
+        space: Space,
+        images: ImageSet,
+        listener: EpochListener | None = None,
+        tensorboard_dir: Callable[[int], Path] | None = None,
+        activation_dir: Path | None = None,
+    ) -> None:
+        self.space = space
+        self.images = images
+        self.listener = listener
+        self.tensorboard_dir = tensorboard_dir
+        self._resized: dict[int, ImageSet] = {}
+        self._fingerprints: dict[int, str] = {}
+        self.activations = ActivationCache(activation_dir)
+        k = space.evaluation.cv_folds
+        # Folds depend on labels and patients only, so they are fixed for the whole study.
+        self.folds: list[Fold] = (
+            cross_validation_folds(images.labels, images.patient_ids, images.splits, k, space.evaluation.seed)
+            if k else [holdout_fold(images.splits)]
+        )
+
+    @property
+    def step_unit(self) -> str:
+        return FOLD if len(self.folds) > 1 else "epoch"
+
+    def data_at(self, size: int) -> ImageSet:
+        """The image set at the trial's input size (resized once per size, then reused)."""
+        if size not in self._resized:
+            images = self.images
+            self._resized[size] = images if images.image_size == size else replace(images, images=resize_images(images.images, size))
+        return self._resized[size]
+
+    def _images_key(self, data: ImageSet) -> str:
+        size = data.image_size
+        if size not in self._fingerprints:
+            self._fingerprints[size] = images_fingerprint(data.images)
+        return self._fingerprints[size]
+
+    def training_path(self, params: TrialParams) -> str:
+        """Cached activations where the frozen layers see every image the same way each epoch."""
+        if not params.is_transfer or not self.space.training.cache_activations:
+            return FULL
+        if params.augmentation.enabled:
+            return FULL_AUGMENTED  # augmented inputs change every epoch: nothing to cache
+        return CACHED
+
+    def run(self, trial: PruningTrial, outcome: TrialOutcome) -> Trained:
+        """Train and evaluate ``outcome.params``; fills ``outcome``. Raises ``TrialPruned`` or ``TrialFailed``."""
+        import optuna
+
+        try:
+            return self._run(trial, outcome)
+        except (optuna.TrialPruned, TrialFailed, MammosearchError):
+            raise  # pruned; this trial failed; or fatal (configuration or data): stops the study
+        except MemoryError:
+            raise TrialFailed("out of memory; lower batch_size or input_size") from None
+        except Exception as exc:
+            # Anything else Keras or the backend raises (OOM as ResourceExhaustedError,
+            # shape errors from an odd combination) fails this trial only.
+            text = str(exc).strip().splitlines()
+            reason = f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+            if "ResourceExhausted" in reason or "OOM" in reason:
+                reason += " (out of memory; lower batch_size or input_size)"
+            raise TrialFailed(reason) from None
+
+    def _run(self, trial: PruningTrial, outcome: TrialOutcome) -> Trained:
+        import optuna
+
+        params = outcome.params
+        assert params is not None
+        started = time.perf_counter()
+        data = self.data_at(params.input_size)
+        cv = len(self.folds) > 1
+        fold_aucs: list[float] = []
+        oof_scores = np.full(len(data.labels), np.nan)
+        kept: FoldFit | None = None
+        fit_seconds = 0.0
+        outcome.training_path = self.training_path(params)
+        log_dir = None if self.tensorboard_dir is None else self.tensorboard_dir(trial.number)
+        context = FoldContext(self.listener, log_dir, self.activations, self._images_key)
+        for fold in self.folds:
+            fitted = fit_fold(context, trial, outcome, data, fold, report_epochs=not cv, n_folds=len(self.folds))
+            fit_seconds += fitted.seconds
+            # Predicted during fitting, at the best epoch, with the weights now restored
+            # (fit_two_phase fails the trial rather than return without them).
+            scores = fitted.result.best_val_scores
+            oof_scores[fold.val] = scores
+            auc = evaluate_predictions(data.labels[fold.val], scores)["auc"]
+            if auc is None or not math.isfinite(auc):
+                raise TrialFailed(f"validation AUC is undefined in fold {fold.index + 1} (one class)")
+            fold_aucs.append(float(auc))
+            if fold.index == 0:
+                # The first fold's model is the one kept and exported (trained on (k-1)/k of the pool).
+                kept = fitted
+                outcome.best_epoch = fitted.result.best_epoch
+                outcome.epochs_trained = fitted.result.epochs_trained
+                outcome.history = fitted.result.history
+                outcome.unfrozen_with_weights = fitted.result.unfrozen_with_weights
+            if cv:
+                # Pruning on the running mean of the folds done so far, one step per fold.
+                running = float(np.mean(fold_aucs))
+                trial.report(running, step=fold.index)
+                if self.listener is not None:
+                    self.listener.on_epoch(fold.index + 1, len(self.folds), {"val_auc": running})
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after fold {fold.index + 1} with mean val_auc={running:.4f}")
+        assert kept is not None
+
+        scored = np.isfinite(oof_scores) if cv else self.folds[0].val
+        val_metrics = evaluate_predictions(data.labels[scored], oof_scores[scored])
+        val_metrics["auc_ci95"] = _auc_interval(data.labels[scored], oof_scores[scored], data.patient_ids[scored])
+        if cv:
+            val_metrics["fold_aucs"] = fold_aucs
+            val_metrics["mean_fold_auc"] = float(np.mean(fold_aucs))
+            val_metrics["pooled"] = "out-of-fold predictions of all folds"
+        outcome.val_metrics = val_metrics
+
+        first_val = self.folds[0].val
+        predictions: dict[str, Any] = {"val": _prediction_record(data, first_val, oof_scores[first_val])}
+        if cv:
+            predictions["out_of_fold"] = _prediction_record(data, scored, oof_scores[scored])
+        if data.has_split("test"):
+            test = data.splits == "test"
+            test_scores = kept.score(test)
+            # The validation-chosen threshold is applied to test: test never selects anything.
+            test_metrics = evaluate_predictions(data.labels[test], test_scores, threshold=val_metrics["youden_threshold"])
+            test_metrics["auc_ci95"] = _auc_interval(data.labels[test], test_scores, data.patient_ids[test])
+            outcome.test_metrics = test_metrics
+            predictions["test"] = _prediction_record(data, test, test_scores)
+        outcome.fit_seconds = round(fit_seconds, 3)
+        outcome.trial_seconds = round(time.perf_counter() - started, 3)
+        return Trained(kept.save_model, predictions)
+
+    def objective_value(self, outcome: TrialOutcome) -> float:
+        """What the study maximises: the validation AUC, or the mean fold AUC under CV."""
+        folds = outcome.fold_aucs
+        return float(np.mean(folds)) if folds else float((outcome.val_metrics or {})["auc"])
+
+
+def _auc_interval(labels: np.ndarray, scores: np.ndarray, patient_ids: np.ndarray) -> list[float] | None:
+    """95% bootstrap interval of the AUC, resampling patients (seeded, so reproducible)."""
+    interval = bootstrap_auc_ci(labels, scores, groups=patient_ids, n_boot=1000, seed=0)
+    return None if interval is None else [float(interval[0]), float(interval[1])]
+
+
+def _prediction_record(data: ImageSet, mask: np.ndarray, scores: np.ndarray) -> dict[str, list[Any]]:
+    return {
+        "indices": [int(i) for i in np.flatnonzero(mask)],
+        "labels": [int(v) for v in data.labels[mask]],
+        "scores": [float(v) for v in scores],
+        "patient_ids": [str(v) for v in data.patient_ids[mask]],
+    }

@@ -1,0 +1,72 @@
+"""The only module that calls ``trial.suggest_*``: an Optuna trial -> :class:`TrialParams`.
+
+Conditional parameters are suggested only where they apply: the CNN's own knobs only for
+``cnn``; the head, fine-tuning switch and unfrozen-layer count only for transfer families;
+``head_dense_units`` only for the dense head; the fine-tune learning rate and epochs only
+when fine-tuning is on. Fixed values are never suggested (they are not search dimensions);
+they still end up in the :class:`TrialParams` stored with the trial.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mammosearch.config.params import (
+    AugmentationParams,
+    CnnParams,
+    HeadParams,
+    Suggester,
+    TrialParams,
+    one_of,
+)
+from mammosearch.config.schema import Space
+from mammosearch.models.registry import family as family_entry
+
+
+def sample_params(trial: Suggester, space: Space) -> TrialParams:
+    """Turn one trial into the typed parameters of one model and its training."""
+    model, training = space.model, space.training
+    family = one_of(model.families).suggest(trial, "family")
+    aug = training.augmentation
+    common = dict(
+        family=family,
+        input_size=int(model.input_size.suggest(trial, "input_size")),
+        optimizer=training.optimizer.suggest(trial, "optimizer"),
+        learning_rate=float(training.learning_rate.suggest(trial, "learning_rate")),
+        batch_size=int(training.batch_size.suggest(trial, "batch_size")),
+        epochs=int(training.epochs.suggest(trial, "epochs")),
+        class_weights=training.class_weights,
+        augmentation=AugmentationParams(
+            flip=bool(aug.flip.suggest(trial, "aug_flip")),
+            rotation=float(aug.rotation.suggest(trial, "aug_rotation")),
+            zoom=float(aug.zoom.suggest(trial, "aug_zoom")),
+            contrast=float(aug.contrast.suggest(trial, "aug_contrast")),
+        ),
+    )
+    if not family_entry(family).transfer:
+        cnn = model.cnn
+        return TrialParams(
+            **common,
+            cnn=CnnParams(
+                filters=int(cnn.filters.suggest(trial, "cnn_filters")),
+                kernel_size=int(cnn.kernel_size.suggest(trial, "cnn_kernel_size")),
+                dense_units=int(cnn.dense_units.suggest(trial, "cnn_dense_units")),
+                dropout=float(cnn.dropout.suggest(trial, "cnn_dropout")),
+            ),
+        )
+
+    head_kind = one_of(model.heads).suggest(trial, "head")
+    head = HeadParams(
+        kind=head_kind,
+        dropout=float(model.head.dropout.suggest(trial, "head_dropout")),
+        dense_units=int(model.head.dense_units.suggest(trial, "head_dense_units")) if head_kind == "dense_bn_dropout" else None,
+    )
+    fine_tune = bool(training.fine_tune.suggest(trial, "fine_tune"))
+    tuning: dict[str, Any] = {}
+    if fine_tune:
+        tuning = dict(
+            unfrozen_layers=int(training.unfrozen_layers.suggest(trial, "unfrozen_layers")),
+            fine_tune_learning_rate=float(training.fine_tune_learning_rate.suggest(trial, "fine_tune_learning_rate")),
+            fine_tune_epochs=int(training.fine_tune_epochs.suggest(trial, "fine_tune_epochs")),
+        )
+    return TrialParams(**common, weights=model.weights.get(family), head=head, fine_tune=fine_tune, **tuning)

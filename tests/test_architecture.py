@@ -1,0 +1,179 @@
+"""The import graph of ``src/mammosearch`` keeps the layers of DESIGN.md: no circle, nothing upward.
+
+Every import counts, also those inside functions and under ``TYPE_CHECKING``: a lazy
+import is still a dependency, only a later one.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = SRC / "mammosearch"
+
+# Highest first. Each layer holds one or more containers (a package, or modules that go
+# together); a module may import its own container and any lower layer, never a higher
+# layer, and never a sibling container of its own layer.
+SPACE = ("mammosearch.config.reader", "mammosearch.config.schema", "mammosearch.config.tunable")
+PARAMS = ("mammosearch.config.params", "mammosearch.config.fields", "mammosearch.config")
+BASE = ("mammosearch.metrics", "mammosearch.files", "mammosearch.runtime", "mammosearch.errors", "mammosearch")
+LAYERS: list[tuple[tuple[str, ...], ...]] = [
+    (("mammosearch.cli",),),
+    (("mammosearch.search",),),
+    (("mammosearch.report",),),
+    (("mammosearch.store",),),
+    (("mammosearch.trial",),),
+    (SPACE,),
+    (("mammosearch.data",), ("mammosearch.models",)),
+    (PARAMS,),
+    (BASE,),
+]
+MAX_LINES = 300
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every mammosearch module ``path`` imports, anywhere in the file."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                # `from mammosearch.data import loading` imports the module mammosearch.data.loading
+                candidate = f"{node.module}.{alias.name}"
+                found.add(candidate if candidate in MODULES else node.module)
+    return {name for name in found if name in MODULES}
+
+
+GRAPH = {name: imports_of(path) for name, path in MODULES.items()}
+
+
+def layer_of(module: str) -> tuple[int, tuple[str, ...]]:
+    """(layer index, container) of the longest prefix that is ``module`` or a package above it."""
+    best: tuple[int, tuple[str, ...], str] | None = None
+    for index, containers in enumerate(LAYERS):
+        for container in containers:
+            for prefix in container:
+                if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > len(best[2])):
+                    best = (index, container, prefix)
+    assert best is not None, f"{module} is in no layer of LAYERS"
+    return best[0], best[1]
+
+
+def test_every_module_has_a_layer():
+    for module in MODULES:
+        layer_of(module)
+
+
+def test_no_module_imports_a_higher_layer_or_a_sibling():
+    wrong = []
+    for module, imported in GRAPH.items():
+        level, entry = layer_of(module)
+        for target in imported:
+            target_level, target_entry = layer_of(target)
+            if target_level < level or (target_level == level and target_entry != entry):
+                wrong.append(f"{module} -> {target}")
+    assert not wrong, "imports against the layers:\n" + "\n".join(sorted(wrong))
+
+
+def test_the_import_graph_has_no_circle():
+    # Tarjan's strongly connected components: any component of two or more modules is a circle.
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in GRAPH[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1 or node in GRAPH[node]:
+                circles.append(sorted(component))
+
+    for module in GRAPH:
+        if module not in index:
+            visit(module)
+    assert not circles, f"import circles: {circles}"
+
+
+def test_the_checker_sees_a_circle_and_an_upward_import(tmp_path):
+    """The graph reader itself: a function-level upward import is found."""
+    source = tmp_path / "m.py"
+    source.write_text("def f():\n    from mammosearch.cli import app\n    from mammosearch.data import loading\n")
+    assert imports_of(source) == {"mammosearch.cli", "mammosearch.data.loading"}
+    assert layer_of("mammosearch.cli")[0] < layer_of("mammosearch.data.loading")[0]
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_module_is_over_the_line_limit(module):
+    lines = len(MODULES[module].read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_LINES, f"{module} has {lines} lines; split it by concept (the house limit is {MAX_LINES})"
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _all_imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_models_data_and_metrics_never_import_optuna():
+    for module, path in MODULES.items():
+        if module.startswith(("mammosearch.models", "mammosearch.data", "mammosearch.metrics")):
+            assert "optuna" not in _all_imports(path), module
+
+
+# The modules whose job is Keras itself; everything else imports no backend at module
+# level, so the coordinating process (recycling's parent, `report`, `export-best` before it
+# loads a model) starts without TensorFlow's seconds of start-up.
+BACKEND_MODULES = {
+    "mammosearch.models.backbones", "mammosearch.models.cached", "mammosearch.models.cnn", "mammosearch.models.cut",
+    "mammosearch.models.freezing", "mammosearch.models.heads", "mammosearch.models.stem",
+    "mammosearch.trial.pruning", "mammosearch.trial.tensorboard", "mammosearch.trial.training",
+}
+
+
+def test_only_the_keras_modules_import_a_backend_at_module_level():
+    for module, path in MODULES.items():
+        if module not in BACKEND_MODULES:
+            assert not _top_level_imports(path) & {"keras", "tensorflow", "keras_tuner", "jax", "torch"}, module
