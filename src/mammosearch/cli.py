@@ -13,7 +13,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -138,15 +137,17 @@ def worker_argv(ctx: typer.Context, **replaced: Any) -> list[str]:
     values = {**ctx.params, **replaced, "workers": 1}
     argv = ["run"]
     for param in ctx.command.params:
-        if not isinstance(param, click.Option) or param.name is None:
+        # Options only (typer carries its own copy of click, so no isinstance on click's class).
+        if getattr(param, "param_type_name", None) != "option" or param.name is None:
             continue
         value = values.get(param.name)
         flag = max(param.opts, key=len)  # the long form
-        if value is None or (param.is_flag and not value):
+        is_flag, multiple = getattr(param, "is_flag", False), getattr(param, "multiple", False)
+        if value is None or (is_flag and not value):
             continue
-        if param.is_flag:
+        if is_flag:
             argv.append(flag)
-        elif param.multiple:
+        elif multiple:
             for item in value:
                 argv += [flag, str(item)]
         else:

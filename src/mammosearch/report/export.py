@@ -77,6 +77,6 @@ def _assemble(record: StudyRecord, row: TrialRow, trial_dir: Path) -> Path:
     if row.outcome.params is None:
         raise ExportError(f"trial {row.number} has no readable params; its model cannot be assembled")
     try:
-        return assemble_model(trial_dir, row.outcome.params, int(record.user_attrs.get("channels", 1)))
+        return assemble_model(trial_dir, row.outcome.params, record.context.channels)
     except OSError as exc:
         raise ExportError(f"cannot assemble the model of trial {row.number} in {trial_dir}: {exc.strerror or exc}") from None

@@ -60,7 +60,7 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
             "default": 0.5,
         },
         "metrics": {"validation": val, "test": row.test_metrics},
-        "data": record.user_attrs.get("data_description"),
+        "data": record.context.data_description,
         "packages": package_versions(),
         "intended_use": "research on benign-vs-malignant lesion classification; not a medical device",
     }

@@ -16,9 +16,10 @@ from mammosearch import runtime
 from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
 from mammosearch.data.loading import load_image_set
-from mammosearch.errors import MammosearchError, SpaceError, StorageError
+from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
 from mammosearch.search.samplers import make_pruner, make_sampler
+from mammosearch.store.record import StudyContext, context_of, failed_by_objective, save_context
 from mammosearch.store.storage import mask_url, open_storage
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
@@ -30,11 +31,9 @@ def finished_trials(study: optuna.Study) -> int:
     A trial failed because its process died (stale heartbeat) does not count: its
     parameters are retried by another trial, which does.
     """
-    from mammosearch.store.record import from_user_attrs
-
     count = 0
     for trial in study.get_trials(deepcopy=False, states=FINISHED):
-        if trial.state != optuna.trial.TrialState.FAIL or from_user_attrs(trial.user_attrs).fail_reason is not None:
+        if trial.state != optuna.trial.TrialState.FAIL or failed_by_objective(trial.user_attrs):
             count += 1
     return count
 
@@ -92,12 +91,15 @@ def open_study(space: Space, options: RunOptions) -> optuna.Study:
 
 def record_context(study: optuna.Study, space: Space, images: ImageSet, options: RunOptions) -> None:
     """What `report` and `export-best` need to know about the data and the space."""
-    study.set_user_attr("data_description", images.description)
-    study.set_user_attr("data_notes", list(images.notes))
-    study.set_user_attr("space_source", space.source)
-    study.set_user_attr("channels", images.channels)
-    study.set_user_attr("results_dir", str(Path(options.results_dir).resolve()))
-    study.set_user_attr("keep_top_k", space.study.keep_top_k)
+    save_context(study, StudyContext(
+        data_description=images.description,
+        data_notes=images.notes,
+        space_source=space.source,
+        channels=images.channels,
+        results_dir=str(Path(options.results_dir).resolve()),
+        keep_top_k=space.study.keep_top_k,
+        engine=f"kerastuner/{options.algorithm}" if options.engine == "kerastuner" else None,
+    ))
 
 
 def prepare(space: Space, options: RunOptions) -> Prepared:
@@ -105,8 +107,6 @@ def prepare(space: Space, options: RunOptions) -> Prepared:
     check_options(options)
     images = preflight(space, Path(options.results_dir) / "cache")
     study = open_study(space, options)
-    if options.engine == "kerastuner":
-        study.set_user_attr("engine", f"kerastuner/{options.algorithm}")
     record_context(study, space, images, options)
     return Prepared(study, images, finished_trials(study))
 
@@ -128,7 +128,7 @@ def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
 def summarize(study: optuna.Study, options: RunOptions, finished_before: int, runtime_line: str) -> RunSummary:
     finished = finished_trials(study)
     best = best_trial(study)
-    attrs = study.user_attrs
+    context = context_of(study.user_attrs)
     return RunSummary(
         study_name=study.study_name,
         storage_url=mask_url(options.storage_url),
@@ -136,15 +136,7 @@ def summarize(study: optuna.Study, options: RunOptions, finished_before: int, ru
         finished_trials=finished,
         best_number=None if best is None else best.number,
         best_value=None if best is None else best.value,
-        data_description=str(attrs.get("data_description", "")),
+        data_description=context.data_description,
         runtime=runtime_line,
-        notes=tuple(str(note) for note in attrs.get("data_notes", [])),
+        notes=context.data_notes,
     )
-
-
-def load_existing(options: RunOptions, name: str) -> optuna.Study:
-    """A study that must already exist (a worker's parent polling it)."""
-    try:
-        return optuna.load_study(study_name=name, storage=open_storage(options.storage_url))
-    except KeyError:
-        raise StorageError(f"study '{name}' is not in {mask_url(options.storage_url)}") from None

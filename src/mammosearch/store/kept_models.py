@@ -20,7 +20,7 @@ from mammosearch.errors import TrialFailed
 from mammosearch.files import write_json
 from mammosearch.models.saving import HEAD_WEIGHTS_FILE, MODEL_FILE, assemble_model
 from mammosearch.store.artifacts import StudyDir
-from mammosearch.store.record import from_user_attrs
+from mammosearch.store.record import context_of, from_user_attrs
 from mammosearch.trial.outcome import TrialOutcome
 from mammosearch.trial.runner import Trained
 
@@ -62,7 +62,7 @@ def is_pending(trial_dir: Path) -> bool:
 
 def assemble_pending(study: optuna.Study, study_dir: StudyDir) -> list[int]:
     """Assemble every kept trial of ``study`` whose full model is still pending; returns their numbers."""
-    channels = int(study.user_attrs.get("channels", 1))
+    channels = context_of(study.user_attrs).channels
     done = []
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         outcome = from_user_attrs(trial.user_attrs)

@@ -1,4 +1,4 @@
-"""TrialOutcome <-> an Optuna trial's user attributes: the only module that knows the keys.
+"""TrialOutcome <-> an Optuna trial's user attributes (and StudyContext <-> the study's): the only module that knows the keys.
 
 Values are stored as plain JSON (Optuna's requirement), so a study can be read by
 ``optuna trials``, the dashboard, or any other tool; reading back is lenient, so a trial
@@ -102,3 +102,47 @@ def params_dict(attrs: Mapping[str, Any]) -> dict[str, Any]:
     """The stored params as a plain dict (also for records whose params do not parse)."""
     raw = attrs.get("params")
     return dict(raw) if isinstance(raw, dict) else {}
+
+
+def failed_by_objective(attrs: Mapping[str, Any]) -> bool:
+    """A FAIL trial whose objective recorded why (not one whose process died mid-trial)."""
+    return attrs.get("fail_reason") is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyContext:
+    """What a run records about its study, for `report`, `export-best` and later runs."""
+
+    data_description: str = ""
+    data_notes: tuple[str, ...] = ()
+    space_source: str = ""
+    channels: int = 1
+    results_dir: str = ""
+    keep_top_k: int = 0
+    engine: str | None = None
+
+
+class StudyAttributeSink(Protocol):
+    def set_user_attr(self, key: str, value: Any) -> None: ...
+
+
+def save_context(study: StudyAttributeSink, context: StudyContext) -> None:
+    for key, value in to_user_attrs_of(context).items():
+        study.set_user_attr(key, value)
+
+
+def to_user_attrs_of(context: StudyContext) -> dict[str, Any]:
+    return {k: json_ready(v) for k, v in dataclasses.asdict(context).items() if v is not None}
+
+
+def context_of(attrs: Mapping[str, Any]) -> StudyContext:
+    engine = attrs.get("engine")
+    return StudyContext(
+        data_description=str(attrs.get("data_description", "")),
+        data_notes=tuple(str(note) for note in attrs.get("data_notes", []) or []),
+        space_source=str(attrs.get("space_source", "")),
+        channels=int(attrs.get("channels", 1)),
+        results_dir=str(attrs.get("results_dir", "")),
+        keep_top_k=int(attrs.get("keep_top_k", 0)),
+        engine=None if engine is None else str(engine),
+    )

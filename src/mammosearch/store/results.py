@@ -9,7 +9,7 @@ from typing import Any
 import optuna
 
 from mammosearch.store.kept_models import is_pending, top_k
-from mammosearch.store.record import from_user_attrs, params_dict
+from mammosearch.store.record import StudyContext, context_of, from_user_attrs, params_dict
 from mammosearch.store.storage import open_storage, resolve_study_name
 from mammosearch.trial.outcome import TrialOutcome
 
@@ -82,7 +82,7 @@ class StudyRecord:
     name: str
     storage_url: str
     rows: list[TrialRow]
-    user_attrs: dict[str, Any] = field(default_factory=dict)
+    context: StudyContext = field(default_factory=StudyContext)
 
     def by_state(self, state: str) -> list[TrialRow]:
         return [r for r in self.rows if r.state == state]
@@ -127,13 +127,13 @@ def load_study(storage_url: str, study_name: str | None = None) -> StudyRecord:
     name = resolve_study_name(storage, storage_url, study_name)
     study = optuna.load_study(study_name=name, storage=storage)
     trials = study.get_trials(deepcopy=False)
-    keep_top_k = int(study.user_attrs.get("keep_top_k", 0))
-    kept = top_k([(t.number, float(t.value)) for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None], keep_top_k)
+    context = context_of(study.user_attrs)
+    kept = top_k([(t.number, float(t.value)) for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None], context.keep_top_k)
     return StudyRecord(
         name=name,
         storage_url=storage_url,
         rows=[_row(t, kept) for t in trials],
-        user_attrs=dict(study.user_attrs),
+        context=context,
     )
 
 

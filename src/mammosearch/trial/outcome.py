@@ -54,16 +54,3 @@ class TrialOutcome:
     def fold_aucs(self) -> list[float] | None:
         value = (self.val_metrics or {}).get("fold_aucs")
         return None if value is None else [float(v) for v in value]
-
-    @property
-    def youden_threshold(self) -> float | None:
-        value = (self.val_metrics or {}).get("youden_threshold")
-        return None if value is None else float(value)
-
-    @property
-    def family(self) -> str | None:
-        return None if self.params is None else self.params.family
-
-    @property
-    def head(self) -> str | None:
-        return None if self.params is None or self.params.head is None else self.params.head.kind
