@@ -177,3 +177,16 @@ def test_only_the_keras_modules_import_a_backend_at_module_level():
     for module, path in MODULES.items():
         if module not in BACKEND_MODULES:
             assert not _top_level_imports(path) & {"keras", "tensorflow", "keras_tuner", "jax", "torch"}, module
+
+
+def test_children_and_workers_run_the_trial_loop_never_the_entry_point():
+    """As optuna's _optimize: only run.py dispatches; what it dispatches to never calls it again."""
+    for module in ("mammosearch.search.recycling", "mammosearch.search.workers", "mammosearch.search.loop", "mammosearch.search.kerastuner"):
+        assert "mammosearch.search.run" not in GRAPH[module], module
+    assert "mammosearch.search.loop" in GRAPH["mammosearch.search.recycling"]
+
+
+def test_only_the_record_module_writes_trial_attributes():
+    """A trial's stored keys are known in one place: nothing else calls set_user_attr."""
+    writers = {module for module, path in MODULES.items() if ".set_user_attr(" in path.read_text(encoding="utf-8")}
+    assert writers == {"mammosearch.store.record"}, writers
