@@ -66,3 +66,8 @@ def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> dict:
     results = root / "results"
     summary = run_study(parse_space(TINY_SPACE, str(space_file), root), RunOptions(storage_url=storage, results_dir=results))
     return {"root": root, "space_file": space_file, "storage": storage, "results": results, "summary": summary}
+
+
+def unpack(loaded):
+    """A loader's result as the tuple the older loader tests read: images, labels, patient ids, notes."""
+    return loaded.images, loaded.labels, loaded.patient_ids, loaded.notes

@@ -20,13 +20,13 @@ ROWS = [f"mdb{i:03d} G CIRC {'B' if i % 4 < 2 else 'M'} 100 100 20" for i in ran
 @pytest.fixture
 def counted_reads(monkeypatch):
     calls = []
-    real = mias.read_image
+    real = mias.decode_file
 
     def counting(path, color):
         calls.append(Path(path).name)
         return real(path, color)
 
-    monkeypatch.setattr(mias, "read_image", counting)
+    monkeypatch.setattr(mias, "decode_file", counting)
     return calls
 
 

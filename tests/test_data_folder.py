@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import unpack
 from mammosearch.data.sources.folder import load_folder
 from mammosearch.data.decode import read_image, resize_images, to_square
 from mammosearch.data.sources.folder import FolderSpec
@@ -149,7 +150,7 @@ def _make_tree(root: Path) -> None:
 
 def test_load_folder_reads_all_formats_sorted_and_labelled(tmp_path: Path) -> None:
     _make_tree(tmp_path)
-    images, labels, ids, _ = load_folder(FolderSpec(root=tmp_path, image_size=16))
+    images, labels, ids, _ = unpack(load_folder(FolderSpec(root=tmp_path, image_size=16)))
     assert images.shape == (6, 16, 16, 1) and images.dtype == np.uint8
     assert labels.dtype == np.int8 and labels.tolist() == [0, 0, 0, 1, 1, 1]
     assert ids.tolist() == [
@@ -165,16 +166,16 @@ def test_load_folder_reads_all_formats_sorted_and_labelled(tmp_path: Path) -> No
 def test_load_folder_rgb_and_custom_class_names(tmp_path: Path) -> None:
     _save(tmp_path / "b" / "x.png", GRADIENT)
     _save(tmp_path / "m" / "y.png", GRADIENT)
-    images, labels, _, _ = load_folder(FolderSpec(root=tmp_path, image_size=8, classes=("m", "b"), color="rgb"))
+    images, labels, _, _ = unpack(load_folder(FolderSpec(root=tmp_path, image_size=8, classes=("m", "b"), color="rgb")))
     assert images.shape == (2, 8, 8, 3)
     assert labels.tolist() == [0, 1]  # classes[0] = "m" is label 0 whatever its name
 
 
 def test_patient_regex_group_and_whole_match(tmp_path: Path) -> None:
     _make_tree(tmp_path)
-    _, _, ids, _ = load_folder(FolderSpec(root=tmp_path, image_size=8, patient_regex=r"P(\d+)_"))
+    _, _, ids, _ = unpack(load_folder(FolderSpec(root=tmp_path, image_size=8, patient_regex=r"P(\d+)_")))
     assert ids.tolist() == ["001", "001", "002", "003", "004", "005"]
-    _, _, ids, _ = load_folder(FolderSpec(root=tmp_path, image_size=8, patient_regex=r"P\d+"))
+    _, _, ids, _ = unpack(load_folder(FolderSpec(root=tmp_path, image_size=8, patient_regex=r"P\d+")))
     assert ids.tolist() == ["P001", "P001", "P002", "P003", "P004", "P005"]
 
 

@@ -12,7 +12,7 @@ from mammosearch.data.sources.mias import MiasSpec
 from mammosearch.data.split import SplitSpec
 from mammosearch.errors import DataError
 
-from conftest import MINI_MIAS
+from conftest import MINI_MIAS, unpack
 
 HEADER = "MIAS README prose\n=====\n"
 
@@ -45,7 +45,7 @@ def test_the_crop_is_centred_on_the_lesion_with_y_from_the_bottom(tmp_path):
 
 def test_crops_past_the_image_edge_are_zero_padded(tmp_path):
     root = _fixture(tmp_path / "m", ["mdb001 G CIRC B 2 2 20"], size=64, dots={"mdb001": (2, 2)})
-    images, labels, _, _ = load_mias(MiasSpec(root=root, image_size=64, margin=1.0, min_crop=40))
+    images, labels, _, _ = unpack(load_mias(MiasSpec(root=root, image_size=64, margin=1.0, min_crop=40)))
     assert images.shape == (1, 64, 64, 1) and labels.tolist() == [0]
     assert images[0, :10, :10].max() == 0  # outside the film: black
 
@@ -60,18 +60,18 @@ def test_labels_patients_several_lesions_and_skipped_rows(tmp_path):
         "mdb005 F CIRC B",
     ]
     root = _fixture(tmp_path / "m", rows)
-    images, labels, patients, notes = load_mias(MiasSpec(root=root, image_size=32))
+    images, labels, patients, notes = unpack(load_mias(MiasSpec(root=root, image_size=32)))
     assert labels.tolist() == [0, 1, 0]  # NORM has no crop; mdb003 gives two crops
     assert patients.tolist() == [woman_id(1), woman_id(3), woman_id(3)]
     assert woman_id(1) == woman_id(2) == "mias-woman-001" and woman_id(3) == woman_id(4) != woman_id(5)
     assert notes == ("skipped 2 lesion(s) without coordinates: mdb004, mdb005",)
-    centred = load_mias(MiasSpec(root=root, image_size=32, missing_coordinates="center", center_crop=64))
+    centred = unpack(load_mias(MiasSpec(root=root, image_size=32, missing_coordinates="center", center_crop=64)))
     assert len(centred[0]) == 5 and "centre-cropped 2" in centred[3][0]
 
 
 def test_normal_vs_abnormal_uses_whole_images(tmp_path):
     rows = ["mdb001 G CIRC B 100 100 20", "mdb002 F NORM", "mdb003 D NORM"]
-    images, labels, _, _ = load_mias(MiasSpec(root=_fixture(tmp_path / "m", rows), image_size=48, task="normal_vs_abnormal"))
+    images, labels, _, _ = unpack(load_mias(MiasSpec(root=_fixture(tmp_path / "m", rows), image_size=48, task="normal_vs_abnormal")))
     assert images.shape == (3, 48, 48, 1) and labels.tolist() == [1, 0, 0]
 
 
@@ -125,14 +125,14 @@ def test_png_files_in_an_images_folder_are_found(tmp_path):
     (root / "Info.txt").write_text(HEADER + "mdb001 G CIRC B 60 200 10\nmdb002 G NORM\n")
     for refnum in ("mdb001", "mdb002"):
         Image.fromarray(np.full((128, 128), 90, dtype=np.uint8)).save(root / "images" / f"{refnum}.png")
-    images, labels, patients, _ = load_mias(MiasSpec(root=root, image_size=16))
+    images, labels, patients, _ = unpack(load_mias(MiasSpec(root=root, image_size=16)))
     assert images.shape == (1, 16, 16, 1) and labels.tolist() == [0] and patients.tolist() == ["mias-woman-001"]
 
 
 def test_the_default_root_is_the_fetch_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MAMMOSEARCH_DATA", str(tmp_path / "data"))
     _fixture(tmp_path / "data" / "mini-mias", ["mdb001 G CIRC B 60 60 10"])
-    images, _, _, _ = load_mias(MiasSpec(image_size=16))  # root not given
+    images, _, _, _ = unpack(load_mias(MiasSpec(image_size=16)))  # root not given
     assert len(images) == 1
     (tmp_path / "data" / "mini-mias" / "Info.txt").unlink()
     with pytest.raises(DataError, match=r"data[/\\]mini-mias[/\\]Info.txt"):

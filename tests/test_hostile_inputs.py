@@ -24,6 +24,7 @@ from mammosearch.errors import DataError, ExportError, TrialFailed
 from mammosearch.report.export import export_best
 from mammosearch.store.results import load_study
 from mammosearch.trial.training import Arrays, fit_two_phase
+from conftest import unpack
 from test_models import params_for
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -69,7 +70,7 @@ def test_16_bit_and_rgba_images_are_read(tmp_path):
     root = _folder(tmp_path / "data")
     Image.fromarray(np.array([[0, 4095], [2048, 1024]], dtype=np.uint16)).save(root / "benign" / "wide.png")
     Image.fromarray(np.dstack([np.full((8, 8), 200, np.uint8)] * 3 + [np.zeros((8, 8), np.uint8)]), "RGBA").save(root / "malignant" / "alpha.png")
-    images, labels, _, _ = load_folder(FolderSpec(root=root, image_size=2))
+    images, labels, _, _ = unpack(load_folder(FolderSpec(root=root, image_size=2)))
     assert images.dtype == np.uint8 and images.shape[1:] == (2, 2, 1)
     assert images[3].max() == 255 and images[3].min() == 0  # 12 bits in 16 stretched onto 0..255
     assert images[-4, 0, 0, 0] == 200  # RGBA: alpha dropped, not premultiplied
@@ -80,7 +81,7 @@ def test_a_symlink_leaving_the_data_root_is_skipped_and_reported(tmp_path):
     outside = tmp_path / "elsewhere.png"
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(outside)
     (root / "benign" / "link.png").symlink_to(outside)
-    images, _, _, notes = load_folder(FolderSpec(root=root, image_size=8))
+    images, _, _, notes = unpack(load_folder(FolderSpec(root=root, image_size=8)))
     assert len(images) == 6
     assert any("skipped 1 link(s) pointing outside" in n and "benign/link.png" in n for n in notes)
 
@@ -88,7 +89,7 @@ def test_a_symlink_leaving_the_data_root_is_skipped_and_reported(tmp_path):
 def test_identical_files_in_both_classes_are_reported(tmp_path):
     root = _folder(tmp_path / "data")
     (root / "malignant" / "copy.png").write_bytes((root / "benign" / "benign1.png").read_bytes())
-    _, _, _, notes = load_folder(FolderSpec(root=root, image_size=8))
+    _, _, _, notes = unpack(load_folder(FolderSpec(root=root, image_size=8)))
     assert any("appear under both classes" in n and "benign/benign1.png = malignant/copy.png" in n for n in notes)
 
 

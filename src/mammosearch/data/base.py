@@ -15,6 +15,53 @@ SPLIT_NAMES = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where each image came from and how it was stored, one entry per image.
+
+    Carried from the decoder through the cache to the trial, so predictions and reports
+    name files (``path``, or ``path#k`` for the k-th crop of one file), and the data
+    fingerprint can look at what the acquisition left behind (size, bit depth, photometry,
+    site) rather than at the lesion.
+    """
+
+    sources: np.ndarray  # str
+    heights: np.ndarray  # int: stored size, before any crop or resize
+    widths: np.ndarray
+    bits: np.ndarray  # int: bits per sample as stored (8 for an 8-bit PNG or JPEG)
+    file_patients: np.ndarray  # str: the patient the file itself names (DICOM PatientID), "" if none
+    inverted: np.ndarray  # bool: stored inverted (DICOM MONOCHROME1) and brought to dark background by the decoder
+    sites: np.ndarray  # str: acquisition site or group when the data names one (a manifest's `site` column), else ""
+
+    FIELDS = ("sources", "heights", "widths", "bits", "file_patients", "inverted", "sites")
+
+    def __post_init__(self) -> None:
+        if len({len(getattr(self, name)) for name in self.FIELDS}) != 1:
+            raise ValueError("every Provenance field needs one entry per image")
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def take(self, index: np.ndarray) -> Provenance:
+        return Provenance(**{name: getattr(self, name)[index] for name in self.FIELDS})
+
+    def arrays(self, prefix: str = "provenance_") -> dict[str, np.ndarray]:
+        return {prefix + name: getattr(self, name) for name in self.FIELDS}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str = "provenance_") -> Provenance:
+        return cls(**{name: arrays[prefix + name] for name in cls.FIELDS})
+
+    @classmethod
+    def generated(cls, sources: list[str], size: int) -> Provenance:
+        """Images made in memory (synthetic phantoms): 8-bit, square, no file behind them."""
+        n = len(sources)
+        return cls(
+            sources=np.asarray(sources, dtype=str), heights=np.full(n, size), widths=np.full(n, size), bits=np.full(n, 8),
+            file_patients=np.full(n, "", dtype=str), inverted=np.zeros(n, dtype=bool), sites=np.full(n, "", dtype=str),
+        )
+
+
+@dataclass(frozen=True)
 class ImageSet:
     """Images with labels, patient ids and the split each image belongs to.
 
@@ -28,12 +75,17 @@ class ImageSet:
     patient_ids: np.ndarray
     splits: np.ndarray
     description: str
+    provenance: Provenance
     notes: tuple[str, ...] = ()  # what the loader skipped or changed, for the run summary
 
     def __post_init__(self) -> None:
         n = len(self.images)
-        if not (len(self.labels) == len(self.patient_ids) == len(self.splits) == n):
-            raise ValueError("images, labels, patient_ids and splits must have the same length")
+        if not (len(self.labels) == len(self.patient_ids) == len(self.splits) == len(self.provenance) == n):
+            raise ValueError("images, labels, patient_ids, splits and provenance must have the same length")
+
+    @property
+    def sources(self) -> np.ndarray:
+        return self.provenance.sources
 
     def subset(self, split: str) -> ImageSet:
         mask = self.splits == split
@@ -43,6 +95,7 @@ class ImageSet:
             patient_ids=self.patient_ids[mask],
             splits=self.splits[mask],
             description=f"{self.description} [{split}]",
+            provenance=self.provenance.take(mask),
             notes=self.notes,
         )
 
@@ -75,6 +128,7 @@ class Loaded:
     images: np.ndarray
     labels: np.ndarray
     patient_ids: np.ndarray
+    provenance: Provenance
     notes: tuple[str, ...] = ()
     splits: np.ndarray | None = None
 
@@ -83,14 +137,13 @@ class Loaded:
 class Source:
     """One data source: its YAML keys and reader, its loader, its files, its one-line description.
 
-    ``load`` returns ``(images, labels, patient_ids[, notes[, splits]])``: the fields of
-    :class:`Loaded` in order. ``files`` lists what the decoded-image cache keys on; None
-    means nothing is read from disk (nothing to cache).
+    ``files`` lists what the decoded-image cache keys on; None means nothing is read from
+    disk (nothing to cache).
     """
 
     name: str
     keys: tuple[str, ...]
     read: Callable[[Fields, dict[str, Any]], Any]
-    load: Callable[[Any], tuple[Any, ...]]
+    load: Callable[[Any], Loaded]
     describe: Callable[[Any, Loaded], str]
     files: Callable[[Any], Iterable[Path]] | None = None

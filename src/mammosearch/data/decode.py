@@ -1,8 +1,10 @@
-"""Reading image files into uint8 arrays and resizing them.
+"""The one path from a file to the pixels a model sees.
 
-Every loader goes through :func:`read_image`, so PNG, JPEG, PGM and TIFF files, 16-bit
-and float scans, palette and alpha images all come out the same way: ``uint8`` arrays
-of shape ``(H, W, 1)`` or ``(H, W, 3)``, 0..255, which is what ``ImageSet`` holds.
+Every loader goes through :func:`decode_file` (and, in later commands, ``predict`` and
+``evaluate`` will too), so PNG, JPEG, PGM, TIFF and DICOM files, 16-bit and float scans,
+palette and alpha images all come out the same way: ``uint8`` arrays of shape
+``(H, W, 1)`` or ``(H, W, 3)``, 0..255, dark background and bright tissue, which is what
+``ImageSet`` holds. Crop (by the source) and :func:`to_square` follow.
 """
 
 from __future__ import annotations
@@ -10,16 +12,27 @@ from __future__ import annotations
 import struct
 import zlib
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from mammosearch.data.pixels import ColorMode, Decoded, stretch_to_uint8
 from mammosearch.errors import DataError
 
-ColorMode = Literal["grayscale", "rgb"]
+__all__ = ["ColorMode", "Decoded", "decode_file", "is_dicom", "is_image_file", "read_image", "resize_images", "to_square"]
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".pgm", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".pgm", ".tif", ".tiff", ".dcm", ".dicom"})
+DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
+
+# Recorded with every study, so a model card can say exactly what was done to a file.
+RECIPE = (
+    "decode: PNG/JPEG/PGM/TIFF with Pillow (EXIF orientation applied, alpha dropped, palette expanded, "
+    "more than 8 bits stretched from the image's own min..max to 0..255); DICOM with pydicom "
+    "(rescale slope/intercept, VOI LUT or window centre/width when present else the image's own range, "
+    "MONOCHROME1 inverted so dense tissue is bright, to 8 bits after windowing); "
+    "crop by the source; resize to a square with Pillow bilinear (reducing_gap=3.0), aspect not kept"
+)
+
 
 # PIL modes holding more than 8 bits per pixel; ``convert("L")`` would clip them, not scale.
 _WIDE_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
@@ -46,7 +59,33 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
 
 
+def is_dicom(path: Path) -> bool:
+    """A ``.dcm`` file, or any file with the DICOM preamble's ``DICM`` magic at byte 128."""
+    if path.suffix.lower() in DICOM_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as handle:
+            handle.seek(128)
+            return handle.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def decode_file(path: Path, color: ColorMode) -> Decoded:
+    """Decode one image file of any supported format (see :data:`RECIPE`)."""
+    if is_dicom(path):
+        from mammosearch.data.dicom import decode_dicom
+
+        return decode_dicom(path, color)
+    return _decode_pillow(path, color)
+
+
 def read_image(path: Path, color: ColorMode) -> np.ndarray:
+    """The pixels of :func:`decode_file`: ``uint8`` ``(H, W, 1)`` (grayscale) or ``(H, W, 3)`` (rgb)."""
+    return decode_file(path, color).pixels
+
+
+def _decode_pillow(path: Path, color: ColorMode) -> Decoded:
     """Read one file as ``uint8`` ``(H, W, 1)`` (grayscale) or ``(H, W, 3)`` (rgb).
 
     * 16-bit, 32-bit and float images are stretched linearly from their own minimum to
@@ -63,11 +102,12 @@ def read_image(path: Path, color: ColorMode) -> np.ndarray:
         with Image.open(path) as opened:
             opened.load()  # decode now, so a truncated file fails here and not later
             image = ImageOps.exif_transpose(opened)
+            bits = 16 if image.mode in _WIDE_MODES else 8
             array = _to_array(image, color)
     except _DECODE_ERRORS as exc:
         reason = str(exc) or type(exc).__name__
         raise DataError(f"cannot read image {path}: {reason}") from exc
-    return array
+    return Decoded(array, bits)
 
 
 def _to_array(image: Image.Image, color: ColorMode) -> np.ndarray:
@@ -83,21 +123,6 @@ def _to_array(image: Image.Image, color: ColorMode) -> np.ndarray:
     if color == "grayscale":
         return array[:, :, None].copy()
     return array.copy()
-
-
-def stretch_to_uint8(values: np.ndarray) -> np.ndarray:
-    """Any numeric image (12/16-bit, float) onto 0..255 by its own min and max."""
-    values = values.astype(np.float64)
-    if values.ndim == 3:  # some wide TIFFs decode with a channel axis
-        values = values.mean(axis=2)
-    finite = np.isfinite(values)
-    if not finite.any():
-        return np.zeros(values.shape, dtype=np.uint8)
-    low, high = float(values[finite].min()), float(values[finite].max())
-    values = np.where(finite, values, low)
-    if high <= low:
-        return np.zeros(values.shape, dtype=np.uint8)
-    return np.rint((values - low) * (255.0 / (high - low))).astype(np.uint8)
 
 
 def to_square(image: np.ndarray, size: int) -> np.ndarray:

@@ -22,7 +22,8 @@ import numpy as np
 
 from mammosearch.config.fields import Fields
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import read_image, stretch_to_uint8, to_square
+from mammosearch.data.decode import Decoded, decode_file, to_square
+from mammosearch.data.provenance import provenance_of
 from mammosearch.data.split import SplitSpec, assign_splits
 from mammosearch.errors import DataError
 
@@ -144,34 +145,27 @@ class JpegIndex:
         return found
 
 
-def read_dicom(path: Path, where: str) -> np.ndarray:
-    try:
-        import pydicom
-    except ImportError:
-        raise DataError("reading DICOM needs pydicom: pip install 'mammosearch[dicom]'") from None
+def read_dicom(path: Path, where: str) -> Decoded:
+    """A DICOM of the original layout, through the one decode path; errors name the CSV row."""
     if not path.is_file():
         raise DataError(f"{where}: DICOM file not found: {path}")
     try:
-        dataset = pydicom.dcmread(path)
-        pixels = dataset.pixel_array.astype(np.float64)
-    except Exception as exc:  # pydicom raises many types for broken files
-        raise DataError(f"{where}: cannot read DICOM {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    if getattr(dataset, "PhotometricInterpretation", "") == "MONOCHROME1":
-        pixels = pixels.max() - pixels  # MONOCHROME1: high values are dark
-    return stretch_to_uint8(pixels)[:, :, None]
-
-
-def read_jpeg(path: Path, where: str) -> np.ndarray:
-    """A JPEG of the re-export; errors name the description CSV row that asked for it."""
-    if not path.is_file():
-        raise DataError(f"{where}: JPEG file not found: {path} (listed in dicom_info.csv; is the jpeg/ folder complete?)")
-    try:
-        return read_image(path, "grayscale")
+        return decode_file(path, "grayscale")
     except DataError as exc:
         raise DataError(f"{where}: {exc}") from None
 
 
-def load_cbis_ddsm(spec: CbisDdsmSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], np.ndarray]:
+def read_jpeg(path: Path, where: str) -> Decoded:
+    """A JPEG of the re-export; errors name the description CSV row that asked for it."""
+    if not path.is_file():
+        raise DataError(f"{where}: JPEG file not found: {path} (listed in dicom_info.csv; is the jpeg/ folder complete?)")
+    try:
+        return decode_file(path, "grayscale")
+    except DataError as exc:
+        raise DataError(f"{where}: {exc}") from None
+
+
+def load_cbis_ddsm(spec: CbisDdsmSpec) -> Loaded:
     root = spec.root
     if not root.is_dir():
         raise DataError(f"CBIS-DDSM folder not found: {root} (set data.root)")
@@ -181,18 +175,18 @@ def load_cbis_ddsm(spec: CbisDdsmSpec) -> tuple[np.ndarray, np.ndarray, np.ndarr
     if spec.image == "full":
         cases = _one_per_image(cases)
 
-    images = []
+    images, sources, origins = [], [], []
     for case in cases:
         where = f"{case.csv}:{case.line}"
-        if jpeg is not None:
-            pixels = read_jpeg(jpeg.resolve(case, spec.image), where)
-        else:
-            pixels = read_dicom(root / case.image_path, where)
-        images.append(to_square(pixels, spec.image_size))
+        path = jpeg.resolve(case, spec.image) if jpeg is not None else root / case.image_path
+        decoded = read_jpeg(path, where) if jpeg is not None else read_dicom(path, where)
+        images.append(to_square(decoded.pixels, spec.image_size))
+        sources.append(str(path))
+        origins.append(decoded)
     labels = np.asarray([c.label for c in cases], dtype=np.int8)
     patients = np.asarray([c.patient_id for c in cases], dtype=str)
     splits, notes = _splits(cases, labels, patients, spec)
-    return np.stack(images), labels, patients, notes, splits
+    return Loaded(np.stack(images), labels, patients, provenance_of(sources, origins), notes, splits)
 
 
 def _one_per_image(cases: list[Case]) -> list[Case]:

@@ -17,7 +17,8 @@ import numpy as np
 
 from mammosearch.config.fields import Fields, show
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import ColorMode, read_image, to_square
+from mammosearch.data.decode import ColorMode, decode_file, to_square
+from mammosearch.data.provenance import provenance_of
 from mammosearch.errors import DataError
 
 LABELS = {"0": 0, "1": 1, "benign": 0, "malignant": 1}
@@ -77,8 +78,8 @@ def describe(spec: CsvSpec, data: Loaded) -> str:
     )
 
 
-def load_manifest(spec: CsvSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], np.ndarray | None]:
-    """Returns images, labels, patient ids, notes, and the given splits (or None)."""
+def load_manifest(spec: CsvSpec) -> Loaded:
+    """Images, labels, patient ids, notes, and the splits the manifest gives (or None); a ``site`` column is kept."""
     path = spec.path
     if not path.is_file():
         raise DataError(f"manifest not found: {path} (set data.path to a CSV with columns path,label[,patient_id][,split])")
@@ -110,9 +111,12 @@ def load_manifest(spec: CsvSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tu
         files.append(file)
         labels.append(label)
         patients.append(row.get("patient_id") or row["path"])
-    images = np.stack([to_square(read_image(f, spec.color), spec.image_size) for f in files])
+    decoded = [decode_file(f, spec.color) for f in files]
+    images = np.stack([to_square(d.pixels, spec.image_size) for d in decoded])
     notes = () if "patient_id" in columns else ("no patient_id column: each image is its own patient, so the split cannot group a patient's images",)
-    return images, np.asarray(labels, dtype=np.int8), np.asarray(patients, dtype=str), notes, (np.asarray(splits) if has_split else None)
+    sites = [row.get("site", "") for row in rows] if "site" in columns else None
+    provenance = provenance_of([str(f) for f in files], decoded, sites)
+    return Loaded(images, np.asarray(labels, dtype=np.int8), np.asarray(patients, dtype=str), provenance, notes, (np.asarray(splits) if has_split else None))
 
 
 SOURCE = Source(name="csv", keys=("path", "image_size", "color", "labels"), read=read, load=load_manifest, describe=describe, files=files)

@@ -17,7 +17,8 @@ import numpy as np
 
 from mammosearch.config.fields import Fields, show
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import ColorMode, is_image_file, read_image, to_square
+from mammosearch.data.decode import ColorMode, decode_file, is_image_file, to_square
+from mammosearch.data.provenance import provenance_of
 from mammosearch.errors import DataError
 
 
@@ -62,13 +63,13 @@ def describe(spec: FolderSpec, data: Loaded) -> str:
     )
 
 
-def load_folder(spec: FolderSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+def load_folder(spec: FolderSpec) -> Loaded:
     """Read every image of ``spec.classes[0]`` (label 0, benign) and ``[1]`` (label 1).
 
-    Returns ``(images, labels, patient_ids, notes)``: ``uint8`` ``(N, S, S, C)`` with
-    S = ``spec.image_size``, ``int8`` labels, ``str`` patient ids, and what was skipped or
-    suspicious (links leaving the data root, identical files). Files are read in sorted
-    order per class, so the result is the same on every machine.
+    Images are ``uint8`` ``(N, S, S, C)`` with S = ``spec.image_size``, ``int8`` labels,
+    ``str`` patient ids, and notes on what was skipped or suspicious (links leaving the
+    data root, identical files). Files are read in sorted order per class, so the result
+    is the same on every machine.
     """
     root = Path(spec.root)
     class_dirs = _class_dirs(root, spec.classes)
@@ -92,12 +93,14 @@ def load_folder(spec: FolderSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, t
     if not files:
         raise DataError(f"data folder {root}: no images left inside it (every file links outside {root})")
 
-    images = np.stack([to_square(read_image(path, spec.color), spec.image_size) for path in files])
+    decoded = [decode_file(path, spec.color) for path in files]
+    images = np.stack([to_square(d.pixels, spec.image_size) for d in decoded])
     notes = []
     if escaped:
         notes.append(f"skipped {len(escaped)} link(s) pointing outside {root}: {', '.join(escaped[:5])}")
     notes.extend(_duplicate_notes(files, labels, spec.classes))
-    return images, np.asarray(labels, dtype=np.int8), np.asarray(patient_ids, dtype=str), tuple(notes)
+    provenance = provenance_of([str(path) for path in files], decoded)
+    return Loaded(images, np.asarray(labels, dtype=np.int8), np.asarray(patient_ids, dtype=str), provenance, tuple(notes))
 
 
 def _duplicate_notes(files: list[Path], labels: list[int], classes: tuple[str, str]) -> list[str]:

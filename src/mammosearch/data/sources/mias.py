@@ -23,7 +23,8 @@ import numpy as np
 
 from mammosearch.config.fields import Fields
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import read_image, to_square
+from mammosearch.data.decode import Decoded, decode_file, to_square
+from mammosearch.data.provenance import provenance_of
 from mammosearch.errors import DataError
 
 ROW = re.compile(r"^mdb\d{3}\s")
@@ -174,28 +175,32 @@ def crop_lesion(image: np.ndarray, row: MiasRow, spec: MiasSpec) -> np.ndarray:
     return padded[top + side: top + side + side, left + side: left + side + side]
 
 
-def load_mias(spec: MiasSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+def load_mias(spec: MiasSpec) -> Loaded:
     root = spec.root or default_root()
     if not root.is_dir():
         raise DataError(f"mini-MIAS folder not found: {root} (set data.root, or run `mammosearch data fetch mini-mias`)")
     rows = parse_info(root / "Info.txt")
-    decoded: dict[str, np.ndarray] = {}
+    decoded: dict[str, Decoded] = {}
     first_row: dict[str, MiasRow] = {}
     for row in rows:
         first_row.setdefault(row.refnum, row)
 
-    def image_of(refnum: str) -> np.ndarray:
+    def decoded_of(refnum: str) -> Decoded:
         # Decoded once even when the image holds several lesions.
         if refnum not in decoded:
             row = first_row[refnum]
-            path = image_path(root, row)
             try:
-                decoded[refnum] = read_image(path, "grayscale")
+                decoded[refnum] = decode_file(image_path(root, row), "grayscale")
             except DataError as exc:
                 raise DataError(f"{root / 'Info.txt'}:{row.line}: {exc}") from None
         return decoded[refnum]
 
+    def image_of(refnum: str) -> np.ndarray:
+        return decoded_of(refnum).pixels
+
     images, labels, patients, notes = [], [], [], []
+    sources: list[str] = []
+    origins: list[Decoded] = []
     if spec.task == "normal_vs_abnormal":
         abnormal: dict[str, bool] = {}
         for row in rows:
@@ -204,8 +209,11 @@ def load_mias(spec: MiasSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple
             images.append(to_square(image_of(refnum), spec.image_size))
             labels.append(int(is_abnormal))
             patients.append(woman_id(int(refnum[3:])))
+            sources.append(str(image_path(root, first_row[refnum])))
+            origins.append(decoded_of(refnum))
     else:
         skipped = [r.refnum for r in rows if r.abnormality != "NORM" and not r.has_coordinates]
+        lesions_seen: dict[str, int] = {}
         for row in rows:
             if row.abnormality == "NORM":
                 continue
@@ -214,12 +222,16 @@ def load_mias(spec: MiasSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple
             images.append(to_square(crop_lesion(image_of(row.refnum), row, spec), spec.image_size))
             labels.append(1 if row.severity == "M" else 0)
             patients.append(woman_id(row.number))
+            lesions_seen[row.refnum] = lesions_seen.get(row.refnum, 0) + 1
+            # One file can hold several lesions: each crop is named by its lesion (Info.txt row order).
+            sources.append(f"{image_path(root, row)}#lesion{lesions_seen[row.refnum]}")
+            origins.append(decoded_of(row.refnum))
         if skipped:
             verb = "skipped" if spec.missing_coordinates == "skip" else "centre-cropped"
             notes.append(f"{verb} {len(skipped)} lesion(s) without coordinates: {', '.join(skipped)}")
     if not images:
         raise DataError(f"{root}: no images for task {spec.task}")
-    return np.stack(images), np.asarray(labels, dtype=np.int8), np.asarray(patients), tuple(notes)
+    return Loaded(np.stack(images), np.asarray(labels, dtype=np.int8), np.asarray(patients), provenance_of(sources, origins), tuple(notes))
 
 
 SOURCE = Source(

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mammosearch.config.fields import Fields
-from mammosearch.data.base import Loaded, Source
+from mammosearch.data.base import Loaded, Provenance, Source
 from mammosearch.data.phantoms import generate_synthetic
 
 
@@ -45,10 +45,16 @@ def describe(spec: SyntheticSpec, data: Loaded) -> str:
     )
 
 
+def load(spec: SyntheticSpec) -> Loaded:
+    images, labels, patients = generate_synthetic(spec)
+    sources = [f"synthetic:seed{spec.seed}:{i}" for i in range(len(images))]
+    return Loaded(images, labels, patients, Provenance.generated(sources, spec.image_size))
+
+
 SOURCE = Source(
     name="synthetic",
     keys=("n_images", "image_size", "malignant_fraction", "difficulty", "images_per_patient", "seed"),
     read=read,
-    load=generate_synthetic,
+    load=load,
     describe=describe,
 )
