@@ -223,20 +223,27 @@ def data_inspect(
     space: Annotated[Path | None, typer.Option("--space", "-s", help="YAML search space whose `data` section to load; default: the built-in demo.")] = None,
     results_dir: ResultsOption = Path("results"),
     per_class: Annotated[int, typer.Option("--per-class", min=1, max=32, help="Sample images per class in the PNG grid.")] = 8,
+    overrides: Annotated[list[str] | None, typer.Option("--set", help="Override a key of the space, e.g. --set data.photometry=as_is (repeatable).")] = None,
 ) -> None:
-    """Counts per class, patient and split, the leakage check, and a PNG of sample images."""
+    """Counts per class, patient and split, the leakage check, the data fingerprint, and a PNG of sample images."""
     from mammosearch.config.reader import load_space
+    from mammosearch.data.fingerprint import cached_fingerprint
     from mammosearch.data.loading import load_image_set
+    from mammosearch.files import write_json
     from mammosearch.report.data_summary import sample_grid, summarize
+    from mammosearch.report.fingerprint_view import print_fingerprint
     from mammosearch.report.view import print_data_summary
     from mammosearch.store.artifacts import StudyDir
 
-    loaded = load_space(space)
-    images = load_image_set(loaded.data, loaded.split, cache_dir=results_dir / "cache")
-    summary = summarize(images)
-    grid = sample_grid(images, StudyDir(results_dir, loaded.study_name).root / "data" / "samples.png", per_class=per_class)
-    print_data_summary(console, summary, loaded.evaluation.cv_folds)
-    console.print(f"sample grid: {escape(str(grid))}")
+    loaded = load_space(space, overrides or ())
+    images = load_image_set(loaded.data, loaded.split, cache_dir=results_dir / "cache", checks=loaded.checks)
+    fingerprint = cached_fingerprint(images, loaded.checks, results_dir / "cache")
+    folder = StudyDir(results_dir, loaded.study_name).data_dir()
+    grid = sample_grid(images, folder / "samples.png", per_class=per_class)
+    saved = write_json(folder / "fingerprint.json", fingerprint)
+    print_data_summary(console, summarize(images), loaded.evaluation.cv_folds)
+    print_fingerprint(console, fingerprint)
+    console.print(f"sample grid: {escape(str(grid))}\nfingerprint: {escape(str(saved))}")
 
 
 class Dataset(str, Enum):

@@ -34,6 +34,8 @@ from mammosearch.config.schema import (
 )
 from mammosearch.config.tunable import bool_param, float_param, int_param, str_param
 from mammosearch.data.base import DataSpec
+from mammosearch.data.checks import KEYS as CHECK_KEYS
+from mammosearch.data.checks import PATIENTS, PHOTOMETRY, DataChecks
 from mammosearch.data.registry import SOURCES, data_keys
 from mammosearch.data.split import SplitSpec
 from mammosearch.errors import SpaceError
@@ -112,15 +114,24 @@ class _Sections:
         top = self.f.mapping(raw, "", ("study", "data", "model", "training", "evaluation"))
         default = Space()
         data_raw = self.f.mapping(top.get("data"), "data", data_keys())
+        checks = self.checks({key: data_raw.pop(key) for key in CHECK_KEYS if key in data_raw})
         model = self.model(top.get("model"))
         return Space(
             study=self.study(top.get("study")),
             data=self.data(data_raw) if set(data_raw) - {"split"} else default.data,
             split=self.split(data_raw.get("split")) if "split" in data_raw else default.split,
+            checks=checks,
             model=model,
             training=self.training(top.get("training")),
             evaluation=self.evaluation(top.get("evaluation")),
             source=self.f.source,
+        )
+
+    def checks(self, raw: dict[str, Any]) -> DataChecks:
+        d = DataChecks()
+        return DataChecks(
+            photometry=self.f.choice(raw.get("photometry", d.photometry), "data.photometry", PHOTOMETRY),
+            patients=self.f.choice(raw.get("patients", d.patients), "data.patients", PATIENTS),
         )
 
     def evaluation(self, node: Any) -> EvaluationSpec:

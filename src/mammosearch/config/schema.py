@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mammosearch.config.params import Categorical, Fixed, FloatRange, IntRange, ParamSpec
 from mammosearch.data.base import DataSpec
+from mammosearch.data.checks import DataChecks
 from mammosearch.data.sources.synthetic import SyntheticSpec
 from mammosearch.data.split import SplitSpec
 from mammosearch.models.registry import transfer_families
@@ -109,6 +110,7 @@ class Space:
     study: StudySpec = field(default_factory=StudySpec)
     data: DataSpec = field(default_factory=lambda: SyntheticSpec(n_images=400, image_size=32))
     split: SplitSpec = field(default_factory=lambda: SplitSpec(validation=0.25, test=0.0))
+    checks: DataChecks = field(default_factory=DataChecks)
     model: ModelSpace = field(default_factory=ModelSpace)
     training: TrainingSpace = field(default_factory=TrainingSpace)
     evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)

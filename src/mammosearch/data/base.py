@@ -31,8 +31,9 @@ class Provenance:
     file_patients: np.ndarray  # str: the patient the file itself names (DICOM PatientID), "" if none
     inverted: np.ndarray  # bool: stored inverted (DICOM MONOCHROME1) and brought to dark background by the decoder
     sites: np.ndarray  # str: acquisition site or group when the data names one (a manifest's `site` column), else ""
+    photometry: np.ndarray  # float: > 0 the decoded file looks inverted (pixels.photometry_score)
 
-    FIELDS = ("sources", "heights", "widths", "bits", "file_patients", "inverted", "sites")
+    FIELDS = ("sources", "heights", "widths", "bits", "file_patients", "inverted", "sites", "photometry")
 
     def __post_init__(self) -> None:
         if len({len(getattr(self, name)) for name in self.FIELDS}) != 1:
@@ -58,6 +59,7 @@ class Provenance:
         return cls(
             sources=np.asarray(sources, dtype=str), heights=np.full(n, size), widths=np.full(n, size), bits=np.full(n, 8),
             file_patients=np.full(n, "", dtype=str), inverted=np.zeros(n, dtype=bool), sites=np.full(n, "", dtype=str),
+            photometry=np.full(n, -1.0),  # generated the usual way round
         )
 
 
@@ -77,6 +79,11 @@ class ImageSet:
     description: str
     provenance: Provenance
     notes: tuple[str, ...] = ()  # what the loader skipped or changed, for the run summary
+    # Where the patient ids come from: regex, column, dicom (PatientID), file (none given:
+    # each file its own patient) or source (the data set defines them, e.g. mini-MIAS women).
+    patient_source: str = "source"
+    data_key: str = ""  # identifies the files, preprocessing and split (what the fingerprint cache keys on)
+    flipped: np.ndarray | None = None  # bool per image: inverted by data.photometry: auto
 
     def __post_init__(self) -> None:
         n = len(self.images)
@@ -97,6 +104,9 @@ class ImageSet:
             description=f"{self.description} [{split}]",
             provenance=self.provenance.take(mask),
             notes=self.notes,
+            patient_source=self.patient_source,
+            data_key="",
+            flipped=None if self.flipped is None else self.flipped[mask],
         )
 
     @property
@@ -131,6 +141,7 @@ class Loaded:
     provenance: Provenance
     notes: tuple[str, ...] = ()
     splits: np.ndarray | None = None
+    patient_source: str = "source"  # see ImageSet.patient_source
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import struct
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from mammosearch.data.pixels import ColorMode, Decoded, stretch_to_uint8
+from mammosearch.data.pixels import ColorMode, Decoded, photometry_score, stretch_to_uint8
 from mammosearch.errors import DataError
 
 __all__ = ["ColorMode", "Decoded", "decode_file", "is_dicom", "is_image_file", "read_image", "resize_images", "to_square"]
@@ -76,8 +77,10 @@ def decode_file(path: Path, color: ColorMode) -> Decoded:
     if is_dicom(path):
         from mammosearch.data.dicom import decode_dicom
 
-        return decode_dicom(path, color)
-    return _decode_pillow(path, color)
+        decoded = decode_dicom(path, color)
+    else:
+        decoded = _decode_pillow(path, color)
+    return replace(decoded, photometry=photometry_score(decoded.pixels))
 
 
 def read_image(path: Path, color: ColorMode) -> np.ndarray:

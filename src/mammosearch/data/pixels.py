@@ -18,6 +18,9 @@ class Decoded:
     bits: int  # bits per sample as stored
     patient_id: str | None = None  # the file's own patient (DICOM PatientID)
     inverted: bool = False  # stored inverted (MONOCHROME1) and flipped by the decoder
+    # > 0: bright background, the image looks inverted (see photometry_score); measured on
+    # the whole decoded file, where the background is visible, before any crop.
+    photometry: float = 0.0
 
     @property
     def height(self) -> int:
@@ -45,3 +48,22 @@ def stretch_to_uint8(values: np.ndarray) -> np.ndarray:
 def as_color(gray: np.ndarray, color: ColorMode) -> np.ndarray:
     """``(H, W)`` uint8 -> ``(H, W, 1)``, or ``(H, W, 3)`` with the gray repeated."""
     return gray[:, :, None] if color == "grayscale" else np.repeat(gray[:, :, None], 3, axis=2)
+
+
+# Near-black and near-white, on 0..255: what a mammogram's background is (air, outside the
+# breast) in the usual photometry and in an inverted image.
+DARK, BRIGHT = 20, 235
+
+
+def photometry_score(pixels: np.ndarray) -> float:
+    """Share of near-white pixels minus share of near-black ones, in -1..1.
+
+    A mammogram is dark background and bright tissue; the background is a large part of
+    the image, so a negative score is the usual photometry and a positive one an inverted
+    image. Exactly antisymmetric: inverting an image negates its score. Near 0 means the
+    file shows no background (a tight crop): its photometry cannot be told from the pixels.
+    On the 322 mini-MIAS images and their inverted copies it is right 644 times out of 644
+    (``tests/test_fingerprint.py``).
+    """
+    gray = pixels.mean(axis=2) if pixels.ndim == 3 else pixels
+    return float(np.mean(gray >= BRIGHT) - np.mean(gray <= DARK))

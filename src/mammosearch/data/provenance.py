@@ -20,4 +20,5 @@ def provenance_of(sources: Sequence[str], decoded: Sequence[Decoded], sites: Seq
         file_patients=np.asarray([d.patient_id or "" for d in decoded], dtype=str),
         inverted=np.asarray([d.inverted for d in decoded], dtype=bool),
         sites=np.asarray(sites if sites is not None else [""] * len(decoded), dtype=str),
+        photometry=np.asarray([d.photometry for d in decoded], dtype=np.float32),
     )

@@ -7,6 +7,7 @@ description, ending in ``SOURCE = Source(...)``) plus one line here.
 from __future__ import annotations
 
 from mammosearch.data.base import Source
+from mammosearch.data.checks import KEYS as CHECK_KEYS
 from mammosearch.data.sources import cbis_ddsm, csv, folder, mias, synthetic
 
 SOURCES: dict[str, Source] = {
@@ -24,4 +25,4 @@ def source(name: str) -> Source:
 
 def data_keys() -> tuple[str, ...]:
     """Every key a ``data:`` section may hold, over all sources."""
-    return tuple(sorted({"source", "split", *(key for entry in SOURCES.values() for key in entry.keys)}))
+    return tuple(sorted({"source", "split", *CHECK_KEYS, *(key for entry in SOURCES.values() for key in entry.keys)}))

@@ -17,8 +17,7 @@ from mammosearch.search.study import Prepared, check_options, engine_study_name,
 
 def announce(listener: StudyListener | None, prepared: Prepared, space: Space) -> None:
     if listener is not None:
-        images = prepared.images
-        listener.on_study_start(prepared.study.study_name, prepared.finished_before, space.study.n_trials, images.description, images.notes)
+        listener.on_study_start(prepared.study.study_name, prepared.finished_before, space.study.n_trials, prepared.images.description, prepared.notes)
 
 
 def recycles(options: RunOptions, remaining: int | None) -> bool:

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import optuna
 
 from mammosearch import runtime
 from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
+from mammosearch.data.decode import RECIPE
+from mammosearch.data.fingerprint import cached_fingerprint, summary_of
 from mammosearch.data.loading import load_image_set
 from mammosearch.errors import MammosearchError, SpaceError
+from mammosearch.files import write_json
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
 from mammosearch.search.samplers import make_pruner, make_sampler
+from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.record import StudyContext, context_of, failed_by_objective, save_context
 from mammosearch.store.storage import mask_url, open_storage
 
@@ -40,11 +45,17 @@ def finished_trials(study: optuna.Study) -> int:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A study ready for trials: its data, and how many trials it held before this run."""
+    """A study ready for trials: its data and their fingerprint, and how many trials it held before this run."""
 
     study: optuna.Study
     images: ImageSet
     finished_before: int
+    fingerprint: dict[str, Any]
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the loader and the data fingerprint want the user to know before training starts."""
+        return tuple(self.images.notes) + tuple(self.fingerprint.get("warnings", []))
 
     def remaining(self, space: Space) -> int | None:
         """Trials still to run in this study's budget (None: no trial budget, only a timeout)."""
@@ -68,7 +79,7 @@ def preflight(space: Space, cache_dir: Path | None = None) -> ImageSet:
             from mammosearch.models.weights import ensure_imagenet_weights
 
             ensure_imagenet_weights(family)
-    return load_image_set(space.data, space.split, cache_dir=cache_dir)
+    return load_image_set(space.data, space.split, cache_dir=cache_dir, checks=space.checks)
 
 
 def open_study(space: Space, options: RunOptions) -> optuna.Study:
@@ -89,26 +100,31 @@ def open_study(space: Space, options: RunOptions) -> optuna.Study:
         raise SpaceError(f"cannot create or load study '{name}' in {mask_url(options.storage_url)}: {exc}") from None
 
 
-def record_context(study: optuna.Study, space: Space, images: ImageSet, options: RunOptions) -> None:
+def record_context(study: optuna.Study, space: Space, images: ImageSet, options: RunOptions, fingerprint: dict[str, Any]) -> None:
     """What `report` and `export-best` need to know about the data and the space."""
+    write_json(StudyDir(options.results_dir, study.study_name).data_dir() / "fingerprint.json", fingerprint)
     save_context(study, StudyContext(
         data_description=images.description,
-        data_notes=images.notes,
+        data_notes=images.notes + tuple(fingerprint.get("warnings", [])),
         space_source=space.source,
         channels=images.channels,
         results_dir=str(Path(options.results_dir).resolve()),
         keep_top_k=space.study.keep_top_k,
         engine=f"kerastuner/{options.algorithm}" if options.engine == "kerastuner" else None,
+        decode_recipe=RECIPE,
+        fingerprint=summary_of(fingerprint),
     ))
 
 
 def prepare(space: Space, options: RunOptions) -> Prepared:
     """Preflight, open or create the study, record its context: the set-up every engine shares."""
     check_options(options)
-    images = preflight(space, Path(options.results_dir) / "cache")
+    cache = Path(options.results_dir) / "cache"
+    images = preflight(space, cache)
+    fingerprint = cached_fingerprint(images, space.checks, cache)
     study = open_study(space, options)
-    record_context(study, space, images, options)
-    return Prepared(study, images, finished_trials(study))
+    record_context(study, space, images, options, fingerprint)
+    return Prepared(study, images, finished_trials(study), fingerprint)
 
 
 def engine_study_name(space: Space, options: RunOptions) -> RunOptions:

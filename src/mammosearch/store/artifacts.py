@@ -8,6 +8,7 @@ results/<study>/trials/<number>/predictions.json   labels and scores per split
 results/<study>/report/...                          written by `mammosearch report`
 results/<study>/tb/<number>/                        TensorBoard logs (--tensorboard)
 results/<study>/workers/worker-<i>.log              output of `run --workers N`
+results/<study>/data/fingerprint.json               the data fingerprint (photometry, patients, duplicates, shortcuts)
 ```
 Files are written with ``mammosearch.files.write_atomically``.
 """
@@ -46,6 +47,10 @@ class StudyDir:
 
     def report_dir(self) -> Path:
         return self.root / "report"
+
+    def data_dir(self) -> Path:
+        """The data fingerprint and `data inspect`'s sample grid."""
+        return self.root / "data"
 
     def workers_dir(self) -> Path:
         return self.root / "workers"

@@ -120,6 +120,8 @@ class StudyContext:
     results_dir: str = ""
     keep_top_k: int = 0
     engine: str | None = None
+    decode_recipe: str = ""  # what was done to each file to get the pixels (data/decode.py)
+    fingerprint: dict[str, Any] | None = None  # the data fingerprint's summary (data/fingerprint/)
 
 
 class StudyAttributeSink(Protocol):
@@ -145,4 +147,6 @@ def context_of(attrs: Mapping[str, Any]) -> StudyContext:
         results_dir=str(attrs.get("results_dir", "")),
         keep_top_k=int(attrs.get("keep_top_k", 0)),
         engine=None if engine is None else str(engine),
+        decode_recipe=str(attrs.get("decode_recipe", "")),
+        fingerprint=attrs.get("fingerprint"),
     )
