@@ -8,7 +8,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-
 PATIENT_SOURCES = {
     "regex": "data.patient_regex",
     "column": "the manifest's patient_id column",

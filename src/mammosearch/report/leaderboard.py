@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pandas as pd
 
 from mammosearch.files import write_atomically, write_json
 from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_roc_curves
+from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_baseline, subgroup_aucs
 from mammosearch.report.trials_frame import trials_frame
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.results import StudyRecord, TrialRow
@@ -37,6 +38,9 @@ class Report:
     failures: list[tuple[int, str]]
     warnings: list[str]
     files: list[Path]
+    baseline: dict[str, Any] | None = None  # the data fingerprint's acquisition-shortcut baseline
+    subgroups: list[dict[str, Any]] = field(default_factory=list)  # the best trial's AUC per subgroup
+    fingerprint_warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +52,9 @@ class Report:
             "best_trial": None if self.best is None else self.best.number,
             "failures": [{"trial": n, "reason": r} for n, r in self.failures],
             "warnings": self.warnings,
+            "shortcut_baseline": self.baseline,
+            "best_trial_subgroups": self.subgroups,
+            "data_warnings": self.fingerprint_warnings,
             "files": [str(p) for p in self.files],
         }
 
@@ -80,16 +87,22 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
     columns = [c for c in LEADERBOARD_COLUMNS + TEST_COLUMNS if c in leaderboard.columns]
     leaderboard = leaderboard[columns].reset_index(drop=True) if not leaderboard.empty else leaderboard
     warnings = _warnings(record, ranked[:top_k])
+    best = ranked[0] if ranked else None
+    fingerprint = record.context.fingerprint
+    per_image = read_per_image(StudyDir(results_dir, record.name).data_dir() / "fingerprint.json")
     report = Report(
         study=record.name,
         data_description=record.context.data_description,
         state_counts=record.state_counts(),
         leaderboard=leaderboard,
         families=family_summary(frame),
-        best=ranked[0] if ranked else None,
+        best=best,
         failures=[(r.number, r.fail_reason or "no reason recorded") for r in record.by_state("failed")],
         warnings=warnings,
         files=[],
+        baseline=shortcut_baseline(fingerprint),
+        subgroups=subgroup_aucs(read_predictions(best.model_path or best.pending_model_path), per_image) if best is not None and per_image else [],
+        fingerprint_warnings=list((fingerprint or {}).get("warnings", [])),
     )
     if not write_files:
         return report

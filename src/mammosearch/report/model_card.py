@@ -61,6 +61,8 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
         },
         "metrics": {"validation": val, "test": row.test_metrics},
         "data": record.context.data_description,
+        "decode": record.context.decode_recipe,
+        "data_fingerprint": record.context.fingerprint,
         "packages": package_versions(),
         "intended_use": "research on benign-vs-malignant lesion classification; not a medical device",
     }

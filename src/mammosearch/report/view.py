@@ -57,9 +57,10 @@ def print_report(console: Console, report: Report) -> None:
             f"best trial {report.best.number}: confusion matrix at 0.5 (rows true benign/malignant): "
             f"[[TN {cm[0][0]}, FP {cm[0][1]}], [FN {cm[1][0]}, TP {cm[1][1]}]]"
         )
+    print_baseline_and_subgroups(console, report)
     for number, reason in report.failures[:10]:
         console.print(f"[red]failed[/] trial {number}: {escape(reason)}")
-    for note in report.warnings:
+    for note in report.warnings + report.fingerprint_warnings:
         console.print(f"[yellow]warning:[/] {escape(note)}")
     if report.files:
         console.print(f"[dim]written: {escape(str(report.files[0].parent))}/ ({', '.join(p.name for p in report.files)})[/]")
@@ -163,3 +164,29 @@ def print_data_summary(console: Console, summary: DataSummary, cv_folds: int | N
         console.print(f"cross-validation: {cv_folds} patient-grouped stratified folds over train+val; test held out")
     for note in summary.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
+
+
+def _auc_ci(auc: float | None, ci: list[float] | None) -> str:
+    if auc is None:
+        return "-"
+    return f"{auc:.3f}" + (f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else "")
+
+
+def print_baseline_and_subgroups(console: Console, report: Report) -> None:
+    """The acquisition-shortcut baseline beside the best trial, and the best trial per subgroup."""
+    if report.baseline is not None and report.best is not None:
+        scores = report.baseline["scores"]
+        val = scores.get("val") or {}
+        best = report.best.val_metrics or {}
+        console.print(
+            f"shortcut baseline (acquisition statistics only, no lesion): validation AUC {_auc_ci(val.get('auc'), val.get('ci95'))}"
+            f" | best trial {report.best.number}: {_auc_ci(report.best.value, best.get('auc_ci95'))}"
+        )
+    if not report.subgroups:
+        return
+    table = Table(title=f"Best trial {report.best.number if report.best else '-'} within subgroups", header_style="bold")
+    for title in ("split", "subgroup", "benign", "malignant", "AUC (95% CI)"):
+        table.add_column(title, justify="right" if title in ("benign", "malignant") else "left")
+    for row in report.subgroups:
+        table.add_row(row["split"], f"{row['kind']}: {escape(row['group'])}", str(row["benign"]), str(row["malignant"]), _auc_ci(row["auc"], row["ci95"]))
+    console.print(table)

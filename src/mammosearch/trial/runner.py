@@ -199,6 +199,7 @@ def _auc_interval(labels: np.ndarray, scores: np.ndarray, patient_ids: np.ndarra
 def _prediction_record(data: ImageSet, mask: np.ndarray, scores: np.ndarray) -> dict[str, list[Any]]:
     return {
         "indices": [int(i) for i in np.flatnonzero(mask)],
+        "sources": [str(v) for v in data.sources[mask]],
         "labels": [int(v) for v in data.labels[mask]],
         "scores": [float(v) for v in scores],
         "patient_ids": [str(v) for v in data.patient_ids[mask]],
