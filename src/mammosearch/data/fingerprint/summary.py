@@ -18,7 +18,7 @@ from mammosearch.data.checks import DataChecks
 from mammosearch.data.fingerprint import duplicates, patients, photometry, shortcuts
 from mammosearch.files import write_json
 
-VERSION = 1
+VERSION = 2
 MAX_LISTED_PAIRS = 50
 
 
@@ -90,7 +90,9 @@ def compute_fingerprint(images: ImageSet, checks: DataChecks) -> dict[str, Any]:
         "shortcuts": None if shortcut is None else {
             "statistics": list(shortcut.statistics),
             "scores": {split: {"auc": s.auc, "ci95": None if s.ci95 is None else list(s.ci95)} for split, s in shortcut.scores.items()},
+            "acquisition_scores": {split: {"auc": s.auc, "ci95": None if s.ci95 is None else list(s.ci95)} for split, s in shortcut.acquisition.items()},
             "strongest": shortcut.strongest, "strongest_auc": shortcut.strongest_auc, "predicts_label": shortcut.predicts_label,
+            "acquisition_predicts_label": shortcut.acquisition_predicts_label,
         },
         "sizes": sizes,
         "warnings": warnings,
