@@ -113,16 +113,22 @@ def test_file_names_with_a_patient_prefix_get_a_suggested_regex(tmp_path):
 
 
 def test_patients_required_stops_the_run_with_one_line_and_leaves_the_study_alone(tmp_path):
-    root = write_folder(tmp_path / "data", n=6)
+    import optuna
+
+    root = write_folder(tmp_path / "data", n=6, inverted={"benign": 2})
     storage = f"sqlite:///{tmp_path / 's.db'}"
-    space = _space(tmp_path, f"study: {{name: p, n_trials: 1}}\ndata: {{source: folder, root: {root}, image_size: 32, patients: required}}\nmodel: {{families: [cnn]}}")
-    result = runner.invoke(app, ["run", "--space", str(space), "--storage", storage, "--results-dir", str(tmp_path / "r")])
+    base = f"study: {{name: p, n_trials: 1, sampler: random}}\nmodel: {{families: [cnn], cnn: {{filters: 4, dense_units: 8}}}}\ntraining: {{epochs: 1}}\n"
+    first = runner.invoke(app, ["run", "--space", str(_space(tmp_path, base + f"data: {{source: folder, root: {root}, image_size: 32}}")),
+                                "--storage", storage, "--results-dir", str(tmp_path / "r")], env={"COLUMNS": "250"})
+    assert first.exit_code == 0, first.output
+    assert "2 of 12 images look inverted" in first.output and "flipped to dark background" in first.output  # run applies photometry: auto
+    before = [(t.number, t.state, t.value) for t in optuna.load_study(study_name="p", storage=storage).trials]
+    space = _space(tmp_path, base + f"data: {{source: folder, root: {root}, image_size: 32, patients: required}}")
+    result = runner.invoke(app, ["run", "--space", str(space), "--storage", storage, "--results-dir", str(tmp_path / "r"), "--n-trials", "2"])
     assert result.exit_code == 3
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: data.patients: required") and "Traceback" not in result.output
-    import optuna
-
-    assert optuna.study.get_all_study_names(storage) == []
+    assert [(t.number, t.state, t.value) for t in optuna.load_study(study_name="p", storage=storage).trials] == before
 
 
 def test_near_duplicates_that_cross_splits_are_named(tmp_path):
@@ -166,6 +172,16 @@ def test_a_label_that_the_acquisition_gives_away_is_flagged_with_its_statistic(t
     assert any("predicted without looking at the lesion" in w for w in fingerprint["warnings"])
     assert any("mixed bit depths" in w for w in fingerprint["warnings"])
     assert sorted(set(fingerprint["per_image"]["sites"])) == ["A", "B"]
+
+
+def test_mixed_8_and_16_bit_files_in_one_folder_are_a_warning_naming_files(tmp_path):
+    root = write_folder(tmp_path / "data", n=6)
+    wide = (np.asarray(Image.open(root / "malignant" / "malignant_000.png")).astype(np.uint16) * 257)
+    Image.fromarray(wide).save(root / "malignant" / "malignant_000.png")
+    fingerprint = compute_fingerprint(load_image_set(FolderSpec(root=root, image_size=32), SplitSpec(validation=0.25)), DataChecks())
+    assert fingerprint["sizes"]["bits"] == {"8": 11, "16": 1}
+    warning = [w for w in fingerprint["warnings"] if "mixed bit depths" in w]
+    assert len(warning) == 1 and "16-bit: 0 benign, 1 malignant" in warning[0] and "malignant_000.png" in warning[0]
 
 
 def test_the_fingerprint_is_cached_per_data_set_and_checks(tmp_path, monkeypatch):

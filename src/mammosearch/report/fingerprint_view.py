@@ -46,11 +46,12 @@ def print_fingerprint(console: Console, fingerprint: dict[str, Any]) -> None:
     if shortcut is None:
         console.print("shortcut baseline: not fitted (no statistic varies, or the training split lacks a class)")
     else:
-        scores = shortcut["scores"]
+        scores, acquisition = shortcut["scores"], shortcut.get("acquisition_scores", {})
+        strongest = f"; strongest alone: {shortcut['strongest']} ({shortcut['strongest_auc']:.3f})" if shortcut.get("strongest") else ""
         console.print(
             f"shortcut baseline (logistic regression on {', '.join(shortcut['statistics'])}): "
             f"validation AUC {_ci(scores.get('val'))}, test AUC {_ci(scores.get('test'))}; "
-            f"strongest alone: {shortcut['strongest']} ({shortcut['strongest_auc']:.3f})" if shortcut.get("strongest") else ""
+            f"without the histogram (acquisition only): validation {_ci(acquisition.get('val'))}{strongest}"
         )
     sizes = fingerprint["sizes"]
     bits = ", ".join(f"{count} x {depth}-bit" for depth, count in sizes["bits"].items())
