@@ -6,53 +6,30 @@ files: an archive from the internet must not write outside its destination.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import tarfile
 import tempfile
-import urllib.request
 import zipfile
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from mammosearch.data.sources.mias import default_root
+from mammosearch.downloads import DownloadError, Progress, digest_of
+from mammosearch.downloads import download as fetch_file
 from mammosearch.errors import DataError
 
 # The Pilot European Image Processing Archive's copy of mini-MIAS (PGM files + README).
 MINI_MIAS_URL = "http://peipa.essex.ac.uk/pix/mias/all-mias.tar.gz"
 
-Progress = Callable[[int, "int | None"], None]  # (bytes so far, total bytes or None)
-
-
 def download(url: str, target: Path, progress: Progress | None = None, timeout: float = 60.0) -> Path:
-    """Stream ``url`` into ``target`` (via a temporary file, so a broken download leaves nothing)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".download.")
-    tmp = Path(tmp_name)
+    """Stream ``url`` into ``target``; a failure is a :class:`DataError` (the data could not be had)."""
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http/https only, checked below)
-            total = int(response.headers.get("Content-Length") or 0) or None
-            done = 0
-            while chunk := response.read(1 << 16):
-                out.write(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise DataError(f"cannot download {url}: {getattr(exc, 'reason', None) or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+        return fetch_file(url, target, progress, timeout)
+    except DownloadError as exc:
+        raise DataError(str(exc)) from None
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return digest_of(path, "sha256")
 
 
 def _safe_member(name: str, archive: Path) -> PurePosixPath:

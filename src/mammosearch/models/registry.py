@@ -57,6 +57,9 @@ class Family:
     application: str | None = None  # keras.applications constructor of the backbone
     output_layer: str | None = None  # the backbone's last layer: its output is what feature extraction caches
     imagenet: WeightsFile | None = None  # no-top ImageNet weights, downloaded by Keras on first use
+    # Layers a no-top weights file of this family must hold, with their kernel shapes: how a
+    # file meant for another family (or another Keras layout) is told apart before training.
+    weight_markers: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     @property
     def transfer(self) -> bool:
@@ -72,6 +75,7 @@ FAMILIES: dict[str, Family] = {
             f"{_KERAS_APPLICATIONS}/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
             "6d6bbae143d832006294945121d1f1fc",
         ),
+        weight_markers=(("block1_conv1", (3, 3, 3, 64)), ("block5_conv3", (3, 3, 512, 512))),
     ),
     "resnet50": Family(
         "resnet50", _build_transfer, CAFFE, application="ResNet50", output_layer="conv5_block3_out",
@@ -80,6 +84,7 @@ FAMILIES: dict[str, Family] = {
             f"{_KERAS_APPLICATIONS}/resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
             "4d473c1dd8becc155b73f8504c6f6626",
         ),
+        weight_markers=(("conv1_conv", (7, 7, 3, 64)), ("conv5_block3_3_conv", (1, 1, 512, 2048))),
     ),
 }
 

@@ -9,10 +9,12 @@ imported only to download a missing file. Which file and URL: the family's entry
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+from mammosearch.downloads import Progress
 from mammosearch.errors import SpaceError
-from mammosearch.models.registry import family
+from mammosearch.models.registry import FAMILIES, family
 
 
 def keras_models_dir() -> Path:
@@ -49,3 +51,80 @@ def ensure_imagenet_weights(family_name: str) -> Path:
             f"or set `model.weights` to none or to a local weights file"
         ) from None
     return Path(fetched)
+
+
+def check_weights_file(path: Path, family_name: str, key: str) -> None:
+    """Refuse, before any trial, a weights file that is unreadable, truncated, or for another family.
+
+    Reads the HDF5 file as Keras saves no-top weights (a group per layer, ``weight_names``
+    listing its arrays), reads every array (a truncated file fails here), and checks the
+    family's marker layers and their kernel shapes (``registry.Family.weight_markers``).
+    """
+    import h5py
+
+    entry = family(family_name)
+    name = entry.application or family_name
+    try:
+        with h5py.File(path, "r") as handle:
+            layers = [n.decode() if isinstance(n, bytes) else str(n) for n in handle.attrs.get("layer_names", [])]
+            if not layers:
+                raise SpaceError(f"{key}: {path} is not a Keras weights file (no layer_names); give {name} no-top weights saved by Keras")
+            shapes: dict[str, tuple[int, ...]] = {}
+            for layer in layers:
+                group = handle[layer]
+                arrays = [w.decode() if isinstance(w, bytes) else str(w) for w in group.attrs.get("weight_names", [])]
+                for index, array in enumerate(arrays):
+                    values = group[array][()]  # read it all: a truncated file fails here, not mid-search
+                    if index == 0:
+                        shapes[layer] = tuple(int(d) for d in values.shape)
+    except SpaceError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpaceError(f"{key}: cannot read {path} as {name} weights ({reason}); is the file complete?") from None
+    for layer, shape in entry.weight_markers:
+        if layer not in shapes:
+            found = ", ".join(list(shapes)[:3]) or "none"
+            raise SpaceError(f"{key}: {path} holds no layer {layer!r}, so it is not {name} no-top weights (its first layers: {found})")
+        if shapes[layer] != shape:
+            raise SpaceError(f"{key}: {path}: layer {layer} has kernel shape {shapes[layer]}, {name} needs {shape}")
+
+
+@dataclass(frozen=True)
+class WeightsStatus:
+    family: str
+    path: Path
+    present: bool
+    hash_ok: bool | None  # None when the file is absent
+
+
+def imagenet_status() -> list[WeightsStatus]:
+    """Each family with ImageNet weights: is its file in Keras' cache, and is it the right file."""
+    from mammosearch.downloads import digest_of
+
+    rows = []
+    for name, entry in FAMILIES.items():
+        if entry.imagenet is None:
+            continue
+        path = keras_models_dir() / entry.imagenet.name
+        present = path.is_file()
+        rows.append(WeightsStatus(name, path, present, digest_of(path, "md5") == entry.imagenet.md5 if present else None))
+    return rows
+
+
+def fetch_imagenet(family_name: str, progress: Progress | None = None) -> Path:
+    """Download ``family_name``'s no-top ImageNet weights into Keras' cache and check their hash."""
+    from mammosearch.downloads import digest_of, download
+
+    weights = family(family_name).imagenet
+    if weights is None:
+        raise SpaceError(f"--family: {family_name} has no ImageNet weights (families with them: {', '.join(s.family for s in imagenet_status())})")
+    target = keras_models_dir() / weights.name
+    if target.is_file() and digest_of(target, "md5") == weights.md5:
+        return target
+    download(weights.url, target, progress)
+    found = digest_of(target, "md5")
+    if found != weights.md5:
+        target.unlink(missing_ok=True)
+        raise SpaceError(f"{weights.url}: md5 {found} is not the expected {weights.md5}; the file was removed")
+    return target

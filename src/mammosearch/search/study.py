@@ -74,11 +74,13 @@ def check_options(options: RunOptions) -> None:
 def preflight(space: Space, cache_dir: Path | None = None) -> ImageSet:
     """Everything that would fail every trial fails here, once, before any trial starts."""
     make_sampler(space)
+    from mammosearch.models.weights import check_weights_file, ensure_imagenet_weights
+
     for family, weights in space.model.weights.items():
         if weights == "imagenet":
-            from mammosearch.models.weights import ensure_imagenet_weights
-
             ensure_imagenet_weights(family)
+        elif weights is not None:
+            check_weights_file(Path(weights), family, f"model.weights.{family}")
     return load_image_set(space.data, space.split, cache_dir=cache_dir, checks=space.checks)
 
 

@@ -1,0 +1,80 @@
+"""The typer application, its console, the options several commands share, and the error boundary.
+
+The command line (this package) is the only place that turns a :class:`MammosearchError`
+into a red one-line message and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from mammosearch import runtime
+from mammosearch.errors import MammosearchError
+
+runtime.quiet_backend_logs()
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Hyper-parameter and architecture search for benign-vs-malignant mammogram classifiers.",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+StorageOption = Annotated[str, typer.Option("--storage", help="Optuna storage URL (SQLite file, PostgreSQL, ...).")]
+StudyOption = Annotated[str | None, typer.Option("--study", help="Study name. run: default is the space's study.name or file name; report/export: the most recent study.")]
+ResultsOption = Annotated[Path, typer.Option("--results-dir", help="Where trial models, reports and logs are written.")]
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class Engine(str, Enum):
+    optuna = "optuna"
+    kerastuner = "kerastuner"
+
+
+class Algorithm(str, Enum):
+    hyperband = "hyperband"
+    bayesian = "bayesian"
+    random = "random"
+
+
+class Precision(str, Enum):
+    float32 = "float32"
+    mixed = "mixed"
+
+
+def friendly_errors(command: F) -> F:
+    """One red line and an exit code for every expected error; never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except MammosearchError as exc:
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted:[/] finished trials are kept; run the same command again to resume.")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()

@@ -1,0 +1,72 @@
+"""`mammosearch data`: look at (`inspect`) and fetch the images a search trains on."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from mammosearch.cli.app import (
+    ResultsOption,
+    app,
+    console,
+    friendly_errors,
+)
+
+data_app = typer.Typer(no_args_is_help=True, help="Look at and fetch the images a search trains on.")
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("inspect")
+@friendly_errors
+def data_inspect(
+    space: Annotated[Path | None, typer.Option("--space", "-s", help="YAML search space whose `data` section to load; default: the built-in demo.")] = None,
+    results_dir: ResultsOption = Path("results"),
+    per_class: Annotated[int, typer.Option("--per-class", min=1, max=32, help="Sample images per class in the PNG grid.")] = 8,
+    overrides: Annotated[list[str] | None, typer.Option("--set", help="Override a key of the space, e.g. --set data.photometry=as_is (repeatable).")] = None,
+) -> None:
+    """Counts per class, patient and split, the leakage check, the data fingerprint, and a PNG of sample images."""
+    from mammosearch.config.reader import load_space
+    from mammosearch.data.fingerprint import cached_fingerprint
+    from mammosearch.data.loading import load_image_set
+    from mammosearch.files import write_json
+    from mammosearch.report.data_summary import sample_grid, summarize
+    from mammosearch.report.fingerprint_view import print_fingerprint
+    from mammosearch.report.view import print_data_summary
+    from mammosearch.store.artifacts import StudyDir
+
+    loaded = load_space(space, overrides or ())
+    images = load_image_set(loaded.data, loaded.split, cache_dir=results_dir / "cache", checks=loaded.checks)
+    fingerprint = cached_fingerprint(images, loaded.checks, results_dir / "cache")
+    folder = StudyDir(results_dir, loaded.study_name).data_dir()
+    grid = sample_grid(images, folder / "samples.png", per_class=per_class)
+    saved = write_json(folder / "fingerprint.json", fingerprint)
+    print_data_summary(console, summarize(images), loaded.evaluation.cv_folds)
+    print_fingerprint(console, fingerprint)
+    console.print(f"sample grid: {escape(str(grid))}\nfingerprint: {escape(str(saved))}")
+
+
+class Dataset(str, Enum):
+    mini_mias = "mini-mias"
+
+
+@data_app.command("fetch")
+@friendly_errors
+def data_fetch(
+    dataset: Annotated[Dataset, typer.Argument(help="Which public data set.")],
+    dest: Annotated[Path | None, typer.Option("--dest", help="Where to unpack; default: where the loader looks ($MAMMOSEARCH_DATA/mini-mias or ~/.cache/mammosearch/mini-mias).")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="Archive URL (a mirror, or file:// for a local copy).")] = None,
+    sha256: Annotated[str | None, typer.Option("--sha256", help="Expected checksum of the archive; refused if it differs.")] = None,
+) -> None:
+    """Download, verify and unpack a public data set where its loader finds it."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from mammosearch.data.fetch import fetch_mini_mias
+
+    with Progress("[bold]download", BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=console) as bar:
+        task = bar.add_task("download", total=None)
+        folder = fetch_mini_mias(dest, url, sha256, lambda done, total: bar.update(task, completed=done, total=total))
+    console.print(f"mini-MIAS is in {escape(str(folder))}; `data: {{source: mias}}` finds it there by default")

@@ -1,0 +1,100 @@
+"""`mammosearch run`, and the command line each of its `--workers` runs."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from mammosearch.cli.app import (
+    Algorithm,
+    Engine,
+    Precision,
+    ResultsOption,
+    StorageOption,
+    StudyOption,
+    app,
+    console,
+    friendly_errors,
+)
+from mammosearch.store.storage import DEFAULT_STORAGE
+
+
+@app.command()
+@friendly_errors
+def run(
+    ctx: typer.Context,
+    space: Annotated[Path | None, typer.Option("--space", "-s", help="YAML search space; default: the built-in demo (search_spaces/demo.yaml).")] = None,
+    storage: StorageOption = DEFAULT_STORAGE,
+    study: StudyOption = None,
+    n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Override study.n_trials (finished trials count towards it).")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Override study.timeout, in seconds.")] = None,
+    results_dir: ResultsOption = Path("results"),
+    tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Write per-trial TensorBoard logs with hyper-parameters under results/<study>/tb/.")] = False,
+    precision: Annotated[Precision, typer.Option("--precision", help="mixed: float16 (GPU) / bfloat16 (CPU) compute, float32 output.")] = Precision.float32,
+    overrides: Annotated[list[str] | None, typer.Option("--set", help="Override a key of the space, e.g. --set model.weights=none (repeatable).")] = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="optuna (sampler + pruner from the space) or kerastuner.")] = Engine.optuna,
+    algorithm: Annotated[Algorithm, typer.Option("--algorithm", help="With --engine kerastuner: hyperband, bayesian or random.")] = Algorithm.hyperband,
+    heartbeat: Annotated[int, typer.Option("--heartbeat", min=0, help="Seconds between a running trial's heartbeats; a trial silent for two intervals (its process died) is failed and retried. 0: off.")] = 60,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes on this machine sharing the study (one GPU each, or the CPU cores split).")] = 1,
+    trials_per_process: Annotated[int, typer.Option("--trials-per-process", min=0, help="Longer runs train in a child process replaced after this many trials, so memory stays flat. 0: all trials in this process.")] = 20,
+) -> None:
+    """Run (or resume) a search: sample trials, train, prune, record every metric."""
+    import optuna
+
+    from mammosearch.config.reader import load_space
+    from mammosearch.config.schema import with_overrides
+    from mammosearch.report.progress import RichStudyListener
+    from mammosearch.search.options import RunOptions
+    from mammosearch.search.run import run_study
+
+    # Each trial's outcome is printed by the progress display; Optuna's own log lines
+    # (with a traceback for every failed trial) would only repeat it.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    loaded = with_overrides(load_space(space, overrides or ()), n_trials=n_trials, timeout=timeout)
+    options = RunOptions(
+        storage_url=storage, results_dir=results_dir, study_name=study or (loaded.study_name if workers > 1 else None),
+        tensorboard=tensorboard, precision=precision.value, heartbeat=heartbeat or None,
+        trials_per_process=trials_per_process or None, engine=engine.value, algorithm=algorithm.value, workers=workers,
+        worker_argv=tuple(worker_argv(ctx, study=study or loaded.study_name)) if workers > 1 else (),
+    )
+    with RichStudyListener(console) as listener:
+        summary = run_study(loaded, options, listener)
+    best = "none yet" if summary.best_number is None else f"trial {summary.best_number}, validation AUC {summary.best_value:.4f}"
+    console.print(
+        f"[bold]study[/] {escape(summary.study_name)} in {escape(summary.storage_url)}: "
+        f"{summary.new_trials} new trial(s), {summary.finished_trials} finished; best: {best}"
+    )
+    for note in summary.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    console.print(f"next: [cyan]mammosearch report --study {escape(summary.study_name)}[/]")
+
+
+def worker_argv(ctx: typer.Context, **replaced: Any) -> list[str]:
+    """The `run` command line of one worker: every option this command got, then ``--workers 1``.
+
+    Built from the parsed parameters themselves, so an option added to `run` reaches the
+    workers without anyone remembering to pass it on.
+    """
+    values = {**ctx.params, **replaced, "workers": 1}
+    argv = ["run"]
+    for param in ctx.command.params:
+        # Options only (typer carries its own copy of click, so no isinstance on click's class).
+        if getattr(param, "param_type_name", None) != "option" or param.name is None:
+            continue
+        value = values.get(param.name)
+        flag = max(param.opts, key=len)  # the long form
+        is_flag, multiple = getattr(param, "is_flag", False), getattr(param, "multiple", False)
+        if value is None or (is_flag and not value):
+            continue
+        if is_flag:
+            argv.append(flag)
+        elif multiple:
+            for item in value:
+                argv += [flag, str(item)]
+        else:
+            argv += [flag, str(value.value if isinstance(value, Enum) else value)]
+    return argv

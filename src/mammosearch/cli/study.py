@@ -1,0 +1,80 @@
+"""Commands that read a study: `report`, `export-best`, and `validate` for a space."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from mammosearch import runtime
+from mammosearch.cli.app import (
+    Format,
+    ResultsOption,
+    StorageOption,
+    StudyOption,
+    app,
+    console,
+    friendly_errors,
+)
+from mammosearch.store.storage import DEFAULT_STORAGE
+
+
+@app.command()
+@friendly_errors
+def report(
+    study: StudyOption = None,
+    storage: StorageOption = DEFAULT_STORAGE,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many of the best trials to list and plot.")] = 10,
+    format: Annotated[Format, typer.Option("--format", help="table (rich), csv or json on stdout; files are written either way.")] = Format.table,
+    results_dir: ResultsOption = Path("results"),
+) -> None:
+    """Leaderboard ranked by validation AUC with every metric; writes CSV, JSON and plots."""
+    from mammosearch.report.leaderboard import build_report, report_json_text
+    from mammosearch.report.view import print_report
+    from mammosearch.store.results import load_study
+
+    record = load_study(storage, study)
+    built = build_report(record, results_dir, top_k=top)
+    if format is Format.json:
+        sys.stdout.write(report_json_text(built) + "\n")
+    elif format is Format.csv:
+        sys.stdout.write(built.leaderboard.to_csv(index=False))
+    else:
+        print_report(console, built)
+
+
+@app.command("export-best")
+@friendly_errors
+def export_best(
+    study: StudyOption = None,
+    storage: StorageOption = DEFAULT_STORAGE,
+    out: Annotated[Path, typer.Option("--out", help="Folder for model.keras, model_card.json and predictions.json.")] = Path("exported"),
+    trial: Annotated[int | None, typer.Option("--trial", help="Export this trial instead of the best one.")] = None,
+) -> None:
+    """Write the best trial's trained model and its model card (no retraining)."""
+    from mammosearch.report.export import export_best as do_export
+    from mammosearch.store.results import load_study
+
+    runtime.import_keras_quietly()
+    record = load_study(storage, study)
+    result = do_export(record, out, trial)
+    console.print(f"exported trial {result.trial} (validation AUC {result.value:.4f}) of study {escape(record.name)}:")
+    for path in (result.model_file, result.card_file, result.predictions_file):
+        if path is not None:
+            console.print(f"  {escape(str(path))}")
+
+
+@app.command()
+@friendly_errors
+def validate(
+    space: Annotated[Path, typer.Option("--space", "-s", help="YAML search space to check.")],
+) -> None:
+    """Check a search space without training anything."""
+    from mammosearch.config.reader import load_space
+
+    loaded = load_space(space)
+    console.print(f"[green]ok[/] {escape(str(space))}: study '{escape(loaded.study_name)}', families {', '.join(loaded.model.families)}, "
+                  f"{loaded.study.n_trials} trials, sampler {loaded.study.sampler}, pruner {loaded.study.pruner.name}")
