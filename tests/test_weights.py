@@ -1,0 +1,148 @@
+"""Weights files per family, `weights fetch` against a real loopback HTTP server, `weights check` offline."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import SHARED
+from mammosearch.cli import app
+from mammosearch.models import registry
+
+runner = CliRunner()
+VGG16_FILE = SHARED / "weights" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+needs_weights = pytest.mark.skipif(not VGG16_FILE.is_file(), reason=f"the shared ImageNet VGG16 weights are not at {VGG16_FILE} (../shared/weights)")
+
+
+def _run(tmp_path: Path, space_text: str, *extra: str):
+    space = tmp_path / "space.yaml"
+    space.write_text(space_text, encoding="utf-8")
+    return runner.invoke(app, ["run", "--space", str(space), "--storage", f"sqlite:///{tmp_path / 's.db'}", "--results-dir", str(tmp_path / "r"), *extra])
+
+
+def _one_error_line(result, *needles: str) -> None:
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    assert all(needle in lines[0] for needle in needles), lines[0]
+    assert "Traceback" not in result.output
+
+
+@needs_weights
+def test_the_shared_imagenet_vgg16_file_runs_fine_tunes_exports_and_reloads(tmp_path):
+    import keras
+    import optuna
+
+    result = _run(tmp_path, f"""
+study: {{name: vgg, sampler: random, pruner: none, n_trials: 3, seed: 2, keep_top_k: 3}}
+data: {{source: synthetic, n_images: 48, image_size: 32, split: {{validation: 0.25}}}}
+model: {{families: [vgg16], heads: [gap_dropout], input_size: 32, weights: {{vgg16: {VGG16_FILE}}}}}
+training: {{epochs: 1, batch_size: 16, fine_tune: [false, true], unfrozen_layers: 2, fine_tune_epochs: 1}}
+""")
+    assert result.exit_code == 0, result.output
+    trials = optuna.load_study(study_name="vgg", storage=f"sqlite:///{tmp_path / 's.db'}").trials
+    assert {t.user_attrs["training_path"] for t in trials} == {"cached activations"}
+    assert {t.user_attrs["params"]["fine_tune"] for t in trials} == {False, True}
+    assert all(t.user_attrs["params"]["weights"] == str(VGG16_FILE) for t in trials)
+    exported = runner.invoke(app, ["export-best", "--storage", f"sqlite:///{tmp_path / 's.db'}", "--study", "vgg", "--out", str(tmp_path / "out")])
+    assert exported.exit_code == 0, exported.output
+    model = keras.saving.load_model(tmp_path / "out" / "model.keras", safe_mode=True)
+    # The exported backbone carries the file's ImageNet kernels, not a random initialisation.
+    with h5py.File(VGG16_FILE, "r") as handle:
+        kernel = handle["block1_conv1"]["block1_conv1/kernel"][()]
+    backbone = [layer for layer in model.layers if isinstance(layer, keras.Model)][0]
+    assert np.allclose(backbone.get_layer("block1_conv1").get_weights()[0], kernel)
+    card = json.loads((tmp_path / "out" / "model_card.json").read_text())
+    assert card["model"]["backbone_weights"] == str(VGG16_FILE)
+
+
+@needs_weights
+def test_a_vgg16_file_given_to_resnet50_is_refused_before_any_trial(tmp_path):
+    import optuna
+
+    result = _run(tmp_path, f"model: {{families: [resnet50], weights: {{resnet50: {VGG16_FILE}}}}}\n")
+    assert result.exit_code == 2
+    _one_error_line(result, "model.weights.resnet50", str(VGG16_FILE), "not ResNet50 no-top weights")
+    assert optuna.study.get_all_study_names(f"sqlite:///{tmp_path / 's.db'}") == []
+
+
+@needs_weights
+def test_a_truncated_weights_file_is_refused(tmp_path):
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(VGG16_FILE.read_bytes()[: 20_000_000])
+    result = _run(tmp_path, f"model: {{families: [vgg16], weights: {{vgg16: {cut}}}}}\n")
+    assert result.exit_code == 2
+    _one_error_line(result, "model.weights.vgg16", str(cut), "is the file complete?")
+
+
+def test_a_weights_file_of_the_wrong_shape_is_refused(tmp_path):
+    odd = tmp_path / "odd.h5"
+    with h5py.File(odd, "w") as handle:
+        handle.attrs["layer_names"] = [b"block1_conv1", b"block5_conv3"]
+        for layer, shape in (("block1_conv1", (3, 3, 1, 64)), ("block5_conv3", (3, 3, 512, 512))):
+            group = handle.create_group(layer)
+            group.attrs["weight_names"] = [f"{layer}/kernel".encode()]
+            group.create_dataset(f"{layer}/kernel", data=np.zeros(shape, dtype=np.float32))
+    result = _run(tmp_path, f"model: {{families: [vgg16], weights: {{vgg16: {odd}}}}}\n")
+    assert result.exit_code == 2
+    _one_error_line(result, "model.weights.vgg16", "block1_conv1 has kernel shape (3, 3, 1, 64)", "(3, 3, 3, 64)")
+
+
+@pytest.fixture
+def server(tmp_path):
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(www))
+    handler.log_message = lambda *args: None  # type: ignore[assignment]
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield www, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def _serve(monkeypatch, www: Path, url: str, payload: bytes, md5: str | None = None) -> None:
+    (www / "vgg16_notop.h5").write_bytes(payload)
+    vgg16 = registry.FAMILIES["vgg16"]
+    served = dataclasses.replace(vgg16.imagenet, url=f"{url}/vgg16_notop.h5", md5=md5 or hashlib.md5(payload).hexdigest())
+    monkeypatch.setitem(registry.FAMILIES, "vgg16", dataclasses.replace(vgg16, imagenet=served))
+
+
+def test_weights_fetch_puts_a_hash_checked_file_where_keras_looks_and_check_sees_it(tmp_path, server, monkeypatch):
+    www, url = server
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    _serve(monkeypatch, www, url, b"pretend weights " * 1000)
+    before = runner.invoke(app, ["weights", "check"], env={"COLUMNS": "250"})
+    assert before.exit_code == 0 and "missing" in before.output
+    fetched = runner.invoke(app, ["weights", "fetch", "--family", "vgg16"], env={"COLUMNS": "250"})
+    assert fetched.exit_code == 0, fetched.output
+    target = tmp_path / "keras" / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    assert target.read_bytes() == b"pretend weights " * 1000
+    after = runner.invoke(app, ["weights", "check"], env={"COLUMNS": "250"})
+    assert "vgg16" in after.output and "ready" in after.output
+
+
+def test_weights_fetch_refuses_a_file_whose_hash_differs_and_removes_it(tmp_path, server, monkeypatch):
+    www, url = server
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    _serve(monkeypatch, www, url, b"not the weights", md5="0" * 32)
+    result = runner.invoke(app, ["weights", "fetch", "--family", "vgg16"], env={"COLUMNS": "250"})
+    assert result.exit_code != 0
+    assert "is not the expected 00000000000000000000000000000000" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "keras" / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5").exists()
+
+
+def test_weights_fetch_without_a_network_says_which_url_failed(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    vgg16 = registry.FAMILIES["vgg16"]
+    monkeypatch.setitem(registry.FAMILIES, "vgg16", dataclasses.replace(vgg16, imagenet=dataclasses.replace(vgg16.imagenet, url="http://127.0.0.1:9/x.h5")))
+    result = runner.invoke(app, ["weights", "fetch", "--family", "vgg16"])
+    assert result.exit_code == 6 and "cannot download http://127.0.0.1:9/x.h5" in result.output
