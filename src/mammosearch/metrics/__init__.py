@@ -11,10 +11,13 @@ scalars or NaN) so it can go straight into ``json.dumps`` and Optuna user attrib
 """
 
 from mammosearch.metrics.auc import auc_from_ranks, bootstrap_auc_ci
+from mammosearch.metrics.bbc import BbcEstimate, bbc_cv
 from mammosearch.metrics.classification import evaluate_predictions, is_collapsed, roc_points, threshold_metrics, youden_threshold
 
 __all__ = [
+    "BbcEstimate",
     "auc_from_ranks",
+    "bbc_cv",
     "bootstrap_auc_ci",
     "evaluate_predictions",
     "is_collapsed",
