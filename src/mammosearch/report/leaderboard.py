@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from mammosearch.files import write_atomically, write_json
+from mammosearch.report.estimates import bbc_estimate, honest_test
 from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_roc_curves
 from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_baseline, subgroup_aucs
 from mammosearch.report.trials_frame import trials_frame
@@ -41,6 +42,8 @@ class Report:
     baseline: dict[str, Any] | None = None  # the data fingerprint's acquisition-shortcut baseline
     subgroups: list[dict[str, Any]] = field(default_factory=list)  # the best trial's AUC per subgroup
     fingerprint_warnings: list[str] = field(default_factory=list)
+    bbc: dict[str, Any] | None = None  # BBC-CV estimate of the selected configuration (cross-validation)
+    honest_test: dict[str, Any] | None = None  # the selected trial's test AUC (a test split)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +58,8 @@ class Report:
             "shortcut_baseline": self.baseline,
             "best_trial_subgroups": self.subgroups,
             "data_warnings": self.fingerprint_warnings,
+            "bbc_cv": self.bbc,
+            "selected_trial_test": self.honest_test,
             "files": [str(p) for p in self.files],
         }
 
@@ -103,6 +108,8 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
         baseline=shortcut_baseline(fingerprint),
         subgroups=subgroup_aucs(read_predictions(best.model_path or best.pending_model_path), per_image) if best is not None and per_image else [],
         fingerprint_warnings=list((fingerprint or {}).get("warnings", [])),
+        bbc=bbc_estimate(record),
+        honest_test=honest_test(best),
     )
     if not write_files:
         return report

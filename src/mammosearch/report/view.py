@@ -57,6 +57,7 @@ def print_report(console: Console, report: Report) -> None:
             f"best trial {report.best.number}: confusion matrix at 0.5 (rows true benign/malignant): "
             f"[[TN {cm[0][0]}, FP {cm[0][1]}], [FN {cm[1][0]}, TP {cm[1][1]}]]"
         )
+    print_estimates(console, report)
     print_baseline_and_subgroups(console, report)
     for number, reason in report.failures[:10]:
         console.print(f"[red]failed[/] trial {number}: {escape(reason)}")
@@ -172,15 +173,30 @@ def _auc_ci(auc: float | None, ci: list[float] | None) -> str:
     return f"{auc:.3f}" + (f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else "")
 
 
+def print_estimates(console: Console, report: Report) -> None:
+    """Which figure to quote for the selected model: BBC-CV under CV, its test AUC with a test split."""
+    if report.bbc is not None and report.best is not None:
+        bbc = report.bbc
+        console.print(
+            f"[bold]BBC-CV estimate[/] of the selected configuration: AUC {_auc_ci(bbc['auc'], bbc['ci95'])} "
+            f"({bbc['trials']} complete trials, {bbc['resamples']} patient resamples; trial {bbc['most_chosen_trial']} chosen in "
+            f"{bbc['most_chosen_share']:.0%}). The best mean fold AUC, {report.best.value:.3f}, is the maximum over the trials and optimistic."
+        )
+    if report.honest_test is not None:
+        test = report.honest_test
+        console.print(f"[bold]honest figure[/]: trial {test['trial']}'s test AUC {_auc_ci(test['auc'], test['ci95'])} (the test split chose nothing)")
+
+
 def print_baseline_and_subgroups(console: Console, report: Report) -> None:
     """The acquisition-shortcut baseline beside the best trial, and the best trial per subgroup."""
     if report.baseline is not None and report.best is not None:
         scores = report.baseline["scores"]
         val = scores.get("val") or {}
         best = report.best.val_metrics or {}
+        which = "pooled out-of-fold AUC" if best.get("fold_aucs") else "validation AUC"
         console.print(
-            f"shortcut baseline (acquisition statistics only, no lesion): validation AUC {_auc_ci(val.get('auc'), val.get('ci95'))}"
-            f" | best trial {report.best.number}: {_auc_ci(report.best.value, best.get('auc_ci95'))}"
+            f"trivial baseline (logistic regression on image and acquisition statistics, trained on the training split): "
+            f"validation AUC {_auc_ci(val.get('auc'), val.get('ci95'))} | best trial {report.best.number}: {which} {_auc_ci(best.get('auc'), best.get('auc_ci95'))}"
         )
     if not report.subgroups:
         return

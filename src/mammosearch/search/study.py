@@ -115,7 +115,18 @@ def record_context(study: optuna.Study, space: Space, images: ImageSet, options:
         engine=f"kerastuner/{options.algorithm}" if options.engine == "kerastuner" else None,
         decode_recipe=RECIPE,
         fingerprint=summary_of(fingerprint),
+        cv_pool=_cv_pool(images) if space.evaluation.cv_folds else None,
     ))
+
+
+def _cv_pool(images: ImageSet) -> dict[str, list[Any]]:
+    """The images cross-validation folds cover (all but the held-out test split), in data order."""
+    pool = images.splits != "test"
+    return {
+        "labels": [int(v) for v in images.labels[pool]],
+        "patient_ids": [str(v) for v in images.patient_ids[pool]],
+        "sources": [str(v) for v in images.sources[pool]],
+    }
 
 
 def prepare(space: Space, options: RunOptions) -> Prepared:

@@ -87,6 +87,7 @@ def from_user_attrs(attrs: Mapping[str, Any]) -> TrialOutcome:
         best_epoch=number("best_epoch"),
         epochs_trained=number("epochs_trained"),
         history=list(attrs.get("history") or []),
+        oof_scores=None if attrs.get("oof_scores") is None else [float(v) for v in attrs["oof_scores"]],
         val_metrics=attrs.get("val_metrics"),
         test_metrics=attrs.get("test_metrics"),
         fit_seconds=seconds("fit_seconds"),
@@ -122,6 +123,8 @@ class StudyContext:
     engine: str | None = None
     decode_recipe: str = ""  # what was done to each file to get the pixels (data/decode.py)
     fingerprint: dict[str, Any] | None = None  # the data fingerprint's summary (data/fingerprint/)
+    # Under cross-validation, the images the folds cover, in order: labels, patient ids, sources.
+    cv_pool: dict[str, list[Any]] | None = None
 
 
 class StudyAttributeSink(Protocol):
@@ -149,4 +152,5 @@ def context_of(attrs: Mapping[str, Any]) -> StudyContext:
         engine=None if engine is None else str(engine),
         decode_recipe=str(attrs.get("decode_recipe", "")),
         fingerprint=attrs.get("fingerprint"),
+        cv_pool=attrs.get("cv_pool"),
     )

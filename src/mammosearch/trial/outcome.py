@@ -43,6 +43,9 @@ class TrialOutcome:
     history: list[dict[str, float]] = field(default_factory=list)
     val_metrics: SplitMetrics | None = None
     test_metrics: SplitMetrics | None = None
+    # Under cross-validation: this trial's pooled out-of-fold scores, in the order of the
+    # study's CV pool (StudyContext.cv_pool), so BBC-CV can be computed without retraining.
+    oof_scores: list[float] | None = None
     fit_seconds: float | None = None
     trial_seconds: float | None = None
     fail_reason: str | None = None

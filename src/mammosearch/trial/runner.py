@@ -163,6 +163,7 @@ class TrialRunner:
         val_metrics = evaluate_predictions(data.labels[scored], oof_scores[scored])
         val_metrics["auc_ci95"] = _auc_interval(data.labels[scored], oof_scores[scored], data.patient_ids[scored])
         if cv:
+            outcome.oof_scores = [round(float(v), 6) for v in oof_scores[scored]]
             val_metrics["fold_aucs"] = fold_aucs
             val_metrics["mean_fold_auc"] = float(np.mean(fold_aucs))
             val_metrics["pooled"] = "out-of-fold predictions of all folds"
