@@ -53,15 +53,21 @@ def export_best(
     storage: StorageOption = DEFAULT_STORAGE,
     out: Annotated[Path, typer.Option("--out", help="Folder for model.keras, model_card.json and predictions.json.")] = Path("exported"),
     trial: Annotated[int | None, typer.Option("--trial", help="Export this trial instead of the best one.")] = None,
+    ensemble: Annotated[int | None, typer.Option("--ensemble", min=2, help="Export one model averaging the top K kept trials (K <= study.keep_top_k).")] = None,
 ) -> None:
-    """Write the best trial's trained model and its model card (no retraining)."""
+    """Write the best trial's trained model (or an ensemble of the top K) and its model card (no retraining)."""
+    from mammosearch.errors import ExportError
     from mammosearch.report.export import export_best as do_export
+    from mammosearch.report.export_ensemble import export_ensemble
     from mammosearch.store.results import load_study
 
     runtime.import_keras_quietly()
     record = load_study(storage, study)
-    result = do_export(record, out, trial)
-    console.print(f"exported trial {result.trial} (validation AUC {result.value:.4f}) of study {escape(record.name)}:")
+    if ensemble is not None and trial is not None:
+        raise ExportError("--trial and --ensemble exclude each other: export one trial, or the top K")
+    result = export_ensemble(record, out, ensemble) if ensemble is not None else do_export(record, out, trial)
+    what = f"an ensemble led by trial {result.trial}" if ensemble is not None else f"trial {result.trial}"
+    console.print(f"exported {what} (validation AUC {result.value:.4f}) of study {escape(record.name)}:")
     for path in (result.model_file, result.card_file, result.predictions_file):
         if path is not None:
             console.print(f"  {escape(str(path))}")

@@ -47,11 +47,7 @@ def export_best(record: StudyRecord, out_dir: Path, trial_number: int | None = N
     import keras
 
     row = choose_trial(record, trial_number)
-    model_path = row.model_path
-    if model_path is None and row.pending_model_path is not None:
-        model_path = _assemble(record, row, row.pending_model_path.parent)
-    if model_path is None:
-        raise ExportError(f"trial {row.number} has no saved model (only the top-K trials keep theirs; see study.keep_top_k)")
+    model_path = assembled_path(record, row)
     try:
         model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
     except Exception as exc:
@@ -68,6 +64,15 @@ def export_best(record: StudyRecord, out_dir: Path, trial_number: int | None = N
     except OSError as exc:
         raise ExportError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     return ExportResult(row.number, float(row.value or 0.0), model_file, card_file, predictions_file)
+
+
+def assembled_path(record: StudyRecord, row: TrialRow) -> Path:
+    """The trial's ``model.keras``, assembled first when only its head was saved."""
+    if row.model_path is not None:
+        return row.model_path
+    if row.pending_model_path is not None:
+        return _assemble(record, row, row.pending_model_path.parent)
+    raise ExportError(f"trial {row.number} has no saved model (only the top-K trials keep theirs; see study.keep_top_k)")
 
 
 def _assemble(record: StudyRecord, row: TrialRow, trial_dir: Path) -> Path:

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from mammosearch.files import write_atomically, write_json
+from mammosearch.report.ensemble import ensemble_scores
 from mammosearch.report.estimates import bbc_estimate, honest_test
 from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_roc_curves
 from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_baseline, subgroup_aucs
@@ -25,6 +26,7 @@ LEADERBOARD_COLUMNS = [
     "youden_threshold", "val_accuracy_youden", "val_precision_youden", "val_recall_youden",
     "val_specificity_youden", "val_f1_youden", "val_tn_05", "val_fp_05", "val_fn_05", "val_tp_05", "collapsed",
 ]
+ENSEMBLE_SIZE = 3  # the report's ensemble: the top three kept trials (export-best --ensemble K for another K)
 TEST_COLUMNS = ["test_auc", "test_auc_ci_low", "test_auc_ci_high", "test_accuracy_youden", "test_recall_youden", "test_specificity_youden", "test_f1_youden"]
 
 
@@ -44,6 +46,7 @@ class Report:
     fingerprint_warnings: list[str] = field(default_factory=list)
     bbc: dict[str, Any] | None = None  # BBC-CV estimate of the selected configuration (cross-validation)
     honest_test: dict[str, Any] | None = None  # the selected trial's test AUC (a test split)
+    ensemble: dict[str, Any] | None = None  # the top kept trials averaged, from their stored scores
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +63,7 @@ class Report:
             "data_warnings": self.fingerprint_warnings,
             "bbc_cv": self.bbc,
             "selected_trial_test": self.honest_test,
+            "ensemble": self.ensemble,
             "files": [str(p) for p in self.files],
         }
 
@@ -110,6 +114,7 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
         fingerprint_warnings=list((fingerprint or {}).get("warnings", [])),
         bbc=bbc_estimate(record),
         honest_test=honest_test(best),
+        ensemble=ensemble_scores(record, ENSEMBLE_SIZE),
     )
     if not write_files:
         return report

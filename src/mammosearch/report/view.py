@@ -182,6 +182,13 @@ def print_estimates(console: Console, report: Report) -> None:
             f"({bbc['trials']} complete trials, {bbc['resamples']} patient resamples; trial {bbc['most_chosen_trial']} chosen in "
             f"{bbc['most_chosen_share']:.0%}). The best mean fold AUC, {report.best.value:.3f}, is the maximum over the trials and optimistic."
         )
+    if report.ensemble is not None:
+        for split, scores in report.ensemble["splits"].items():
+            members = ", ".join(str(m) for m in report.ensemble["members"])
+            console.print(
+                f"ensemble of trials {members} ({split.replace('_', '-')}): AUC {_auc_ci(scores['ensemble']['auc'], scores['ensemble']['ci95'])} "
+                f"| best single: {_auc_ci(scores['best_single']['auc'], scores['best_single']['ci95'])}"
+            )
     if report.honest_test is not None:
         test = report.honest_test
         console.print(f"[bold]honest figure[/]: trial {test['trial']}'s test AUC {_auc_ci(test['auc'], test['ci95'])} (the test split chose nothing)")

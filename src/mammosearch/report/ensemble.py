@@ -1,0 +1,59 @@
+"""An ensemble of the top K trials: which trials, and its scores from their stored predictions.
+
+The ensemble averages the members' probabilities. Its AUC comes from what the trials
+stored (pooled out-of-fold scores under cross-validation, the kept trials' validation and
+test predictions otherwise), so it is reported without running a model; the exported
+ensemble (``export_ensemble.py``) computes the same average.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mammosearch.metrics import bootstrap_auc_ci, evaluate_predictions
+from mammosearch.report.subgroups import read_predictions
+from mammosearch.store.results import StudyRecord, TrialRow
+
+
+def members(record: StudyRecord, k: int) -> list[TrialRow]:
+    """The best ``k`` complete trials with a saved model and the best trial's input shape (a model has one input)."""
+    ranked = [r for r in record.ranked() if r.model_path is not None or r.pending_model_path is not None]
+    if not ranked:
+        return []
+    size = ranked[0].params.get("input_size")
+    return [r for r in ranked if r.params.get("input_size") == size][:k]
+
+
+def _score(labels: np.ndarray, scores: np.ndarray, patients: np.ndarray) -> dict[str, Any]:
+    auc = evaluate_predictions(labels, scores)["auc"]
+    ci = bootstrap_auc_ci(labels, scores, groups=patients, n_boot=1000, seed=0)
+    return {"auc": auc, "ci95": None if ci is None else [float(ci[0]), float(ci[1])], "images": int(len(labels))}
+
+
+def ensemble_scores(record: StudyRecord, k: int) -> dict[str, Any] | None:
+    """The ensemble's AUC with CI per split, beside the best single trial's; None with fewer than two members."""
+    chosen = members(record, k)
+    if len(chosen) < 2:
+        return None
+    result: dict[str, Any] = {"members": [r.number for r in chosen], "splits": {}}
+    pool = record.context.cv_pool
+    if pool and all(r.outcome.oof_scores is not None for r in chosen):
+        labels, patients = np.asarray(pool["labels"]), np.asarray(pool["patient_ids"])
+        mean = np.mean([r.outcome.oof_scores or [] for r in chosen], axis=0)
+        best = np.asarray(chosen[0].outcome.oof_scores)
+        result["splits"]["out_of_fold"] = {"ensemble": _score(labels, mean, patients), "best_single": _score(labels, best, patients)}
+    stored = [read_predictions(r.model_path or r.pending_model_path) for r in chosen]
+    for split in ("val", "test"):
+        if split == "val" and "out_of_fold" in result["splits"]:
+            continue
+        records = [p.get(split) for p in stored]
+        if any(rec is None for rec in records) or len({tuple(rec["indices"]) for rec in records if rec}) != 1:
+            continue  # every member must have scored the same images
+        first = records[0]
+        assert first is not None
+        labels, patients = np.asarray(first["labels"]), np.asarray(first["patient_ids"])
+        mean = np.mean([rec["scores"] for rec in records if rec], axis=0)
+        result["splits"][split] = {"ensemble": _score(labels, mean, patients), "best_single": _score(labels, np.asarray(first["scores"]), patients)}
+    return result if result["splits"] else None

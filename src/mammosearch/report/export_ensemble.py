@@ -1,0 +1,59 @@
+"""`export-best --ensemble K`: one ``.keras`` model averaging the top K trials' probabilities.
+
+Built from built-in layers only (each member a nested model, then ``Average``), so it
+loads in Keras safe mode with no custom code, takes the same raw 0..255 pixels as each
+member, and outputs one probability, shape ``(None, 1)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mammosearch.errors import ExportError
+from mammosearch.files import write_atomically, write_json
+from mammosearch.report.ensemble import ensemble_scores, members
+from mammosearch.report.export import ExportResult, assembled_path
+from mammosearch.report.model_card import model_card
+from mammosearch.store.results import StudyRecord
+
+
+def export_ensemble(record: StudyRecord, out_dir: Path, k: int) -> ExportResult:
+    import keras
+
+    chosen = members(record, k)
+    if len(chosen) < 2:
+        raise ExportError(f"an ensemble needs at least two kept trials with the same input size; study '{record.name}' has {len(chosen)} (raise study.keep_top_k)")
+    inputs = None
+    outputs = []
+    for row in chosen:
+        path = assembled_path(record, row)
+        try:
+            member = keras.saving.load_model(path, safe_mode=True, compile=False)
+        except Exception as exc:
+            raise ExportError(f"cannot load {path} in safe mode: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        member.name = f"trial_{row.number}"  # unique names: the members are nested in one model
+        if inputs is None:
+            inputs = keras.Input(tuple(member.input_shape[1:]), name="image")
+        outputs.append(member(inputs))
+    assert inputs is not None
+    average = keras.layers.Average(name="ensemble_mean", dtype="float32")(outputs)
+    ensemble = keras.Model(inputs, average, name=f"ensemble_top{len(chosen)}")
+    out_dir = Path(out_dir)
+    scores = ensemble_scores(record, k)
+    try:
+        model_file = write_atomically(out_dir / "model.keras", lambda p: ensemble.save(p))
+        card = model_card(record, chosen[0], ensemble)
+        card["ensemble"] = {
+            "members": [{"trial": r.number, "validation_auc": r.value, "family": r.params.get("family"), "head": (r.params.get("head") or {}).get("kind")} for r in chosen],
+            "combination": "mean of the members' probabilities",
+            "scores": scores,
+        }
+        card_file = write_json(out_dir / "model_card.json", card)
+        predictions_file = write_json(out_dir / "ensemble_scores.json", scores) if scores else None
+    except OSError as exc:
+        raise ExportError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    keras.backend.clear_session()
+    return ExportResult(chosen[0].number, float(chosen[0].value or 0.0), model_file, card_file, predictions_file)
+
+
+
