@@ -63,6 +63,11 @@ training: {{epochs: 1, batch_size: 16, fine_tune: [false, true], unfrozen_layers
     assert np.allclose(backbone.get_layer("block1_conv1").get_weights()[0], kernel)
     card = json.loads((tmp_path / "out" / "model_card.json").read_text())
     assert card["model"]["backbone_weights"] == str(VGG16_FILE)
+    # The linear probe on the pretrained backbone is computed once and shown beside the best trial.
+    probes = optuna.load_study(study_name="vgg", storage=f"sqlite:///{tmp_path / 's.db'}").user_attrs["linear_probes"]
+    assert [p["family"] for p in probes] == ["vgg16"] and 0.0 <= probes[0]["auc"] <= 1.0
+    report = runner.invoke(app, ["report", "--storage", f"sqlite:///{tmp_path / 's.db'}", "--study", "vgg", "--results-dir", str(tmp_path / "r")], env={"COLUMNS": "250"})
+    assert report.exit_code == 0 and "linear probe on vgg16" in report.output and "trivial baseline" in report.output
 
 
 @needs_weights

@@ -47,6 +47,7 @@ class Report:
     bbc: dict[str, Any] | None = None  # BBC-CV estimate of the selected configuration (cross-validation)
     honest_test: dict[str, Any] | None = None  # the selected trial's test AUC (a test split)
     ensemble: dict[str, Any] | None = None  # the top kept trials averaged, from their stored scores
+    baselines: list[dict[str, Any]] = field(default_factory=list)  # trivial baseline and linear probes, on the trials' folds
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +65,7 @@ class Report:
             "bbc_cv": self.bbc,
             "selected_trial_test": self.honest_test,
             "ensemble": self.ensemble,
+            "baselines": self.baselines,
             "files": [str(p) for p in self.files],
         }
 
@@ -115,6 +117,7 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
         bbc=bbc_estimate(record),
         honest_test=honest_test(best),
         ensemble=ensemble_scores(record, ENSEMBLE_SIZE),
+        baselines=[b for b in [record.context.trivial_baseline, *(record.context.linear_probes or [])] if b],
     )
     if not write_files:
         return report

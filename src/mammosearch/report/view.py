@@ -194,9 +194,28 @@ def print_estimates(console: Console, report: Report) -> None:
         console.print(f"[bold]honest figure[/]: trial {test['trial']}'s test AUC {_auc_ci(test['auc'], test['ci95'])} (the test split chose nothing)")
 
 
+def print_baselines(console: Console, report: Report) -> None:
+    """Did the search beat what needs no search? The trivial baseline and the linear probes, on the same folds."""
+    if not report.baselines or report.best is None:
+        return
+    best = report.best.val_metrics or {}
+    mine = best.get("auc")
+    table = Table(title=f"Baselines, evaluated like the trials ({report.baselines[0]['evaluated_on']})", header_style="bold")
+    for title in ("model", "AUC (95% CI)", "best trial above it"):
+        table.add_column(title)
+    for baseline in report.baselines:
+        beaten = "-" if mine is None else ("yes" if mine > baseline["auc"] else "no")
+        table.add_row(escape(baseline["name"]), _auc_ci(baseline["auc"], baseline["ci95"]), beaten)
+    table.add_row(f"best trial {report.best.number}", _auc_ci(mine, best.get("auc_ci95")), "")
+    if report.bbc is not None:
+        table.add_row("BBC-CV estimate (selection-corrected)", _auc_ci(report.bbc["auc"], report.bbc["ci95"]), "")
+    console.print(table)
+
+
 def print_baseline_and_subgroups(console: Console, report: Report) -> None:
-    """The acquisition-shortcut baseline beside the best trial, and the best trial per subgroup."""
-    if report.baseline is not None and report.best is not None:
+    """The baselines and the shortcut check beside the best trial, and the best trial per subgroup."""
+    print_baselines(console, report)
+    if report.baseline is not None and report.best is not None and not report.baselines:
         scores = report.baseline["scores"]
         val = scores.get("val") or {}
         best = report.best.val_metrics or {}

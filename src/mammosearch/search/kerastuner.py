@@ -143,6 +143,9 @@ def run_kerastuner_trials(prepared: Prepared, space: Space, options: RunOptions,
     runtime_line = runtime.configure(options.precision)  # before keras_tuner imports TensorFlow
     import keras_tuner as kt
 
+    from mammosearch.search.loop import record_linear_probes
+
+    record_linear_probes(prepared, space, options)
     algorithm, study = options.algorithm, prepared.study
     engine = f"kerastuner/{algorithm}"
     remaining = prepared.remaining(space)

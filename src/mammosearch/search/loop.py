@@ -19,11 +19,25 @@ from mammosearch.search.options import RunOptions
 from mammosearch.search.study import Prepared, finished_trials
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.kept_models import assemble_pending
+from mammosearch.store.record import context_of, save_linear_probes
+
+
+def record_linear_probes(prepared: Prepared, space: Space, options: RunOptions) -> None:
+    """Once per study, in a training process: the linear probe of each pretrained backbone."""
+    from mammosearch.data.baselines import study_folds
+    from mammosearch.trial.probe import linear_probes, pretrained_families
+
+    if not pretrained_families(space) or context_of(prepared.study.user_attrs).linear_probes is not None:
+        return
+    images = prepared.images
+    folds = study_folds(images.labels, images.patient_ids, images.splits, space.evaluation.cv_folds, space.evaluation.seed)
+    save_linear_probes(prepared.study, linear_probes(space, images, folds, Path(options.results_dir) / "cache" / "activations"))
 
 
 def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: StudyListener | None) -> str:
     """Run the study's remaining trials in this process; returns the runtime line (Keras, backend, devices)."""
     runtime_line = runtime.configure(options.precision)
+    record_linear_probes(prepared, space, options)
     study = prepared.study
     study_dir = StudyDir(options.results_dir, study.study_name)
     objective = SearchObjective(space, prepared.images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 
 from mammosearch import runtime
@@ -116,7 +117,23 @@ def record_context(study: optuna.Study, space: Space, images: ImageSet, options:
         decode_recipe=RECIPE,
         fingerprint=summary_of(fingerprint),
         cv_pool=_cv_pool(images) if space.evaluation.cv_folds else None,
+        trivial_baseline=_trivial_baseline(space, images),
     ))
+
+
+def _trivial_baseline(space: Space, images: ImageSet) -> dict[str, Any] | None:
+    """Image and acquisition statistics, fitted and scored on the very folds the trials use."""
+    from mammosearch.data.baselines import evaluate_on_folds, study_folds
+    from mammosearch.data.fingerprint.photometry import UNDETERMINED
+    from mammosearch.data.fingerprint.shortcuts import statistics
+
+    prov = images.provenance
+    groups = statistics(images.images, prov.photometry > UNDETERMINED, prov.heights, prov.widths, prov.bits)
+    if not groups:
+        return None
+    folds = study_folds(images.labels, images.patient_ids, images.splits, space.evaluation.cv_folds, space.evaluation.seed)
+    features = np.concatenate(list(groups.values()), axis=1)
+    return evaluate_on_folds(features, images.labels, images.patient_ids, folds, f"trivial baseline ({', '.join(groups)})")
 
 
 def _cv_pool(images: ImageSet) -> dict[str, list[Any]]:

@@ -125,6 +125,8 @@ class StudyContext:
     fingerprint: dict[str, Any] | None = None  # the data fingerprint's summary (data/fingerprint/)
     # Under cross-validation, the images the folds cover, in order: labels, patient ids, sources.
     cv_pool: dict[str, list[Any]] | None = None
+    trivial_baseline: dict[str, Any] | None = None  # image statistics, on the study's folds (data/baselines.py)
+    linear_probes: list[dict[str, Any]] | None = None  # pretrained backbones' pooled features (trial/probe.py)
 
 
 class StudyAttributeSink(Protocol):
@@ -153,4 +155,10 @@ def context_of(attrs: Mapping[str, Any]) -> StudyContext:
         decode_recipe=str(attrs.get("decode_recipe", "")),
         fingerprint=attrs.get("fingerprint"),
         cv_pool=attrs.get("cv_pool"),
+        trivial_baseline=attrs.get("trivial_baseline"),
+        linear_probes=attrs.get("linear_probes"),
     )
+
+
+def save_linear_probes(study: StudyAttributeSink, probes: list[dict[str, Any]]) -> None:
+    study.set_user_attr("linear_probes", json_ready(probes))

@@ -20,8 +20,9 @@ import numpy as np
 from mammosearch.config.params import TrialParams
 from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
+from mammosearch.data.baselines import study_folds
 from mammosearch.data.decode import resize_images
-from mammosearch.data.folds import Fold, cross_validation_folds, holdout_fold
+from mammosearch.data.folds import Fold
 from mammosearch.errors import MammosearchError, TrialFailed
 from mammosearch.metrics import bootstrap_auc_ci, evaluate_predictions
 from mammosearch.trial.activations import ActivationCache, images_fingerprint
@@ -65,12 +66,8 @@ class TrialRunner:
         self._resized: dict[int, ImageSet] = {}
         self._fingerprints: dict[int, str] = {}
         self.activations = ActivationCache(activation_dir)
-        k = space.evaluation.cv_folds
         # Folds depend on labels and patients only, so they are fixed for the whole study.
-        self.folds: list[Fold] = (
-            cross_validation_folds(images.labels, images.patient_ids, images.splits, k, space.evaluation.seed)
-            if k else [holdout_fold(images.splits)]
-        )
+        self.folds: list[Fold] = study_folds(images.labels, images.patient_ids, images.splits, space.evaluation.cv_folds, space.evaluation.seed)
 
     @property
     def step_unit(self) -> str:

@@ -1,0 +1,52 @@
+"""Simple models evaluated exactly like the search: on the same folds (or validation split), same AUC and CI.
+
+A search that does not beat a logistic regression on image statistics (the trivial
+baseline) or on a frozen backbone's pooled features (the linear probe) has found nothing
+a reader should use; the report shows both beside the best trial.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mammosearch.data.folds import Fold
+from mammosearch.metrics import bootstrap_auc_ci, evaluate_predictions
+
+
+def _fit_predict(train_x: np.ndarray, train_y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced"))
+    model.fit(train_x, train_y)
+    return np.asarray(model.predict_proba(x)[:, 1])
+
+
+def evaluate_on_folds(features: np.ndarray, labels: np.ndarray, patient_ids: np.ndarray, folds: list[Fold], name: str) -> dict[str, Any] | None:
+    """Pooled out-of-fold (or validation) AUC with its patient-bootstrap CI, and the fold AUCs."""
+    scores = np.full(len(labels), np.nan)
+    fold_aucs = []
+    for fold in folds:
+        if len(np.unique(labels[fold.train])) < 2 or len(np.unique(labels[fold.val])) < 2:
+            return None
+        scores[fold.val] = _fit_predict(features[fold.train], labels[fold.train], features[fold.val])
+        fold_aucs.append(float(evaluate_predictions(labels[fold.val], scores[fold.val])["auc"]))
+    scored = np.isfinite(scores)
+    ci = bootstrap_auc_ci(labels[scored], scores[scored], groups=patient_ids[scored], n_boot=1000, seed=0)
+    return {
+        "name": name,
+        "auc": float(evaluate_predictions(labels[scored], scores[scored])["auc"]),
+        "ci95": None if ci is None else [float(ci[0]), float(ci[1])],
+        "fold_aucs": fold_aucs,
+        "evaluated_on": "pooled out-of-fold predictions" if len(folds) > 1 else "the validation split",
+    }
+
+
+def study_folds(labels: np.ndarray, patient_ids: np.ndarray, splits: np.ndarray, cv_folds: int | None, seed: int) -> list[Fold]:
+    """The folds every trial of the study uses."""
+    from mammosearch.data.folds import cross_validation_folds, holdout_fold
+
+    return cross_validation_folds(labels, patient_ids, splits, cv_folds, seed) if cv_folds else [holdout_fold(splits)]

@@ -1,0 +1,67 @@
+"""The linear probe: logistic regression on a pretrained backbone's globally pooled features.
+
+What a frozen ImageNet backbone gives for free: a search over heads, fine-tuning depths and
+learning rates should beat it. The features come from the same activation cache the
+trials use (backbone output at the family's output layer), so the probe costs one
+activation pass the first trial would make anyway.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mammosearch.config.params import AugmentationParams, HeadParams, TrialParams
+from mammosearch.config.schema import Space
+from mammosearch.data.base import ImageSet
+from mammosearch.data.baselines import evaluate_on_folds
+from mammosearch.data.folds import Fold
+from mammosearch.models.registry import family as family_entry
+from mammosearch.trial.activations import ActivationCache, ActivationKey, images_fingerprint, weights_identity
+
+
+def pretrained_families(space: Space) -> list[str]:
+    return [name for name in space.model.families if family_entry(name).transfer and space.model.weights.get(name) is not None]
+
+
+def linear_probes(space: Space, images: ImageSet, folds: list[Fold], activation_dir: Path | None) -> list[dict[str, Any]]:
+    """One probe per pretrained family of the space, at the space's smallest input size."""
+    from mammosearch.data.decode import resize_images
+
+    size = int(space.model.input_size.smallest())
+    data = images.images if images.image_size == size else resize_images(images.images, size)
+    cache = ActivationCache(activation_dir)
+    probes = []
+    for name in pretrained_families(space):
+        features = _pooled_features(name, space.model.weights.get(name), size, data, images.channels, cache)
+        result = evaluate_on_folds(features, images.labels, images.patient_ids, folds, f"linear probe on {name} ({space.model.weights.get(name)})")
+        if result is not None:
+            probes.append({**result, "family": name, "input_size": size})
+    return probes
+
+
+def _pooled_features(name: str, weights: str | None, size: int, data: np.ndarray, channels: int, cache: ActivationCache) -> np.ndarray:
+    import keras
+
+    from mammosearch.models.backbones import RANDOM_INIT_SEED
+    from mammosearch.models.cached import feature_model
+    from mammosearch.models.registry import build_model
+
+    cut = family_entry(name).output_layer
+    assert cut is not None
+    # The same key as a trial's feature extraction: the probe and the trials share the pass.
+    key = ActivationKey(name, weights_identity(weights, RANDOM_INIT_SEED), size, channels, cut, images_fingerprint(data))
+    params = TrialParams(
+        family=name, input_size=size, optimizer="adam", learning_rate=1e-3, batch_size=64, epochs=1,
+        augmentation=AugmentationParams(), weights=weights, head=HeadParams("gap_dropout", 0.0),
+    )
+
+    def compute() -> np.ndarray:
+        keras.backend.clear_session(free_memory=True)
+        extractor = feature_model(build_model(params, channels), cut)
+        return np.asarray(extractor.predict(data.astype("float32"), batch_size=64, verbose=0), dtype="float32")
+
+    activations = cache.get(key, compute)
+    return activations.reshape(len(activations), -1, activations.shape[-1]).mean(axis=1)  # global average pooling
