@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mammosearch.data.checks import DataChecks
 from mammosearch.data.loading import load_image_set
 from mammosearch.data.sources.cbis_ddsm import CbisDdsmSpec
 from mammosearch.data.split import SplitSpec
@@ -80,7 +81,9 @@ def _dicom_fixture(root: Path, n_train: int = 12, n_test: int = 4) -> Path:
 
 
 def test_dicom_layout_crops_labels_and_the_official_split(tmp_path):
-    images = load_image_set(CbisDdsmSpec(root=_dicom_fixture(tmp_path / "cbis"), image_size=32, validation=0.25), SplitSpec())
+    # as_is: this checks the decoder's own MONOCHROME1 inversion; the fixture's MONOCHROME1 crop
+    # stores 0 as background (it displays white), which photometry: auto would flip back.
+    images = load_image_set(CbisDdsmSpec(root=_dicom_fixture(tmp_path / "cbis"), image_size=32, validation=0.25), SplitSpec(), checks=DataChecks(photometry="as_is"))
     assert images.images.shape == (16, 32, 32, 1)
     assert images.labels.tolist()[:4] == [0, 1, 0, 1]  # BENIGN_WITHOUT_CALLBACK is benign
     test_patients = {p for p, s in zip(images.patient_ids, images.splits) if s == "test"}

@@ -105,7 +105,7 @@ def test_file_names_with_a_patient_prefix_get_a_suggested_regex(tmp_path):
     images = load_image_set(FolderSpec(root=root, image_size=32), SplitSpec(validation=0.25))
     fingerprint = compute_fingerprint(images, DataChecks())
     assert images.patient_source == "file" and fingerprint["patients"]["suggested_regex"] == r"^([A-Za-z]+_\d+)(?=[_\-. ])"
-    assert any("try data.patient_regex" in w and "2-2 files each" in w for w in fingerprint["warnings"])
+    assert any("try data.patient_regex" in w and "12 of them name 2 files each" in w for w in fingerprint["warnings"])
     with pytest.raises(DataError, match="data.patients: required"):
         load_image_set(FolderSpec(root=root, image_size=32), SplitSpec(validation=0.25), checks=DataChecks(patients="required"))
     given = load_image_set(FolderSpec(root=root, image_size=32, patient_regex=fingerprint["patients"]["suggested_regex"]), SplitSpec(validation=0.25))
@@ -168,7 +168,7 @@ def test_a_label_that_the_acquisition_gives_away_is_flagged_with_its_statistic(t
     fingerprint = compute_fingerprint(images, DataChecks())
     shortcut = fingerprint["shortcuts"]
     assert shortcut["acquisition_predicts_label"] and shortcut["acquisition_scores"]["val"]["ci95"][0] > 0.5
-    assert shortcut["strongest"] in ("stored size and aspect ratio", "bit depth")
+    assert shortcut["strongest"] in ("stored size and aspect ratio", "bit depth", "corner brightness")  # never the histogram
     assert any("predicted without looking at the lesion" in w for w in fingerprint["warnings"])
     assert any("mixed bit depths" in w for w in fingerprint["warnings"])
     assert sorted(set(fingerprint["per_image"]["sites"])) == ["A", "B"]

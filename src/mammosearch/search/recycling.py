@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import queue as queue_module
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -61,6 +62,8 @@ class _Child:
 
 def _child(orders: Any, options: RunOptions, events: Any, verbosity: int) -> None:
     """A training process: wait for its order, run that many trials, report back, exit."""
+    # Started with Ctrl-C ignored (see _spawn): from here on it is a KeyboardInterrupt, caught below.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         _train_when_told(orders, options, events, verbosity)
     except KeyboardInterrupt:
@@ -90,7 +93,14 @@ def _train_when_told(orders: Any, options: RunOptions, events: Any, verbosity: i
 def _spawn(context: Any, options: RunOptions) -> _Child:
     events, orders = context.Queue(), context.Queue()
     process = context.Process(target=_child, args=(orders, options, events, optuna.logging.get_verbosity()))
-    process.start()
+    # A spawned interpreter imports its modules before _child runs; a Ctrl-C then would print
+    # a traceback from multiprocessing's bootstrap. It inherits "ignore" and turns Ctrl-C back
+    # on first thing in _child.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     return _Child(process, events, orders)
 
 

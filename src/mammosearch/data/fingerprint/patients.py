@@ -43,9 +43,10 @@ def suggest_regex(names: list[str]) -> tuple[str, str] | None:
         per_id = Counter(ids)
         shared = [n for n in per_id.values() if n > 1]
         if shared and len(per_id) < len(ids):
+            spread = f"{min(shared)}" if min(shared) == max(shared) else f"{min(shared)}-{max(shared)}"
             return pattern, (
                 f"{len(ids)} of {len(names)} file names start with one of {len(per_id)} id-like prefixes; "
-                f"{len(shared)} of them name 2-{max(shared)} files each"
+                f"{len(shared)} of them name {spread} files each"
             )
     return None
 
@@ -69,8 +70,6 @@ def warnings_for(check: PatientCheck, n_images: int) -> list[str]:
         )
         if check.suggested_regex is not None:
             notes.append(f"file names look like they carry the patient: {check.suggestion}; try data.patient_regex: '{check.suggested_regex}'")
-    elif check.source == "dicom":
-        notes.append(f"patient ids from the DICOM PatientID tag ({check.patients} patients)")
     if check.both_classes:
         notes.append(f"{check.both_classes} patient(s) have images in both classes")
     return notes

@@ -18,6 +18,7 @@ import numpy as np
 from mammosearch.config.fields import Fields, show
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import ColorMode, decode_file, to_square
+from mammosearch.data.dicom_patients import patients_from_files
 from mammosearch.data.provenance import provenance_of
 from mammosearch.errors import DataError
 
@@ -113,10 +114,19 @@ def load_manifest(spec: CsvSpec) -> Loaded:
         patients.append(row.get("patient_id") or row["path"])
     decoded = [decode_file(f, spec.color) for f in files]
     images = np.stack([to_square(d.pixels, spec.image_size) for d in decoded])
-    notes = () if "patient_id" in columns else ("no patient_id column: each image is its own patient, so the split cannot group a patient's images",)
+    notes: list[str] = []
+    patient_source = "column"
+    if "patient_id" not in columns:  # DICOM files may name their patient (PatientID)
+        patients, patient_source, patient_notes = patients_from_files(decoded, patients)
+        if patient_source == "file":
+            notes.append("no patient_id column: each image is its own patient, so the split cannot group a patient's images")
+        notes.extend(patient_notes)
     sites = [row.get("site", "") for row in rows] if "site" in columns else None
     provenance = provenance_of([str(f) for f in files], decoded, sites)
-    return Loaded(images, np.asarray(labels, dtype=np.int8), np.asarray(patients, dtype=str), provenance, notes, (np.asarray(splits) if has_split else None))
+    return Loaded(
+        images, np.asarray(labels, dtype=np.int8), np.asarray(patients, dtype=str), provenance, tuple(notes),
+        (np.asarray(splits) if has_split else None), patient_source,
+    )
 
 
 SOURCE = Source(name="csv", keys=("path", "image_size", "color", "labels"), read=read, load=load_manifest, describe=describe, files=files)

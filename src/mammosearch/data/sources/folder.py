@@ -18,6 +18,7 @@ import numpy as np
 from mammosearch.config.fields import Fields, show
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import ColorMode, decode_file, is_image_file, to_square
+from mammosearch.data.dicom_patients import patients_from_files
 from mammosearch.data.provenance import provenance_of
 from mammosearch.errors import DataError
 
@@ -98,9 +99,15 @@ def load_folder(spec: FolderSpec) -> Loaded:
     notes = []
     if escaped:
         notes.append(f"skipped {len(escaped)} link(s) pointing outside {root}: {', '.join(escaped[:5])}")
+    patient_source = "regex"
+    if pattern is None:  # no regex: DICOM files may name their patient (PatientID)
+        patient_ids, patient_source, patient_notes = patients_from_files(decoded, patient_ids)
+        notes.extend(patient_notes)
     notes.extend(_duplicate_notes(files, labels, spec.classes))
     provenance = provenance_of([str(path) for path in files], decoded)
-    return Loaded(images, np.asarray(labels, dtype=np.int8), np.asarray(patient_ids, dtype=str), provenance, tuple(notes))
+    return Loaded(
+        images, np.asarray(labels, dtype=np.int8), np.asarray(patient_ids, dtype=str), provenance, tuple(notes), patient_source=patient_source,
+    )
 
 
 def _duplicate_notes(files: list[Path], labels: list[int], classes: tuple[str, str]) -> list[str]:
@@ -151,7 +158,7 @@ def _image_files(class_dir: Path) -> list[Path]:
         hint = f" (sub-folders are not searched: {', '.join(subdirs)})" if subdirs else ""
         raise DataError(
             f"class folder {class_dir} has no images{hint}; put .png, .jpg, .jpeg, .pgm, "
-            f".tif or .tiff files directly in it"
+            f".tif, .tiff or .dcm files directly in it"
         )
     return files
 
