@@ -169,7 +169,7 @@ def test_models_data_and_metrics_never_import_optuna():
 BACKEND_MODULES = {
     "mammosearch.models.backbones", "mammosearch.models.cached", "mammosearch.models.cnn", "mammosearch.models.cut",
     "mammosearch.models.freezing", "mammosearch.models.heads", "mammosearch.models.stem",
-    "mammosearch.trial.pruning", "mammosearch.trial.tensorboard", "mammosearch.trial.training",
+    "mammosearch.trial.pruning", "mammosearch.trial.tensorboard", "mammosearch.trial.training", "mammosearch.trial.views",
 }
 
 

@@ -249,7 +249,7 @@ class _Sections:
         f = self.f
         raw = f.mapping(node, "training", (
             "optimizer", "learning_rate", "batch_size", "epochs", "fine_tune", "unfrozen_layers",
-            "fine_tune_learning_rate", "fine_tune_epochs", "class_weights", "cache_activations", "augmentation",
+            "fine_tune_learning_rate", "fine_tune_epochs", "class_weights", "cache_activations", "augmentation", "augmentation_views",
         ))
         d = TrainingSpace()
 
@@ -276,5 +276,6 @@ class _Sections:
             fine_tune_epochs=get("fine_tune_epochs", lambda n, p: int_param(f, n, p, 1, 1000)),
             class_weights=f.boolean(raw.get("class_weights", d.class_weights), "training.class_weights"),
             cache_activations=f.boolean(raw.get("cache_activations", d.cache_activations), "training.cache_activations"),
+            augmentation_views=f.integer(raw.get("augmentation_views", d.augmentation_views), "training.augmentation_views", 1, 64),
             augmentation=augmentation,
         )

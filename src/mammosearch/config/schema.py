@@ -94,6 +94,9 @@ class TrainingSpace:
     fine_tune_epochs: ParamSpec = Fixed(2)
     class_weights: bool = True
     cache_activations: bool = True  # frozen backbone layers run once per study, not per trial
+    # With augmentation and the cache on: augmented views per image whose activations are
+    # cached; each epoch draws one per training image (trial/views.py).
+    augmentation_views: int = 8
     augmentation: AugmentationSpace = field(default_factory=AugmentationSpace)
 
 

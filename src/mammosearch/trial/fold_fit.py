@@ -24,7 +24,7 @@ from mammosearch.data.base import ImageSet
 from mammosearch.data.folds import Fold
 from mammosearch.trial.activations import ActivationCache, ActivationKey, weights_identity
 from mammosearch.trial.events import EpochListener
-from mammosearch.trial.outcome import CACHED, TrialOutcome
+from mammosearch.trial.outcome import CACHED, CACHED_VIEWS, TrialOutcome
 
 if TYPE_CHECKING:
     from mammosearch.trial.training import FitResult
@@ -55,6 +55,8 @@ class FoldContext:
     tensorboard_dir: Path | None  # this trial's log folder, or None
     activations: ActivationCache
     images_key: Callable[[ImageSet], str]  # fingerprint of the pixels (part of the activation key)
+    views: int = 8  # augmented views per image on the cached-views path
+    activation_dir: Path | None = None  # where the views' activations are memory-mapped
 
 
 def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: ImageSet, fold: Fold, report_epochs: bool, n_folds: int) -> FoldFit:
@@ -82,15 +84,16 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
     listener = context.listener if report_epochs else None
     started = time.perf_counter()
 
-    def fit(model: Any, x: np.ndarray, **kwargs: Any) -> FitResult:
-        return fit_two_phase(
-            model, params, Arrays.of(x[fold.train], data.labels[fold.train]), Arrays.of(x[fold.val], data.labels[fold.val]),
-            callbacks, listener, **kwargs,
-        )
+    def fit(model: Any, x: np.ndarray, train: Any = None, **kwargs: Any) -> FitResult:
+        training = train if train is not None else Arrays.of(x[fold.train], data.labels[fold.train])
+        return fit_two_phase(model, params, training, Arrays.of(x[fold.val], data.labels[fold.val]), callbacks, listener, **kwargs)
 
     def activations(cut: str, full_model: Callable[[], Any]) -> np.ndarray:
         outcome.activation_cut = cut
         return _activations(context, params, data, cut, full_model)
+
+    if outcome.training_path == CACHED_VIEWS:
+        return _fit_on_views(context, outcome, params, data, fold, fit, activations, started)
 
     if outcome.training_path == CACHED and not params.fine_tune:
         # Feature extraction: the backbone is not even built unless its activations are not cached yet.
@@ -136,3 +139,48 @@ def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut:
         return np.asarray(extractor.predict(data.images.astype("float32"), batch_size=64, verbose=0), dtype="float32")
 
     return context.activations.get(key, compute)
+
+
+def _fit_on_views(
+    context: FoldContext, outcome: TrialOutcome, params: TrialParams, data: ImageSet, fold: Fold,
+    fit: Callable[..., FitResult], activations: Callable[[str, Callable[[], Any]], np.ndarray], started: float,
+) -> FoldFit:
+    """Augmentation on cached activations: train on one cached view per image per epoch, validate unaugmented."""
+    from mammosearch.models.cached import head_only_model, trainer_model
+    from mammosearch.models.cut import plan_cut
+    from mammosearch.models.freezing import backbone_of
+    from mammosearch.models.registry import build_model, family
+    from mammosearch.models.saving import save_full_model, save_head_weights
+    from mammosearch.trial.training import class_weights_for, predict_scores
+    from mammosearch.trial.views import ViewBatches, augment, cached_views, view_key
+
+    model = build_model(params, data.channels)
+    plan = plan_cut(backbone_of(model), params.unfrozen_layers) if params.fine_tune else None
+    cut = plan.cut_layer if plan is not None else family(params.family).output_layer
+    assert cut is not None
+    if plan is not None:
+        outcome.unfrozen_actual = plan.unfrozen
+    plain = activations(cut, lambda: model)  # unaugmented: validation, test, and the shape
+    seed = 7919  # the views are a property of the data set, the same for every trial
+    key = view_key(f"{params.family}|{params.weights}|{params.input_size}|{cut}|{context.images_key(data)}", params.augmentation, context.views, seed)
+    path = None if context.activation_dir is None else context.activation_dir / f"{key}-views.npy"
+
+    def compute() -> np.ndarray:
+        from mammosearch.models.cached import feature_model
+
+        extractor = feature_model(model, cut)
+        pixels = augment(data.images, params.augmentation, context.views, seed)
+        return np.stack([np.asarray(extractor.predict(view, batch_size=64, verbose=0)) for view in pixels])
+
+    views = cached_views(path, compute)
+    weights = class_weights_for(data.labels[fold.train]) if params.class_weights else None
+    batches = ViewBatches(views, np.flatnonzero(fold.train), data.labels[fold.train], params.batch_size, params.seed, weights)
+    if plan is None:
+        head = head_only_model(params, tuple(plain.shape[1:]))
+        result = fit(head, plain, train=batches)
+        return FoldFit(lambda trial_dir: save_head_weights(head, trial_dir), result, time.perf_counter() - started,
+                       lambda mask: predict_scores(head, plain[mask], params.batch_size))
+    trainer = trainer_model(model, cut, tuple(plain.shape[1:]))
+    result = fit(trainer, plain, train=batches, backbone_owner=model, unfrozen_layers=plan.unfrozen)
+    return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started,
+                   lambda mask: predict_scores(trainer, plain[mask], params.batch_size))

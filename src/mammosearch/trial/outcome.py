@@ -14,8 +14,8 @@ from mammosearch.config.params import TrialParams
 
 # Which way a trial trained (recorded as ``training_path``).
 FULL = "full network"
-FULL_AUGMENTED = "full network (augmentation on)"
 CACHED = "cached activations"
+CACHED_VIEWS = "cached augmented views"
 
 # What one pruner step is.
 EPOCH = "epoch"

@@ -28,7 +28,7 @@ from mammosearch.metrics import bootstrap_auc_ci, evaluate_predictions
 from mammosearch.trial.activations import ActivationCache, images_fingerprint
 from mammosearch.trial.events import EpochListener
 from mammosearch.trial.fold_fit import FoldContext, FoldFit, fit_fold
-from mammosearch.trial.outcome import CACHED, FOLD, FULL, FULL_AUGMENTED, TrialOutcome
+from mammosearch.trial.outcome import CACHED, CACHED_VIEWS, FOLD, FULL, TrialOutcome
 
 
 class PruningTrial(Protocol):
@@ -66,6 +66,7 @@ class TrialRunner:
         self._resized: dict[int, ImageSet] = {}
         self._fingerprints: dict[int, str] = {}
         self.activations = ActivationCache(activation_dir)
+        self.activation_dir = activation_dir
         # Folds depend on labels and patients only, so they are fixed for the whole study.
         self.folds: list[Fold] = study_folds(images.labels, images.patient_ids, images.splits, space.evaluation.cv_folds, space.evaluation.seed)
 
@@ -91,7 +92,7 @@ class TrialRunner:
         if not params.is_transfer or not self.space.training.cache_activations:
             return FULL
         if params.augmentation.enabled:
-            return FULL_AUGMENTED  # augmented inputs change every epoch: nothing to cache
+            return CACHED_VIEWS  # a fixed set of augmented views per image, their activations cached
         return CACHED
 
     def run(self, trial: PruningTrial, outcome: TrialOutcome) -> Trained:
@@ -127,7 +128,10 @@ class TrialRunner:
         fit_seconds = 0.0
         outcome.training_path = self.training_path(params)
         log_dir = None if self.tensorboard_dir is None else self.tensorboard_dir(trial.number)
-        context = FoldContext(self.listener, log_dir, self.activations, self._images_key)
+        context = FoldContext(
+            self.listener, log_dir, self.activations, self._images_key,
+            views=self.space.training.augmentation_views, activation_dir=self.activation_dir,
+        )
         for fold in self.folds:
             fitted = fit_fold(context, trial, outcome, data, fold, report_epochs=not cv, n_folds=len(self.folds))
             fit_seconds += fitted.seconds

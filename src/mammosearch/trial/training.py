@@ -150,7 +150,7 @@ class _BestEpoch(keras.callbacks.Callback):
 def fit_two_phase(
     model: keras.Model,
     params: TrialParams,
-    train: Arrays,
+    train: Arrays | keras.utils.PyDataset,
     val: Arrays,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     listener: EpochListener | None = None,
@@ -165,6 +165,7 @@ def fit_two_phase(
     model), so a model built on cached activations that shares its layers with the full
     model trains exactly the layers the full model would. ``unfrozen_layers`` overrides
     ``params.unfrozen_layers`` (when the cached path rounded it to a block boundary).
+    ``train`` is arrays, or a dataset (cached augmented views: one view per image per epoch).
     """
     owner = backbone_owner if backbone_owner is not None else model
     n_unfrozen = params.unfrozen_layers if unfrozen_layers is None else unfrozen_layers
@@ -172,15 +173,12 @@ def fit_two_phase(
     state = FitResult(best_epoch=0, best_monitor=-math.inf, epochs_trained=0)
     validation = _ValidationScores(val, params.batch_size)
     tracker = _BestEpoch(state, validation, listener, total)
-    weights = class_weights_for(train.y) if params.class_weights else None
-    fit_args: dict[str, Any] = dict(
-        x=train.x,
-        y=train.y,
-        batch_size=params.batch_size,
-        class_weight=weights,
-        verbose=0,
-        callbacks=[validation, tracker, *callbacks],
-    )
+    fit_args: dict[str, Any] = dict(verbose=0, callbacks=[validation, tracker, *callbacks])
+    if isinstance(train, Arrays):
+        weights = class_weights_for(train.y) if params.class_weights else None
+        fit_args.update(x=train.x, y=train.y, batch_size=params.batch_size, class_weight=weights)
+    else:
+        fit_args.update(x=train)  # batches (and their sample weights) come from the dataset
     # Batch order and dropout follow params.seed, whatever building the model consumed.
     keras.utils.set_random_seed(params.seed)
     if params.is_transfer and has_backbone(owner):  # a head-only model on cached activations has none
