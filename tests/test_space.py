@@ -22,6 +22,8 @@ def test_the_required_spaces_are_shipped():
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_every_shipped_space_loads_and_validates(path: Path):
+    if "shared/weights" in path.read_text() and not (REPO.parent / "shared" / "weights").is_dir():
+        pytest.skip(f"{path.name} names the shared ImageNet weights, and ../shared/weights is absent")
     space = load_space(path)
     assert space.model.families
     assert space.study.n_trials or space.study.timeout
