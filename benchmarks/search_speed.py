@@ -4,6 +4,8 @@
     MAMMOSEARCH_DATA=../shared/datasets python benchmarks/search_speed.py --space benchmarks/spaces/head_only_mias.yaml
     python benchmarks/search_speed.py --space benchmarks/spaces/head_only_synthetic.yaml \
         --only default kerastuner_hyperband --seeds 0 1 2   # the KerasTuner race, repeated
+    python benchmarks/search_speed.py --space benchmarks/spaces/augmented_synthetic.yaml \
+        --only default no_cache                             # cached augmented views vs the full network
 
 Contenders, each in its own child process (so peak RSS is its own), one after another:
   1. mammosearch default: TPE, median pruning, cached activations
@@ -75,10 +77,15 @@ def _child(name: str, space_path: Path, workdir: Path, extra: list[str]) -> dict
 def _trials(storage: str, name: str) -> list[dict]:
     import optuna
 
+    from mammosearch.store.record import from_user_attrs
+
     study = optuna.load_study(study_name=name, storage=storage)
     rows = []
     for t in study.get_trials(deepcopy=False):
+        outcome = from_user_attrs(t.user_attrs)
         rows.append({
+            "ci95": (outcome.val_metrics or {}).get("auc_ci95"),
+            "training_path": outcome.training_path,
             "state": t.state.name.lower(),
             "value": t.value,
             "best_intermediate": max(t.intermediate_values.values()) if t.intermediate_values else None,
@@ -158,6 +165,15 @@ def best_value(result: dict) -> float | None:
     return max((t["value"] for t in result["trials"] if t["state"] == "complete" and t["value"] is not None), default=None)
 
 
+def best_ci(result: dict) -> str | None:
+    """The 95% patient-bootstrap interval of the best trial's validation AUC, as text."""
+    done = [t for t in result["trials"] if t["state"] == "complete" and t["value"] is not None]
+    if not done:
+        return None
+    ci = max(done, key=lambda t: t["value"]).get("ci95")
+    return None if not ci else f"{ci[0]:.3f}-{ci[1]:.3f}"
+
+
 def time_to_reach(result: dict, target: float | None) -> float | None:
     """Seconds from the contender's start until a complete trial first scored ``target`` or more."""
     for t in sorted((t for t in result["trials"] if t["end"] is not None), key=lambda t: t["end"]):
@@ -184,6 +200,7 @@ def summarise(results: list[dict]) -> tuple[list[dict], str, float | None]:
             "failed": sum(t["state"] == "fail" for t in trials),
             "epochs": int(sum(t["epochs"] or 0 for t in trials)),
             "best_val_auc": None if bests[r["name"]] is None else round(bests[r["name"]], 4),
+            "best_ci95": best_ci(r),
             "time_to_target_s": None if reached is None else round(reached, 1),
             "peak_rss_mb": round(r["peak_rss_mb"]),
             "overhead_per_trial_s": round(sum(overheads) / len(overheads), 2) if overheads else None,

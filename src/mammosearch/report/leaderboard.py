@@ -48,6 +48,7 @@ class Report:
     honest_test: dict[str, Any] | None = None  # the selected trial's test AUC (a test split)
     ensemble: dict[str, Any] | None = None  # the top kept trials averaged, from their stored scores
     baselines: list[dict[str, Any]] = field(default_factory=list)  # trivial baseline and linear probes, on the trials' folds
+    kept_bytes: int = 0  # disk used by the kept trials' models (study.keep_top_k): what ensembles and export need
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +67,7 @@ class Report:
             "selected_trial_test": self.honest_test,
             "ensemble": self.ensemble,
             "baselines": self.baselines,
+            "kept_models_bytes": self.kept_bytes,
             "files": [str(p) for p in self.files],
         }
 
@@ -118,11 +120,17 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
         honest_test=honest_test(best),
         ensemble=ensemble_scores(record, ENSEMBLE_SIZE),
         baselines=[b for b in [record.context.trivial_baseline, *(record.context.linear_probes or [])] if b],
+        kept_bytes=_kept_bytes(record),
     )
     if not write_files:
         return report
     files = _write_files(record, report, frame, ranked[:top_k], StudyDir(results_dir, record.name).report_dir())
     return Report(**{**report.__dict__, "files": files})
+
+
+def _kept_bytes(record: StudyRecord) -> int:
+    folders = {path.parent for r in record.rows for path in (r.model_path, r.pending_model_path) if path is not None}
+    return sum(f.stat().st_size for folder in folders if folder.is_dir() for f in folder.iterdir() if f.is_file())
 
 
 def _warnings(record: StudyRecord, top: list[TrialRow]) -> list[str]:

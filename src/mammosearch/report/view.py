@@ -63,6 +63,8 @@ def print_report(console: Console, report: Report) -> None:
         console.print(f"[red]failed[/] trial {number}: {escape(reason)}")
     for note in report.warnings + report.fingerprint_warnings:
         console.print(f"[yellow]warning:[/] {escape(note)}")
+    if report.kept_bytes:
+        console.print(f"[dim]kept models (study.keep_top_k, what export-best and --ensemble use): {report.kept_bytes / 1e6:.1f} MB[/]")
     if report.files:
         console.print(f"[dim]written: {escape(str(report.files[0].parent))}/ ({', '.join(p.name for p in report.files)})[/]")
 
