@@ -199,3 +199,16 @@ def _space(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "space.yaml"
     path.write_text(text + "\n", encoding="utf-8")
     return path
+
+
+def test_without_a_site_column_the_files_folders_are_the_subgroups(tmp_path):
+    rng = np.random.default_rng(5)
+    rows = ["path,label,patient_id"]
+    for i in range(12):
+        folder = tmp_path / ("siteA" if i % 2 else "siteB")
+        folder.mkdir(exist_ok=True)
+        Image.fromarray(mammogram(rng)).save(folder / f"i{i}.png")
+        rows.append(f"{folder.name}/i{i}.png,{i % 3 == 0:d},p{i}")
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    images = load_image_set(CsvSpec(path=tmp_path / "m.csv", image_size=32), SplitSpec(validation=0.25))
+    assert sorted(set(images.provenance.sites)) == ["siteA", "siteB"]

@@ -121,12 +121,18 @@ def load_manifest(spec: CsvSpec) -> Loaded:
         if patient_source == "file":
             notes.append("no patient_id column: each image is its own patient, so the split cannot group a patient's images")
         notes.extend(patient_notes)
-    sites = [row.get("site", "") for row in rows] if "site" in columns else None
+    sites = [row.get("site", "") for row in rows] if "site" in columns else _folders(files)
     provenance = provenance_of([str(f) for f in files], decoded, sites)
     return Loaded(
         images, np.asarray(labels, dtype=np.int8), np.asarray(patients, dtype=str), provenance, tuple(notes),
         (np.asarray(splits) if has_split else None), patient_source,
     )
+
+
+def _folders(files: list[Path]) -> list[str] | None:
+    """Without a site column, the folder each file is in, when the files span several: often one per site or export."""
+    folders = [f.parent.name for f in files]
+    return folders if len(set(folders)) > 1 else None
 
 
 SOURCE = Source(name="csv", keys=("path", "image_size", "color", "labels"), read=read, load=load_manifest, describe=describe, files=files)
