@@ -98,26 +98,34 @@ def test_ctrl_c_during_a_recycled_run_prints_one_line_and_no_traceback(tmp_path)
     space.write_text(TINY_SPACE.replace("n_trials: 3", "n_trials: 6").replace("epochs: 2", "epochs: 40"))
     exe = str(Path(sys.executable).parent / "mammosearch")
     storage = f"sqlite:///{tmp_path / 'results' / 'mammosearch.db'}"
-    # Its own process group, so the signal reaches the parent and its children as a terminal's Ctrl-C does.
+    # Output to files, not pipes: nothing reads a pipe while the test waits, and a full pipe
+    # would block the run. Its own process group, so the signal reaches the parent and its
+    # children as a terminal's Ctrl-C does.
+    out_file, err_file = (tmp_path / "out.txt").open("w"), (tmp_path / "err.txt").open("w")
     proc = subprocess.Popen([exe, "run", "--space", str(space), "--trials-per-process", "2"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=out_file, stderr=err_file, text=True, start_new_session=True)
     try:
-        deadline = time.time() + 300
+        deadline = time.time() + 600
         while time.time() < deadline:
             try:
                 trials = optuna.load_study(study_name="tiny", storage=storage).get_trials(deepcopy=False)
-            except (KeyError, Exception):
+            except Exception:  # not created yet, or the file is being written
                 trials = []
             if any(t.state == optuna.trial.TrialState.RUNNING and t.intermediate_values for t in trials):
                 break
+            if proc.poll() is not None:
+                raise AssertionError(f"the run ended before it was interrupted: {(tmp_path / 'err.txt').read_text()[-2000:]}")
             time.sleep(0.3)
         else:
-            raise AssertionError("no trial started training")
+            raise AssertionError(f"no trial started training: {(tmp_path / 'err.txt').read_text()[-2000:]}")
         os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
+        proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+        out_file.close()
+        err_file.close()
+    out, err = (tmp_path / "out.txt").read_text(), (tmp_path / "err.txt").read_text()
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err, err[-2000:]
     assert [line for line in err.splitlines() if line.strip()] == [
