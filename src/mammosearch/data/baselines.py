@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from mammosearch.data.folds import Fold
-from mammosearch.metrics import bootstrap_auc_ci, evaluate_predictions
+from mammosearch.metrics import evaluate_predictions, patient_auc_ci
 
 # Regularisation strengths tried by the inner cross-validation: with hundreds of features
 # (a backbone's channels) and a hundred images, an untuned logistic regression overfits and
@@ -24,16 +24,22 @@ C_GRID = np.logspace(-4, 2, 7)
 INNER_FOLDS = 3
 
 
-def _fit_predict(train_x: np.ndarray, train_y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    from sklearn.linear_model import LogisticRegressionCV
+def fit_predict(train_x: np.ndarray, train_y: np.ndarray, x: np.ndarray, tune: bool = True) -> np.ndarray:
+    """Standardise, fit a class-balanced logistic regression, return P(malignant) for ``x``.
+
+    ``tune``: choose the regularisation by an inner CV on the training rows (the baselines);
+    without it the default strength (the fingerprint's quick shortcut check).
+    """
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    folds = int(min(INNER_FOLDS, np.bincount(train_y.astype(int)).min()))
-    model = make_pipeline(
-        StandardScaler(),
-        LogisticRegressionCV(Cs=C_GRID, cv=max(2, folds), scoring="roc_auc", max_iter=2000, class_weight="balanced"),
-    )
+    if tune:
+        folds = int(min(INNER_FOLDS, np.bincount(train_y.astype(int)).min()))
+        estimator: Any = LogisticRegressionCV(Cs=C_GRID, cv=max(2, folds), scoring="roc_auc", max_iter=2000, class_weight="balanced")
+    else:
+        estimator = LogisticRegression(max_iter=1000, class_weight="balanced")
+    model = make_pipeline(StandardScaler(), estimator)
     with warnings.catch_warnings():
         # scikit-learn 1.8 announces changes to LogisticRegressionCV's defaults and attributes;
         # neither touches what is used here (an L2 fit and predict_proba).
@@ -49,14 +55,13 @@ def evaluate_on_folds(features: np.ndarray, labels: np.ndarray, patient_ids: np.
     for fold in folds:
         if len(np.unique(labels[fold.train])) < 2 or len(np.unique(labels[fold.val])) < 2:
             return None
-        scores[fold.val] = _fit_predict(features[fold.train], labels[fold.train], features[fold.val])
+        scores[fold.val] = fit_predict(features[fold.train], labels[fold.train], features[fold.val])
         fold_aucs.append(float(evaluate_predictions(labels[fold.val], scores[fold.val])["auc"]))
     scored = np.isfinite(scores)
-    ci = bootstrap_auc_ci(labels[scored], scores[scored], groups=patient_ids[scored], n_boot=1000, seed=0)
     return {
         "name": name,
         "auc": float(evaluate_predictions(labels[scored], scores[scored])["auc"]),
-        "ci95": None if ci is None else [float(ci[0]), float(ci[1])],
+        "ci95": patient_auc_ci(labels[scored], scores[scored], patient_ids[scored]),
         "fold_aucs": fold_aucs,
         "evaluated_on": "pooled out-of-fold predictions" if len(folds) > 1 else "the validation split",
     }

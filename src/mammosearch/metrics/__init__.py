@@ -10,7 +10,7 @@ Every returned dict holds plain Python ``int``/``float``/``list``/``None`` (neve
 scalars or NaN) so it can go straight into ``json.dumps`` and Optuna user attributes.
 """
 
-from mammosearch.metrics.auc import auc_from_ranks, bootstrap_auc_ci
+from mammosearch.metrics.auc import auc_from_ranks, bootstrap_auc_ci, patient_auc_ci
 from mammosearch.metrics.bbc import BbcEstimate, bbc_cv
 from mammosearch.metrics.classification import evaluate_predictions, is_collapsed, roc_points, threshold_metrics, youden_threshold
 
@@ -21,6 +21,7 @@ __all__ = [
     "bootstrap_auc_ci",
     "evaluate_predictions",
     "is_collapsed",
+    "patient_auc_ci",
     "roc_points",
     "threshold_metrics",
     "youden_threshold",

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from mammosearch.metrics import bootstrap_auc_ci, evaluate_predictions
+from mammosearch.metrics import evaluate_predictions, patient_auc_ci
 from mammosearch.report.subgroups import read_predictions
 from mammosearch.store.results import StudyRecord, TrialRow
 
@@ -27,9 +27,7 @@ def members(record: StudyRecord, k: int) -> list[TrialRow]:
 
 
 def _score(labels: np.ndarray, scores: np.ndarray, patients: np.ndarray) -> dict[str, Any]:
-    auc = evaluate_predictions(labels, scores)["auc"]
-    ci = bootstrap_auc_ci(labels, scores, groups=patients, n_boot=1000, seed=0)
-    return {"auc": auc, "ci95": None if ci is None else [float(ci[0]), float(ci[1])], "images": int(len(labels))}
+    return {"auc": evaluate_predictions(labels, scores)["auc"], "ci95": patient_auc_ci(labels, scores, patients), "images": int(len(labels))}
 
 
 def ensemble_scores(record: StudyRecord, k: int) -> dict[str, Any] | None:

@@ -24,7 +24,7 @@ from mammosearch.data.baselines import study_folds
 from mammosearch.data.decode import resize_images
 from mammosearch.data.folds import Fold
 from mammosearch.errors import MammosearchError, TrialFailed
-from mammosearch.metrics import bootstrap_auc_ci, evaluate_predictions
+from mammosearch.metrics import evaluate_predictions, patient_auc_ci
 from mammosearch.trial.activations import ActivationCache, images_fingerprint
 from mammosearch.trial.events import EpochListener
 from mammosearch.trial.fold_fit import FoldContext, FoldFit, fit_fold
@@ -162,7 +162,7 @@ class TrialRunner:
 
         scored = np.isfinite(oof_scores) if cv else self.folds[0].val
         val_metrics = evaluate_predictions(data.labels[scored], oof_scores[scored])
-        val_metrics["auc_ci95"] = _auc_interval(data.labels[scored], oof_scores[scored], data.patient_ids[scored])
+        val_metrics["auc_ci95"] = patient_auc_ci(data.labels[scored], oof_scores[scored], data.patient_ids[scored])
         if cv:
             outcome.oof_scores = [round(float(v), 6) for v in oof_scores[scored]]
             val_metrics["fold_aucs"] = fold_aucs
@@ -179,7 +179,7 @@ class TrialRunner:
             test_scores = kept.score(test)
             # The validation-chosen threshold is applied to test: test never selects anything.
             test_metrics = evaluate_predictions(data.labels[test], test_scores, threshold=val_metrics["youden_threshold"])
-            test_metrics["auc_ci95"] = _auc_interval(data.labels[test], test_scores, data.patient_ids[test])
+            test_metrics["auc_ci95"] = patient_auc_ci(data.labels[test], test_scores, data.patient_ids[test])
             outcome.test_metrics = test_metrics
             predictions["test"] = _prediction_record(data, test, test_scores)
         outcome.fit_seconds = round(fit_seconds, 3)
@@ -190,12 +190,6 @@ class TrialRunner:
         """What the study maximises: the validation AUC, or the mean fold AUC under CV."""
         folds = outcome.fold_aucs
         return float(np.mean(folds)) if folds else float((outcome.val_metrics or {})["auc"])
-
-
-def _auc_interval(labels: np.ndarray, scores: np.ndarray, patient_ids: np.ndarray) -> list[float] | None:
-    """95% bootstrap interval of the AUC, resampling patients (seeded, so reproducible)."""
-    interval = bootstrap_auc_ci(labels, scores, groups=patient_ids, n_boot=1000, seed=0)
-    return None if interval is None else [float(interval[0]), float(interval[1])]
 
 
 def _prediction_record(data: ImageSet, mask: np.ndarray, scores: np.ndarray) -> dict[str, list[Any]]:

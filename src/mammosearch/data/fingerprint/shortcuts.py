@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mammosearch.metrics import bootstrap_auc_ci, evaluate_predictions
+from mammosearch.data.baselines import fit_predict
+from mammosearch.metrics import evaluate_predictions, patient_auc_ci
 
 HISTOGRAM_BINS = 16
 CORNER = 0.08  # side of a corner patch, as a share of the image side
@@ -76,16 +77,6 @@ def statistics(images: np.ndarray, looks_inverted: np.ndarray, heights: np.ndarr
     return {name: values for name, values in groups.items() if np.ptp(values, axis=0).max() > 0}
 
 
-def _fit_score(train_x: np.ndarray, train_y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, class_weight="balanced"))
-    model.fit(train_x, train_y)
-    return np.asarray(model.predict_proba(x)[:, 1])
-
-
 def check_shortcuts(groups: dict[str, np.ndarray], labels: np.ndarray, patient_ids: np.ndarray, splits: np.ndarray) -> ShortcutCheck | None:
     """None when there is nothing to fit (no statistic varies, or a split lacks a class)."""
     train = splits == "train"
@@ -101,10 +92,10 @@ def check_shortcuts(groups: dict[str, np.ndarray], labels: np.ndarray, patient_i
             mask = splits == split
             if len(np.unique(labels[mask])) < 2:
                 continue
-            predicted = _fit_score(features[train], labels[train], features[mask])
+            predicted = fit_predict(features[train], labels[train], features[mask], tune=False)
             auc = evaluate_predictions(labels[mask], predicted)["auc"]
-            ci = bootstrap_auc_ci(labels[mask], predicted, groups=patient_ids[mask], n_boot=1000, seed=0)
-            result[split] = SplitScore(float(auc), None if ci is None else (float(ci[0]), float(ci[1])))
+            ci = patient_auc_ci(labels[mask], predicted, patient_ids[mask])
+            result[split] = SplitScore(float(auc), None if ci is None else (ci[0], ci[1]))
         return result
 
     check = ShortcutCheck(tuple(groups), scored(everything), {} if acquisition is None else scored(acquisition))
@@ -112,7 +103,7 @@ def check_shortcuts(groups: dict[str, np.ndarray], labels: np.ndarray, patient_i
     if chosen is None:
         return check
     mask = splits == chosen
-    alone = {name: float(evaluate_predictions(labels[mask], _fit_score(values[train], labels[train], values[mask]))["auc"]) for name, values in groups.items()}
+    alone = {name: float(evaluate_predictions(labels[mask], fit_predict(values[train], labels[train], values[mask], tune=False))["auc"]) for name, values in groups.items()}
     # Under a shortcut, the statistic to name is the strongest of those that cannot see the lesion.
     candidates = [name for name in alone if name != HISTOGRAM] if check.acquisition_predicts_label else list(alone)
     strongest = max(candidates, key=lambda name: abs(alone[name] - 0.5))
