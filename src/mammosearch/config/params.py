@@ -89,8 +89,24 @@ class Categorical:
         return optuna.distributions.CategoricalDistribution(list(self.choices))
 
 
+class _Bounded:
+    """What the two ranges share: their bounds (``low`` and ``high`` are the dataclasses' fields)."""
+
+    low: float
+    high: float
+
+    def smallest(self) -> float:
+        return float(self.low)
+
+    def largest(self) -> float:
+        return float(self.high)
+
+    def can_be(self, value: Scalar) -> bool:
+        return isinstance(value, (int, float)) and self.low <= value <= self.high
+
+
 @dataclass(frozen=True)
-class IntRange:
+class IntRange(_Bounded):
     low: int
     high: int
     step: int = 1
@@ -105,15 +121,6 @@ class IntRange:
     def suggest(self, trial: Suggester, name: str) -> Any:
         return trial.suggest_int(name, self.low, self.high, step=self.step, log=self.log)
 
-    def smallest(self) -> float:
-        return float(self.low)
-
-    def largest(self) -> float:
-        return float(self.high)
-
-    def can_be(self, value: Scalar) -> bool:
-        return isinstance(value, (int, float)) and self.low <= value <= self.high
-
     def kerastuner(self, hp: Any, name: str) -> Any:
         return int(hp.Int(name, self.low, self.high, step=None if self.log else self.step, sampling="log" if self.log else "linear"))
 
@@ -124,7 +131,7 @@ class IntRange:
 
 
 @dataclass(frozen=True)
-class FloatRange:
+class FloatRange(_Bounded):
     low: float
     high: float
     log: bool = False
@@ -140,15 +147,6 @@ class FloatRange:
 
     def suggest(self, trial: Suggester, name: str) -> Any:
         return trial.suggest_float(name, self.low, self.high, step=self.step, log=self.log)
-
-    def smallest(self) -> float:
-        return float(self.low)
-
-    def largest(self) -> float:
-        return float(self.high)
-
-    def can_be(self, value: Scalar) -> bool:
-        return isinstance(value, (int, float)) and self.low <= value <= self.high
 
     def kerastuner(self, hp: Any, name: str) -> Any:
         return float(hp.Float(name, self.low, self.high, step=self.step, sampling="log" if self.log else "linear"))
