@@ -71,3 +71,20 @@ def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def unpack(loaded):
     """A loader's result as the tuple the older loader tests read: images, labels, patient ids, notes."""
     return loaded.images, loaded.labels, loaded.patient_ids, loaded.notes
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    """Serve tmp_path/www on an ephemeral loopback port (no other network is reached)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(www))
+    handler.log_message = lambda *args: None  # type: ignore[assignment]
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield www, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import tarfile
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,20 +20,6 @@ from mammosearch.errors import DataError
 from conftest import MINI_MIAS
 
 needs_mias = pytest.mark.skipif(not MINI_MIAS.is_dir(), reason=f"mini-MIAS not present at {MINI_MIAS}")
-
-
-@pytest.fixture
-def server(tmp_path):
-    """Serve tmp_path/www on an ephemeral loopback port."""
-    www = tmp_path / "www"
-    www.mkdir()
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(www))
-    handler.log_message = lambda *args: None  # type: ignore[assignment]
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield www, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
 
 
 def _mias_archive(path: Path, refnums: list[str]) -> Path:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import h5py
@@ -100,18 +97,6 @@ def test_a_weights_file_of_the_wrong_shape_is_refused(tmp_path):
     result = _run(tmp_path, f"model: {{families: [vgg16], weights: {{vgg16: {odd}}}}}\n")
     assert result.exit_code == 2
     _one_error_line(result, "model.weights.vgg16", "block1_conv1 has kernel shape (3, 3, 1, 64)", "(3, 3, 3, 64)")
-
-
-@pytest.fixture
-def server(tmp_path):
-    www = tmp_path / "www"
-    www.mkdir()
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(www))
-    handler.log_message = lambda *args: None  # type: ignore[assignment]
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield www, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
 
 
 def _serve(monkeypatch, www: Path, url: str, payload: bytes, md5: str | None = None) -> None:
