@@ -28,7 +28,7 @@ from mammosearch.metrics import evaluate_predictions, patient_auc_ci
 from mammosearch.trial.activations import ActivationCache, images_fingerprint
 from mammosearch.trial.events import EpochListener
 from mammosearch.trial.fold_fit import FoldContext, FoldFit, fit_fold
-from mammosearch.trial.outcome import CACHED, CACHED_VIEWS, FOLD, FULL, TrialOutcome
+from mammosearch.trial.outcome import CACHED, CACHED_VIEWS, EPOCH, FOLD, FULL, TrialOutcome
 
 
 class PruningTrial(Protocol):
@@ -72,7 +72,7 @@ class TrialRunner:
 
     @property
     def step_unit(self) -> str:
-        return FOLD if len(self.folds) > 1 else "epoch"
+        return FOLD if len(self.folds) > 1 else EPOCH
 
     def data_at(self, size: int) -> ImageSet:
         """The image set at the trial's input size (resized once per size, then reused)."""
