@@ -17,6 +17,7 @@ from mammosearch.cli.app import (
     StudyOption,
     app,
     console,
+    err_console,
     friendly_errors,
 )
 from mammosearch.store.storage import DEFAULT_STORAGE
@@ -30,8 +31,10 @@ def report(
     top: Annotated[int, typer.Option("--top", min=1, help="How many of the best trials to list and plot.")] = 10,
     format: Annotated[Format, typer.Option("--format", help="table (rich), csv or json on stdout; files are written either way.")] = Format.table,
     results_dir: ResultsOption = Path("results"),
+    html: Annotated[bool, typer.Option("--html/--no-html", help="Also write report.html: one self-contained page (plots inlined) beside the CSVs.")] = True,
 ) -> None:
-    """Leaderboard ranked by validation AUC with every metric; writes CSV, JSON and plots."""
+    """Leaderboard ranked by validation AUC with every metric; writes CSV, JSON, plots and an HTML page."""
+    from mammosearch.report.html import write_html
     from mammosearch.report.leaderboard import build_report, report_json_text
     from mammosearch.report.view import print_report
     from mammosearch.store.results import load_study
@@ -44,6 +47,10 @@ def report(
         sys.stdout.write(built.leaderboard.to_csv(index=False))
     else:
         print_report(console, built)
+    if html:
+        page = write_html(record, built, results_dir)
+        # On stderr under --format csv/json, so their stdout stays machine-readable.
+        (console if format is Format.table else err_console).print(f"html report: {escape(str(page))}", soft_wrap=True)
 
 
 @app.command("export-best")

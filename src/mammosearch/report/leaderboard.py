@@ -13,10 +13,12 @@ import pandas as pd
 from mammosearch.files import write_atomically, write_json
 from mammosearch.report.ensemble import ensemble_scores
 from mammosearch.report.estimates import bbc_estimate, honest_test
-from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_roc_curves
+from mammosearch.report.importance import Importance, last_run_end, open_optuna_study, param_importances
+from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_param_importances, plot_roc_curves
 from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_baseline, subgroup_aucs
-from mammosearch.report.trials_frame import trials_frame
+from mammosearch.report.trials_frame import NEAR_COLLAPSE, near_collapsed, trials_frame
 from mammosearch.store.artifacts import StudyDir
+from mammosearch.store.record import RunEnd
 from mammosearch.store.results import StudyRecord, TrialRow
 
 LEADERBOARD_COLUMNS = [
@@ -24,10 +26,13 @@ LEADERBOARD_COLUMNS = [
     "input_size", "best_epoch", "val_auc", "val_auc_ci_low", "val_auc_ci_high", "fold_aucs", "pooled_oof_auc", "val_average_precision",
     "val_accuracy_05", "val_precision_05", "val_recall_05", "val_specificity_05", "val_f1_05",
     "youden_threshold", "val_accuracy_youden", "val_precision_youden", "val_recall_youden",
-    "val_specificity_youden", "val_f1_youden", "val_tn_05", "val_fp_05", "val_fn_05", "val_tp_05", "collapsed",
+    "val_specificity_youden", "val_f1_youden", "val_tn_05", "val_fp_05", "val_fn_05", "val_tp_05", "collapsed", "near_collapsed",
 ]
 ENSEMBLE_SIZE = 3  # the report's ensemble: the top three kept trials (export-best --ensemble K for another K)
-TEST_COLUMNS = ["test_auc", "test_auc_ci_low", "test_auc_ci_high", "test_accuracy_youden", "test_recall_youden", "test_specificity_youden", "test_f1_youden"]
+TEST_COLUMNS = [
+    "test_auc", "test_auc_ci_low", "test_auc_ci_high", "test_threshold", "test_accuracy_youden", "test_precision_youden",
+    "test_recall_youden", "test_specificity_youden", "test_f1_youden", "test_near_collapsed",
+]
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class Report:
     ensemble: dict[str, Any] | None = None  # the top kept trials averaged, from their stored scores
     baselines: list[dict[str, Any]] = field(default_factory=list)  # trivial baseline and linear probes, on the trials' folds
     kept_bytes: int = 0  # disk used by the kept trials' models (study.keep_top_k): what ensembles and export need
+    importance: Importance = field(default_factory=Importance)  # hyper-parameter importances over the complete trials
+    run_end: RunEnd | None = None  # how the last run stopped (its time limit or its trial budget), when recorded
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +75,8 @@ class Report:
             "ensemble": self.ensemble,
             "baselines": self.baselines,
             "kept_models_bytes": self.kept_bytes,
+            "param_importances": self.importance.to_json(),
+            "last_run_end": None if self.run_end is None else self.run_end.__dict__,
             "files": [str(p) for p in self.files],
         }
 
@@ -93,6 +102,15 @@ def family_summary(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("best_val_auc", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
 
 
+def run_end_note(end: RunEnd | None) -> str | None:
+    """One sentence when the last run was stopped by its time limit (None otherwise)."""
+    if end is None or not end.timed_out:
+        return None
+    limit = "" if end.timeout_seconds is None else f" of {end.timeout_seconds:g} s"
+    done = "" if end.finished_trials is None else f" with {end.finished_trials} trial(s) finished"
+    return f"the last run was stopped by its time limit (--timeout{limit}){done}, not by its trial budget; run the same command to continue"
+
+
 def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_files: bool = True) -> Report:
     frame = trials_frame(record)
     ranked = record.ranked()
@@ -103,6 +121,7 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
     best = ranked[0] if ranked else None
     fingerprint = record.context.fingerprint
     per_image = read_per_image(StudyDir(results_dir, record.name).data_dir() / "fingerprint.json")
+    study = open_optuna_study(record)
     report = Report(
         study=record.name,
         data_description=record.context.data_description,
@@ -121,6 +140,8 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
         ensemble=ensemble_scores(record, ENSEMBLE_SIZE),
         baselines=[b for b in [record.context.trivial_baseline, *(record.context.linear_probes or [])] if b],
         kept_bytes=_kept_bytes(record),
+        importance=param_importances(study),
+        run_end=last_run_end(study),
     )
     if not write_files:
         return report
@@ -138,12 +159,24 @@ def _warnings(record: StudyRecord, top: list[TrialRow]) -> list[str]:
     for row in top:
         if row.val_metrics and row.val_metrics.get("collapsed"):
             notes.append(f"trial {row.number} predicts a single class on validation (collapsed); its AUC ranks scores but its threshold metrics are meaningless")
+        elif near_collapsed(row.val_metrics):
+            notes.append(_near_collapse_note(row.number, "validation at its Youden threshold", row.val_metrics or {}))
+        if near_collapsed(row.test_metrics):
+            notes.append(_near_collapse_note(row.number, "the test split at the validation-chosen threshold", row.test_metrics or {}))
         if row.model_missing:
             notes.append(f"trial {row.number}'s saved model is missing from disk; export-best cannot use it")
     running = record.by_state("running")
     if running:
         notes.append(f"{len(running)} trial(s) still marked running: {', '.join(str(r.number) for r in running[:10])}")
     return notes
+
+
+def _near_collapse_note(number: int, where: str, metrics: dict[str, Any]) -> str:
+    at = metrics.get("at_youden") or {}
+    sens, spec, threshold = at.get("recall"), at.get("specificity"), metrics.get("youden_threshold")
+    rates = f"sensitivity {sens:.2f}, specificity {spec:.2f}" if sens is not None and spec is not None else "a single class predicted"
+    at_threshold = "" if threshold is None else f" ({threshold:.3f})"
+    return f"trial {number} is near-collapsed on {where}{at_threshold}: {rates}; below {NEAR_COLLAPSE} it calls almost every image one class"
 
 
 def _write_files(record: StudyRecord, report: Report, frame: pd.DataFrame, top: list[TrialRow], out: Path) -> list[Path]:
@@ -165,11 +198,28 @@ def _write_files(record: StudyRecord, report: Report, frame: pd.DataFrame, top: 
     if top and top[0].val_metrics:
         cm = top[0].val_metrics["at_0.5"]["confusion_matrix"]
         files.append(plot_confusion_matrix(cm, out / "confusion_best.png", f"{title}: trial {top[0].number}, validation, threshold 0.5"))
+    files += _test_plots(top, out, title)
     if record.rows:
         values = [r.value if r.state == "complete" else r.last_intermediate for r in record.rows]
         files.append(plot_optimization_history(
             [r.number for r in record.rows], values, [r.state for r in record.rows], out / "history.png", f"{title}: optimization history"
         ))
+    if report.importance.values:
+        files.append(plot_param_importances(report.importance.values, out / "importance.png", f"{title}: hyper-parameter importance"))
+    return files
+
+
+def _test_plots(top: list[TrialRow], out: Path, title: str) -> list[Path]:
+    """The test split's ROC (top five) and the best trial's confusion matrix at its validation-chosen threshold."""
+    files = []
+    curves = [RocCurve.from_evaluation(f"trial {r.number} ({r.family})", r.test_metrics) for r in top[:5] if r.test_metrics and r.test_metrics.get("roc")]
+    if curves:
+        files.append(plot_roc_curves(curves, out / "roc_test_top.png", f"{title}: test ROC, top {len(curves)}"))
+    best = top[0].test_metrics if top else None
+    if best and (best.get("at_youden") or {}).get("confusion_matrix"):
+        threshold = best.get("youden_threshold")
+        at = "" if threshold is None else f", threshold {threshold:.3f} (from validation)"
+        files.append(plot_confusion_matrix(best["at_youden"]["confusion_matrix"], out / "confusion_best_test.png", f"{title}: trial {top[0].number}, test{at}"))
     return files
 
 

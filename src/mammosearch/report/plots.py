@@ -1,4 +1,4 @@
-"""PNG figures for reports: ROC overlays, confusion matrices, optimisation history.
+"""PNG figures for reports: ROC overlays, confusion matrices, optimisation history, parameter importances.
 
 Figures are built with :class:`matplotlib.figure.Figure` directly instead of ``pyplot``:
 such a figure renders through Agg whatever the process's backend is (so a headless worker
@@ -27,6 +27,7 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_image_rows",
     "plot_optimization_history",
+    "plot_param_importances",
     "plot_roc_curves",
 ]
 
@@ -228,3 +229,24 @@ def plot_image_rows(rows: list[tuple[str, list[np.ndarray], list[str]]], path: P
         figure.suptitle(_plain(title), fontsize=9)
         figure.tight_layout()
         return _save(figure, path)
+
+
+def plot_param_importances(importances: dict[str, float], path: Path, title: str) -> Path:
+    """Horizontal bars, most important parameter on top, each labelled with its share."""
+    if not importances:
+        raise ValueError(f"`importances` must name at least one parameter, but got ({importances=}).")
+    ranked = sorted(importances.items(), key=lambda item: item[1])  # barh draws bottom-up
+    names = [_plain(name) for name, _ in ranked]
+    values = [float(value) for _, value in ranked]
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(6.5, 1.2 + 0.45 * len(ranked)))
+        ax = fig.add_subplot()
+        ax.barh(range(len(values)), values, color="tab:blue")
+        ax.set_yticks(range(len(names)), names)
+        for y, value in enumerate(values):
+            ax.text(value, y, f" {value:.2f}", va="center", fontsize=9)
+        ax.set_xlim(0.0, max(1.0, max(values) * 1.15))
+        ax.set_xlabel("Importance for validation AUC (normalised to sum to 1)")
+        ax.set_title(_plain(title))
+        ax.grid(axis="x", alpha=0.3)
+        return _save(fig, path)

@@ -18,6 +18,21 @@ def _metric(metrics: dict[str, Any] | None, *keys: str) -> Any:
     return value
 
 
+# Below this sensitivity or specificity at the chosen (Youden) threshold a trial is flagged
+# near-collapsed: it calls (almost) every image one class, even if its scores are not all on
+# one side of 0.5 (the exact single-class case, ``collapsed``).
+NEAR_COLLAPSE = 0.1
+
+
+def near_collapsed(metrics: dict[str, Any] | None) -> bool | None:
+    """Whether ``metrics`` (one split) have sensitivity or specificity below NEAR_COLLAPSE at the chosen
+    (Youden) threshold; None without metrics. The exact single-class case at 0.5 is ``collapsed``."""
+    if not metrics:
+        return None
+    rates = [_metric(metrics, "at_youden", name) for name in ("recall", "specificity")]
+    return any(rate is not None and rate < NEAR_COLLAPSE for rate in rates)
+
+
 def trials_frame(record: StudyRecord) -> pd.DataFrame:
     """One row per trial, every stored metric as a column (the CSV `report` writes)."""
     rows = []
@@ -46,6 +61,7 @@ def trials_frame(record: StudyRecord) -> pd.DataFrame:
             "fold_aucs": " ".join(f"{a:.3f}" for a in (_metric(v, "fold_aucs") or [])) or None,
             "pooled_oof_auc": _metric(v, "auc") if _metric(v, "fold_aucs") else None,
             "collapsed": _metric(v, "collapsed"),
+            "near_collapsed": near_collapsed(v),
             "youden_threshold": _metric(v, "youden_threshold"),
             "last_reported_val_auc": r.last_intermediate,
             "seconds": r.seconds,
@@ -63,6 +79,9 @@ def trials_frame(record: StudyRecord) -> pd.DataFrame:
             row["test_auc"] = _metric(t, "auc")
             tci = _metric(t, "auc_ci95") or [None, None]
             row["test_auc_ci_low"], row["test_auc_ci_high"] = tci
+            # The test split is scored at the threshold chosen on validation (never re-chosen on test).
+            row["test_threshold"] = _metric(t, "youden_threshold")
+            row["test_near_collapsed"] = near_collapsed(t)
             for name in ("accuracy", "precision", "recall", "specificity", "f1"):
                 row[f"test_{name}_youden"] = _metric(t, "at_youden", name)
         rows.append(row)

@@ -10,7 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from mammosearch.report.data_summary import DataSummary
-from mammosearch.report.leaderboard import Report
+from mammosearch.report.leaderboard import Report, run_end_note
+from mammosearch.report.trials_frame import NEAR_COLLAPSE
+from mammosearch.report.view_estimates import print_baseline_and_subgroups, print_estimates, print_importance, print_test_split
 
 INTEGER_COLUMNS = {"trial", "unfrozen_layers", "best_epoch", "input_size", "best_trial", "trials", "complete", "pruned", "failed"}
 
@@ -34,6 +36,9 @@ def print_report(console: Console, report: Report) -> None:
         f"trials: {counts.get('complete', 0)} complete, {counts.get('pruned', 0)} pruned, "
         f"{counts.get('failed', 0)} failed" + (f", {counts['running']} running" if counts.get("running") else "")
     )
+    stopped = run_end_note(report.run_end)
+    if stopped:
+        console.print(f"[yellow]{escape(stopped)}[/]")
     board = report.leaderboard
     if board.empty:
         console.print("[yellow]no completed trial yet[/]")
@@ -43,6 +48,11 @@ def print_report(console: Console, report: Report) -> None:
         console.print(table)
         if hidden:
             console.print(f"[dim]{len(hidden)} column(s) hidden at this terminal width ({', '.join(hidden)}); every column is in leaderboard.csv[/]")
+        if _any_true(board, "near_collapsed") or _any_true(board, "collapsed"):
+            console.print(
+                f"[dim]trial*: every validation score on one side of 0.5 (single class); trial!: near-collapsed, sensitivity or "
+                f"specificity below {NEAR_COLLAPSE} at the Youden threshold[/]"
+            )
 
     families = Table(title="Per family", header_style="bold")
     for title in ("family", "trials", "complete", "pruned", "failed", "best AUC", "median AUC", "best trial"):
@@ -57,8 +67,10 @@ def print_report(console: Console, report: Report) -> None:
             f"best trial {report.best.number}: confusion matrix at 0.5 (rows true benign/malignant): "
             f"[[TN {cm[0][0]}, FP {cm[0][1]}], [FN {cm[1][0]}, TP {cm[1][1]}]]"
         )
+    print_test_split(console, report)
     print_estimates(console, report)
     print_baseline_and_subgroups(console, report)
+    print_importance(console, report)
     for number, reason in report.failures[:10]:
         console.print(f"[red]failed[/] trial {number}: {escape(reason)}")
     for note in report.warnings + report.fingerprint_warnings:
@@ -67,6 +79,10 @@ def print_report(console: Console, report: Report) -> None:
         console.print(f"[dim]kept models (study.keep_top_k, what export-best and --ensemble use): {report.kept_bytes / 1e6:.1f} MB[/]")
     if report.files:
         console.print(f"[dim]written: {escape(str(report.files[0].parent))}/ ({', '.join(p.name for p in report.files)})[/]")
+
+
+def _any_true(board: Any, key: str) -> bool:
+    return key in board.columns and bool((board[key] == True).any())  # noqa: E712 - None (no metrics) is not a flag
 
 
 Column = tuple[str, "str | None"]  # (title, leaderboard key); None: computed from several keys
@@ -103,6 +119,9 @@ def _leaderboard_cells(columns: list[Column], board: Any) -> list[list[str]]:
         for title, key in columns:
             if title == "#":
                 cells.append(str(rank))
+            elif key == "trial":
+                # A mark on the trial number, not a column of its own: an 80-column terminal has no room left.
+                cells.append(str(int(row["trial"])) + ("!" if row.get("near_collapsed") is True else "") + ("*" if row.get("collapsed") is True else ""))
             elif title in ("AUC 95% CI", "pooled 95% CI"):
                 low, high = row.get("val_auc_ci_low"), row.get("val_auc_ci_high")
                 cells.append("-" if low is None or (isinstance(low, float) and math.isnan(low)) else f"{low:.3f}-{high:.3f}")
@@ -167,70 +186,3 @@ def print_data_summary(console: Console, summary: DataSummary, cv_folds: int | N
         console.print(f"cross-validation: {cv_folds} patient-grouped stratified folds over train+val; test held out")
     for note in summary.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
-
-
-def _auc_ci(auc: float | None, ci: list[float] | None) -> str:
-    if auc is None:
-        return "-"
-    return f"{auc:.3f}" + (f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else "")
-
-
-def print_estimates(console: Console, report: Report) -> None:
-    """Which figure to quote for the selected model: BBC-CV under CV, its test AUC with a test split."""
-    if report.bbc is not None and report.best is not None:
-        bbc = report.bbc
-        console.print(
-            f"[bold]BBC-CV estimate[/] of the selected configuration: AUC {_auc_ci(bbc['auc'], bbc['ci95'])} "
-            f"({bbc['trials']} complete trials, {bbc['resamples']} patient resamples; trial {bbc['most_chosen_trial']} chosen in "
-            f"{bbc['most_chosen_share']:.0%}). The best mean fold AUC, {report.best.value:.3f}, is the maximum over the trials and optimistic."
-        )
-    if report.ensemble is not None:
-        for split, scores in report.ensemble["splits"].items():
-            members = ", ".join(str(m) for m in report.ensemble["members"])
-            console.print(
-                f"ensemble of trials {members} ({split.replace('_', '-')}): AUC {_auc_ci(scores['ensemble']['auc'], scores['ensemble']['ci95'])} "
-                f"| best single: {_auc_ci(scores['best_single']['auc'], scores['best_single']['ci95'])}"
-            )
-    if report.honest_test is not None:
-        test = report.honest_test
-        console.print(f"[bold]honest figure[/]: trial {test['trial']}'s test AUC {_auc_ci(test['auc'], test['ci95'])} (the test split chose nothing)")
-
-
-def print_baselines(console: Console, report: Report) -> None:
-    """Did the search beat what needs no search? The trivial baseline and the linear probes, on the same folds."""
-    if not report.baselines or report.best is None:
-        return
-    best = report.best.val_metrics or {}
-    mine = best.get("auc")
-    table = Table(title=f"Baselines, evaluated like the trials ({report.baselines[0]['evaluated_on']})", header_style="bold")
-    for title in ("model", "AUC (95% CI)", "best trial above it"):
-        table.add_column(title)
-    for baseline in report.baselines:
-        beaten = "-" if mine is None else ("yes" if mine > baseline["auc"] else "no")
-        table.add_row(escape(baseline["name"]), _auc_ci(baseline["auc"], baseline["ci95"]), beaten)
-    table.add_row(f"best trial {report.best.number}", _auc_ci(mine, best.get("auc_ci95")), "")
-    if report.bbc is not None:
-        table.add_row("BBC-CV estimate (selection-corrected)", _auc_ci(report.bbc["auc"], report.bbc["ci95"]), "")
-    console.print(table)
-
-
-def print_baseline_and_subgroups(console: Console, report: Report) -> None:
-    """The baselines and the shortcut check beside the best trial, and the best trial per subgroup."""
-    print_baselines(console, report)
-    if report.baseline is not None and report.best is not None and not report.baselines:
-        scores = report.baseline["scores"]
-        val = scores.get("val") or {}
-        best = report.best.val_metrics or {}
-        which = "pooled out-of-fold AUC" if best.get("fold_aucs") else "validation AUC"
-        console.print(
-            f"trivial baseline (logistic regression on image and acquisition statistics, trained on the training split): "
-            f"validation AUC {_auc_ci(val.get('auc'), val.get('ci95'))} | best trial {report.best.number}: {which} {_auc_ci(best.get('auc'), best.get('auc_ci95'))}"
-        )
-    if not report.subgroups:
-        return
-    table = Table(title=f"Best trial {report.best.number if report.best else '-'} within subgroups", header_style="bold")
-    for title in ("split", "subgroup", "benign", "malignant", "AUC (95% CI)"):
-        table.add_column(title, justify="right" if title in ("benign", "malignant") else "left")
-    for row in report.subgroups:
-        table.add_row(row["split"], f"{row['kind']}: {escape(row['group'])}", str(row["benign"]), str(row["malignant"]), _auc_ci(row["auc"], row["ci95"]))
-    console.print(table)

@@ -162,3 +162,49 @@ def context_of(attrs: Mapping[str, Any]) -> StudyContext:
 
 def save_linear_probes(study: StudyAttributeSink, probes: list[dict[str, Any]]) -> None:
     study.set_user_attr("linear_probes", json_ready(probes))
+
+
+def save_search_space(study: StudyAttributeSink, space: dict[str, str], extensions: list[dict[str, Any]] | None) -> None:
+    """The study's search space and its --extend-space history (apart from save_context, which every run calls)."""
+    study.set_user_attr("search_space", json_ready(space))
+    if extensions:
+        study.set_user_attr("space_extensions", json_ready(extensions))
+
+
+# --- How the study's last run ended ------------------------------------------------------
+# Kept apart from StudyContext: the context is written once when a study is prepared, this
+# is overwritten at the end of every run, so a run that later finishes the budget clears an
+# earlier "stopped by --timeout".
+RUN_END_KEY = "last_run_end"
+STOPPED_BY_TIMEOUT = "timeout"
+STOPPED_BY_BUDGET = "trials"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunEnd:
+    """Why the last run stopped: its time budget (``--timeout``/study.timeout) or its trial budget."""
+
+    stopped_by: str  # STOPPED_BY_TIMEOUT or STOPPED_BY_BUDGET
+    timeout_seconds: float | None = None
+    finished_trials: int | None = None  # trials finished in the study when it stopped
+
+    @property
+    def timed_out(self) -> bool:
+        return self.stopped_by == STOPPED_BY_TIMEOUT
+
+
+def save_run_end(study: StudyAttributeSink, end: RunEnd) -> None:
+    study.set_user_attr(RUN_END_KEY, json_ready(end))
+
+
+def run_end_of(attrs: Mapping[str, Any]) -> RunEnd | None:
+    """The last run's end as recorded (None for a study no run recorded it for, or a malformed value)."""
+    raw = attrs.get(RUN_END_KEY)
+    if not isinstance(raw, dict) or not isinstance(raw.get("stopped_by"), str):
+        return None
+    timeout, finished = raw.get("timeout_seconds"), raw.get("finished_trials")
+    return RunEnd(
+        stopped_by=raw["stopped_by"],
+        timeout_seconds=None if timeout is None else float(timeout),
+        finished_trials=None if finished is None else int(finished),
+    )

@@ -1,0 +1,187 @@
+"""`report --html`: one self-contained HTML page with everything the terminal report shows.
+
+Plots are inlined as base64 PNG data URIs and the CSS sits in the page, so the single file
+can be mailed or attached to a review and opens with no network and no other file. Text is
+escaped in html_parts.py, the only place that turns values into markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from mammosearch.files import write_atomically
+from mammosearch.report.html_facts import fingerprint_section, model_card_section
+from mammosearch.report.html_parts import auc_ci, bullet_list, esc, facts, inline_png, is_missing, page, paragraph, section, table
+from mammosearch.report.leaderboard import Report, run_end_note
+from mammosearch.report.trials_frame import NEAR_COLLAPSE
+from mammosearch.store.artifacts import StudyDir
+from mammosearch.store.results import StudyRecord
+
+# (title, leaderboard key); None: a cell made from several keys (rank, flag, interval).
+LEADERBOARD: list[tuple[str, str | None]] = [
+    ("#", None), ("trial", "trial"), ("flag", None), ("family", "family"), ("head", "head"), ("unfrozen", "unfrozen_layers"),
+    ("lr", "learning_rate"), ("fine-tune lr", "fine_tune_learning_rate"), ("best epoch", "best_epoch"), ("val AUC", "val_auc"),
+    ("95% CI", None), ("pooled OOF AUC", "pooled_oof_auc"), ("AP", "val_average_precision"), ("acc@0.5", "val_accuracy_05"),
+    ("sens@0.5", "val_recall_05"), ("spec@0.5", "val_specificity_05"), ("F1@0.5", "val_f1_05"), ("Youden thr", "youden_threshold"),
+    ("sens@Youden", "val_recall_youden"), ("spec@Youden", "val_specificity_youden"), ("F1@Youden", "val_f1_youden"), ("test AUC", "test_auc"),
+]
+INTEGER_KEYS = {"trial", "unfrozen_layers", "best_epoch", "trials", "complete", "pruned", "failed", "best_trial"}
+RATE_KEYS = {"learning_rate", "fine_tune_learning_rate"}
+PLOT_CAPTIONS = {
+    "roc_top.png": "Validation ROC of the top trials",
+    "confusion_best.png": "Best trial, validation, threshold 0.5",
+    "roc_test_top.png": "Test ROC of the top trials",
+    "confusion_best_test.png": "Best trial, test split, threshold chosen on validation",
+    "history.png": "Optimization history",
+    "importance.png": "Hyper-parameter importance",
+}
+
+
+def _flag(row: Mapping[Hashable, Any]) -> str:
+    return "single class" if row.get("collapsed") is True else "near-collapsed" if row.get("near_collapsed") is True else ""
+
+
+def _leaderboard(report: Report) -> str:
+    board = report.leaderboard
+    if board.empty:
+        return paragraph("no completed trial yet", "muted")
+    columns = [(t, k) for t, k in LEADERBOARD if k is None or k in board.columns]
+    if "pooled_oof_auc" not in board.columns or board["pooled_oof_auc"].isna().all():
+        columns = [(t, k) for t, k in columns if k != "pooled_oof_auc"]
+    rows, classes = [], []
+    for rank, row in enumerate(board.to_dict(orient="records"), start=1):
+        cells: list[Any] = []
+        for title, key in columns:
+            if title == "#":
+                cells.append(rank)
+            elif title == "flag":
+                cells.append(_flag(row))
+            elif title == "95% CI":
+                low, high = row.get("val_auc_ci_low"), row.get("val_auc_ci_high")
+                cells.append("-" if is_missing(low) else f"{low:.3f}-{high:.3f}")
+            elif key in INTEGER_KEYS and not is_missing(row.get(key)):
+                cells.append(int(row[key]))  # pandas makes a column with a gap float
+            elif key in RATE_KEYS and not is_missing(row.get(key)):
+                cells.append(f"{float(row[key]):.3g}")  # log-sampled: significant digits, not decimals
+            else:
+                cells.append(row.get(key) if key else None)
+        rows.append(cells)
+        classes.append("best" if rank == 1 else "flagged" if _flag(row) else "")
+    titles = [t for t, _ in columns]
+    note = paragraph(f"flag: single class = every validation score on one side of 0.5; near-collapsed = sensitivity or specificity "
+                     f"below {NEAR_COLLAPSE} at the Youden threshold. Every column is in leaderboard.csv.", "muted")
+    return table(titles, rows, table_id="leaderboard", text_columns=(titles.index("family"), titles.index("head"), titles.index("flag")), row_classes=classes) + note
+
+
+def _test_split(report: Report) -> str:
+    board = report.leaderboard
+    if board.empty or "test_auc" not in board.columns or board["test_auc"].isna().all():
+        return ""
+    rows = []
+    for row in board.to_dict(orient="records"):
+        rows.append([
+            int(row["trial"]), auc_ci(row.get("test_auc"), [row.get("test_auc_ci_low"), row.get("test_auc_ci_high")]), row.get("test_threshold"),
+            *(row.get(f"test_{name}_youden") for name in ("accuracy", "recall", "specificity", "precision", "f1")),
+            "near-collapsed" if row.get("test_near_collapsed") is True else "",
+        ])
+    return section(
+        "Test split, top trials",
+        paragraph("Each trial's threshold was chosen on validation (Youden's J) and applied unchanged to the test split."),
+        table(["trial", "test AUC (95% CI)", "threshold", "accuracy", "sensitivity", "specificity", "precision", "F1", "flag"], rows, text_columns=(1, 8)),
+        section_id="test-split",
+    )
+
+
+def _families(report: Report) -> str:
+    keys = ("family", "trials", "complete", "pruned", "failed", "best_val_auc", "median_val_auc", "best_trial")
+    rows = [[int(row[k]) if k in INTEGER_KEYS and not is_missing(row.get(k)) else row.get(k) for k in keys] for row in report.families.to_dict(orient="records")]
+    return section("Per family", table(["family", "trials", "complete", "pruned", "failed", "best AUC", "median AUC", "best trial"], rows), section_id="families")
+
+
+def _estimates(report: Report) -> str:
+    pairs: list[tuple[str, Any]] = []
+    if report.honest_test is not None:
+        test = report.honest_test
+        pairs.append((f"honest figure: trial {test['trial']}'s test AUC", f"{auc_ci(test['auc'], test.get('ci95'))} (the test split chose nothing)"))
+    if report.bbc is not None:
+        bbc = report.bbc
+        pairs.append(("BBC-CV estimate of the selected configuration", f"AUC {auc_ci(bbc['auc'], bbc['ci95'])} ({bbc['trials']} complete trials, "
+                      f"{bbc['resamples']} patient resamples; trial {bbc['most_chosen_trial']} chosen in {bbc['most_chosen_share']:.0%})"))
+    if report.best is not None:
+        pairs.append((f"best trial {report.best.number}'s validation AUC", f"{auc_ci(report.best.value, (report.best.val_metrics or {}).get('auc_ci95'))} "
+                      "(the maximum over the trials: optimistic)"))
+    if report.ensemble is not None:
+        members = ", ".join(str(m) for m in report.ensemble["members"])
+        for split, scores in report.ensemble["splits"].items():
+            pairs.append((f"ensemble of trials {members} ({split.replace('_', '-')})", f"{auc_ci(scores['ensemble']['auc'], scores['ensemble']['ci95'])}; "
+                          f"best single {auc_ci(scores['best_single']['auc'], scores['best_single']['ci95'])}"))
+    return section("Estimates to quote", facts(pairs), section_id="estimates") if pairs else ""
+
+
+def _baselines(report: Report) -> str:
+    parts = []
+    if report.baselines:
+        rows = [[b["name"], auc_ci(b["auc"], b.get("ci95")), b.get("evaluated_on")] for b in report.baselines]
+        parts.append(table(["model", "AUC (95% CI)", "evaluated on"], rows, text_columns=(0, 2)))
+    elif report.baseline is not None:
+        val = (report.baseline.get("scores") or {}).get("val") or {}
+        parts.append(paragraph(f"trivial baseline (image and acquisition statistics): validation AUC {auc_ci(val.get('auc'), val.get('ci95'))}"))
+    if report.subgroups:
+        rows = [[s["split"], f"{s['kind']}: {s['group']}", s["benign"], s["malignant"], auc_ci(s["auc"], s.get("ci95"))] for s in report.subgroups]
+        parts.append("<h3>Best trial within subgroups</h3>" + table(["split", "subgroup", "benign", "malignant", "AUC (95% CI)"], rows, text_columns=(0, 1)))
+    return section("Baselines and subgroups", *parts, section_id="baselines")
+
+
+def _importance(report: Report) -> str:
+    importance = report.importance
+    if importance.skipped is not None:
+        return section("Hyper-parameter importance", paragraph(f"skipped: {importance.skipped}", "muted"), section_id="importance")
+    if not importance.values:
+        return ""
+    rows = [[name, value] for name, value in importance.values.items()]
+    what = paragraph(f"{importance.evaluator}, over {importance.trials} complete trials (importances sum to 1).", "muted")
+    return section("Hyper-parameter importance", what, table(["parameter", "importance"], rows), section_id="importance")
+
+
+def _plots(report: Report) -> str:
+    figures = [inline_png(p, PLOT_CAPTIONS.get(p.name, p.stem.replace("_", " "))) for p in report.files if p.suffix == ".png" and p.is_file()]
+    return section("Plots", *figures, section_id="plots")
+
+
+def render_html(record: StudyRecord, report: Report) -> str:
+    counts = report.state_counts
+    header = (
+        f"<h1>mammosearch report: study {esc(report.study)}</h1>"
+        + paragraph(report.data_description, "muted")
+        + paragraph(f"trials: {counts.get('complete', 0)} complete, {counts.get('pruned', 0)} pruned, {counts.get('failed', 0)} failed"
+                    + (f", {counts['running']} running" if counts.get("running") else "")
+                    + f"; written {datetime.now(timezone.utc).isoformat(timespec='seconds')}")
+    )
+    stopped = run_end_note(report.run_end)
+    failures = bullet_list((f"trial {n}: {reason}" for n, reason in report.failures[:20]), "failures")
+    body = "".join([
+        header,
+        paragraph(stopped, "note") if stopped else "",
+        section("Warnings", bullet_list(report.warnings, "warnings"), section_id="warnings"),
+        _estimates(report),
+        section("Leaderboard (validation; ranked by AUC)", _leaderboard(report), section_id="leaderboard-section"),
+        _test_split(report),
+        _families(report),
+        _baselines(report),
+        _importance(report),
+        model_card_section(record, report.best),
+        fingerprint_section(record.context.fingerprint),
+        _plots(report),
+        section("Failed trials", failures, section_id="failures"),
+    ])
+    return page(f"mammosearch report: {report.study}", body)
+
+
+def write_html(record: StudyRecord, report: Report, results_dir: Path) -> Path:
+    """Write ``report.html`` beside the CSVs (results/<study>/report/), atomically: a kill mid-write leaves the old page or the new one."""
+    text = render_html(record, report)
+    path = StudyDir(results_dir, record.name).report_dir() / "report.html"
+    return write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
