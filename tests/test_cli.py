@@ -287,6 +287,7 @@ def test_a_worker_is_given_every_option_of_run():
         "--space", "s.yaml", "--storage", "sqlite:///x.db", "--study", "s", "--n-trials", "7", "--timeout", "30",
         "--results-dir", "out", "--tensorboard", "--precision", "mixed", "--set", "a.b=1", "--set", "c=[2, 3]",
         "--engine", "kerastuner", "--algorithm", "random", "--heartbeat", "5", "--workers", "3", "--trials-per-process", "4",
+        "--extend-space",
     ]
     ctx = command.make_context("run", list(given))
     defaults = {p.name: p.default for p in command.params}

@@ -7,6 +7,7 @@ into a red one-line message and a non-zero exit code.
 from __future__ import annotations
 
 import functools
+import shlex
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -18,6 +19,7 @@ from rich.markup import escape
 
 from mammosearch import runtime
 from mammosearch.errors import MammosearchError
+from mammosearch.store.storage import default_storage, mask_url
 
 runtime.quiet_backend_logs()
 
@@ -32,9 +34,42 @@ err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-StorageOption = Annotated[str, typer.Option("--storage", help="Optuna storage URL (SQLite file, PostgreSQL, ...).")]
+StorageOption = Annotated[str | None, typer.Option(
+    "--storage", help="Optuna storage URL (SQLite file, PostgreSQL, ...); default: sqlite:///<results-dir>/mammosearch.db.",
+    show_default=False)]
 StudyOption = Annotated[str | None, typer.Option("--study", help="Study name. run: default is the space's study.name or file name; report/export: the most recent study.")]
-ResultsOption = Annotated[Path, typer.Option("--results-dir", help="Where trial models, reports and logs are written.")]
+ResultsOption = Annotated[Path, typer.Option("--results-dir", help="Where trial models, reports, logs and (without --storage) the study's SQLite file are kept.")]
+DEFAULT_RESULTS = Path("results")
+
+
+def resolve_storage(storage: str | None, results_dir: Path) -> str:
+    """The storage a command uses: ``--storage`` when given, else the SQLite file inside ``--results-dir``.
+
+    Every command with both options calls this, so ``--results-dir X`` alone finds the
+    study that ``run --results-dir X`` wrote.
+    """
+    return storage if storage is not None else default_storage(results_dir)
+
+
+def next_hint(command: str, *, study: str | None, storage: str, results_dir: Path) -> str:
+    """The ``mammosearch <command>`` line to run next, with every non-default flag it needs to find the study.
+
+    The storage is masked (a password is never printed), so a password-protected URL is the
+    one thing a user has to fill in again.
+    """
+    argv = ["mammosearch", *command.split()]
+    if study is not None:
+        argv += ["--study", study]
+    if Path(results_dir) != DEFAULT_RESULTS:
+        argv += ["--results-dir", str(results_dir)]
+    if storage != default_storage(results_dir):
+        argv += ["--storage", mask_url(storage)]
+    return shlex.join(argv)
+
+
+def print_next(hint: str) -> None:
+    # soft_wrap: a hint folded at the terminal's width would not paste back as one command.
+    console.print(f"next: [cyan]{escape(hint)}[/]", soft_wrap=True)
 
 
 class Format(str, Enum):

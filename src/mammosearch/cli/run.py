@@ -19,8 +19,10 @@ from mammosearch.cli.app import (
     app,
     console,
     friendly_errors,
+    next_hint,
+    print_next,
+    resolve_storage,
 )
-from mammosearch.store.storage import DEFAULT_STORAGE
 
 
 @app.command()
@@ -28,7 +30,7 @@ from mammosearch.store.storage import DEFAULT_STORAGE
 def run(
     ctx: typer.Context,
     space: Annotated[Path | None, typer.Option("--space", "-s", help="YAML search space; default: the built-in demo (search_spaces/demo.yaml).")] = None,
-    storage: StorageOption = DEFAULT_STORAGE,
+    storage: StorageOption = None,
     study: StudyOption = None,
     n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Override study.n_trials (finished trials count towards it).")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Override study.timeout, in seconds.")] = None,
@@ -41,6 +43,7 @@ def run(
     heartbeat: Annotated[int, typer.Option("--heartbeat", min=0, help="Seconds between a running trial's heartbeats; a trial silent for two intervals (its process died) is failed and retried. 0: off.")] = 60,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes on this machine sharing the study (one GPU each, or the CPU cores split).")] = 1,
     trials_per_process: Annotated[int, typer.Option("--trials-per-process", min=0, help="Longer runs train in a child process replaced after this many trials, so memory stays flat. 0: all trials in this process.")] = 20,
+    extend_space: Annotated[bool, typer.Option("--extend-space", help="Resume a study whose search space has changed: its new trials use the new space, and the change is recorded in the study.")] = False,
 ) -> None:
     """Run (or resume) a search: sample trials, train, prune, record every metric."""
     import optuna
@@ -55,11 +58,14 @@ def run(
     # (with a traceback for every failed trial) would only repeat it.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     loaded = with_overrides(load_space(space, overrides or ()), n_trials=n_trials, timeout=timeout)
+    storage_url = resolve_storage(storage, results_dir)
     options = RunOptions(
-        storage_url=storage, results_dir=results_dir, study_name=study or (loaded.study_name if workers > 1 else None),
+        storage_url=storage_url, results_dir=results_dir, study_name=study or (loaded.study_name if workers > 1 else None),
         tensorboard=tensorboard, precision=precision.value, heartbeat=heartbeat or None,
         trials_per_process=trials_per_process or None, engine=engine.value, algorithm=algorithm.value, workers=workers,
-        worker_argv=tuple(worker_argv(ctx, study=study or loaded.study_name)) if workers > 1 else (),
+        extend_space=extend_space,
+        # The resolved storage, so a worker never resolves a default of its own.
+        worker_argv=tuple(worker_argv(ctx, study=study or loaded.study_name, storage=storage_url)) if workers > 1 else (),
     )
     with RichStudyListener(console) as listener:
         summary = run_study(loaded, options, listener)
@@ -70,7 +76,7 @@ def run(
     )
     for note in summary.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
-    console.print(f"next: [cyan]mammosearch report --study {escape(summary.study_name)}[/]")
+    print_next(next_hint("report", study=summary.study_name, storage=storage_url, results_dir=results_dir))
 
 
 def worker_argv(ctx: typer.Context, **replaced: Any) -> list[str]:

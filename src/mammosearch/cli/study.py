@@ -19,15 +19,15 @@ from mammosearch.cli.app import (
     console,
     err_console,
     friendly_errors,
+    resolve_storage,
 )
-from mammosearch.store.storage import DEFAULT_STORAGE
 
 
 @app.command()
 @friendly_errors
 def report(
     study: StudyOption = None,
-    storage: StorageOption = DEFAULT_STORAGE,
+    storage: StorageOption = None,
     top: Annotated[int, typer.Option("--top", min=1, help="How many of the best trials to list and plot.")] = 10,
     format: Annotated[Format, typer.Option("--format", help="table (rich), csv or json on stdout; files are written either way.")] = Format.table,
     results_dir: ResultsOption = Path("results"),
@@ -39,7 +39,7 @@ def report(
     from mammosearch.report.view import print_report
     from mammosearch.store.results import load_study
 
-    record = load_study(storage, study)
+    record = load_study(resolve_storage(storage, results_dir), study)
     built = build_report(record, results_dir, top_k=top)
     if format is Format.json:
         sys.stdout.write(report_json_text(built) + "\n")
@@ -57,10 +57,11 @@ def report(
 @friendly_errors
 def export_best(
     study: StudyOption = None,
-    storage: StorageOption = DEFAULT_STORAGE,
+    storage: StorageOption = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for model.keras, model_card.json and predictions.json.")] = Path("exported"),
     trial: Annotated[int | None, typer.Option("--trial", help="Export this trial instead of the best one.")] = None,
     ensemble: Annotated[int | None, typer.Option("--ensemble", min=2, help="Export one model averaging the top K kept trials (K <= study.keep_top_k).")] = None,
+    results_dir: ResultsOption = Path("results"),
 ) -> None:
     """Write the best trial's trained model (or an ensemble of the top K) and its model card (no retraining)."""
     from mammosearch.errors import ExportError
@@ -69,7 +70,7 @@ def export_best(
     from mammosearch.store.results import load_study
 
     runtime.import_keras_quietly()
-    record = load_study(storage, study)
+    record = load_study(resolve_storage(storage, results_dir), study)
     if ensemble is not None and trial is not None:
         raise ExportError("--trial and --ensemble exclude each other: export one trial, or the top K")
     result = export_ensemble(record, out, ensemble) if ensemble is not None else do_export(record, out, trial)

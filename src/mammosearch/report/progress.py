@@ -1,7 +1,12 @@
-"""The live display of a running study: trial n of N, epoch, val AUC, best so far, pruned/failed."""
+"""The live display of a running study: trial n of N, epoch, val AUC, best so far, pruned/failed.
+
+At a terminal, rich progress bars; anywhere else (a pipe, a CI log, ``nohup``) plain lines,
+because a bar drawn into a file is a single frame cut off wherever the run stopped.
+"""
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 
 import optuna
@@ -21,15 +26,26 @@ def describe(params: TrialParams) -> str:
     return f"{params.family}/{head}{tuning}"
 
 
+# Without a terminal, an epoch line at most this often (seconds): a log that shows the run
+# is alive, without one line per epoch of every trial.
+EPOCH_LINE_EVERY = 10.0
+
+
 class RichStudyListener:
     """Implements :class:`mammosearch.study.StudyListener` with a rich progress display.
 
-    One line per finished trial is printed above the bars, so a non-interactive log (CI,
-    nohup) still shows every trial's outcome.
+    One line per finished trial is printed above the bars. When the console is not a
+    terminal there are no bars: a line when a trial starts, one when it ends, and the
+    epoch reached at most every ``EPOCH_LINE_EVERY`` seconds in between.
     """
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, epoch_line_every: float = EPOCH_LINE_EVERY) -> None:
         self.console = console
+        self.live = console.is_terminal
+        self.epoch_line_every = epoch_line_every
+        self.last_epoch_line = 0.0
+        self.finished = 0
+        self.n_trials: int | None = None
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(bar_width=24),
@@ -46,11 +62,20 @@ class RichStudyListener:
         self.current = ""
 
     def __enter__(self) -> RichStudyListener:
-        self.progress.start()
+        if self.live:
+            self.progress.start()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.progress.stop()
+        if self.live:
+            self.progress.stop()
+
+    def _plain(self, text: str) -> None:
+        # soft_wrap: one event, one line, however narrow the (absent) terminal is assumed to be.
+        self.console.print(text, soft_wrap=True, highlight=False)
+
+    def _of_total(self) -> str:
+        return f"{self.finished}/{self.n_trials}" if self.n_trials is not None else str(self.finished)
 
     def _status(self) -> str:
         best = "-" if self.best is None else f"{self.best[0]:.4f} (trial {self.best[1]})"
@@ -62,16 +87,23 @@ class RichStudyListener:
             self.console.print(f"[yellow]note:[/] {escape(note)}")
         if finished:
             self.console.print(f"resuming: {finished} trial(s) already finished")
+        self.finished, self.n_trials = finished, n_trials
         self.progress.update(self.trials_task, total=n_trials, completed=finished, visible=True, info=self._status())
 
     def on_trial_start(self, number: int, params: TrialParams) -> None:
         self.current = f"trial {number} {describe(params)}"
         self.progress.update(self.epochs_task, description=escape(self.current), total=params.total_epochs, completed=0, visible=True, info="")
+        if not self.live:
+            self.last_epoch_line = time.monotonic()
+            self._plain(f"{escape(self.current)}: started ({params.total_epochs} epochs; {self._of_total()} trials finished)")
 
     def on_epoch(self, epoch: int, total_epochs: int, logs: dict[str, float]) -> None:
         auc = logs.get("val_auc")
         info = f"val AUC {auc:.4f}" if auc is not None else ""
         self.progress.update(self.epochs_task, completed=epoch, total=total_epochs, info=info)
+        if not self.live and time.monotonic() - self.last_epoch_line >= self.epoch_line_every:
+            self.last_epoch_line = time.monotonic()
+            self._plain(f"{escape(self.current)}: epoch {epoch}/{total_epochs}" + (f", {info}" if info else ""))
 
     def on_trial_end(self, trial: optuna.trial.FrozenTrial) -> None:
         state = trial.state
@@ -89,5 +121,9 @@ class RichStudyListener:
             self.counts["failed"] += 1
             line = f"[red]failed[/]: {escape(outcome.fail_reason or 'unknown reason')}"
         seconds = trial.duration.total_seconds() if trial.duration else 0.0
-        self.console.print(f"{escape(self.current)}: {line} [dim]{seconds:.1f}s[/]")
+        self.finished += 1
+        if self.live:
+            self.console.print(f"{escape(self.current)}: {line} [dim]{seconds:.1f}s[/]")
+        else:
+            self._plain(f"{escape(self.current)}: {line}, {seconds:.1f}s; {self._of_total()} trials finished, {self._status()}")
         self.progress.update(self.trials_task, advance=1, info=self._status())

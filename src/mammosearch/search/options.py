@@ -21,6 +21,8 @@ class RunOptions:
     engine: str = "optuna"
     algorithm: str = "hyperband"  # KerasTuner's oracle, with engine "kerastuner"
     workers: int = 1
+    # Resume a study whose search space differs from the recorded one (the change is recorded).
+    extend_space: bool = False
     # The command line each of several workers runs (`mammosearch run ... --workers 1`),
     # built by the CLI from every option it was given, so none is lost on the way.
     worker_argv: tuple[str, ...] = ()

@@ -24,6 +24,7 @@ from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.files import write_json
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
 from mammosearch.search.samplers import make_pruner, make_sampler
+from mammosearch.search.space_check import check_space, extension_notes, record_space
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.record import StudyContext, context_of, failed_by_objective, save_context
 from mammosearch.store.storage import mask_url, open_storage
@@ -152,9 +153,13 @@ def prepare(space: Space, options: RunOptions) -> Prepared:
     cache = Path(options.results_dir) / "cache"
     images = preflight(space, cache)
     fingerprint = cached_fingerprint(images, space.checks, cache)
+    # After the data checks (a bad data path is reported as such), before anything is written.
+    space_check = check_space(space, options, options.study_name or space.study_name)
     study = open_study(space, options)
     record_context(study, space, images, options, fingerprint)
-    return Prepared(study, images, finished_trials(study), fingerprint)
+    finished_before = finished_trials(study)
+    record_space(study, space_check, finished_before)
+    return Prepared(study, images, finished_before, fingerprint)
 
 
 def engine_study_name(space: Space, options: RunOptions) -> RunOptions:
@@ -184,5 +189,5 @@ def summarize(study: optuna.Study, options: RunOptions, finished_before: int, ru
         best_value=None if best is None else best.value,
         data_description=context.data_description,
         runtime=runtime_line,
-        notes=context.data_notes,
+        notes=context.data_notes + extension_notes(context.space_extensions),
     )

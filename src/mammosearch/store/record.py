@@ -127,6 +127,10 @@ class StudyContext:
     cv_pool: dict[str, list[Any]] | None = None
     trivial_baseline: dict[str, Any] | None = None  # image statistics, on the study's folds (data/baselines.py)
     linear_probes: list[dict[str, Any]] | None = None  # pretrained backbones' pooled features (trial/probe.py)
+    # What a trial means, flattened to {"key.path": value} (search/space_check.py), and each
+    # time a run changed it with --extend-space: {"at", "finished_before", "changes"}.
+    search_space: dict[str, str] | None = None
+    space_extensions: list[dict[str, Any]] | None = None
 
 
 class StudyAttributeSink(Protocol):
@@ -157,6 +161,8 @@ def context_of(attrs: Mapping[str, Any]) -> StudyContext:
         cv_pool=attrs.get("cv_pool"),
         trivial_baseline=attrs.get("trivial_baseline"),
         linear_probes=attrs.get("linear_probes"),
+        search_space=attrs.get("search_space"),
+        space_extensions=attrs.get("space_extensions"),
     )
 
 

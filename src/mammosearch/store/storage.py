@@ -10,9 +10,19 @@ import optuna
 
 from mammosearch.errors import StorageError
 
-DEFAULT_STORAGE = "sqlite:///results/mammosearch.db"
+DEFAULT_DB_NAME = "mammosearch.db"
+DEFAULT_STORAGE = f"sqlite:///results/{DEFAULT_DB_NAME}"  # default_storage(Path("results"))
 
 _PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*:)(?P<secret>[^@]*)(?P<tail>@)")
+
+
+def default_storage(results_dir: Path) -> str:
+    """The SQLite file a study lives in when no ``--storage`` is given: inside ``results_dir``.
+
+    Kept next to the models and reports it indexes, so one folder holds a whole search
+    and ``--results-dir`` alone is enough to find it again.
+    """
+    return f"sqlite:///{Path(results_dir) / DEFAULT_DB_NAME}"
 
 
 def mask_url(url: str) -> str:

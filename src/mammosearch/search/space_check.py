@@ -1,0 +1,155 @@
+"""One study, one search space: a resumed study whose space has changed is refused, or extended on request.
+
+Optuna itself would happily mix trials sampled from two spaces (a wider learning-rate
+range, a new family, other data) in one study, and the leaderboard would then rank trials
+that do not mean the same thing. So the first run records the space in the study, and a
+later run compares: same space, go on; a different one, stop with the differences listed,
+unless ``--extend-space`` says the change is wanted, which is recorded with the study.
+
+"The space" is what decides what a trial means: the parameter distributions, the data and
+its split, the checks that alter images, training and evaluation settings. Left out is what
+only decides how many trials run, which points are tried or what is kept (``LEFT_OUT``):
+those change legitimately on resume (``--n-trials``, ``--timeout``), and recycled children
+and ``--workers`` processes receive a space whose budget was rewritten for them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import optuna
+
+from mammosearch.config.params import Categorical, Fixed, FloatRange, IntRange
+from mammosearch.config.schema import Space
+from mammosearch.errors import SpaceError
+from mammosearch.search.options import RunOptions
+from mammosearch.store.record import context_of, save_search_space
+from mammosearch.store.storage import open_storage
+
+# Key paths (and everything under them) that may differ between runs of one study.
+LEFT_OUT = (
+    "source",  # where the YAML file lies, not what it says
+    "study.name",  # the study is chosen by --study, not by this
+    "study.n_trials",
+    "study.timeout",
+    "study.keep_top_k",  # how many trained models are kept on disk
+    "study.sampler",  # which points are tried next, not what a point means
+    "study.seed",
+    "study.pruner",  # when a trial is stopped; a pruned trial is never ranked as complete
+)
+MAX_LISTED = 20
+ABSENT = "(not recorded)"
+
+
+def _render(value: Any) -> str:
+    """One leaf of the flattened space as a short, exact string (what the error message shows)."""
+    if isinstance(value, Fixed):
+        return _render(value.value)
+    if isinstance(value, Categorical):
+        return json.dumps(list(value.choices))
+    if isinstance(value, (IntRange, FloatRange)):
+        text = f"{'int' if isinstance(value, IntRange) else 'float'} {value.low!r}..{value.high!r}"
+        if value.step not in (None, 1):
+            text += f" step {value.step!r}"
+        return text + (" log" if value.log else "")
+    # Tuples as lists, paths and anything else unusual as their text: JSON, so it reads as the YAML did.
+    return json.dumps(list(value) if isinstance(value, tuple) else value, default=str)
+
+
+def _flatten(value: Any, path: str, into: dict[str, str]) -> None:
+    if dataclasses.is_dataclass(value) and not isinstance(value, (type, Fixed, Categorical, IntRange, FloatRange)):
+        for field in dataclasses.fields(value):
+            _flatten(getattr(value, field.name), f"{path}.{field.name}" if path else field.name, into)
+    elif isinstance(value, Mapping):
+        for key in sorted(value, key=str):
+            _flatten(value[key], f"{path}.{key}", into)
+    else:
+        into[path] = _render(value)
+
+
+def canonical_space(space: Space) -> dict[str, str]:
+    """``{"key.path": value}`` for every setting that decides what a trial of ``space`` means."""
+    flat: dict[str, str] = {}
+    _flatten(space, "", flat)
+    return {key: value for key, value in sorted(flat.items()) if not any(key == left or key.startswith(left + ".") for left in LEFT_OUT)}
+
+
+def space_differences(recorded: Mapping[str, str], current: Mapping[str, str]) -> tuple[str, ...]:
+    """``key.path: old -> new``, one per key that differs, in key order."""
+    changes = []
+    for key in sorted(set(recorded) | set(current)):
+        old, new = recorded.get(key, ABSENT), current.get(key, ABSENT)
+        if old != new:
+            changes.append(f"{key}: {old} -> {new}")
+    return tuple(changes)
+
+
+@dataclasses.dataclass(frozen=True)
+class SpaceCheck:
+    """What ``check_space`` found: the space of this run, the recorded one, and how they differ."""
+
+    current: dict[str, str]
+    recorded: dict[str, str] | None  # None: a new study, or one recorded before spaces were
+    changes: tuple[str, ...] = ()
+    extensions: tuple[dict[str, Any], ...] = ()  # the study's earlier --extend-space records
+
+
+def refusal(study_name: str, changes: tuple[str, ...]) -> str:
+    listed = [f"  {change}" for change in changes[:MAX_LISTED]]
+    if len(changes) > MAX_LISTED:
+        listed.append(f"  ... and {len(changes) - MAX_LISTED} more")
+    return "\n".join([
+        f"study '{study_name}' was run with another search space; resuming it would mix two spaces in one study:",
+        *listed,
+        "pass --extend-space to add trials under the new space (the change is recorded in the study), "
+        "or use --study NEW_NAME to start a new study",
+    ])
+
+
+def check_space(space: Space, options: RunOptions, name: str) -> SpaceCheck:
+    """Compare ``space`` with the one recorded in study ``name``; raise :class:`SpaceError` on a change not asked for.
+
+    Only reads the storage: a refused run leaves the study exactly as it was.
+    """
+    current = canonical_space(space)
+    storage = open_storage(options.storage_url)
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return SpaceCheck(current, None)
+    context = context_of(storage.get_study_user_attrs(study_id))
+    if context.search_space is None:
+        return SpaceCheck(current, None)
+    changes = space_differences(context.search_space, current)
+    if changes and not options.extend_space:
+        raise SpaceError(refusal(name, changes))
+    return SpaceCheck(current, dict(context.search_space), changes, tuple(context.space_extensions or ()))
+
+
+def record_space(study: optuna.Study, check: SpaceCheck, finished_before: int) -> None:
+    """Record the space of a new study, or an extension of an existing one (nothing when it is unchanged)."""
+    if check.recorded is not None and not check.changes:
+        return
+    extensions = list(check.extensions)
+    if check.changes:
+        extensions.append({
+            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finished_before": finished_before,
+            "changes": list(check.changes),
+        })
+    save_search_space(study, check.current, extensions or None)
+
+
+def extension_notes(extensions: list[dict[str, Any]] | None) -> tuple[str, ...]:
+    """One line per recorded --extend-space, for the run summary: the study mixes spaces, and how."""
+    notes = []
+    for ext in extensions or ():
+        changes = [str(change) for change in ext.get("changes", [])]
+        shown = "; ".join(changes[:3]) + (f"; ... {len(changes) - 3} more" if len(changes) > 3 else "")
+        notes.append(f"search space extended with --extend-space after {ext.get('finished_before', '?')} finished trial(s) "
+                     f"({ext.get('at', 'time not recorded')}): {shown}")
+    return tuple(notes)
