@@ -22,7 +22,7 @@ PARAMS = ("mammosearch.config.params", "mammosearch.config.fields", "mammosearch
 BASE = ("mammosearch.metrics", "mammosearch.files", "mammosearch.downloads", "mammosearch.runtime", "mammosearch.errors", "mammosearch")
 LAYERS: list[tuple[tuple[str, ...], ...]] = [
     (("mammosearch.cli",),),
-    (("mammosearch.search",),),
+    (("mammosearch.search",), ("mammosearch.apply",)),
     (("mammosearch.report",),),
     (("mammosearch.store",),),
     (("mammosearch.trial",),),

@@ -51,7 +51,7 @@ def test_leakage_check_runs_on_whatever_the_splitter_returns(monkeypatch: pytest
         return np.where(np.arange(len(labels)) % 2 == 0, "train", "val")
 
     monkeypatch.setattr(loading, "assign_splits", split_by_image)
-    with pytest.raises(DataError, match="patient leakage.*syn-0001 \\(train/val\\)"):
+    with pytest.raises(DataError, match="patient leakage.*syn0-0001 \\(train/val\\)"):
         load_image_set(SyntheticSpec(n_images=20, image_size=16), SplitSpec())
 
 

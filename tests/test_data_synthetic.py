@@ -23,7 +23,7 @@ def test_shapes_dtypes_and_ids() -> None:
     assert labels.shape == (7,) and labels.dtype == np.int8
     assert set(labels.tolist()) <= {0, 1}
     assert ids.dtype.kind == "U"
-    assert ids.tolist() == ["syn-0001", "syn-0001", "syn-0002", "syn-0002", "syn-0003", "syn-0003", "syn-0004"]
+    assert ids.tolist() == ["syn0-0001", "syn0-0001", "syn0-0002", "syn0-0002", "syn0-0003", "syn0-0003", "syn0-0004"]
 
 
 def test_same_seed_same_bytes_other_seed_differs() -> None:

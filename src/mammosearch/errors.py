@@ -39,6 +39,12 @@ class ExportError(MammosearchError):
     exit_code = 5
 
 
+class ApplyError(MammosearchError):
+    """`predict`, `evaluate` or `explain` cannot run: no such model, bad inputs, overlapping patients."""
+
+    exit_code = 6
+
+
 class TrialFailed(Exception):
     """This trial cannot produce a result (non-finite loss, OOM, impossible params).
 

@@ -70,3 +70,28 @@ def data_fetch(
         task = bar.add_task("download", total=None)
         folder = fetch_mini_mias(dest, url, sha256, lambda done, total: bar.update(task, completed=done, total=total))
     console.print(f"mini-MIAS is in {escape(str(folder))}; `data: {{source: mias}}` finds it there by default")
+
+
+@data_app.command("export")
+@friendly_errors
+def data_export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write <split>/<class>/*.png and manifest.csv into.")],
+    space: Annotated[Path | None, typer.Option("--space", "-s", help="YAML search space whose `data` section to load; default: the built-in demo.")] = None,
+    results_dir: ResultsOption = Path("results"),
+    overrides: Annotated[list[str] | None, typer.Option("--set", help="Override a key of the space, e.g. --set data.seed=1 (repeatable).")] = None,
+) -> None:
+    """Write a space's images as the models see them (PNG per image, manifest.csv): for predict, evaluate, explain or another tool."""
+    from mammosearch.config.reader import load_space
+    from mammosearch.data.export_images import export_image_set
+    from mammosearch.data.loading import load_image_set
+
+    loaded = load_space(space, overrides or ())
+    images = load_image_set(loaded.data, loaded.split, cache_dir=results_dir / "cache", checks=loaded.checks)
+    try:
+        manifest = export_image_set(images, out)
+    except OSError as exc:
+        from mammosearch.errors import DataError
+
+        raise DataError(f"cannot write the images to {out}: {exc.strerror or exc}") from None
+    splits = ", ".join(f"{int((images.splits == s).sum())} {s}" for s in ("train", "val", "test") if images.has_split(s))
+    console.print(f"wrote {len(images.images)} images ({splits}) to {escape(str(out))}; manifest {escape(str(manifest))}")

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from mammosearch.config.fields import Fields
+from mammosearch.data.task import LESION, Task
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -84,6 +85,7 @@ class ImageSet:
     patient_source: str = "source"
     data_key: str = ""  # identifies the files, preprocessing and split (what the fingerprint cache keys on)
     flipped: np.ndarray | None = None  # bool per image: inverted by data.photometry: auto
+    task: Task = LESION  # what label 0 and 1 mean
 
     def __post_init__(self) -> None:
         n = len(self.images)
@@ -107,7 +109,13 @@ class ImageSet:
             patient_source=self.patient_source,
             data_key="",
             flipped=None if self.flipped is None else self.flipped[mask],
+            task=self.task,
         )
+
+    @property
+    def carries_patients(self) -> bool:
+        """Whether the ids name patients (not each file standing for its own patient)."""
+        return self.patient_source != "file"
 
     @property
     def channels(self) -> int:
@@ -158,3 +166,4 @@ class Source:
     load: Callable[[Any], Loaded]
     describe: Callable[[Any, Loaded], str]
     files: Callable[[Any], Iterable[Path]] | None = None
+    task: Callable[[Any], Task] = lambda spec: LESION  # what label 0 and 1 mean for this spec

@@ -73,4 +73,5 @@ def load_image_set(data: DataSpec, split: SplitSpec, cache_dir: Path | None = No
         patient_source=loaded.patient_source,
         data_key=hashlib.sha256(f"{key}|{split}".encode()).hexdigest()[:32],
         flipped=flipped,
+        task=entry.task(data),
     )

@@ -61,7 +61,7 @@ def generate_synthetic(spec: PhantomSettings) -> tuple[np.ndarray, np.ndarray, n
     """Render ``spec.n_images`` phantoms.
 
     Returns ``(images, labels, patient_ids)``: ``uint8`` of shape ``(N, S, S, 1)``,
-    ``int8`` 0 = benign / 1 = malignant, and ``str`` ids like ``"syn-0001"`` shared by
+    ``int8`` 0 = benign / 1 = malignant, and ``str`` ids like ``"syn0-0001"`` (seed 0) shared by
     ``images_per_patient`` consecutive images. Same spec (seed included) = same bytes.
     """
     _validate(spec)
@@ -114,7 +114,9 @@ def _labels_and_patients(
     image_rank = np.argsort(np.lexsort((np.arange(n), rank_of_patient[patient_of_image])))
     labels = (image_rank < n_malignant).astype(np.int8)
     width = max(4, len(str(n_patients)))
-    ids = np.array([f"syn-{p + 1:0{width}d}" for p in range(n_patients)])
+    # The seed is in the id: two synthetic sets are different women, so evaluating a model
+    # on another seed is not refused as patient overlap.
+    ids = np.array([f"syn{spec.seed}-{p + 1:0{width}d}" for p in range(n_patients)])
     return labels, patient_of_image, ids[patient_of_image]
 
 
@@ -273,3 +275,14 @@ def _angular_tables(
     length = np.take_along_axis(p["spicule_length"], nearest, axis=1)
     strength = np.take_along_axis(p["spicule_strength"], nearest, axis=1)
     return outline, log_spicule, length, strength
+
+
+def lesion_circles(spec: PhantomSettings) -> np.ndarray:
+    """Where each phantom's mass is: ``(N, 3)`` column, row and radius in pixels (the mass's own
+    radius, spicules not counted). The same draws as :func:`generate_synthetic`, without rendering;
+    what an explanation of a phantom model is checked against."""
+    _validate(spec)
+    rng = np.random.default_rng(spec.seed)
+    labels, patient_of_image, _ = _labels_and_patients(spec, rng)
+    params = _draw_params(spec, labels, patient_of_image, rng)
+    return np.column_stack([params["center"][:, 0], params["center"][:, 1], params["radius"]])

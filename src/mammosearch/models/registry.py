@@ -60,6 +60,9 @@ class Family:
     # Layers a no-top weights file of this family must hold, with their kernel shapes: how a
     # file meant for another family (or another Keras layout) is told apart before training.
     weight_markers: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    # Grad-CAM's default target: the last convolutional feature map with spatial extent
+    # (the usual choice: the most semantic layer that still says where).
+    gradcam_layer: str = ""
 
     @property
     def transfer(self) -> bool:
@@ -67,9 +70,9 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {
-    "cnn": Family("cnn", _build_cnn, preprocessing="inside the model: x / 255"),
+    "cnn": Family("cnn", _build_cnn, preprocessing="inside the model: x / 255", gradcam_layer="conv3"),
     "vgg16": Family(
-        "vgg16", _build_transfer, CAFFE, application="VGG16", output_layer="block5_pool",
+        "vgg16", _build_transfer, CAFFE, application="VGG16", output_layer="block5_pool", gradcam_layer="block5_conv3",
         imagenet=WeightsFile(
             "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
             f"{_KERAS_APPLICATIONS}/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
@@ -78,7 +81,7 @@ FAMILIES: dict[str, Family] = {
         weight_markers=(("block1_conv1", (3, 3, 3, 64)), ("block5_conv3", (3, 3, 512, 512))),
     ),
     "resnet50": Family(
-        "resnet50", _build_transfer, CAFFE, application="ResNet50", output_layer="conv5_block3_out",
+        "resnet50", _build_transfer, CAFFE, application="ResNet50", output_layer="conv5_block3_out", gradcam_layer="conv5_block3_out",
         imagenet=WeightsFile(
             "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
             f"{_KERAS_APPLICATIONS}/resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",

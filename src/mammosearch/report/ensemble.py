@@ -30,6 +30,17 @@ def _score(labels: np.ndarray, scores: np.ndarray, patients: np.ndarray) -> dict
     return {"auc": evaluate_predictions(labels, scores)["auc"], "ci95": patient_auc_ci(labels, scores, patients), "images": int(len(labels))}
 
 
+def selection_mean(record: StudyRecord, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Labels and the ensemble's mean scores on the data a threshold is chosen on (out-of-fold, else validation)."""
+    chosen = members(record, k)
+    if record.context.cv_pool and chosen and all(r.outcome.oof_scores is not None for r in chosen):
+        return np.asarray(record.context.cv_pool["labels"]), np.mean([r.outcome.oof_scores or [] for r in chosen], axis=0)
+    records = [read_predictions(r.model_path or r.pending_model_path).get("val") for r in chosen]
+    if not chosen or any(rec is None for rec in records) or len({tuple(rec["indices"]) for rec in records if rec}) != 1:
+        return None
+    return np.asarray(records[0]["labels"]), np.mean([rec["scores"] for rec in records if rec], axis=0)  # type: ignore[index]
+
+
 def ensemble_scores(record: StudyRecord, k: int) -> dict[str, Any] | None:
     """The ensemble's AUC with CI per split, beside the best single trial's; None with fewer than two members."""
     chosen = members(record, k)

@@ -1,6 +1,6 @@
 """The best trial -> ``model.keras`` + ``model_card.json``, from the model the search saved.
 
-Nothing is retrained: the file written is the one the trial saved at its best epoch,
+``MODEL_CARD.md`` says the card's facts for a reviewer. Nothing is retrained: the file written is the one the trial saved at its best epoch,
 reloaded in Keras safe mode (no arbitrary code) to prove it loads before it is handed over.
 """
 
@@ -9,10 +9,12 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mammosearch.errors import ExportError
 from mammosearch.files import write_atomically, write_json
 from mammosearch.report.model_card import model_card
+from mammosearch.report.model_card_text import model_card_markdown
 from mammosearch.store.results import StudyRecord, TrialRow
 
 
@@ -56,7 +58,9 @@ def export_best(record: StudyRecord, out_dir: Path, trial_number: int | None = N
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         model_file = write_atomically(out_dir / "model.keras", lambda p: shutil.copyfile(model_path, p))
-        card_file = write_json(out_dir / "model_card.json", model_card(record, row, model))
+        card = model_card(record, row, model)
+        card_file = write_json(out_dir / "model_card.json", card)
+        write_card_text(out_dir, card)
         predictions = model_path.parent / "predictions.json"  # written beside the model
         predictions_file = None
         if predictions.is_file():
@@ -64,6 +68,11 @@ def export_best(record: StudyRecord, out_dir: Path, trial_number: int | None = N
     except OSError as exc:
         raise ExportError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     return ExportResult(row.number, float(row.value or 0.0), model_file, card_file, predictions_file)
+
+
+def write_card_text(out_dir: Path, card: dict[str, Any]) -> Path:
+    text = model_card_markdown(card)
+    return write_atomically(out_dir / "MODEL_CARD.md", lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def assembled_path(record: StudyRecord, row: TrialRow) -> Path:

@@ -11,8 +11,10 @@ from pathlib import Path
 
 from mammosearch.errors import ExportError
 from mammosearch.files import write_atomically, write_json
-from mammosearch.report.ensemble import ensemble_scores, members
-from mammosearch.report.export import ExportResult, assembled_path
+from mammosearch.metrics import youden_threshold
+from mammosearch.metrics.operating import operating_points
+from mammosearch.report.ensemble import ensemble_scores, members, selection_mean
+from mammosearch.report.export import ExportResult, assembled_path, write_card_text
 from mammosearch.report.model_card import model_card
 from mammosearch.store.results import StudyRecord
 
@@ -48,7 +50,13 @@ def export_ensemble(record: StudyRecord, out_dir: Path, k: int) -> ExportResult:
             "combination": "mean of the members' probabilities",
             "scores": scores,
         }
+        selection = selection_mean(record, k)
+        if selection is not None:
+            # The ensemble's own operating points: its mean scores, not its best member's.
+            card["operating_points"] = operating_points(*selection)
+            card["threshold"]["recommended"] = youden_threshold(*selection)
         card_file = write_json(out_dir / "model_card.json", card)
+        write_card_text(out_dir, card)
         predictions_file = write_json(out_dir / "ensemble_scores.json", scores) if scores else None
     except OSError as exc:
         raise ExportError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None

@@ -1,17 +1,29 @@
-"""The model card written beside an exported model: what it is, how it was chosen, how to feed it."""
+"""The model card written beside an exported model: what it is, how it was chosen, how to feed it.
+
+``model_card.json`` is what ``predict``, ``evaluate`` and ``explain`` read (input size,
+threshold, operating points, photometry, the training patients); ``MODEL_CARD.md``
+(``model_card_text.py``) says the same for a reviewer.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import platform
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
+
+from mammosearch.data.task import Task
+from mammosearch.metrics.operating import operating_points
 from mammosearch.models.registry import FAMILIES
+from mammosearch.report.estimates import bbc_estimate, honest_test
+from mammosearch.report.subgroups import read_predictions
 from mammosearch.store.results import StudyRecord, TrialRow
 from mammosearch.store.storage import mask_url
 
-PACKAGES = ("mammosearch", "keras", "tensorflow", "jax", "torch", "optuna", "numpy", "scikit-learn", "pillow")
+PACKAGES = ("mammosearch", "keras", "tensorflow", "jax", "torch", "optuna", "numpy", "scikit-learn", "pillow", "pydicom")
 
 
 def package_versions() -> dict[str, str]:
@@ -24,25 +36,42 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def patient_digest(patient_id: str) -> str:
+    """A patient id as the card stores it: hashed, so a shared card does not carry ids in the clear."""
+    return hashlib.sha256(patient_id.encode("utf-8")).hexdigest()[:16]
+
+
+def selection_scores(predictions: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Labels and scores the threshold was chosen on: pooled out-of-fold under CV, else validation."""
+    chosen = predictions.get("out_of_fold") or predictions.get("val")
+    if not chosen or not chosen.get("scores"):
+        return None
+    return np.asarray(chosen["labels"]), np.asarray(chosen["scores"], dtype=float)
+
+
 def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str, Any]:
     params = row.params
+    context = record.context
     input_shape = [int(d) for d in keras_model.input_shape[1:]]
     family = params.get("family")
     entry = FAMILIES.get(str(family))
-    preprocessing = entry.preprocessing if entry is not None else "unknown family"
     val = row.val_metrics or {}
+    task = Task.from_json(context.task)
+    selection = selection_scores(read_predictions(row.model_path or row.pending_model_path))
     return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "study": record.name,
         "storage": mask_url(record.storage_url),
         "trial": row.number,
-        "objective": {"name": "validation ROC AUC", "value": row.value, "best_epoch": row.best_epoch},
+        "task": task.to_json(),
+        "intended_use": task.intended_use,
+        "objective": {"name": "validation ROC AUC" + (" (mean over folds)" if val.get("fold_aucs") else ""), "value": row.value, "best_epoch": row.best_epoch},
         "model": {
             "family": family,
             "head": params.get("head"),
             "fine_tune": params.get("fine_tune"),
             "unfrozen_layers": params.get("unfrozen_layers") if params.get("fine_tune") else 0,
-            "backbone_weights": params.get("weights"),
+            "backbone_weights": params.get("weights") or ("none (random initialisation)" if family != "cnn" else "not applicable"),
             "parameters": int(keras_model.count_params()),
         },
         "hyperparameters": params,
@@ -51,18 +80,56 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
             "channels": input_shape[-1],
             "dtype": "float32",
             "value_range": "raw pixel values 0..255 (8-bit image), resized to the input shape",
-            "preprocessing": preprocessing,
+            "preprocessing": entry.preprocessing if entry is not None else "unknown family",
+            "photometry": context.photometry or "auto",
+            # Files are resized to this square first (and flipped there), then to the input size, as in training.
+            "data_image_size": context.image_size,
         },
-        "output": "probability of malignancy, shape (None, 1)",
+        "output": f"probability of {task.positive}, shape (None, 1)",
         "threshold": {
             "recommended": val.get("youden_threshold"),
-            "chosen_on": "validation split (Youden's J)",
+            "chosen_on": ("pooled out-of-fold predictions" if val.get("fold_aucs") else "validation split") + " (Youden's J)",
             "default": 0.5,
         },
+        "operating_points": operating_points(*selection) if selection is not None else {},
         "metrics": {"validation": val, "test": row.test_metrics},
-        "data": record.context.data_description,
-        "decode": record.context.decode_recipe,
-        "data_fingerprint": record.context.fingerprint,
+        "estimates": {"bbc_cv": bbc_estimate(record), "honest_test": honest_test(row)},
+        "data": context.data_description,
+        "patients": {
+            "grouping": context.patient_source,
+            "split_seed": context.split_seed,
+            # Hashed ids of the patients behind training and selection: `evaluate` refuses data sharing them.
+            "training_sha256_16": [patient_digest(p) for p in context.training_patients or []],
+        },
+        "decode": context.decode_recipe,
+        "data_fingerprint": context.fingerprint,
+        "limitations": limitations(record, row),
         "packages": package_versions(),
-        "intended_use": "research on benign-vs-malignant lesion classification; not a medical device",
     }
+
+
+def limitations(record: StudyRecord, row: TrialRow) -> list[str]:
+    """What a reader must know before trusting the numbers, from the study's own facts."""
+    context = record.context
+    val = row.val_metrics or {}
+    notes = []
+    n = val.get("n")
+    if n is not None:
+        notes.append(f"validated on {n} images ({val.get('n_positive')} positive); the AUC's 95% CI is {_ci(val.get('auc_ci95'))}")
+    if not row.test_metrics and not context.cv_pool:
+        notes.append("no test split: the validation AUC chose this model among all trials and is optimistic")
+    elif context.cv_pool:
+        notes.append("the mean fold AUC chose this model among all trials; the BBC-CV estimate corrects for that")
+    if row.params.get("weights") in (None, "none"):
+        notes.append("backbone trained from random initialisation (no pretrained weights)")
+    if "synthetic" in (context.data_description or ""):
+        notes.append("trained on synthetic phantoms: says nothing about real mammograms")
+    if context.patient_source == "file":
+        notes.append("the data named no patients: images of one woman may sit in both training and validation")
+    notes.extend(f"data check: {w}" for w in (context.fingerprint or {}).get("warnings", []))
+    notes.append("one data source and one population; performance on other scanners, sites or populations is unknown until evaluated there")
+    return notes
+
+
+def _ci(ci: list[float] | None) -> str:
+    return f"{ci[0]:.3f}-{ci[1]:.3f}" if ci else "unknown"

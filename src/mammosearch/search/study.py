@@ -20,6 +20,7 @@ from mammosearch.data.base import ImageSet
 from mammosearch.data.decode import RECIPE
 from mammosearch.data.fingerprint import cached_fingerprint, summary_of
 from mammosearch.data.loading import load_image_set
+from mammosearch.data.registry import source
 from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.files import write_json
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
@@ -119,6 +120,14 @@ def record_context(study: optuna.Study, space: Space, images: ImageSet, options:
         fingerprint=summary_of(fingerprint),
         cv_pool=_cv_pool(images) if space.evaluation.cv_folds else None,
         trivial_baseline=_trivial_baseline(space, images),
+        task=images.task.to_json(),
+        training_patients=sorted({str(p) for p in images.patient_ids[images.splits != "test"]}) if images.carries_patients else None,
+        split_seed=space.split.seed,
+        patient_source=images.patient_source,
+        # Generated images were never checked (nothing was flipped): a model of them must not
+        # flip either when it later scores files, where the heuristic can misfire on a phantom.
+        photometry=space.checks.photometry if source(space.data.source).files is not None else "as_is",
+        image_size=images.image_size,
     ))
 
 

@@ -127,6 +127,14 @@ class StudyContext:
     cv_pool: dict[str, list[Any]] | None = None
     trivial_baseline: dict[str, Any] | None = None  # image statistics, on the study's folds (data/baselines.py)
     linear_probes: list[dict[str, Any]] | None = None  # pretrained backbones' pooled features (trial/probe.py)
+    task: dict[str, Any] | None = None  # what label 0 and 1 mean (data/task.py Task.to_json)
+    # The patients whose images trained or selected the models (train and validation splits,
+    # or the CV pool); None when the data names no patients. `evaluate` refuses data sharing them.
+    training_patients: list[str] | None = None
+    split_seed: int | None = None
+    patient_source: str | None = None  # where the patient ids come from (data/base.py ImageSet.patient_source)
+    image_size: int | None = None  # data.image_size: the square size the loader resized to, before the model's input size
+    photometry: str | None = None  # data.photometry: auto flips images that look inverted; predict must do the same
     # What a trial means, flattened to {"key.path": value} (search/space_check.py), and each
     # time a run changed it with --extend-space: {"at", "finished_before", "changes"}.
     search_space: dict[str, str] | None = None
@@ -161,6 +169,12 @@ def context_of(attrs: Mapping[str, Any]) -> StudyContext:
         cv_pool=attrs.get("cv_pool"),
         trivial_baseline=attrs.get("trivial_baseline"),
         linear_probes=attrs.get("linear_probes"),
+        task=attrs.get("task"),
+        training_patients=attrs.get("training_patients"),
+        split_seed=attrs.get("split_seed"),
+        patient_source=attrs.get("patient_source"),
+        photometry=attrs.get("photometry"),
+        image_size=attrs.get("image_size"),
         search_space=attrs.get("search_space"),
         space_extensions=attrs.get("space_extensions"),
     )

@@ -25,6 +25,7 @@ from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import Decoded, decode_file, to_square
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.split import SplitSpec, assign_splits
+from mammosearch.data.task import Task
 from mammosearch.errors import DataError
 
 PATHOLOGY = {"BENIGN": 0, "BENIGN_WITHOUT_CALLBACK": 0, "MALIGNANT": 1}
@@ -215,7 +216,13 @@ def _splits(cases: list[Case], labels: np.ndarray, patients: np.ndarray, spec: C
     return splits.astype(str), tuple(notes)
 
 
+def task(spec: CbisDdsmSpec) -> Task:
+    unit = "lesion crop" if spec.image == "crop" else "whole mammogram"
+    return Task("benign_vs_malignant", "benign", "malignant", unit)
+
+
 SOURCE = Source(
+    task=task,
     name="cbis_ddsm", keys=("root", "image_size", "abnormality", "image", "keep_official_split", "validation", "test", "seed"),
     read=read, load=load_cbis_ddsm, describe=describe, files=files,
 )

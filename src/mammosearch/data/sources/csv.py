@@ -20,6 +20,7 @@ from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import ColorMode, decode_file, to_square
 from mammosearch.data.dicom_patients import patients_from_files
 from mammosearch.data.provenance import provenance_of
+from mammosearch.data.task import Task
 from mammosearch.errors import DataError
 
 LABELS = {"0": 0, "1": 1, "benign": 0, "malignant": 1}
@@ -37,6 +38,8 @@ class CsvSpec:
     # Extra label spellings -> 0/1 (lower-case keys), on top of 0/1 and benign/malignant;
     # a tuple of pairs rather than a dict so the spec stays hashable.
     labels: tuple[tuple[str, int], ...] = ()
+    # What label 0 and label 1 mean (e.g. [no cancer, cancer] for a screening manifest).
+    classes: tuple[str, str] = ("benign", "malignant")
     source: Literal["csv"] = "csv"
 
 
@@ -55,7 +58,19 @@ def read(fields: Fields, raw: dict[str, Any]) -> CsvSpec:
         image_size=fields.integer(raw.get("image_size", 64), "data.image_size", 16, 2048),
         color=fields.choice(raw.get("color", "grayscale"), "data.color", ("grayscale", "rgb")),  # type: ignore[arg-type]
         labels=tuple(sorted((str(value).strip().lower(), int(label)) for value, label in labels.items())),
+        classes=_classes(fields, raw.get("classes", ["benign", "malignant"])),
     )
+
+
+def _classes(fields: Fields, raw: Any) -> tuple[str, str]:
+    if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(c, str) and c.strip() for c in raw)) or raw[0] == raw[1]:
+        raise fields.fail("data.classes", f"expected the names of label 0 and label 1, e.g. [no cancer, cancer], got {show(raw)}")
+    return (raw[0].strip(), raw[1].strip())
+
+
+def task(spec: CsvSpec) -> Task:
+    negative, positive = spec.classes
+    return Task(f"{negative}_vs_{positive}".replace(" ", "_"), negative, positive, "image")
 
 
 def files(spec: CsvSpec) -> list[Path]:
@@ -135,4 +150,7 @@ def _folders(files: list[Path]) -> list[str] | None:
     return folders if len(set(folders)) > 1 else None
 
 
-SOURCE = Source(name="csv", keys=("path", "image_size", "color", "labels"), read=read, load=load_manifest, describe=describe, files=files)
+SOURCE = Source(
+    name="csv", keys=("path", "image_size", "color", "labels", "classes"),
+    read=read, load=load_manifest, describe=describe, files=files, task=task,
+)

@@ -20,6 +20,7 @@ from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import ColorMode, decode_file, is_image_file, to_square
 from mammosearch.data.dicom_patients import patients_from_files
 from mammosearch.data.provenance import provenance_of
+from mammosearch.data.task import Task
 from mammosearch.errors import DataError
 
 
@@ -191,7 +192,13 @@ def _patient_id(path: Path, class_name: str, pattern: re.Pattern[str] | None) ->
     return patient
 
 
+def task(spec: FolderSpec) -> Task:
+    """The class folders' own names: ``classes: [normal, cancer]`` is what the model tells apart."""
+    return Task(f"{spec.classes[0]}_vs_{spec.classes[1]}", spec.classes[0], spec.classes[1], "image")
+
+
 SOURCE = Source(
+    task=task,
     name="folder", keys=("root", "image_size", "classes", "color", "patient_regex"),
     read=read, load=load_folder, describe=describe, files=files,
 )

@@ -25,6 +25,7 @@ from mammosearch.config.fields import Fields
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import Decoded, decode_file, to_square
 from mammosearch.data.provenance import provenance_of
+from mammosearch.data.task import Task
 from mammosearch.errors import DataError
 
 ROW = re.compile(r"^mdb\d{3}\s")
@@ -234,7 +235,14 @@ def load_mias(spec: MiasSpec) -> Loaded:
     return Loaded(np.stack(images), np.asarray(labels, dtype=np.int8), np.asarray(patients), provenance_of(sources, origins), tuple(notes))
 
 
+def task(spec: MiasSpec) -> Task:
+    if spec.task == "normal_vs_abnormal":
+        return Task("normal_vs_abnormal", "normal", "abnormal", "whole mammogram")
+    return Task("benign_vs_malignant", "benign", "malignant", "lesion crop")
+
+
 SOURCE = Source(
+    task=task,
     name="mias", keys=("root", "image_size", "task", "margin", "min_crop", "missing_coordinates", "center_crop"),
     read=read, load=load_mias, describe=describe, files=files,
 )

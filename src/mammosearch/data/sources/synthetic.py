@@ -10,6 +10,7 @@ import numpy as np
 from mammosearch.config.fields import Fields
 from mammosearch.data.base import Loaded, Provenance, Source
 from mammosearch.data.phantoms import generate_synthetic
+from mammosearch.data.task import Task
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ def load(spec: SyntheticSpec) -> Loaded:
 
 
 SOURCE = Source(
+    task=lambda spec: Task("benign_vs_malignant", "benign", "malignant", "synthetic phantom"),
     name="synthetic",
     keys=("n_images", "image_size", "malignant_fraction", "difficulty", "images_per_patient", "seed"),
     read=read,

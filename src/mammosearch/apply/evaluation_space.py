@@ -1,0 +1,28 @@
+"""The data ``evaluate`` reads: a space's ``data`` section, or ``--data KEY=VALUE`` pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from mammosearch.config.reader import load_space, parse_space
+from mammosearch.config.schema import Space
+from mammosearch.errors import ApplyError
+
+
+def evaluation_space(space: Path | None, data: list[str], overrides: list[str]) -> Space:
+    if space is not None and data:
+        raise ApplyError("give the evaluation data with --space or with --data, not both")
+    if space is not None:
+        return load_space(space, overrides)
+    if not data:
+        raise ApplyError("no evaluation data: give --space SPACE.yaml (its data section) or --data source=... --data ...")
+    section = {}
+    for pair in data:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ApplyError(f"--data {pair!r}: expected KEY=VALUE, e.g. --data source=folder --data root=/data/site2")
+        section[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+    text = yaml.safe_dump({"data": section})
+    return parse_space(text, source="--data", base_dir=Path.cwd(), overrides=overrides)

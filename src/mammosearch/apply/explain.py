@@ -1,0 +1,77 @@
+"""``explain``: Grad-CAM overlays for image files, a grid of them, and the mini-MIAS pointing check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mammosearch.apply.bundle import ModelBundle
+from mammosearch.apply.gradcam import cam_parts, gradcam
+from mammosearch.apply.inputs import InputItem
+from mammosearch.apply.overlays import cam_at_original, overlay, write_overlay
+from mammosearch.apply.pointing import MiasCircles, point, summarise
+from mammosearch.data.export_images import file_name
+from mammosearch.data.prepare import prepare_file
+from mammosearch.errors import DataError
+from mammosearch.files import write_json
+from mammosearch.report.plots import plot_image_rows
+
+GRID_COLUMNS = 6
+GRID_IMAGES = 24
+CHUNK = 64
+
+
+@dataclass
+class Explained:
+    layers: list[str]
+    map_sizes: list[tuple[int, int]]  # each target layer's spatial size: what the maps can resolve
+    overlays: list[Path] = field(default_factory=list)
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+    grid: Path | None = None
+    pointing: dict[str, Any] | None = None
+    pointing_file: Path | None = None
+
+
+def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer: str | None = None,
+                   target: str = "predicted", progress: Callable[[int], None] | None = None) -> Explained:
+    parts = cam_parts(bundle.model, layer)
+    result = Explained([p.layer for p in parts], [(int(p.features.output.shape[1]), int(p.features.output.shape[2])) for p in parts])
+    circles = MiasCircles()
+    points: list[dict[str, Any]] = []
+    shown: list[tuple[np.ndarray, str]] = []
+    for start in range(0, len(items), CHUNK):
+        chunk, prepared = items[start : start + CHUNK], []
+        for item in chunk:
+            try:
+                prepared.append((item, prepare_file(item.path, bundle.channels, bundle.data_image_size, bundle.input_size, bundle.photometry)))
+            except DataError as exc:
+                result.failures.append((item.path, str(exc)))
+        if prepared:
+            pixels = np.stack([p.pixels for _, p in prepared])
+            maps = gradcam(parts, pixels, target, bundle.threshold)
+            from mammosearch.trial.training import predict_scores
+
+            scores = predict_scores(bundle.model, pixels, bundle.batch_size)
+            for (item, ready), cam, score in zip(prepared, maps, scores):
+                original = 255 - ready.original if ready.flipped else ready.original  # as the model saw it
+                picture = overlay(original, cam)
+                index = start + chunk.index(item)
+                result.overlays.append(write_overlay(picture, out / "overlays" / file_name(index, str(item.path))))
+                if len(shown) < GRID_IMAGES:
+                    shown.append((picture, f"{item.path.stem[-12:]} p={score:.2f}"))
+                located = circles.of(item.path, original.shape[0])
+                if located:
+                    points.append({"file": str(item.path), "score": float(score), **point(cam_at_original(cam, original), original, located)})
+        if progress is not None:
+            progress(len(chunk))
+    if shown:
+        rows = [("", [p for p, _ in shown[i : i + GRID_COLUMNS]], [c for _, c in shown[i : i + GRID_COLUMNS]]) for i in range(0, len(shown), GRID_COLUMNS)]
+        result.grid = plot_image_rows(rows, out / "grid.png", f"Grad-CAM at {', '.join(sorted(set(result.layers)))} ({target} class), {bundle.origin}")
+    result.pointing = summarise(points)
+    if result.pointing is not None:
+        result.pointing_file = write_json(out / "pointing.json", {**result.pointing, "per_image": points})
+    return result

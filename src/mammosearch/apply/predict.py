@@ -1,0 +1,93 @@
+"""Scoring image files with a trained model, and the CSV ``predict`` writes.
+
+Files are decoded a chunk at a time (memory stays bounded on a large folder) and scored in
+batches of the trial's own batch size, with the same ``predict_on_batch`` call the trial
+used for its stored predictions. A file that cannot be decoded is listed with its reason;
+the others go on.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mammosearch.apply.bundle import ModelBundle
+from mammosearch.apply.inputs import InputItem
+from mammosearch.data.prepare import prepare_file
+from mammosearch.errors import DataError
+from mammosearch.files import write_atomically
+
+CHUNK = 256  # files decoded before they are scored: bounds memory, keeps batches full
+
+
+@dataclass(frozen=True)
+class Scored:
+    item: InputItem
+    score: float | None  # None when the file could not be read
+    error: str | None = None
+    flipped: bool = False
+
+
+def score_inputs(bundle: ModelBundle, items: list[InputItem], progress: Callable[[int], None] | None = None) -> list[Scored]:
+    from mammosearch.trial.training import predict_scores
+
+    results: list[Scored] = []
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start : start + CHUNK]
+        ready: list[tuple[InputItem, np.ndarray, bool]] = []
+        for item in chunk:
+            try:
+                prepared = prepare_file(item.path, bundle.channels, bundle.data_image_size, bundle.input_size, bundle.photometry)
+            except DataError as exc:
+                results.append(Scored(item, None, str(exc)))
+                continue
+            ready.append((item, prepared.pixels, prepared.flipped))
+        if ready:
+            scores = predict_scores(bundle.model, np.stack([pixels for _, pixels, _ in ready]), bundle.batch_size)
+            results.extend(Scored(item, float(score), None, flipped) for (item, _, flipped), score in zip(ready, scores))
+        if progress is not None:
+            progress(len(chunk))
+    order = {id(item): i for i, item in enumerate(items)}
+    return sorted(results, key=lambda r: order[id(r.item)])
+
+
+def stored_scores(stored: dict[str, Any]) -> dict[str, float]:
+    """Source id -> the score the trial stored for it (validation, out-of-fold and test predictions)."""
+    found: dict[str, float] = {}
+    for split in ("val", "out_of_fold", "test"):
+        record = stored.get(split) or {}
+        found.update(zip(record.get("sources", []), record.get("scores", [])))
+    return found
+
+
+def write_predictions(path: Path, scored: list[Scored], bundle: ModelBundle, thresholds: dict[str, float]) -> Path:
+    """One row per input: path, source id, probability, class at each threshold, stored score, error."""
+    stored = stored_scores(bundle.stored_predictions)
+    task = bundle.task
+    columns = ["path", "source", f"probability_{task.positive}".replace(" ", "_")]
+    for name in thresholds:
+        columns += [f"{name}_label", f"{name}_class"]
+    columns += ["flipped", "stored_score", "error"]
+
+    def write(target: Path) -> None:
+        with target.open("w", newline="", encoding="utf-8") as handle:
+            out = csv.writer(handle)
+            out.writerow(columns)
+            for row in scored:
+                cells: list[Any] = [str(row.item.path), row.item.key, "" if row.score is None else repr(row.score)]
+                for threshold in thresholds.values():
+                    if row.score is None:
+                        cells += ["", ""]
+                    else:
+                        label = int(row.score >= threshold)
+                        cells += [label, task.positive if label else task.negative]
+                known = stored.get(row.item.key)
+                cells += [int(row.flipped), "" if known is None else repr(float(known)), row.error or ""]
+                out.writerow(cells)
+
+    return write_atomically(path, write)

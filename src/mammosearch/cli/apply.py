@@ -1,0 +1,214 @@
+"""`predict`, `evaluate` and `explain`: using a found model on new images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from mammosearch import runtime
+from mammosearch.cli.app import (
+    ResultsOption,
+    StorageOption,
+    StudyOption,
+    app,
+    console,
+    friendly_errors,
+    resolve_storage,
+)
+from mammosearch.errors import ApplyError
+
+if TYPE_CHECKING:
+    from mammosearch.apply.bundle import ModelBundle
+    from mammosearch.apply.predict import Scored
+
+PathsArgument = Annotated[list[Path], typer.Argument(
+    metavar="MODEL INPUTS...",
+    help="MODEL: an `export-best` folder (model.keras + model_card.json), left out when --study is given. "
+         "INPUTS: image files, folders (searched recursively) or CSV manifests with a `path` column; DICOM included.",
+    show_default=False)]
+TrialOption = Annotated[int | None, typer.Option("--trial", help="With --study: this trial instead of the best kept one.")]
+
+
+def load_bundle(paths: list[Path], study: str | None, trial: int | None, storage: str | None, results_dir: Path) -> tuple[ModelBundle, list[Path]]:
+    """The model (the first path, or --study/--trial) and the paths left for inputs."""
+    from mammosearch.apply.bundle import load_exported, load_trial
+
+    runtime.import_keras_quietly()
+    if study is not None or trial is not None:
+        return load_trial(resolve_storage(storage, results_dir), study, trial), paths
+    if not paths:
+        raise ApplyError("no model given: pass an `export-best` folder first, or --study NAME [--trial N]")
+    return load_exported(paths[0]), paths[1:]
+
+
+def progress_bar(what: str) -> Progress:
+    """A rich bar on a terminal; plain lines otherwise (a log file never holds a cut-off bar)."""
+    return Progress(TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, disable=not console.is_terminal, transient=False)
+
+
+@app.command()
+@friendly_errors
+def predict(
+    paths: PathsArgument,
+    study: StudyOption = None,
+    trial: TrialOption = None,
+    storage: StorageOption = None,
+    results_dir: ResultsOption = Path("results"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV to write.")] = Path("predictions.csv"),
+    threshold: Annotated[float | None, typer.Option("--threshold", min=0.0, max=1.0, help="Also label at this threshold.")] = None,
+    sensitivity: Annotated[float | None, typer.Option("--sensitivity", min=0.0, max=1.0, help="Also label at the card's operating point for this sensitivity (0.80, 0.90, 0.95).")] = None,
+    specificity: Annotated[float | None, typer.Option("--specificity", min=0.0, max=1.0, help="Also label at the card's operating point for this specificity (0.80, 0.90, 0.95).")] = None,
+) -> None:
+    """Score images with a found model: a CSV with the probability and the class at the model's threshold and the operating points asked for."""
+    from mammosearch.apply.inputs import gather_inputs
+    from mammosearch.apply.predict import score_inputs, write_predictions
+
+    bundle, inputs = load_bundle(paths, study, trial, storage, results_dir)
+    if not inputs:
+        raise ApplyError("no INPUTS given: name image files, folders or a CSV manifest after the model")
+    thresholds = {"threshold": bundle.threshold}
+    if threshold is not None:
+        thresholds[f"at_{threshold:g}"] = threshold
+    if sensitivity is not None:
+        thresholds[f"sensitivity_{sensitivity:.2f}"] = bundle.operating_threshold("sensitivity", sensitivity)
+    if specificity is not None:
+        thresholds[f"specificity_{specificity:.2f}"] = bundle.operating_threshold("specificity", specificity)
+    task = bundle.task
+    items = gather_inputs(inputs, (task.negative, task.positive))
+    with progress_bar("predict") as bar:
+        job = bar.add_task("predict", total=len(items))
+        scored = score_inputs(bundle, items, lambda n: bar.advance(job, n))
+    written = write_predictions(out, scored, bundle, thresholds)
+    failed = [s for s in scored if s.score is None]
+    positive = sum(1 for s in scored if s.score is not None and s.score >= bundle.threshold)
+    console.print(f"scored {len(scored) - len(failed)} of {len(scored)} image(s) with {escape(bundle.origin)}: "
+                  f"{positive} {escape(task.positive)} at threshold {bundle.threshold:.4f}; wrote {escape(str(written))}")
+    _say_stored_match(scored, bundle)
+    for failure in failed:
+        console.print(f"[red]failed:[/] {escape(str(failure.item.path))}: {escape(failure.error or '')}", soft_wrap=True)
+    if failed:
+        raise typer.Exit(3)
+
+
+def _say_stored_match(scored: list[Scored], bundle: ModelBundle) -> None:
+    from mammosearch.apply.predict import stored_scores
+
+    stored = stored_scores(bundle.stored_predictions)
+    pairs = [(s.score, stored[s.item.key]) for s in scored if s.score is not None and s.item.key in stored]
+    if pairs:
+        same = sum(1 for a, b in pairs if a == b)
+        worst = max(abs(a - b) for a, b in pairs)
+        console.print(f"{len(pairs)} image(s) the study scored: {same} identical to the stored score, largest difference {worst:.2e}")
+
+
+@app.command()
+@friendly_errors
+def evaluate(
+    paths: Annotated[list[Path] | None, typer.Argument(metavar="[MODEL]", help="An `export-best` folder; left out when --study is given.", show_default=False)] = None,
+    space: Annotated[Path | None, typer.Option("--space", "-s", help="YAML space whose `data` section is the evaluation data (any loader).")] = None,
+    data: Annotated[list[str] | None, typer.Option("--data", help="The evaluation data as data keys instead of a space, e.g. --data source=csv --data path=site2.csv (repeatable).")] = None,
+    overrides: Annotated[list[str] | None, typer.Option("--set", help="Override a key of the space, e.g. --set data.seed=1 (repeatable).")] = None,
+    split: Annotated[str, typer.Option("--split", help="Which images of that data: all, train, val or test.")] = "all",
+    study: StudyOption = None,
+    trial: TrialOption = None,
+    storage: StorageOption = None,
+    results_dir: ResultsOption = Path("results"),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for metrics.json, predictions.csv, subgroups.csv and the PNGs; default: <results-dir>/evaluate/<model>.")] = None,
+) -> None:
+    """External validation: every metric with patient-bootstrap CIs, operating points, calibration, subgroups."""
+    from mammosearch.apply.evaluate import evaluate_model, refuse_shared_patients
+    from mammosearch.apply.evaluation_files import write_evaluation
+    from mammosearch.apply.evaluation_space import evaluation_space
+    from mammosearch.data.fingerprint import cached_fingerprint
+    from mammosearch.data.loading import load_image_set
+
+    if split not in ("all", "train", "val", "test"):
+        raise ApplyError(f"--split {split!r}: use all, train, val or test")
+    loaded = evaluation_space(space, data or [], overrides or [])
+    bundle, rest = load_bundle(paths or [], study, trial, storage, results_dir)
+    if rest:
+        raise ApplyError(f"unexpected argument(s) {' '.join(str(p) for p in rest)}: evaluate takes one MODEL; name the data with --space or --data")
+    images = load_image_set(loaded.data, loaded.split, cache_dir=results_dir / "cache", checks=loaded.checks)
+    if split != "all":
+        if not images.has_split(split):
+            raise ApplyError(f"the data has no {split} split (it has: {', '.join(sorted(set(images.splits.tolist())))})")
+        images = images.subset(split)
+    refuse_shared_patients(bundle, images)
+    fingerprint = cached_fingerprint(images, loaded.checks, results_dir / "cache")
+    result = evaluate_model(bundle, images, fingerprint.get("per_image"))
+    folder = out or results_dir / "evaluate" / _slug(bundle.origin)
+    written = write_evaluation(result, folder)
+    _print_evaluation(result.metrics)
+    console.print(f"wrote {len(written)} files to {escape(str(folder))}: " + ", ".join(escape(p.name) for p in written))
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text).strip("-")[:60] or "model"
+
+
+def _print_evaluation(metrics: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    main = metrics["metrics"]
+
+    def ci(values: list[float] | None) -> str:
+        return f" ({values[0]:.3f}-{values[1]:.3f})" if values else ""
+
+    console.print(f"[bold]{escape(metrics['model'])}[/] on {escape(metrics['data'])}: {main['n']} images, {metrics['patients']} patients")
+    console.print(f"AUC {main['auc']:.3f}{ci(main['auc_ci95'])}, average precision {main['average_precision']:.3f}, Brier {main['brier']:.3f}")
+    table = Table("operating point", "threshold", "sensitivity (95% CI)", "specificity (95% CI)", "F1")
+    rows = [("model threshold", main["at_youden"], main["at_threshold_ci95"])]
+    rows += [(name, at, at["ci95"]) for name, at in metrics["operating_points"].items()]
+    for name, at, cis in rows:
+        table.add_row(name, f"{at['threshold']:.4f}", f"{at['sensitivity']:.3f}{ci(cis['sensitivity'])}",
+                      f"{at['specificity']:.3f}{ci(cis['specificity'])}", f"{at['f1']:.3f}")
+    console.print(table)
+    for row in metrics["subgroups"]:
+        auc = "n/a (one class)" if row["auc"] is None else f"{row['auc']:.3f}{ci(row.get('ci95'))}"
+        console.print(f"subgroup {escape(row['kind'])} = {escape(str(row['group']))}: AUC {auc}")
+
+
+@app.command()
+@friendly_errors
+def explain(
+    paths: PathsArgument,
+    study: StudyOption = None,
+    trial: TrialOption = None,
+    storage: StorageOption = None,
+    results_dir: ResultsOption = Path("results"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for overlays/, grid.png and (mini-MIAS files) pointing.json.")] = Path("explained"),
+    layer: Annotated[str | None, typer.Option("--layer", help="Target layer; default: the family's (cnn conv3, vgg16 block5_conv3, resnet50 conv5_block3_out).")] = None,
+    target: Annotated[str, typer.Option("--target", help="predicted: explain each image's predicted class; positive: always the positive class.")] = "predicted",
+) -> None:
+    """Grad-CAM heat maps over the images (PNG per image and a grid); on mini-MIAS files, the pointing check."""
+    from mammosearch.apply.explain import explain_inputs
+    from mammosearch.apply.inputs import gather_inputs
+
+    bundle, inputs = load_bundle(paths, study, trial, storage, results_dir)
+    if not inputs:
+        raise ApplyError("no INPUTS given: name image files, folders or a CSV manifest after the model")
+    task = bundle.task
+    items = gather_inputs(inputs, (task.negative, task.positive))
+    with progress_bar("explain") as bar:
+        job = bar.add_task("explain", total=len(items))
+        result = explain_inputs(bundle, items, out, layer, target, lambda n: bar.advance(job, n))
+    sizes = ", ".join(sorted({f"{h}x{w}" for h, w in result.map_sizes}))
+    console.print(f"Grad-CAM at {escape(', '.join(sorted(set(result.layers))))} ({sizes}): {len(result.overlays)} overlay(s) in "
+                  f"{escape(str(out / 'overlays'))}; grid {escape(str(result.grid))}")
+    coarsest = min(result.map_sizes)
+    if min(coarsest) < 3:
+        console.print(f"[yellow]warning:[/] the target layer is {coarsest[0]}x{coarsest[1]} at this input size, so the maps can hardly say "
+                      "where; give --layer an earlier layer (or train at a larger input size)")
+    if result.pointing is not None:
+        p = result.pointing
+        console.print(f"pointing check: the peak falls inside the lesion circle on {p['hits']} of {p['images']} abnormal images "
+                      f"({p['share']:.1%}); a random peak on the breast: {p['random_peak_share']:.1%}. Saved {escape(str(result.pointing_file))}")
+    for path, reason in result.failures:
+        console.print(f"[red]failed:[/] {escape(str(path))}: {escape(reason)}", soft_wrap=True)
+    if result.failures:
+        raise typer.Exit(3)
