@@ -157,3 +157,23 @@ def test_the_importance_plot_draws_one_bar_per_parameter_and_refuses_none(tmp_pa
         assert b.size[1] > a.size[1]  # taller with more parameters: every bar keeps its label readable
     with pytest.raises(ValueError, match="at least one parameter"):
         plot_param_importances({}, tmp_path / "none.png", "none")
+
+
+def test_a_real_run_stopped_by_timeout_is_recorded_and_a_finished_budget_clears_it(tmp_path, write_space):
+    from conftest import TINY_SPACE
+
+    space = write_space(TINY_SPACE.replace("n_trials: 3", "n_trials: 2"))
+    results = tmp_path / "r"
+    runner = CliRunner()
+    # 1 s cannot hold 40 trials: Optuna stops after the trial running when the second passes.
+    assert runner.invoke(app, ["run", "--space", str(space), "--results-dir", str(results), "--n-trials", "40", "--timeout", "1",
+                                 "--trials-per-process", "0"]).exit_code == 0
+    storage = f"sqlite:///{results / 'mammosearch.db'}"
+    end = record.run_end_of(optuna.load_study(study_name="tiny", storage=storage).user_attrs)
+    assert end is not None and end.timed_out and end.timeout_seconds == 1.0 and 1 <= (end.finished_trials or 0) < 40
+    assert "stopped by its time limit" in " ".join(runner.invoke(app, ["report", "--results-dir", str(results)]).output.split())
+    # The same study run to a budget it reaches: the report no longer says so.
+    assert runner.invoke(app, ["run", "--space", str(space), "--results-dir", str(results), "--n-trials", str((end.finished_trials or 0) + 1)]).exit_code == 0
+    end = record.run_end_of(optuna.load_study(study_name="tiny", storage=storage).user_attrs)
+    assert end is not None and not end.timed_out
+    assert "time limit" not in runner.invoke(app, ["report", "--results-dir", str(results)]).output
