@@ -39,6 +39,9 @@ def choose_trial(record: StudyRecord, number: int | None = None) -> TrialRow:
     for row in ranked:
         if row.model_path is not None or row.pending_model_path is not None:
             return row
+    missing = [row for row in ranked if row.model_missing]
+    if missing:
+        raise ExportError(f"no saved model of study '{record.name}' is on this machine; the best kept one, trial {missing[0].number}, is at {missing[0].missing_model_location}")
     raise ExportError(
         f"no saved model for any completed trial of study '{record.name}' "
         f"(expected under results/<study>/trials/); were the results deleted or moved?"
@@ -81,6 +84,8 @@ def assembled_path(record: StudyRecord, row: TrialRow) -> Path:
         return row.model_path
     if row.pending_model_path is not None:
         return _assemble(record, row, row.pending_model_path.parent)
+    if row.model_missing:
+        raise ExportError(f"trial {row.number}'s model is not on this machine: {row.missing_model_location}")
     raise ExportError(f"trial {row.number} has no saved model (only the top-K trials keep theirs; see study.keep_top_k)")
 
 

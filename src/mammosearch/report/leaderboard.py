@@ -164,7 +164,7 @@ def _warnings(record: StudyRecord, top: list[TrialRow]) -> list[str]:
         if near_collapsed(row.test_metrics):
             notes.append(_near_collapse_note(row.number, "the test split at the validation-chosen threshold", row.test_metrics or {}))
         if row.model_missing:
-            notes.append(f"trial {row.number}'s saved model is missing from disk; export-best cannot use it")
+            notes.append(f"trial {row.number}'s saved model is not on this machine: {row.missing_model_location}; export-best cannot use it here")
     running = record.by_state("running")
     if running:
         notes.append(f"{len(running)} trial(s) still marked running: {', '.join(str(r.number) for r in running[:10])}")

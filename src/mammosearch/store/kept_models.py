@@ -11,6 +11,7 @@ the best trial changed cost 1-2 s a time, as long as a whole cached trial.
 """
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def keep_if_top_k(study: optuna.Study, number: int, value: float, outcome: Trial
         except OSError as exc:
             raise TrialFailed(f"cannot save the trial's model under {trial_dir}: {exc.strerror or exc}") from None
         outcome.model_path = str(study_dir.model_path(number))
+        outcome.model_host = socket.gethostname()
     # A finished trial cannot be updated, so "dropped" is derived later from the file
     # being gone for a trial outside the top K (see results.py).
     for other, _ in completed:

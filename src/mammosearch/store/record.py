@@ -94,6 +94,7 @@ def from_user_attrs(attrs: Mapping[str, Any]) -> TrialOutcome:
         trial_seconds=seconds("trial_seconds"),
         fail_reason=text("fail_reason"),
         model_path=text("model_path"),
+        model_host=text("model_host"),
         engine=text("engine"),
         kerastuner_trial=text("kerastuner_trial"),
     )

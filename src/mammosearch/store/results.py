@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,19 @@ class TrialRow:
     params: dict[str, Any]  # as stored (a record written elsewhere may not parse as TrialParams)
     intermediate: dict[int, float]
     model_path: Path | None  # only when the file is on disk
-    model_missing: bool  # kept by the study, but the file is gone
+    model_missing: bool  # kept by the study, but the file is not on this machine
     seconds: float | None
     # Where model.keras will be once assembled: its head's weights are saved, the full
     # model not yet (a run that ended early; kept_models.py). None otherwise.
     pending_model_path: Path | None = None
+
+    @property
+    def missing_model_location(self) -> str:
+        """Where a kept model that is not on this machine was saved: ``host:path``, or the path alone."""
+        host, path = self.outcome.model_host, self.outcome.model_path or "?"
+        if host and host != socket.gethostname():
+            return f"{path} on host {host} (this is {socket.gethostname()}; share results/ between the nodes, or run this there)"
+        return f"{path} (deleted or moved)"
 
     @property
     def val_metrics(self) -> dict[str, Any] | None:

@@ -50,6 +50,9 @@ class TrialOutcome:
     trial_seconds: float | None = None
     fail_reason: str | None = None
     model_path: str | None = None  # set once the trial is kept in the top K
+    # The machine that saved it: with workers on several nodes each keeps its models under
+    # its own results/, and a machine without the file can then say where it is.
+    model_host: str | None = None
     engine: str | None = None  # "kerastuner/<algorithm>" for the second engine's trials
     kerastuner_trial: str | None = None
 
