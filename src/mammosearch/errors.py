@@ -45,6 +45,12 @@ class ApplyError(MammosearchError):
     exit_code = 6
 
 
+class BackendError(MammosearchError):
+    """No Keras backend (TensorFlow, JAX or PyTorch) is installed, or not the one asked for."""
+
+    exit_code = 7
+
+
 class TrialFailed(Exception):
     """This trial cannot produce a result (non-finite loss, OOM, impossible params).
 

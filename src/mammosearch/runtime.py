@@ -11,12 +11,37 @@ import os
 import sys
 
 PRECISIONS = ("float32", "mixed")
+BACKENDS = ("tensorflow", "jax", "torch")  # in the order one is chosen when KERAS_BACKEND is unset
+
+
+def installed_backend() -> str:
+    """The first Keras backend that is installed: a GPU machine may have JAX or PyTorch and no TensorFlow."""
+    import importlib.util
+
+    for name in BACKENDS:
+        if importlib.util.find_spec(name) is not None:
+            return name
+    return BACKENDS[0]  # none: Keras' own import error then names what to install
 
 
 def quiet_backend_logs() -> None:
     # Must run before TensorFlow is imported: its C++ logging reads these at import.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if "KERAS_BACKEND" not in os.environ:
+        os.environ["KERAS_BACKEND"] = installed_backend()
+
+
+def require_backend() -> None:
+    """One clear line, not Keras' traceback, when the chosen backend is not installed."""
+    import importlib.util
+
+    from mammosearch.errors import BackendError
+
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend in BACKENDS and importlib.util.find_spec(backend) is None:
+        installed = [name for name in BACKENDS if importlib.util.find_spec(name) is not None]
+        other = f", or set KERAS_BACKEND to {' or '.join(installed)}" if installed else ""
+        raise BackendError(f"the Keras backend {backend!r} is not installed: pip install 'mammosearch[{backend}]'{other}")
 
 
 def import_keras_quietly() -> None:
@@ -28,6 +53,7 @@ def import_keras_quietly() -> None:
     MAMMOSEARCH_BACKEND_LOGS=1 to see them.
     """
     quiet_backend_logs()
+    require_backend()
     if "keras" in sys.modules or os.environ.get("MAMMOSEARCH_BACKEND_LOGS") == "1":
         import keras  # noqa: F401
 
@@ -78,6 +104,16 @@ def configure(precision: str = "float32", threads: int | None = None) -> str:
                 tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
             except RuntimeError:
                 pass
+    elif backend == "jax":
+        import jax
+
+        gpus = sum(1 for d in jax.devices() if d.platform == "gpu")
+    elif backend == "torch":
+        import torch
+
+        gpus = torch.cuda.device_count()
+        if threads:
+            torch.set_num_threads(threads)
     if precision == "mixed":
         # float16 on GPUs; on a CPU bfloat16 is the mixed type that is actually faster.
         keras.mixed_precision.set_global_policy("mixed_float16" if gpus else "mixed_bfloat16")

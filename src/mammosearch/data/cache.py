@@ -24,7 +24,7 @@ from mammosearch.files import write_atomically
 # Typed loosely: numpy's stub reads a `**arrays` mapping as possibly its `allow_pickle` flag.
 _savez: Callable[..., None] = np.savez
 
-FORMAT_VERSION = 4  # bump when the arrays a loader produces change meaning (2: provenance; 3: photometry score; 4: DICOM windowing, patient source)
+FORMAT_VERSION = 5  # bump when the arrays a loader produces change meaning (2: provenance; 3: photometry score; 4: DICOM windowing, patient source; 5: JPEG draft decoding)
 
 
 def fingerprint(spec: Any, files: Iterable[Path]) -> str:

@@ -31,7 +31,8 @@ RECIPE = (
     "more than 8 bits stretched from the image's own min..max to 0..255); DICOM with pydicom "
     "(rescale slope/intercept, VOI LUT or window centre/width when present else the image's own range, "
     "MONOCHROME1 inverted so dense tissue is bright, to 8 bits after windowing); "
-    "crop by the source; resize to a square with Pillow bilinear (reducing_gap=3.0), aspect not kept"
+    "crop by the source; resize to a square with Pillow bilinear (reducing_gap=3.0), aspect not kept; "
+    "a JPEG resized whole is decoded at the smallest JPEG scale (1/2, 1/4, 1/8) not below that square (Pillow draft)"
 )
 
 
@@ -72,14 +73,20 @@ def is_dicom(path: Path) -> bool:
         return False
 
 
-def decode_file(path: Path, color: ColorMode) -> Decoded:
-    """Decode one image file of any supported format (see :data:`RECIPE`)."""
+def decode_file(path: Path, color: ColorMode, draft_size: int | None = None) -> Decoded:
+    """Decode one image file of any supported format (see :data:`RECIPE`).
+
+    ``draft_size``: the file will be resized to this square whole (no crop), so a JPEG
+    may be decoded at a reduced scale (Pillow's draft mode: 1/2, 1/4 or 1/8, never below
+    ``draft_size``), several times faster on large files. Every path that resizes whole
+    files passes it (loaders, ``predict``), so they all get the same pixels.
+    """
     if is_dicom(path):
         from mammosearch.data.dicom import decode_dicom
 
         decoded = decode_dicom(path, color)
     else:
-        decoded = _decode_pillow(path, color)
+        decoded = _decode_pillow(path, color, draft_size)
     return replace(decoded, photometry=photometry_score(decoded.pixels))
 
 
@@ -88,7 +95,7 @@ def read_image(path: Path, color: ColorMode) -> np.ndarray:
     return decode_file(path, color).pixels
 
 
-def _decode_pillow(path: Path, color: ColorMode) -> Decoded:
+def _decode_pillow(path: Path, color: ColorMode, draft_size: int | None = None) -> Decoded:
     """Read one file as ``uint8`` ``(H, W, 1)`` (grayscale) or ``(H, W, 3)`` (rgb).
 
     * 16-bit, 32-bit and float images are stretched linearly from their own minimum to
@@ -103,14 +110,23 @@ def _decode_pillow(path: Path, color: ColorMode) -> Decoded:
     """
     try:
         with Image.open(path) as opened:
+            stored_width, stored_height = opened.size
+            drafted = False
+            if draft_size is not None and opened.format == "JPEG":
+                opened.draft(opened.mode, (draft_size, draft_size))  # same mode: only the scale changes
+                drafted = opened.size != (stored_width, stored_height)
+            drafted_size = opened.size
             opened.load()  # decode now, so a truncated file fails here and not later
             image = ImageOps.exif_transpose(opened)
             bits = 16 if image.mode in _WIDE_MODES else 8
             array = _to_array(image, color)
+            # The file's own size (what the fingerprint compares), turned as EXIF turned the pixels.
+            turned = image.size != drafted_size
+            stored = (stored_width, stored_height) if turned else (stored_height, stored_width)
     except _DECODE_ERRORS as exc:
         reason = str(exc) or type(exc).__name__
         raise DataError(f"cannot read image {path}: {reason}") from exc
-    return Decoded(array, bits)
+    return Decoded(array, bits, stored_size=stored if drafted else None)
 
 
 def _to_array(image: Image.Image, color: ColorMode) -> np.ndarray:

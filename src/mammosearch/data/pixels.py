@@ -21,14 +21,17 @@ class Decoded:
     # > 0: bright background, the image looks inverted (see photometry_score); measured on
     # the whole decoded file, where the background is visible, before any crop.
     photometry: float = 0.0
+    # The file's own size when ``pixels`` were already resized (parallel decoding keeps only
+    # the resized copy, so a large data set is never held at full resolution).
+    stored_size: tuple[int, int] | None = None
 
     @property
     def height(self) -> int:
-        return int(self.pixels.shape[0])
+        return int(self.stored_size[0] if self.stored_size else self.pixels.shape[0])
 
     @property
     def width(self) -> int:
-        return int(self.pixels.shape[1])
+        return int(self.stored_size[1] if self.stored_size else self.pixels.shape[1])
 
 def stretch_to_uint8(values: np.ndarray) -> np.ndarray:
     """Any numeric image (12/16-bit, float) onto 0..255 by its own min and max."""

@@ -35,7 +35,7 @@ def prepare_file(path: Path, channels: int, data_size: int, input_size: int, pho
 
     Raises :class:`~mammosearch.errors.DataError` for a file that cannot be decoded.
     """
-    decoded = decode_file(path, color_for(channels))
+    decoded = decode_file(path, color_for(channels), draft_size=data_size)
     pixels = to_square(decoded.pixels, data_size)
     flipped = photometry == "auto" and decoded.photometry > UNDETERMINED
     if flipped:

@@ -22,7 +22,7 @@ import numpy as np
 
 from mammosearch.config.fields import Fields
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import Decoded, decode_file, to_square
+from mammosearch.data.decode_many import decode_all
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.split import SplitSpec, assign_splits
 from mammosearch.data.task import Task
@@ -146,26 +146,6 @@ class JpegIndex:
         return found
 
 
-def read_dicom(path: Path, where: str) -> Decoded:
-    """A DICOM of the original layout, through the one decode path; errors name the CSV row."""
-    if not path.is_file():
-        raise DataError(f"{where}: DICOM file not found: {path}")
-    try:
-        return decode_file(path, "grayscale")
-    except DataError as exc:
-        raise DataError(f"{where}: {exc}") from None
-
-
-def read_jpeg(path: Path, where: str) -> Decoded:
-    """A JPEG of the re-export; errors name the description CSV row that asked for it."""
-    if not path.is_file():
-        raise DataError(f"{where}: JPEG file not found: {path} (listed in dicom_info.csv; is the jpeg/ folder complete?)")
-    try:
-        return decode_file(path, "grayscale")
-    except DataError as exc:
-        raise DataError(f"{where}: {exc}") from None
-
-
 def load_cbis_ddsm(spec: CbisDdsmSpec) -> Loaded:
     root = spec.root
     if not root.is_dir():
@@ -176,14 +156,23 @@ def load_cbis_ddsm(spec: CbisDdsmSpec) -> Loaded:
     if spec.image == "full":
         cases = _one_per_image(cases)
 
-    images, sources, origins = [], [], []
+    paths, wheres = [], []
     for case in cases:
         where = f"{case.csv}:{case.line}"
         path = jpeg.resolve(case, spec.image) if jpeg is not None else root / case.image_path
-        decoded = read_jpeg(path, where) if jpeg is not None else read_dicom(path, where)
-        images.append(to_square(decoded.pixels, spec.image_size))
-        sources.append(str(path))
-        origins.append(decoded)
+        if not path.is_file():  # named by its CSV row before anything is decoded
+            kind = "JPEG file not found" if jpeg is not None else "DICOM file not found"
+            hint = " (listed in dicom_info.csv; is the jpeg/ folder complete?)" if jpeg is not None else ""
+            raise DataError(f"{where}: {kind}: {path}{hint}")
+        paths.append(path)
+        wheres.append(where)
+
+    def named(index: int, exc: Exception) -> Exception:
+        return DataError(f"{wheres[index]}: {exc}") if isinstance(exc, DataError) else exc
+
+    origins = decode_all(paths, "grayscale", spec.image_size, on_error=named)
+    images = [d.pixels for d in origins]
+    sources = [str(p) for p in paths]
     labels = np.asarray([c.label for c in cases], dtype=np.int8)
     patients = np.asarray([c.patient_id for c in cases], dtype=str)
     splits, notes = _splits(cases, labels, patients, spec)

@@ -23,7 +23,8 @@ import numpy as np
 
 from mammosearch.config.fields import Fields
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import Decoded, decode_file, to_square
+from mammosearch.data.decode import Decoded, to_square
+from mammosearch.data.decode_many import decode_all
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
@@ -181,19 +182,19 @@ def load_mias(spec: MiasSpec) -> Loaded:
     if not root.is_dir():
         raise DataError(f"mini-MIAS folder not found: {root} (set data.root, or run `mammosearch data fetch mini-mias`)")
     rows = parse_info(root / "Info.txt")
-    decoded: dict[str, Decoded] = {}
     first_row: dict[str, MiasRow] = {}
     for row in rows:
         first_row.setdefault(row.refnum, row)
+    # Every file once (an image can hold several lesions), on every core, at full size: crops need it.
+    wanted = [r for r in first_row.values() if spec.task == "normal_vs_abnormal" or r.abnormality != "NORM"]
+    paths = [image_path(root, r) for r in wanted]
+
+    def named(index: int, exc: Exception) -> Exception:
+        return DataError(f"{root / 'Info.txt'}:{wanted[index].line}: {exc}") if isinstance(exc, DataError) else exc
+
+    decoded = dict(zip((r.refnum for r in wanted), decode_all(paths, "grayscale", on_error=named)))
 
     def decoded_of(refnum: str) -> Decoded:
-        # Decoded once even when the image holds several lesions.
-        if refnum not in decoded:
-            row = first_row[refnum]
-            try:
-                decoded[refnum] = decode_file(image_path(root, row), "grayscale")
-            except DataError as exc:
-                raise DataError(f"{root / 'Info.txt'}:{row.line}: {exc}") from None
         return decoded[refnum]
 
     def image_of(refnum: str) -> np.ndarray:
