@@ -98,9 +98,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args()
-    from mammosearch import runtime
-
     import keras
+
+    from mammosearch import runtime
 
     device = device_name()
     peak = peak_for(device)

@@ -88,3 +88,25 @@ def server(tmp_path: Path):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield www, f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+
+
+def trial_progress(db: Path) -> tuple[int, int]:
+    """(complete trials, most intermediate values of a running trial) in a run's SQLite study.
+
+    Read-only through sqlite3: a test that polled with ``optuna.load_study`` while the run
+    was still creating a new database could race it on the schema and fail the run.
+    """
+    import sqlite3
+
+    if not db.is_file():
+        return 0, 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as connection:
+            complete = connection.execute("SELECT count(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
+            steps = connection.execute(
+                "SELECT coalesce(max(n), 0) FROM (SELECT count(v.trial_intermediate_value_id) AS n FROM trials t "
+                "JOIN trial_intermediate_values v ON v.trial_id = t.trial_id WHERE t.state = 'RUNNING' GROUP BY t.trial_id)"
+            ).fetchone()[0]
+    except sqlite3.Error:
+        return 0, 0  # not created yet, or locked for a moment
+    return int(complete), int(steps)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import optuna
 
-from conftest import TINY_SPACE
+from conftest import TINY_SPACE, trial_progress
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -40,10 +40,8 @@ def test_kill_minus_nine_mid_trial_then_rerun_keeps_everything_and_retries(tmp_p
     try:
         # Wait for one completed trial and the next one running with a few epochs reported.
         while time.time() < deadline:
-            trials = _trials(storage)
-            done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-            running = [t for t in trials if t.state == optuna.trial.TrialState.RUNNING and len(t.intermediate_values) >= 2]
-            if done and running:
+            complete, steps = trial_progress(tmp_path / "results" / "mammosearch.db")
+            if complete and steps >= 2:
                 break
             time.sleep(0.5)
         else:

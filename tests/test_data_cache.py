@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mammosearch.data.sources import mias
+from mammosearch.data import decode_many
 from mammosearch.data.loading import load_image_set
 from mammosearch.data.sources.mias import MiasSpec
 from mammosearch.data.split import SplitSpec
@@ -20,13 +20,13 @@ ROWS = [f"mdb{i:03d} G CIRC {'B' if i % 4 < 2 else 'M'} 100 100 20" for i in ran
 @pytest.fixture
 def counted_reads(monkeypatch):
     calls = []
-    real = mias.decode_file
+    real = decode_many.decode_file  # every loader decodes through decode_many (threads: list.append is atomic)
 
-    def counting(path, color):
+    def counting(path, color, draft_size=None):
         calls.append(Path(path).name)
-        return real(path, color)
+        return real(path, color, draft_size)
 
-    monkeypatch.setattr(mias, "decode_file", counting)
+    monkeypatch.setattr(decode_many, "decode_file", counting)
     return calls
 
 

@@ -9,7 +9,7 @@ from mammosearch.config.reader import parse_space
 from mammosearch.search.options import RunOptions
 from mammosearch.search.run import run_study
 
-from conftest import TINY_SPACE, TINY_TRANSFER_SPACE
+from conftest import TINY_SPACE, TINY_TRANSFER_SPACE, trial_progress
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -97,7 +97,6 @@ def test_ctrl_c_during_a_recycled_run_prints_one_line_and_no_traceback(tmp_path)
     space = tmp_path / "tiny.yaml"
     space.write_text(TINY_SPACE.replace("n_trials: 3", "n_trials: 6").replace("epochs: 2", "epochs: 40"))
     exe = str(Path(sys.executable).parent / "mammosearch")
-    storage = f"sqlite:///{tmp_path / 'results' / 'mammosearch.db'}"
     # Output to files, not pipes: nothing reads a pipe while the test waits, and a full pipe
     # would block the run. Its own process group, so the signal reaches the parent and its
     # children as a terminal's Ctrl-C does.
@@ -107,11 +106,7 @@ def test_ctrl_c_during_a_recycled_run_prints_one_line_and_no_traceback(tmp_path)
     try:
         deadline = time.time() + 600
         while time.time() < deadline:
-            try:
-                trials = optuna.load_study(study_name="tiny", storage=storage).get_trials(deepcopy=False)
-            except Exception:  # not created yet, or the file is being written
-                trials = []
-            if any(t.state == optuna.trial.TrialState.RUNNING and t.intermediate_values for t in trials):
+            if trial_progress(tmp_path / "results" / "mammosearch.db")[1] >= 1:  # a trial is training
                 break
             if proc.poll() is not None:
                 raise AssertionError(f"the run ended before it was interrupted: {(tmp_path / 'err.txt').read_text()[-2000:]}")

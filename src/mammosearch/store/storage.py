@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import optuna
 from mammosearch.errors import StorageError
 
 DEFAULT_DB_NAME = "mammosearch.db"
+SCHEMA_RACE_SIGNS = ("already exists", "alembic_version", "UNIQUE constraint failed")
+SCHEMA_RACE_RETRIES = 4
 DEFAULT_STORAGE = f"sqlite:///results/{DEFAULT_DB_NAME}"  # default_storage(Path("results"))
 
 _PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*:)(?P<secret>[^@]*)(?P<tail>@)")
@@ -55,7 +58,16 @@ def open_storage(url: str, heartbeat: int | None = None) -> optuna.storages.Base
                     grace_period=2 * heartbeat,
                     heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
                 )
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **beats)
+            for attempt in range(SCHEMA_RACE_RETRIES + 1):
+                try:
+                    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **beats)
+                except Exception as exc:
+                    # Two processes creating the same new database at once (a second command,
+                    # a dashboard) collide on its schema; the other one finishes it, so open again.
+                    if attempt == SCHEMA_RACE_RETRIES or not any(sign in str(exc) for sign in SCHEMA_RACE_SIGNS):
+                        raise
+                    time.sleep(0.5 * (attempt + 1))
+            raise AssertionError("unreachable")
     except Exception as exc:  # sqlalchemy raises ArgumentError, OperationalError, ImportError, ...
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise StorageError(
