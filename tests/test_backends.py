@@ -54,6 +54,10 @@ def test_run_report_export_and_predict_on_another_backend(backend, tmp_path):
     predict = _cli(backend, "predict", "exported", "images/val", "--out", "p.csv", cwd=tmp_path)
     assert predict.returncode == 0, predict.stdout + predict.stderr
     assert "12 image(s) the study scored: 12 identical" in " ".join(predict.stdout.split())
+    # Grad-CAM's gradients go through this backend's own autodiff (apply/gradients.py).
+    explain = _cli(backend, "explain", "exported", "images/val", "--out", "explained", cwd=tmp_path)
+    assert explain.returncode == 0, explain.stdout + explain.stderr
+    assert len(list((tmp_path / "explained" / "overlays").glob("*.png"))) == 12 and (tmp_path / "explained" / "grid.png").is_file()
 
 
 def test_a_missing_backend_is_one_line_with_the_extra_to_install(tmp_path):

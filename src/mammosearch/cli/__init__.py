@@ -1,10 +1,14 @@
 """The command line: parse, call one function, print with rich. Nothing else lives here.
 
-One module per group of commands; importing this package registers them all on ``app``.
+One module per group of commands; importing this package registers them all on ``app``,
+in the order `mammosearch --help` lists them: the search, then using what it found, then
+data and weights (hence the import order below, which is not alphabetical).
 """
 
-from mammosearch.cli import apply, data, study, weights
+# ruff: noqa: I001
+from mammosearch.cli import run, study
+from mammosearch.cli import apply, data, weights
 from mammosearch.cli.app import app, main
 from mammosearch.cli.run import worker_argv
 
-__all__ = ["app", "apply", "data", "main", "study", "weights", "worker_argv"]
+__all__ = ["app", "apply", "data", "main", "run", "study", "weights", "worker_argv"]

@@ -34,6 +34,11 @@ err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# The groups `mammosearch --help` lists the commands in, in the order a user meets them.
+SEARCH = "Search"
+AFTER = "Use what was found"
+SETUP = "Data and weights"
+
 StorageOption = Annotated[str | None, typer.Option(
     "--storage", help="Optuna storage URL (SQLite file, PostgreSQL, ...); default: sqlite:///<results-dir>/mammosearch.db.",
     show_default=False)]

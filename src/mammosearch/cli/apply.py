@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from mammosearch import runtime
 from mammosearch.cli.app import (
+    AFTER,
     ResultsOption,
     StorageOption,
     StudyOption,
@@ -51,7 +52,7 @@ def progress_bar(what: str) -> Progress:
                     console=console, disable=not console.is_terminal, transient=False)
 
 
-@app.command()
+@app.command(rich_help_panel=AFTER)
 @friendly_errors
 def predict(
     paths: PathsArgument,
@@ -106,7 +107,7 @@ def _say_stored_match(scored: list[Scored], bundle: ModelBundle) -> None:
         console.print(f"{len(pairs)} image(s) the study scored: {same} identical to the stored score, largest difference {worst:.2e}")
 
 
-@app.command()
+@app.command(rich_help_panel=AFTER)
 @friendly_errors
 def evaluate(
     paths: Annotated[list[Path] | None, typer.Argument(metavar="[MODEL]", help="An `export-best` folder; left out when --study is given.", show_default=False)] = None,
@@ -173,7 +174,7 @@ def _print_evaluation(metrics: dict[str, Any]) -> None:
         console.print(f"subgroup {escape(row['kind'])} = {escape(str(row['group']))}: AUC {auc}")
 
 
-@app.command()
+@app.command(rich_help_panel=AFTER)
 @friendly_errors
 def explain(
     paths: PathsArgument,

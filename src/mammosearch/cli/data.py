@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from mammosearch.cli.app import (
+    SETUP,
     ResultsOption,
     app,
     console,
@@ -17,7 +18,7 @@ from mammosearch.cli.app import (
 )
 
 data_app = typer.Typer(no_args_is_help=True, help="Look at and fetch the images a search trains on.")
-app.add_typer(data_app, name="data")
+app.add_typer(data_app, name="data", rich_help_panel=SETUP)
 
 
 @data_app.command("inspect")

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from mammosearch.cli.app import (
+    SEARCH,
     Algorithm,
     Engine,
     Precision,
@@ -25,7 +26,7 @@ from mammosearch.cli.app import (
 )
 
 
-@app.command()
+@app.command(rich_help_panel=SEARCH)
 @friendly_errors
 def run(
     ctx: typer.Context,

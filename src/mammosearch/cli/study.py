@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from mammosearch import runtime
 from mammosearch.cli.app import (
+    SEARCH,
     Format,
     ResultsOption,
     StorageOption,
@@ -23,7 +24,7 @@ from mammosearch.cli.app import (
 )
 
 
-@app.command()
+@app.command(rich_help_panel=SEARCH)
 @friendly_errors
 def report(
     study: StudyOption = None,
@@ -53,7 +54,7 @@ def report(
         (console if format is Format.table else err_console).print(f"html report: {escape(str(page))}", soft_wrap=True)
 
 
-@app.command("export-best")
+@app.command("export-best", rich_help_panel=SEARCH)
 @friendly_errors
 def export_best(
     study: StudyOption = None,
@@ -81,7 +82,7 @@ def export_best(
             console.print(f"  {escape(str(path))}")
 
 
-@app.command()
+@app.command(rich_help_panel=SEARCH)
 @friendly_errors
 def validate(
     space: Annotated[Path, typer.Option("--space", "-s", help="YAML search space to check.")],

@@ -10,10 +10,10 @@ from rich.markup import escape
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
-from mammosearch.cli.app import app, console, friendly_errors
+from mammosearch.cli.app import SETUP, app, console, friendly_errors
 
 weights_app = typer.Typer(no_args_is_help=True, help="Fetch ImageNet weights into Keras' cache (login node) and check them offline (compute node).")
-app.add_typer(weights_app, name="weights")
+app.add_typer(weights_app, name="weights", rich_help_panel=SETUP)
 
 
 @weights_app.command("fetch")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 Scalar = int | float | str | bool
 
@@ -59,6 +59,10 @@ class Fixed:
     def distribution(self) -> Any:
         return None
 
+    def describe(self) -> str:
+        """Short and exact, as a study records its space: ``0.001``, ``["a", "b"]``, ``float 0.0001..0.003 log``."""
+        return json.dumps(self.value)
+
 
 @dataclass(frozen=True)
 class Categorical:
@@ -88,12 +92,18 @@ class Categorical:
 
         return optuna.distributions.CategoricalDistribution(list(self.choices))
 
+    def describe(self) -> str:
+        return json.dumps(list(self.choices))
+
 
 class _Bounded:
     """What the two ranges share: their bounds (``low`` and ``high`` are the dataclasses' fields)."""
 
+    KIND: ClassVar[str]
     low: float
     high: float
+    step: float | None
+    log: bool
 
     def smallest(self) -> float:
         return float(self.low)
@@ -104,9 +114,14 @@ class _Bounded:
     def can_be(self, value: Scalar) -> bool:
         return isinstance(value, (int, float)) and self.low <= value <= self.high
 
+    def describe(self) -> str:
+        text = f"{self.KIND} {self.low!r}..{self.high!r}" + (f" step {self.step!r}" if self.step not in (None, 1) else "")
+        return text + (" log" if self.log else "")
+
 
 @dataclass(frozen=True)
 class IntRange(_Bounded):
+    KIND: ClassVar[str] = "int"
     low: int
     high: int
     step: int = 1
@@ -132,6 +147,7 @@ class IntRange(_Bounded):
 
 @dataclass(frozen=True)
 class FloatRange(_Bounded):
+    KIND: ClassVar[str] = "float"
     low: float
     high: float
     log: bool = False
@@ -158,6 +174,7 @@ class FloatRange(_Bounded):
 
 
 ParamSpec = Fixed | Categorical | IntRange | FloatRange
+PARAM_SPECS = (Fixed, Categorical, IntRange, FloatRange)  # for isinstance: a value is one of them
 
 
 def one_of(values: tuple[Scalar, ...]) -> ParamSpec:

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import matplotlib
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from mammosearch.report.plots import _RC, _plain, _save
+
+
+def _unit_axes(ax: Axes, xlabel: str, ylabel: str, title: str, legend: Literal["lower left", "upper left"], top: float = 1.0) -> None:
+    """Both axes 0..1 (probabilities and rates), labelled, with a grid and a legend."""
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, top)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(_plain(title))
+    ax.legend(loc=legend, fontsize="small")
+    ax.grid(alpha=0.3)
 
 
 def plot_precision_recall(pr: dict[str, list[float]], prevalence: float, average_precision: float | None, path: Path, title: str) -> Path:
@@ -18,13 +30,7 @@ def plot_precision_recall(pr: dict[str, list[float]], prevalence: float, average
         ap = "n/a" if average_precision is None else f"{average_precision:.3f}"
         ax.plot(pr["recall"], pr["precision"], linewidth=1.8, label=f"model (AP = {ap})")
         ax.axhline(prevalence, linestyle="--", color="0.6", linewidth=1, label=f"chance (prevalence {prevalence:.2f})")
-        ax.set_xlim(0.0, 1.0)
-        ax.set_ylim(0.0, 1.02)
-        ax.set_xlabel("Recall (sensitivity)")
-        ax.set_ylabel("Precision (positive predictive value)")
-        ax.set_title(_plain(title))
-        ax.legend(loc="lower left", fontsize="small")
-        ax.grid(alpha=0.3)
+        _unit_axes(ax, "Recall (sensitivity)", "Precision (positive predictive value)", title, "lower left", top=1.02)
         return _save(fig, path)
 
 
@@ -37,15 +43,10 @@ def plot_reliability(calibration: dict[str, Any], path: Path, title: str) -> Pat
         ax.plot([0, 1], [0, 1], linestyle="--", color="0.6", linewidth=1, label="perfectly calibrated")
         if bins:
             largest = max(b["n"] for b in bins)
-            ax.plot([b["mean_predicted"] for b in bins], [b["observed"] for b in bins], linewidth=1.5, marker="", color="C0")
-            ax.scatter([b["mean_predicted"] for b in bins], [b["observed"] for b in bins],
-                       s=[20 + 180 * b["n"] / largest for b in bins], color="C0", label=f"model (Brier {calibration['brier']:.3f})", zorder=3)
-        ax.set_xlim(0.0, 1.0)
-        ax.set_ylim(0.0, 1.0)
+            predicted, observed = [b["mean_predicted"] for b in bins], [b["observed"] for b in bins]
+            ax.plot(predicted, observed, linewidth=1.5, color="C0")
+            ax.scatter(predicted, observed, s=[20 + 180 * b["n"] / largest for b in bins], color="C0",
+                       label=f"model (Brier {calibration['brier']:.3f})", zorder=3)
         ax.set_aspect("equal")
-        ax.set_xlabel("Mean predicted probability")
-        ax.set_ylabel("Observed share positive")
-        ax.set_title(_plain(title))
-        ax.legend(loc="upper left", fontsize="small")
-        ax.grid(alpha=0.3)
+        _unit_axes(ax, "Mean predicted probability", "Observed share positive", title, "upper left")
         return _save(fig, path)

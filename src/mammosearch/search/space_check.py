@@ -23,7 +23,7 @@ from typing import Any
 
 import optuna
 
-from mammosearch.config.params import Categorical, Fixed, FloatRange, IntRange
+from mammosearch.config.params import PARAM_SPECS
 from mammosearch.config.schema import Space
 from mammosearch.errors import SpaceError
 from mammosearch.search.options import RunOptions
@@ -47,21 +47,14 @@ ABSENT = "(not recorded)"
 
 def _render(value: Any) -> str:
     """One leaf of the flattened space as a short, exact string (what the error message shows)."""
-    if isinstance(value, Fixed):
-        return _render(value.value)
-    if isinstance(value, Categorical):
-        return json.dumps(list(value.choices))
-    if isinstance(value, (IntRange, FloatRange)):
-        text = f"{'int' if isinstance(value, IntRange) else 'float'} {value.low!r}..{value.high!r}"
-        if value.step not in (None, 1):
-            text += f" step {value.step!r}"
-        return text + (" log" if value.log else "")
+    if isinstance(value, PARAM_SPECS):
+        return value.describe()
     # Tuples as lists, paths and anything else unusual as their text: JSON, so it reads as the YAML did.
     return json.dumps(list(value) if isinstance(value, tuple) else value, default=str)
 
 
 def _flatten(value: Any, path: str, into: dict[str, str]) -> None:
-    if dataclasses.is_dataclass(value) and not isinstance(value, (type, Fixed, Categorical, IntRange, FloatRange)):
+    if dataclasses.is_dataclass(value) and not isinstance(value, (type, *PARAM_SPECS)):
         for field in dataclasses.fields(value):
             _flatten(getattr(value, field.name), f"{path}.{field.name}" if path else field.name, into)
     elif isinstance(value, Mapping):
