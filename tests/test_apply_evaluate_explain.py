@@ -171,3 +171,18 @@ def test_operating_points_reach_their_targets_at_the_most_useful_threshold():
             above = scores[labels == 1] >= np.nextafter(point["threshold"], 2)
             assert above.mean() < float(target)
     assert operating_points(np.zeros(4), np.linspace(0, 1, 4)) == {}
+
+
+def test_explain_and_predict_take_an_ensemble_export(tiny_study, tmp_path):
+    ensemble = tmp_path / "ensemble"
+    assert _invoke("export-best", "--storage", tiny_study["storage"], "--study", "tiny", "--ensemble", "2", "--out", ensemble).exit_code == 0
+    card = json.loads((ensemble / "model_card.json").read_text())
+    assert len(card["ensemble"]["members"]) == 2 and card["operating_points"]  # its own, from the members' mean scores
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (40, 40), dtype=np.uint8)).save(tmp_path / f"img{i}.png")
+    result = _invoke("explain", ensemble, *(tmp_path / f"img{i}.png" for i in range(3)), "--out", tmp_path / "explained")
+    assert result.exit_code == 0, result.output
+    assert "conv3" in result.output and len(list((tmp_path / "explained" / "overlays").glob("*.png"))) == 3
+    scored = _invoke("predict", ensemble, tmp_path / "img0.png", "--out", tmp_path / "p.csv")
+    assert scored.exit_code == 0 and "scored 1 of 1" in " ".join(scored.output.split())
