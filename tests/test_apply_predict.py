@@ -161,3 +161,11 @@ def test_data_export_writes_lossless_pngs_and_a_manifest_the_csv_source_reads_ba
     assert back.labels.tolist() == original.labels.tolist()
     assert back.splits.tolist() == original.splits.tolist()
     assert back.patient_ids.tolist() == original.patient_ids.tolist()
+
+
+def test_an_output_that_cannot_be_written_is_one_line(transfer_study, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    result = _invoke("predict", transfer_study["exported"], transfer_study["images"] / "val", "--out", blocker / "p.csv")
+    assert result.exit_code == 6
+    assert "cannot write to" in " ".join(result.output.split()) and "Traceback" not in result.output

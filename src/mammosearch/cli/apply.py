@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -46,8 +48,17 @@ def load_bundle(paths: list[Path], study: str | None, trial: int | None, storage
     return load_exported(paths[0]), paths[1:]
 
 
+@contextlib.contextmanager
+def writing(where: Path) -> Iterator[None]:
+    """A folder or file that cannot be written is one line naming it, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise ApplyError(f"cannot write to {where}: {exc.strerror or exc}; give --out a writable place") from None
+
+
 def progress_bar(what: str) -> Progress:
-    """A rich bar on a terminal; plain lines otherwise (a log file never holds a cut-off bar)."""
+    """A rich bar on a terminal; nothing otherwise, where the summary line that follows is the record (a log never holds a cut-off bar)."""
     return Progress(TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=console, disable=not console.is_terminal, transient=False)
 
@@ -84,7 +95,8 @@ def predict(
     with progress_bar("predict") as bar:
         job = bar.add_task("predict", total=len(items))
         scored = score_inputs(bundle, items, lambda n: bar.advance(job, n))
-    written = write_predictions(out, scored, bundle, thresholds)
+    with writing(out):
+        written = write_predictions(out, scored, bundle, thresholds)
     failed = [s for s in scored if s.score is None]
     positive = sum(1 for s in scored if s.score is not None and s.score >= bundle.threshold)
     console.print(f"scored {len(scored) - len(failed)} of {len(scored)} image(s) with {escape(bundle.origin)}: "
@@ -143,7 +155,8 @@ def evaluate(
     fingerprint = cached_fingerprint(images, loaded.checks, results_dir / "cache")
     result = evaluate_model(bundle, images, fingerprint.get("per_image"))
     folder = out or results_dir / "evaluate" / _slug(bundle.origin)
-    written = write_evaluation(result, folder)
+    with writing(folder):
+        written = write_evaluation(result, folder)
     _print_evaluation(result.metrics)
     console.print(f"wrote {len(written)} files to {escape(str(folder))}: " + ", ".join(escape(p.name) for p in written))
 
@@ -197,7 +210,8 @@ def explain(
     items = gather_inputs(inputs, (task.negative, task.positive))
     with progress_bar("explain") as bar:
         job = bar.add_task("explain", total=len(items))
-        result = explain_inputs(bundle, items, out, layer, target, lambda n: bar.advance(job, n))
+        with writing(out):
+            result = explain_inputs(bundle, items, out, layer, target, lambda n: bar.advance(job, n))
     sizes = ", ".join(sorted({f"{h}x{w}" for h, w in result.map_sizes}))
     console.print(f"Grad-CAM at {escape(', '.join(sorted(set(result.layers))))} ({sizes}): {len(result.overlays)} overlay(s) in "
                   f"{escape(str(out / 'overlays'))}; grid {escape(str(result.grid))}")
