@@ -121,3 +121,19 @@ def test_the_head_alone_on_cached_activations_trains_like_the_full_model(family,
     exported = build_model(params, 1)
     copy_head_weights(head_model, exported)
     np.testing.assert_allclose(exported.predict(x[16:], verbose=0), end_to_end, atol=2e-4)
+
+
+def test_activations_computed_a_chunk_at_a_time_equal_one_pass_over_the_whole_set(monkeypatch):
+    import keras
+
+    from mammosearch.trial import activations
+
+    monkeypatch.setattr(activations, "BATCH", 4)
+    monkeypatch.setattr(activations, "CHUNK", 8)  # several chunks, the last one short
+    inputs = keras.Input((12, 12, 1))
+    extractor = keras.Model(inputs, keras.layers.Conv2D(3, 3, name="conv")(keras.layers.Rescaling(1 / 255)(inputs)))
+    images = np.random.default_rng(0).integers(0, 256, (21, 12, 12, 1), dtype=np.uint8)
+    whole = np.asarray(extractor.predict(images.astype("float32"), batch_size=4, verbose=0))
+    chunked = activations.extract(extractor, images)
+    assert chunked.dtype == np.float32 and chunked.shape == whole.shape == (21, 10, 10, 3)
+    np.testing.assert_array_equal(chunked, whole)

@@ -61,3 +61,17 @@ def test_a_damaged_cache_entry_is_recomputed(tmp_path, counted_reads):
     entry.write_bytes(b"torn")
     again = load_image_set(spec, SplitSpec(), cache_dir=tmp_path / "cache")
     assert len(counted_reads) == 32 and again.images.shape == (16, 32, 32, 1)
+
+
+def test_the_cached_images_are_memory_mapped_and_a_short_images_file_is_recomputed(tmp_path, counted_reads):
+    spec = MiasSpec(root=_fixture(tmp_path / "m", ROWS), image_size=32)
+    first = load_image_set(spec, SplitSpec(), cache_dir=tmp_path / "cache")
+    second = load_image_set(spec, SplitSpec(), cache_dir=tmp_path / "cache")
+    # Paged in from disk as used, not read whole; the same pixels as the decode that wrote them.
+    assert isinstance(first.images, np.memmap) and isinstance(second.images, np.memmap) and not second.images.flags.writeable
+    np.testing.assert_array_equal(first.images, second.images)
+    (images_file,) = (tmp_path / "cache").glob("*.images.npy")
+    images_file.write_bytes(images_file.read_bytes()[:-100])  # torn: shorter than its header says
+    again = load_image_set(spec, SplitSpec(), cache_dir=tmp_path / "cache")
+    assert len(counted_reads) == 32  # decoded again, not trusted
+    np.testing.assert_array_equal(again.images, first.images)

@@ -5,7 +5,10 @@ every run of a study (and every `data inspect`) needs the same arrays. The cache
 a fingerprint of the spec (every preprocessing parameter) and of each source file's
 path, size and modification time (``stat``, not a content hash: hashing gigabytes of
 DICOM would cost what the cache saves; any write to a file changes its mtime).
-Entries are ``.npz`` files written atomically.
+Each entry is an ``.npz`` of the small arrays (labels, ids, provenance) beside the images
+as their own ``.npy``, which is memory-mapped when read: a large set's pixels are paged in
+as they are used, not read whole into memory. Both are written atomically, the images
+first, so an ``.npz`` only exists for a complete entry.
 """
 
 from __future__ import annotations
@@ -37,20 +40,35 @@ def fingerprint(spec: Any, files: Iterable[Path]) -> str:
     return digest.hexdigest()[:32]
 
 
+MAPPED = "images"  # the one array large enough to matter: its own .npy, memory-mapped on reading
+
+
 def cached(cache_dir: Path | None, key: str, compute: Callable[[], dict[str, np.ndarray]]) -> tuple[dict[str, np.ndarray], bool]:
     """The arrays stored under ``key``, computing and storing them on a miss.
 
-    Returns ``(arrays, hit)``. With ``cache_dir`` None nothing is cached.
+    Returns ``(arrays, hit)``; ``arrays["images"]``, when there is one, is a read-only
+    memory map of the stored file (on a miss too, once written, so the computed copy can
+    be freed). With ``cache_dir`` None nothing is cached.
     """
     if cache_dir is None:
         return compute(), False
-    path = Path(cache_dir) / f"{key}.npz"
+    path, mapped = Path(cache_dir) / f"{key}.npz", Path(cache_dir) / f"{key}.{MAPPED}.npy"
     if path.is_file():
         try:
             with np.load(path, allow_pickle=False) as stored:
-                return {name: stored[name] for name in stored.files}, True
+                arrays = {name: stored[name] for name in stored.files}
+            if MAPPED not in arrays and mapped.is_file():
+                arrays[MAPPED] = np.load(mapped, mmap_mode="r", allow_pickle=False)
+            return arrays, True
         except (OSError, ValueError):
-            path.unlink(missing_ok=True)  # a damaged entry is recomputed, never trusted
+            # A damaged entry (or one whose images file is gone or short) is recomputed, never trusted.
+            path.unlink(missing_ok=True)
+            mapped.unlink(missing_ok=True)
     arrays = compute()
-    write_atomically(path, lambda p: _savez(p, **arrays))
+    rest = {name: value for name, value in arrays.items() if name != MAPPED}
+    if MAPPED in arrays:
+        write_atomically(mapped, lambda p: np.save(p, arrays[MAPPED], allow_pickle=False))
+    write_atomically(path, lambda p: _savez(p, **rest))
+    if MAPPED in arrays:
+        arrays[MAPPED] = np.load(mapped, mmap_mode="r", allow_pickle=False)
     return arrays, False

@@ -15,12 +15,27 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from mammosearch.files import write_atomically
 
 MEMORY_ENTRIES = 6  # activations kept in RAM (least recently used dropped first)
+BATCH = 64  # images per forward pass of the frozen part
+CHUNK = 16 * BATCH  # images converted to float32 at once: the uint8 set is never copied whole
+
+
+def extract(extractor: Any, images: np.ndarray) -> np.ndarray:
+    """``extractor`` run over ``images`` (uint8, possibly memory-mapped) a chunk at a time.
+
+    The same batches of ``BATCH`` as one ``predict`` over the whole set (``CHUNK`` is a
+    multiple of it), so the activations are the same numbers; only the float32 copy of the
+    input is bounded by ``CHUNK`` images instead of the whole set.
+    """
+    parts = [np.asarray(extractor.predict(images[start : start + CHUNK].astype("float32"), batch_size=BATCH, verbose=0), dtype="float32")
+             for start in range(0, len(images), CHUNK)]
+    return np.concatenate(parts) if parts else np.empty((0,), dtype="float32")
 
 
 @dataclass(frozen=True)
@@ -69,7 +84,7 @@ class ActivationCache:
         array = None
         if path is not None and path.is_file():
             try:
-                array = np.load(path, allow_pickle=False)
+                array = np.load(path, mmap_mode="r", allow_pickle=False)  # paged in as used
             except (OSError, ValueError):
                 path.unlink(missing_ok=True)  # torn or foreign file: recompute
         if array is None:

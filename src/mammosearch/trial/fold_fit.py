@@ -22,7 +22,7 @@ import numpy as np
 from mammosearch.config.params import TrialParams
 from mammosearch.data.base import ImageSet
 from mammosearch.data.folds import Fold
-from mammosearch.trial.activations import ActivationCache, ActivationKey, weights_identity
+from mammosearch.trial.activations import ActivationCache, ActivationKey, extract, weights_identity
 from mammosearch.trial.events import EpochListener
 from mammosearch.trial.outcome import CACHED, CACHED_VIEWS, TrialOutcome
 
@@ -136,7 +136,7 @@ def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut:
 
     def compute() -> np.ndarray:
         extractor = feature_model(full_model(), cut)
-        return np.asarray(extractor.predict(data.images.astype("float32"), batch_size=64, verbose=0), dtype="float32")
+        return extract(extractor, data.images)
 
     return context.activations.get(key, compute)
 

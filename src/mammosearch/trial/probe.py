@@ -19,7 +19,7 @@ from mammosearch.data.base import ImageSet
 from mammosearch.data.baselines import evaluate_on_folds
 from mammosearch.data.folds import Fold
 from mammosearch.models.registry import family as family_entry
-from mammosearch.trial.activations import ActivationCache, ActivationKey, images_fingerprint, weights_identity
+from mammosearch.trial.activations import ActivationCache, ActivationKey, extract, images_fingerprint, weights_identity
 
 
 def pretrained_families(space: Space) -> list[str]:
@@ -61,7 +61,7 @@ def _pooled_features(name: str, weights: str | None, size: int, data: np.ndarray
     def compute() -> np.ndarray:
         keras.backend.clear_session(free_memory=True)
         extractor = feature_model(build_model(params, channels), cut)
-        return np.asarray(extractor.predict(data.astype("float32"), batch_size=64, verbose=0), dtype="float32")
+        return extract(extractor, data)
 
     activations = cache.get(key, compute)
     return activations.reshape(len(activations), -1, activations.shape[-1]).mean(axis=1)  # global average pooling
