@@ -11,7 +11,9 @@ from mammosearch.config.schema import Space
 from mammosearch.errors import ApplyError
 
 
-def evaluation_space(space: Path | None, data: list[str], overrides: list[str]) -> Space:
+def evaluation_space(space: Path | None, data: list[str], overrides: list[str], image_size: int | None = None) -> Space:
+    """``image_size``: the model's data image size, used when ``--data`` does not name one, so
+    the files are resized as in training (to that square, then to the model's input)."""
     if space is not None and data:
         raise ApplyError("give the evaluation data with --space or with --data, not both")
     if space is not None:
@@ -24,5 +26,7 @@ def evaluation_space(space: Path | None, data: list[str], overrides: list[str]) 
         if not sep or not key.strip():
             raise ApplyError(f"--data {pair!r}: expected KEY=VALUE, e.g. --data source=folder --data root=/data/site2")
         section[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+    if image_size is not None:
+        section.setdefault("image_size", image_size)
     text = yaml.safe_dump({"data": section})
     return parse_space(text, source="--data", base_dir=Path.cwd(), overrides=overrides)

@@ -142,8 +142,8 @@ def evaluate(
 
     if split not in ("all", "train", "val", "test"):
         raise ApplyError(f"--split {split!r}: use all, train, val or test")
-    loaded = evaluation_space(space, data or [], overrides or [])
     bundle, rest = load_bundle(paths or [], study, trial, storage, results_dir)
+    loaded = evaluation_space(space, data or [], overrides or [], bundle.data_image_size)
     if rest:
         raise ApplyError(f"unexpected argument(s) {' '.join(str(p) for p in rest)}: evaluate takes one MODEL; name the data with --space or --data")
     images = load_image_set(loaded.data, loaded.split, cache_dir=results_dir / "cache", checks=loaded.checks)
