@@ -66,7 +66,8 @@ def evaluate_model(bundle: ModelBundle, images: ImageSet, per_image: dict[str, A
     main = evaluate_predictions(labels, scores, threshold=bundle.threshold)
     main["auc_ci95"] = patient_auc_ci(labels, scores, patients)
     main["at_threshold_ci95"] = threshold_metric_cis(labels, scores, patients, bundle.threshold)
-    main["brier"] = calibration(labels, scores)["brier"]
+    reliability = calibration(labels, scores)
+    main["brier"] = reliability["brier"]
     points = {}
     for name, point in (bundle.card.get("operating_points") or {}).items():
         at = threshold_metrics(labels, scores, point["threshold"])
@@ -82,7 +83,7 @@ def evaluate_model(bundle: ModelBundle, images: ImageSet, per_image: dict[str, A
         "threshold": {"value": bundle.threshold, "chosen_on": (bundle.card.get("threshold") or {}).get("chosen_on", "model card")},
         "metrics": main,
         "operating_points": points,
-        "calibration": calibration(labels, scores),
+        "calibration": reliability,
         "precision_recall": pr_points(labels, scores),
         "subgroups": subgroup_aucs({"test": record}, per_image or {}),
     }

@@ -10,13 +10,12 @@ from typing import Any
 import numpy as np
 
 from mammosearch.apply.bundle import ModelBundle
+from mammosearch.apply.chunks import prepared_chunks
 from mammosearch.apply.gradcam import cam_parts, gradcam
 from mammosearch.apply.inputs import InputItem
 from mammosearch.apply.overlays import cam_at_original, overlay, write_overlay
 from mammosearch.apply.pointing import MiasCircles, point, summarise
 from mammosearch.data.export_images import file_name
-from mammosearch.data.prepare import prepare_file
-from mammosearch.errors import DataError
 from mammosearch.files import write_json
 from mammosearch.report.plots import plot_image_rows
 
@@ -43,23 +42,17 @@ def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer
     circles = MiasCircles()
     points: list[dict[str, Any]] = []
     shown: list[tuple[np.ndarray, str]] = []
-    for start in range(0, len(items), CHUNK):
-        chunk, prepared = items[start : start + CHUNK], []
-        for item in chunk:
-            try:
-                prepared.append((item, prepare_file(item.path, bundle.channels, bundle.data_image_size, bundle.input_size, bundle.photometry)))
-            except DataError as exc:
-                result.failures.append((item.path, str(exc)))
-        if prepared:
-            pixels = np.stack([p.pixels for _, p in prepared])
-            maps = gradcam(parts, pixels, target, bundle.threshold)
-            from mammosearch.trial.training import predict_scores
+    from mammosearch.trial.training import predict_scores
 
+    for chunk in prepared_chunks(bundle, items, CHUNK):
+        result.failures += [(item.path, reason) for _, item, reason in chunk.failed]
+        if chunk.ready:
+            pixels = np.stack([ready.pixels for _, _, ready in chunk.ready])
+            maps = gradcam(parts, pixels, target, bundle.threshold)
             scores = predict_scores(bundle.model, pixels, bundle.batch_size)
-            for (item, ready), cam, score in zip(prepared, maps, scores):
+            for (index, item, ready), cam, score in zip(chunk.ready, maps, scores):
                 original = 255 - ready.original if ready.flipped else ready.original  # as the model saw it
                 picture = overlay(original, cam)
-                index = start + chunk.index(item)
                 result.overlays.append(write_overlay(picture, out / "overlays" / file_name(index, str(item.path))))
                 if len(shown) < GRID_IMAGES:
                     shown.append((picture, f"{item.path.stem[-12:]} p={score:.2f}"))
@@ -67,7 +60,7 @@ def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer
                 if located:
                     points.append({"file": str(item.path), "score": float(score), **point(cam_at_original(cam, original), original, located)})
         if progress is not None:
-            progress(len(chunk))
+            progress(chunk.size)
     if shown:
         rows = [("", [p for p, _ in shown[i : i + GRID_COLUMNS]], [c for _, c in shown[i : i + GRID_COLUMNS]]) for i in range(0, len(shown), GRID_COLUMNS)]
         result.grid = plot_image_rows(rows, out / "grid.png", f"Grad-CAM at {', '.join(sorted(set(result.layers)))} ({target} class), {bundle.origin}")

@@ -1,9 +1,9 @@
 """Scoring image files with a trained model, and the CSV ``predict`` writes.
 
-Files are decoded a chunk at a time (memory stays bounded on a large folder) and scored in
-batches of the trial's own batch size, with the same ``predict_on_batch`` call the trial
-used for its stored predictions. A file that cannot be decoded is listed with its reason;
-the others go on.
+Files are decoded a chunk at a time (``chunks.py``: memory stays bounded on a large folder)
+and scored in batches of the trial's own batch size, with the same ``predict_on_batch``
+call the trial used for its stored predictions. A file that cannot be decoded is listed
+with its reason; the others go on.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 
 from mammosearch.apply.bundle import ModelBundle
+from mammosearch.apply.chunks import prepared_chunks
 from mammosearch.apply.inputs import InputItem
-from mammosearch.data.prepare import prepare_file
-from mammosearch.errors import DataError
 from mammosearch.files import write_atomically
 
 CHUNK = 256  # files decoded before they are scored: bounds memory, keeps batches full
@@ -36,24 +35,17 @@ class Scored:
 def score_inputs(bundle: ModelBundle, items: list[InputItem], progress: Callable[[int], None] | None = None) -> list[Scored]:
     from mammosearch.trial.training import predict_scores
 
-    results: list[Scored] = []
-    for start in range(0, len(items), CHUNK):
-        chunk = items[start : start + CHUNK]
-        ready: list[tuple[InputItem, np.ndarray, bool]] = []
-        for item in chunk:
-            try:
-                prepared = prepare_file(item.path, bundle.channels, bundle.data_image_size, bundle.input_size, bundle.photometry)
-            except DataError as exc:
-                results.append(Scored(item, None, str(exc)))
-                continue
-            ready.append((item, prepared.pixels, prepared.flipped))
-        if ready:
-            scores = predict_scores(bundle.model, np.stack([pixels for _, pixels, _ in ready]), bundle.batch_size)
-            results.extend(Scored(item, float(score), None, flipped) for (item, _, flipped), score in zip(ready, scores))
+    results: list[Scored | None] = [None] * len(items)  # in input order, whatever failed
+    for chunk in prepared_chunks(bundle, items, CHUNK):
+        for index, item, reason in chunk.failed:
+            results[index] = Scored(item, None, reason)
+        if chunk.ready:
+            scores = predict_scores(bundle.model, np.stack([prepared.pixels for _, _, prepared in chunk.ready]), bundle.batch_size)
+            for (index, item, prepared), score in zip(chunk.ready, scores):
+                results[index] = Scored(item, float(score), None, prepared.flipped)
         if progress is not None:
-            progress(len(chunk))
-    order = {id(item): i for i, item in enumerate(items)}
-    return sorted(results, key=lambda r: order[id(r.item)])
+            progress(chunk.size)
+    return [result for result in results if result is not None]  # every position is filled above
 
 
 def stored_scores(stored: dict[str, Any]) -> dict[str, float]:

@@ -26,6 +26,7 @@ from mammosearch.errors import ApplyError
 
 if TYPE_CHECKING:
     from mammosearch.apply.bundle import ModelBundle
+    from mammosearch.apply.inputs import InputItem
     from mammosearch.apply.predict import Scored
 
 PathsArgument = Annotated[list[Path], typer.Argument(
@@ -46,6 +47,25 @@ def load_bundle(paths: list[Path], study: str | None, trial: int | None, storage
     if not paths:
         raise ApplyError("no model given: pass an `export-best` folder first, or --study NAME [--trial N]")
     return load_exported(paths[0]), paths[1:]
+
+
+def load_bundle_and_inputs(paths: list[Path], study: str | None, trial: int | None, storage: str | None,
+                           results_dir: Path) -> tuple[ModelBundle, list[InputItem]]:
+    """``predict`` and ``explain``: the model, and the image files its INPUTS name."""
+    from mammosearch.apply.inputs import gather_inputs
+
+    bundle, inputs = load_bundle(paths, study, trial, storage, results_dir)
+    if not inputs:
+        raise ApplyError("no INPUTS given: name image files, folders or a CSV manifest after the model")
+    return bundle, gather_inputs(inputs, (bundle.task.negative, bundle.task.positive))
+
+
+def exit_on_failures(failures: list[tuple[Path, str]]) -> None:
+    """Each file that could not be read, with its reason; exit code 3 when there was any (the rest were written)."""
+    for path, reason in failures:
+        console.print(f"[red]failed:[/] {escape(str(path))}: {escape(reason)}", soft_wrap=True)
+    if failures:
+        raise typer.Exit(3)
 
 
 @contextlib.contextmanager
@@ -77,12 +97,9 @@ def predict(
     specificity: Annotated[float | None, typer.Option("--specificity", min=0.0, max=1.0, help="Also label at the card's operating point for this specificity (0.80, 0.90, 0.95).")] = None,
 ) -> None:
     """Score images with a found model: a CSV with the probability and the class at the model's threshold and the operating points asked for."""
-    from mammosearch.apply.inputs import gather_inputs
     from mammosearch.apply.predict import score_inputs, write_predictions
 
-    bundle, inputs = load_bundle(paths, study, trial, storage, results_dir)
-    if not inputs:
-        raise ApplyError("no INPUTS given: name image files, folders or a CSV manifest after the model")
+    bundle, items = load_bundle_and_inputs(paths, study, trial, storage, results_dir)
     thresholds = {"threshold": bundle.threshold}
     if threshold is not None:
         thresholds[f"at_{threshold:g}"] = threshold
@@ -91,7 +108,6 @@ def predict(
     if specificity is not None:
         thresholds[f"specificity_{specificity:.2f}"] = bundle.operating_threshold("specificity", specificity)
     task = bundle.task
-    items = gather_inputs(inputs, (task.negative, task.positive))
     with progress_bar("predict") as bar:
         job = bar.add_task("predict", total=len(items))
         scored = score_inputs(bundle, items, lambda n: bar.advance(job, n))
@@ -102,10 +118,7 @@ def predict(
     console.print(f"scored {len(scored) - len(failed)} of {len(scored)} image(s) with {escape(bundle.origin)}: "
                   f"{positive} {escape(task.positive)} at threshold {bundle.threshold:.4f}; wrote {escape(str(written))}")
     _say_stored_match(scored, bundle)
-    for failure in failed:
-        console.print(f"[red]failed:[/] {escape(str(failure.item.path))}: {escape(failure.error or '')}", soft_wrap=True)
-    if failed:
-        raise typer.Exit(3)
+    exit_on_failures([(s.item.path, s.error or "") for s in failed])
 
 
 def _say_stored_match(scored: list[Scored], bundle: ModelBundle) -> None:
@@ -137,7 +150,7 @@ def evaluate(
     from mammosearch.apply.evaluate import evaluate_model, refuse_shared_patients
     from mammosearch.apply.evaluation_files import write_evaluation
     from mammosearch.apply.evaluation_space import evaluation_space
-    from mammosearch.data.fingerprint import cached_fingerprint
+    from mammosearch.data.fingerprint import per_image_of
     from mammosearch.data.loading import load_image_set
 
     if split not in ("all", "train", "val", "test"):
@@ -152,8 +165,7 @@ def evaluate(
             raise ApplyError(f"the data has no {split} split (it has: {', '.join(sorted(set(images.splits.tolist())))})")
         images = images.subset(split)
     refuse_shared_patients(bundle, images)
-    fingerprint = cached_fingerprint(images, loaded.checks, results_dir / "cache")
-    result = evaluate_model(bundle, images, fingerprint.get("per_image"))
+    result = evaluate_model(bundle, images, per_image_of(images))
     folder = out or results_dir / "evaluate" / _slug(bundle.origin)
     with writing(folder):
         written = write_evaluation(result, folder)
@@ -201,13 +213,8 @@ def explain(
 ) -> None:
     """Grad-CAM heat maps over the images (PNG per image and a grid); on mini-MIAS files, the pointing check."""
     from mammosearch.apply.explain import explain_inputs
-    from mammosearch.apply.inputs import gather_inputs
 
-    bundle, inputs = load_bundle(paths, study, trial, storage, results_dir)
-    if not inputs:
-        raise ApplyError("no INPUTS given: name image files, folders or a CSV manifest after the model")
-    task = bundle.task
-    items = gather_inputs(inputs, (task.negative, task.positive))
+    bundle, items = load_bundle_and_inputs(paths, study, trial, storage, results_dir)
     with progress_bar("explain") as bar:
         job = bar.add_task("explain", total=len(items))
         with writing(out):
@@ -223,7 +230,4 @@ def explain(
         p = result.pointing
         console.print(f"pointing check: the peak falls inside the lesion circle on {p['hits']} of {p['images']} abnormal images "
                       f"({p['share']:.1%}); a random peak on the breast: {p['random_peak_share']:.1%}. Saved {escape(str(result.pointing_file))}")
-    for path, reason in result.failures:
-        console.print(f"[red]failed:[/] {escape(str(path))}: {escape(reason)}", soft_wrap=True)
-    if result.failures:
-        raise typer.Exit(3)
+    exit_on_failures(result.failures)

@@ -30,15 +30,35 @@ def _score(labels: np.ndarray, scores: np.ndarray, patients: np.ndarray) -> dict
     return {"auc": evaluate_predictions(labels, scores)["auc"], "ci95": patient_auc_ci(labels, scores, patients), "images": int(len(labels))}
 
 
+def _pooled_mean(record: StudyRecord, chosen: list[TrialRow]) -> np.ndarray | None:
+    """The members' mean out-of-fold scores, in the CV pool's order (None without CV)."""
+    if not record.context.cv_pool or not chosen or any(r.outcome.oof_scores is None for r in chosen):
+        return None
+    return np.mean([r.outcome.oof_scores or [] for r in chosen], axis=0)
+
+
+def _split_mean(stored: list[dict[str, Any]], split: str) -> tuple[dict[str, Any], np.ndarray] | None:
+    """The first member's record of ``split`` and the members' mean scores, when every member scored the same images."""
+    records = [p.get(split) for p in stored]
+    if not records or any(rec is None for rec in records) or len({tuple(rec["indices"]) for rec in records if rec}) != 1:
+        return None
+    first = records[0]
+    assert first is not None
+    return first, np.mean([rec["scores"] for rec in records if rec], axis=0)
+
+
+def _stored(chosen: list[TrialRow]) -> list[dict[str, Any]]:
+    return [read_predictions(r.model_path or r.pending_model_path) for r in chosen]
+
+
 def selection_mean(record: StudyRecord, k: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Labels and the ensemble's mean scores on the data a threshold is chosen on (out-of-fold, else validation)."""
     chosen = members(record, k)
-    if record.context.cv_pool and chosen and all(r.outcome.oof_scores is not None for r in chosen):
-        return np.asarray(record.context.cv_pool["labels"]), np.mean([r.outcome.oof_scores or [] for r in chosen], axis=0)
-    records = [read_predictions(r.model_path or r.pending_model_path).get("val") for r in chosen]
-    if not chosen or any(rec is None for rec in records) or len({tuple(rec["indices"]) for rec in records if rec}) != 1:
-        return None
-    return np.asarray(records[0]["labels"]), np.mean([rec["scores"] for rec in records if rec], axis=0)  # type: ignore[index]
+    pooled = _pooled_mean(record, chosen)
+    if pooled is not None:
+        return np.asarray((record.context.cv_pool or {})["labels"]), pooled
+    val = _split_mean(_stored(chosen), "val")
+    return None if val is None else (np.asarray(val[0]["labels"]), val[1])
 
 
 def ensemble_scores(record: StudyRecord, k: int) -> dict[str, Any] | None:
@@ -48,21 +68,19 @@ def ensemble_scores(record: StudyRecord, k: int) -> dict[str, Any] | None:
         return None
     result: dict[str, Any] = {"members": [r.number for r in chosen], "splits": {}}
     pool = record.context.cv_pool
-    if pool and all(r.outcome.oof_scores is not None for r in chosen):
+    pooled = _pooled_mean(record, chosen)
+    if pool and pooled is not None:
         labels, patients = np.asarray(pool["labels"]), np.asarray(pool["patient_ids"])
-        mean = np.mean([r.outcome.oof_scores or [] for r in chosen], axis=0)
         best = np.asarray(chosen[0].outcome.oof_scores)
-        result["splits"]["out_of_fold"] = {"ensemble": _score(labels, mean, patients), "best_single": _score(labels, best, patients)}
-    stored = [read_predictions(r.model_path or r.pending_model_path) for r in chosen]
+        result["splits"]["out_of_fold"] = {"ensemble": _score(labels, pooled, patients), "best_single": _score(labels, best, patients)}
+    stored = _stored(chosen)
     for split in ("val", "test"):
         if split == "val" and "out_of_fold" in result["splits"]:
             continue
-        records = [p.get(split) for p in stored]
-        if any(rec is None for rec in records) or len({tuple(rec["indices"]) for rec in records if rec}) != 1:
+        found = _split_mean(stored, split)
+        if found is None:
             continue  # every member must have scored the same images
-        first = records[0]
-        assert first is not None
+        first, mean = found
         labels, patients = np.asarray(first["labels"]), np.asarray(first["patient_ids"])
-        mean = np.mean([rec["scores"] for rec in records if rec], axis=0)
         result["splits"][split] = {"ensemble": _score(labels, mean, patients), "best_single": _score(labels, np.asarray(first["scores"]), patients)}
     return result if result["splits"] else None

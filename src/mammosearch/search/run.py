@@ -14,7 +14,7 @@ import optuna
 from mammosearch.config.schema import Space
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import RunOptions, RunSummary
-from mammosearch.search.study import Prepared, check_options, engine_study_name, finished_trials, prepare, summarize
+from mammosearch.search.study import Prepared, check_options, engine_study_name, prepare, summarize
 from mammosearch.store.record import STOPPED_BY_BUDGET, STOPPED_BY_TIMEOUT, RunEnd, save_run_end
 from mammosearch.store.storage import open_storage
 
@@ -33,20 +33,20 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
     """Run (or resume) the study of ``space`` as ``options`` say; returns what it did."""
     check_options(options)
     summary = _dispatch(space, options, listener)
-    record_run_end(space, options, summary.study_name)
+    record_run_end(space, options, summary)
     return summary
 
 
-def record_run_end(space: Space, options: RunOptions, study_name: str) -> None:
+def record_run_end(space: Space, options: RunOptions, summary: RunSummary) -> None:
     """Whether this run stopped on its time limit or its trial budget, for `report` to say.
 
     A run that returns normally (Ctrl-C and errors do not get here) without reaching its
     trial budget was stopped by its time limit: Optuna's ``timeout`` or, in recycled
     children, the deadline left too little time to start another process.
     """
-    study = optuna.load_study(study_name=study_name, storage=open_storage(options.storage_url))
+    study = optuna.load_study(study_name=summary.study_name, storage=open_storage(options.storage_url))
     timeout, budget = space.study.timeout, space.study.n_trials
-    finished = finished_trials(study)
+    finished = summary.finished_trials  # counted by summarize() a moment ago
     timed_out = timeout is not None and (budget is None or finished < budget)
     save_run_end(study, RunEnd(STOPPED_BY_TIMEOUT if timed_out else STOPPED_BY_BUDGET, timeout, finished))
 

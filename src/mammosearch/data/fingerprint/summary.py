@@ -96,8 +96,20 @@ def compute_fingerprint(images: ImageSet, checks: DataChecks) -> dict[str, Any]:
         },
         "sizes": sizes,
         "warnings": warnings,
-        "per_image": {"sources": prov.sources.tolist(), "looks_inverted": photo.looks_inverted.tolist(), "sites": prov.sites.tolist()},
+        "per_image": per_image_of(images, photo),
     }
+
+
+def per_image_of(images: ImageSet, photo: photometry.PhotometryCheck | None = None) -> dict[str, list[Any]]:
+    """Each image's source, whether it looked inverted, and its site: what subgroup AUCs group by.
+
+    Cheap (from the provenance alone), so ``evaluate`` gets the groups without computing a
+    whole fingerprint (hashes and a shortcut fit) of the data it scores.
+    """
+    prov = images.provenance
+    if photo is None:
+        photo = photometry.check_photometry(prov.photometry, prov.inverted, "as_is")  # the policy does not change who looks inverted
+    return {"sources": prov.sources.tolist(), "looks_inverted": photo.looks_inverted.tolist(), "sites": prov.sites.tolist()}
 
 
 def summary_of(fingerprint: dict[str, Any]) -> dict[str, Any]:
