@@ -92,7 +92,7 @@ def test_the_key_changes_with_images_and_preprocessing(tmp_path):
 
     calls = []
     cache = ActivationCache(tmp_path)
-    compute = lambda: calls.append(1) or np.ones((2, 3), dtype="float32")
+    compute = lambda path: calls.append(1) or np.ones((2, 3), dtype="float32")
     cache.get(base, compute)
     cache.get(base, compute)
     ActivationCache(tmp_path).get(base, compute)  # a resumed run: served from disk

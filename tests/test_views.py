@@ -13,7 +13,7 @@ from mammosearch.data.sources.synthetic import SyntheticSpec
 from mammosearch.models.cached import feature_model, head_only_model
 from mammosearch.models.registry import build_model
 from mammosearch.trial.training import Arrays, fit_two_phase, predict_scores
-from mammosearch.trial.views import ViewBatches, augment, cached_views
+from mammosearch.trial.views import ViewBatches, augment, cached_views, view_activations
 
 AUG = AugmentationParams(flip=True, rotation=0.05, zoom=0.1)
 
@@ -31,7 +31,8 @@ def test_a_head_on_cached_views_equals_the_full_network_on_the_same_augmented_im
     keras.backend.clear_session()
     extractor = feature_model(build_model(params, 1), "block5_pool")
     plain = np.asarray(extractor.predict(images.astype("float32"), verbose=0))
-    views = cached_views(tmp_path / "v.npy", lambda: np.stack([np.asarray(extractor.predict(v, verbose=0)) for v in pixels]))
+    views = cached_views(tmp_path / "v.npy", lambda filling: view_activations(extractor, images, AUG, 3, 11, filling))
+    np.testing.assert_array_equal(views, np.stack([np.asarray(extractor.predict(v, verbose=0)) for v in pixels]).astype(np.float16))
     assert isinstance(views, np.memmap) and views.dtype == np.float16  # on disk, memory-mapped
     weights = {0: 1.0, 1: 1.0}
     head = head_only_model(params, tuple(plain.shape[1:]))

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from mammosearch.apply.bundle import ModelBundle
+from mammosearch.data import paged
 from mammosearch.data.base import ImageSet
 from mammosearch.data.decode import resize_images
 from mammosearch.errors import ApplyError
@@ -60,8 +61,12 @@ def evaluate_model(bundle: ModelBundle, images: ImageSet, per_image: dict[str, A
     if np.unique(labels).size < 2:
         raise ApplyError(f"the evaluation data holds only {bundle.task.positive if labels[0] else bundle.task.negative} images; "
                          "an AUC needs both classes")
-    pixels = resize_images(images.images, bundle.input_size)
-    scores = predict_scores(bundle.model, pixels, bundle.batch_size)
+    # A chunk of whole batches at a time, so a large set is never resized whole (the same batches, the same scores).
+    step = max(1, paged.rows_within(images.images, item_bytes=4) // bundle.batch_size) * bundle.batch_size
+    scores = np.concatenate([
+        predict_scores(bundle.model, resize_images(chunk, bundle.input_size), bundle.batch_size)
+        for _, chunk in paged.chunks(images.images, step)
+    ])
     patients = images.patient_ids
     main = evaluate_predictions(labels, scores, threshold=bundle.threshold)
     main["auc_ci95"] = patient_auc_ci(labels, scores, patients)

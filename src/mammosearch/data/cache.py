@@ -13,15 +13,19 @@ first, so an ``.npz`` only exists for a complete entry.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mammosearch.data.paged import adopt, new_array
 from mammosearch.files import write_atomically
 
 # Typed loosely: numpy's stub reads a `**arrays` mapping as possibly its `allow_pickle` flag.
@@ -38,6 +42,25 @@ def fingerprint(spec: Any, files: Iterable[Path]) -> str:
         stat = file.stat()
         digest.update(f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:32]
+
+
+# While the decoded-image cache fills an entry, the loader's images go straight into the
+# entry's file (see ``decode_many.decode_stacked``), so a large set is never in memory whole.
+_images_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("images_file", default=None)
+
+
+@contextmanager
+def images_written_to(path: Path) -> Iterator[None]:
+    token = _images_file.set(path)
+    try:
+        yield
+    finally:
+        _images_file.reset(token)
+
+
+def images_array(shape: tuple[int, ...]) -> np.ndarray:
+    """Where a loader puts ``shape`` uint8 images: the cache entry's file being written, or memory."""
+    return new_array(_images_file.get(), shape, np.uint8)
 
 
 MAPPED = "images"  # the one array large enough to matter: its own .npy, memory-mapped on reading
@@ -64,11 +87,20 @@ def cached(cache_dir: Path | None, key: str, compute: Callable[[], dict[str, np.
             # A damaged entry (or one whose images file is gone or short) is recomputed, never trusted.
             path.unlink(missing_ok=True)
             mapped.unlink(missing_ok=True)
-    arrays = compute()
-    rest = {name: value for name, value in arrays.items() if name != MAPPED}
-    if MAPPED in arrays:
-        write_atomically(mapped, lambda p: np.save(p, arrays[MAPPED], allow_pickle=False))
-    write_atomically(path, lambda p: _savez(p, **rest))
-    if MAPPED in arrays:
-        arrays[MAPPED] = np.load(mapped, mmap_mode="r", allow_pickle=False)
+    filling = mapped.with_name(f"{mapped.name}.{os.getpid()}.filling")
+    try:
+        with images_written_to(filling):
+            arrays = compute()
+        rest = {name: value for name, value in arrays.items() if name != MAPPED}
+        if MAPPED in arrays:
+            written = arrays.pop(MAPPED)
+            adopted = adopt(written, filling, mapped)  # the loader wrote the entry's file itself
+            if adopted is None:
+                write_atomically(mapped, lambda p: np.save(p, written, allow_pickle=False))
+                adopted = np.load(mapped, mmap_mode="r", allow_pickle=False)
+            del written  # the computed copy: the memory map replaces it
+            arrays[MAPPED] = adopted
+        write_atomically(path, lambda p: _savez(p, **rest))
+    finally:
+        filling.unlink(missing_ok=True)  # a failed load leaves no partial file behind
     return arrays, False

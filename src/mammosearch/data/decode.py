@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from mammosearch.data.paged import chunks, release
 from mammosearch.data.pixels import ColorMode, Decoded, photometry_score, stretch_to_uint8
 from mammosearch.errors import DataError
 
@@ -159,15 +160,22 @@ def to_square(image: np.ndarray, size: int) -> np.ndarray:
     return _resize_one(image, size)
 
 
-def resize_images(images: np.ndarray, size: int) -> np.ndarray:
-    """``(N, H, W, C)`` uint8 -> ``(N, size, size, C)`` uint8; the input itself if already so."""
+def resize_images(images: np.ndarray, size: int, out: np.ndarray | None = None) -> np.ndarray:
+    """``(N, H, W, C)`` uint8 -> ``(N, size, size, C)`` uint8; the input itself if already so.
+
+    ``out``: where to write them (e.g. a memory map on disk for a large set); read and
+    written a chunk at a time, so neither side need be resident whole.
+    """
     if images.ndim != 4 or images.dtype != np.uint8:
         raise ValueError(f"expected uint8 (N, H, W, C) images, got {images.dtype} {images.shape}")
     if images.shape[1] == size and images.shape[2] == size:
         return images
-    out = np.empty((len(images), size, size, images.shape[3]), dtype=np.uint8)
-    for i, image in enumerate(images):
-        out[i] = _resize_one(image, size)
+    if out is None:
+        out = np.empty((len(images), size, size, images.shape[3]), dtype=np.uint8)
+    for start, chunk in chunks(images):
+        for i, image in enumerate(chunk, start):
+            out[i] = _resize_one(image, size)
+        release(out)
     return out
 
 

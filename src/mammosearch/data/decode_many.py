@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from mammosearch.data.decode import decode_file, to_square
+from mammosearch.data.paged import release
 from mammosearch.data.pixels import ColorMode, Decoded
 
 Pool = Literal["threads", "processes", "serial"]
 PROGRESS_AFTER = 1.0  # seconds: shorter decodes stay silent
+RELEASE_EVERY = 256  # decoded images between flushes of the cache file being written
+AHEAD = 8  # files in flight per worker: keeps every core busy without holding the whole set
 
 
 def workers() -> int:
@@ -45,15 +51,55 @@ def decode_one(path: Path, color: ColorMode, size: int | None) -> Decoded:
 
 
 def decode_all(paths: Sequence[Path], color: ColorMode, size: int | None = None, pool: Pool = "threads",
-               on_error: Callable[[int, Exception], Exception] | None = None, label: str = "decode") -> list[Decoded]:
-    """``decode_one`` for every path, in order. ``on_error(i, exc)`` may turn a failure into the error to raise."""
+               on_error: Callable[[int, Exception], Exception] | None = None, label: str = "decode",
+               keep: Callable[[int, Decoded], Decoded] | None = None) -> list[Decoded]:
+    """``decode_one`` for every path, in order. ``on_error(i, exc)`` may turn a failure into the error to raise;
+    ``keep(i, decoded)``, when given, is what the list holds of each result (e.g. without its pixels)."""
     n_workers = 1 if pool == "serial" else min(workers(), max(1, len(paths)))
     if n_workers == 1:
-        return _collect((_safe(decode_one, p, color, size) for p in paths), len(paths), on_error, label)
+        return _collect((_safe(decode_one, p, color, size) for p in paths), len(paths), on_error, label, keep)
     executor: Executor = ThreadPoolExecutor(n_workers) if pool == "threads" else ProcessPoolExecutor(n_workers)
     with executor:
-        futures = [executor.submit(_safe, decode_one, p, color, size) for p in paths]
-        return _collect((f.result() for f in futures), len(paths), on_error, label)
+        return _collect(_in_order(executor, paths, color, size, AHEAD * n_workers), len(paths), on_error, label, keep)
+
+
+def _in_order(executor: Executor, paths: Sequence[Path], color: ColorMode, size: int | None, ahead: int) -> Iterator[Decoded | Exception]:
+    """Results in input order, with at most ``ahead`` files submitted and not yet handed on.
+
+    A bounded window, not one future per file: a future holds its result until it is
+    dropped, so submitting every file at once would keep every decoded image alive.
+    """
+    pending: deque[Future[Decoded | Exception]] = deque()
+    for path in paths:
+        pending.append(executor.submit(_safe, decode_one, path, color, size))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def decode_stacked(paths: Sequence[Path], color: ColorMode, size: int,
+                   on_error: Callable[[int, Exception], Exception] | None = None, label: str = "decode") -> tuple[np.ndarray, list[Decoded]]:
+    """Every file decoded at ``size`` into one ``(N, size, size, C)`` uint8 array, and each file's record without its pixels.
+
+    The array is ``cache.images_array``: while the decoded-image cache fills an entry, the
+    entry's own file, so the images go to disk as they are decoded and a large set is
+    never in memory whole.
+    """
+    from mammosearch.data.cache import images_array
+
+    target: list[np.ndarray] = []
+
+    def keep(index: int, decoded: Decoded) -> Decoded:
+        if not target:
+            target.append(images_array((len(paths), *decoded.pixels.shape)))
+        target[0][index] = decoded.pixels
+        if index % RELEASE_EVERY == RELEASE_EVERY - 1:
+            release(target[0])  # written pages go to the file, not into this process's resident set
+        return replace(decoded, pixels=np.empty((0, 0, decoded.pixels.shape[2]), dtype=np.uint8))
+
+    records = decode_all(paths, color, size, on_error=on_error, label=label, keep=keep)
+    return (target[0] if target else np.empty((0, size, size, 1), dtype=np.uint8)), records
 
 
 def _safe(function: Callable[..., Decoded], *args: object) -> Decoded | Exception:
@@ -63,7 +109,8 @@ def _safe(function: Callable[..., Decoded], *args: object) -> Decoded | Exceptio
         return exc
 
 
-def _collect(results: Iterable[Decoded | Exception], total: int, on_error: Callable[[int, Exception], Exception] | None, label: str) -> list[Decoded]:
+def _collect(results: Iterable[Decoded | Exception], total: int, on_error: Callable[[int, Exception], Exception] | None, label: str,
+             keep: Callable[[int, Decoded], Decoded] | None = None) -> list[Decoded]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -75,7 +122,7 @@ def _collect(results: Iterable[Decoded | Exception], total: int, on_error: Calla
         for index, result in enumerate(results):
             if isinstance(result, Exception):
                 raise (on_error(index, result) if on_error is not None else result)
-            out.append(result)
+            out.append(result if keep is None else keep(index, result))
             if bar is None and time.monotonic() - started > PROGRESS_AFTER and index + 1 < total:
                 console = Console(stderr=True)
                 if console.is_terminal:

@@ -15,6 +15,7 @@ from mammosearch.data.base import DataSpec, ImageSet, Loaded, Provenance, Source
 from mammosearch.data.cache import cached, fingerprint
 from mammosearch.data.checks import DataChecks
 from mammosearch.data.fingerprint.photometry import UNDETERMINED, flip
+from mammosearch.data.paged import is_large, stored_or_made
 from mammosearch.data.registry import source
 from mammosearch.data.split import SplitSpec, assign_splits, check_no_patient_leakage
 from mammosearch.errors import DataError
@@ -63,7 +64,7 @@ def load_image_set(data: DataSpec, split: SplitSpec, cache_dir: Path | None = No
     check_no_patient_leakage(loaded.patient_ids, splits)
     flipped = (loaded.provenance.photometry > UNDETERMINED) if checks.photometry == "auto" else np.zeros(len(loaded.labels), bool)
     return ImageSet(
-        images=flip(loaded.images, flipped),
+        images=_flipped(loaded.images, flipped, cache_dir, key),
         labels=loaded.labels,
         patient_ids=loaded.patient_ids,
         splits=splits,
@@ -75,3 +76,11 @@ def load_image_set(data: DataSpec, split: SplitSpec, cache_dir: Path | None = No
         flipped=flipped,
         task=entry.task(data),
     )
+
+
+def _flipped(images: np.ndarray, mask: np.ndarray, cache_dir: Path | None, key: str) -> np.ndarray:
+    """``images`` with those under ``mask`` inverted: in memory, or for a large set a file beside the cache entry."""
+    if not mask.any() or cache_dir is None or not is_large(images.nbytes):
+        return flip(images, mask)
+    final = Path(cache_dir) / f"{key}-flipped-{hashlib.sha256(np.packbits(mask).tobytes()).hexdigest()[:16]}.images.npy"
+    return stored_or_made(final, images.shape, np.uint8, lambda out: flip(images, mask, out=out))

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from mammosearch.data.base import SPLIT_NAMES, ImageSet
+from mammosearch.data.paged import chunks
 from mammosearch.data.split import check_no_patient_leakage
 from mammosearch.errors import DataError
 
@@ -39,16 +40,7 @@ def summarize(images: ImageSet) -> DataSummary:
             row[f"{name}_patients"] = len(set(images.patient_ids[chosen]))
         row["patients"] = len(set(images.patient_ids[mask]))
         rows.append(row)
-    intensity = pd.DataFrame([
-        {
-            "class": name,
-            "mean": float(images.images[images.labels == label].mean()) if (images.labels == label).any() else None,
-            "std": float(images.images[images.labels == label].std()) if (images.labels == label).any() else None,
-            "min": int(images.images[images.labels == label].min()) if (images.labels == label).any() else None,
-            "max": int(images.images[images.labels == label].max()) if (images.labels == label).any() else None,
-        }
-        for label, name in enumerate(CLASS_NAMES)
-    ])
+    intensity = pd.DataFrame([{"class": name, **pixel_statistics(images.images, images.labels == label)} for label, name in enumerate(CLASS_NAMES)])
     try:
         check_no_patient_leakage(images.patient_ids, images.splits)
         leakage = "none: no patient appears in two splits"
@@ -62,6 +54,23 @@ def summarize(images: ImageSet) -> DataSummary:
         leakage=leakage,
         notes=tuple(getattr(images, "notes", ()) or ()),
     )
+
+
+def pixel_statistics(pixels: np.ndarray, mask: np.ndarray) -> dict[str, float | int | None]:
+    """Mean, standard deviation, min and max of the pixels of the images under ``mask``, a chunk at a time."""
+    if not mask.any():
+        return {"mean": None, "std": None, "min": None, "max": None}
+    total = squares = 0.0
+    count, low, high = 0, 255, 0
+    for start, rows in chunks(pixels):
+        chunk = rows[mask[start : start + len(rows)]]
+        if not len(chunk):
+            continue
+        values = chunk.astype(np.float64)
+        total, squares, count = total + float(values.sum()), squares + float(np.square(values).sum()), count + values.size
+        low, high = min(low, int(chunk.min())), max(high, int(chunk.max()))
+    mean = total / count
+    return {"mean": mean, "std": float(np.sqrt(max(squares / count - mean * mean, 0.0))), "min": low, "max": high}
 
 
 def sample_grid(images: ImageSet, path: Path, per_class: int = 8, seed: int = 0) -> Path:

@@ -5,12 +5,15 @@ layers. The activations at the cut (the backbone output for feature extraction, 
 layer just below the first unfrozen one for fine-tuning) depend only on the family, the
 weights, the input size and channels, the cut and the images; they are kept in memory
 and on disk (``results/cache/activations``) under a key of exactly those things, so
-trials after the first, and resumed runs, skip the frozen layers entirely.
+trials after the first, and resumed runs, skip the frozen layers entirely. A large set's
+activations are written to their file as they are computed and read back memory-mapped
+(float32, so a trial's stored scores equal those of the exported model bit for bit).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from mammosearch.data.paged import adopt, chunks, is_large, new_array, release
 from mammosearch.files import write_atomically
 
 MEMORY_ENTRIES = 6  # activations kept in RAM (least recently used dropped first)
@@ -26,16 +30,24 @@ BATCH = 64  # images per forward pass of the frozen part
 CHUNK = 16 * BATCH  # images converted to float32 at once: the uint8 set is never copied whole
 
 
-def extract(extractor: Any, images: np.ndarray) -> np.ndarray:
+def extract(extractor: Any, images: np.ndarray, path: Path | None = None) -> np.ndarray:
     """``extractor`` run over ``images`` (uint8, possibly memory-mapped) a chunk at a time.
 
     The same batches of ``BATCH`` as one ``predict`` over the whole set (``CHUNK`` is a
     multiple of it), so the activations are the same numbers; only the float32 copy of the
-    input is bounded by ``CHUNK`` images instead of the whole set.
+    input is bounded by ``CHUNK`` images instead of the whole set. With ``path`` the
+    activations of a large set (``paged.is_large``) are written into that ``.npy`` as they
+    come (a memory map, its pages released chunk by chunk), never held in memory whole.
     """
-    parts = [np.asarray(extractor.predict(images[start : start + CHUNK].astype("float32"), batch_size=BATCH, verbose=0), dtype="float32")
-             for start in range(0, len(images), CHUNK)]
-    return np.concatenate(parts) if parts else np.empty((0,), dtype="float32")
+    out: np.ndarray | None = None
+    for start, chunk in chunks(images, CHUNK):
+        part = np.asarray(extractor.predict(chunk.astype("float32"), batch_size=BATCH, verbose=0), dtype="float32")
+        if out is None:
+            shape = (len(images), *part.shape[1:])
+            out = new_array(path if is_large(int(np.prod(shape)) * 4) else None, shape, "float32")
+        out[start : start + len(part)] = part
+        release(out)
+    return out if out is not None else np.empty((0,), dtype="float32")
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,8 @@ class ActivationKey:
 def images_fingerprint(images: np.ndarray) -> str:
     """A hash of the pixels themselves: a changed image or preprocessing gives a new key."""
     digest = hashlib.sha256(str(images.shape).encode())
-    digest.update(np.ascontiguousarray(images).data)
+    for _, chunk in chunks(images):
+        digest.update(np.ascontiguousarray(chunk).data)
     return digest.hexdigest()[:32]
 
 
@@ -75,7 +88,9 @@ class ActivationCache:
         self.directory = directory
         self.memory: OrderedDict[str, np.ndarray] = OrderedDict()
 
-    def get(self, key: ActivationKey, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    def get(self, key: ActivationKey, compute: Callable[[Path | None], np.ndarray]) -> np.ndarray:
+        """The activations under ``key``; on a miss ``compute(path)``, where ``path`` is a file
+        the computation may write a large result into as it comes (see :func:`extract`)."""
         digest = key.digest()
         if digest in self.memory:
             self.memory.move_to_end(digest)
@@ -88,13 +103,25 @@ class ActivationCache:
             except (OSError, ValueError):
                 path.unlink(missing_ok=True)  # torn or foreign file: recompute
         if array is None:
-            array = compute()
-            if path is not None:
-                self._store(path, array)
+            array = self._compute(path, compute)
         self.memory[digest] = array
         while len(self.memory) > MEMORY_ENTRIES:
             self.memory.popitem(last=False)
         return array
+
+    def _compute(self, path: Path | None, compute: Callable[[Path | None], np.ndarray]) -> np.ndarray:
+        if path is None:
+            return compute(None)
+        filling = path.with_name(f"{path.name}.{os.getpid()}.filling")
+        try:
+            array = compute(filling)
+            adopted = adopt(array, filling, path)  # a large set, written to its file as it was computed
+            if adopted is not None:
+                return adopted
+            self._store(path, array)
+            return array
+        finally:
+            filling.unlink(missing_ok=True)
 
     @staticmethod
     def _store(path: Path, array: np.ndarray) -> None:

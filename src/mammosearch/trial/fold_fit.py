@@ -68,6 +68,7 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
     from mammosearch.models.registry import build_model, family
     from mammosearch.models.saving import save_full_model, save_head_weights
     from mammosearch.trial.pruning import PruningCallback
+    from mammosearch.trial.streaming import training_data
     from mammosearch.trial.training import Arrays, fit_two_phase, predict_scores
 
     assert outcome.params is not None
@@ -85,8 +86,9 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
     started = time.perf_counter()
 
     def fit(model: Any, x: np.ndarray, train: Any = None, **kwargs: Any) -> FitResult:
-        training = train if train is not None else Arrays.of(x[fold.train], data.labels[fold.train])
-        return fit_two_phase(model, params, training, Arrays.of(x[fold.val], data.labels[fold.val]), callbacks, listener, **kwargs)
+        training = train if train is not None else training_data(x, np.flatnonzero(fold.train), data.labels, params)
+        validation = Arrays.rows_of(x, np.flatnonzero(fold.val), data.labels)
+        return fit_two_phase(model, params, training, validation, callbacks, listener, **kwargs)
 
     def activations(cut: str, full_model: Callable[[], Any]) -> np.ndarray:
         outcome.activation_cut = cut
@@ -103,7 +105,7 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
         head = head_only_model(params, tuple(features.shape[1:]))
         result = fit(head, features)
         return FoldFit(lambda trial_dir: save_head_weights(head, trial_dir), result, time.perf_counter() - started,
-                       lambda mask: predict_scores(head, features[mask], params.batch_size))
+                       lambda mask: predict_scores(head, features, params.batch_size, np.flatnonzero(mask)))
 
     model = build_model(params, data.channels)
     if outcome.training_path == CACHED:
@@ -114,10 +116,10 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
         trainer = trainer_model(model, plan.cut_layer, tuple(features.shape[1:]))
         result = fit(trainer, features, backbone_owner=model, unfrozen_layers=plan.unfrozen)
         return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started,
-                       lambda mask: predict_scores(trainer, features[mask], params.batch_size))
+                       lambda mask: predict_scores(trainer, features, params.batch_size, np.flatnonzero(mask)))
     result = fit(model, data.images)
     return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started,
-                   lambda mask: predict_scores(model, data.images[mask], params.batch_size))
+                   lambda mask: predict_scores(model, data.images, params.batch_size, np.flatnonzero(mask)))
 
 
 def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut: str, full_model: Callable[[], Any]) -> np.ndarray:
@@ -134,9 +136,9 @@ def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut:
         images=context.images_key(data),
     )
 
-    def compute() -> np.ndarray:
+    def compute(path: Path | None) -> np.ndarray:
         extractor = feature_model(full_model(), cut)
-        return extract(extractor, data.images)
+        return extract(extractor, data.images, path)
 
     return context.activations.get(key, compute)
 
@@ -152,7 +154,7 @@ def _fit_on_views(
     from mammosearch.models.registry import build_model, family
     from mammosearch.models.saving import save_full_model, save_head_weights
     from mammosearch.trial.training import class_weights_for, predict_scores
-    from mammosearch.trial.views import ViewBatches, augment, cached_views, view_key
+    from mammosearch.trial.views import ViewBatches, cached_views, view_activations, view_key
 
     model = build_model(params, data.channels)
     plan = plan_cut(backbone_of(model), params.unfrozen_layers) if params.fine_tune else None
@@ -165,12 +167,10 @@ def _fit_on_views(
     key = view_key(f"{params.family}|{params.weights}|{params.input_size}|{cut}|{context.images_key(data)}", params.augmentation, context.views, seed)
     path = None if context.activation_dir is None else context.activation_dir / f"{key}-views.npy"
 
-    def compute() -> np.ndarray:
+    def compute(filling: Path | None) -> np.ndarray:
         from mammosearch.models.cached import feature_model
 
-        extractor = feature_model(model, cut)
-        pixels = augment(data.images, params.augmentation, context.views, seed)
-        return np.stack([np.asarray(extractor.predict(view, batch_size=64, verbose=0)) for view in pixels])
+        return view_activations(feature_model(model, cut), data.images, params.augmentation, context.views, seed, filling)
 
     views = cached_views(path, compute)
     weights = class_weights_for(data.labels[fold.train]) if params.class_weights else None
@@ -179,8 +179,8 @@ def _fit_on_views(
         head = head_only_model(params, tuple(plain.shape[1:]))
         result = fit(head, plain, train=batches)
         return FoldFit(lambda trial_dir: save_head_weights(head, trial_dir), result, time.perf_counter() - started,
-                       lambda mask: predict_scores(head, plain[mask], params.batch_size))
+                       lambda mask: predict_scores(head, plain, params.batch_size, np.flatnonzero(mask)))
     trainer = trainer_model(model, cut, tuple(plain.shape[1:]))
     result = fit(trainer, plain, train=batches, backbone_owner=model, unfrozen_layers=plan.unfrozen)
     return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started,
-                   lambda mask: predict_scores(trainer, plain[mask], params.batch_size))
+                   lambda mask: predict_scores(trainer, plain, params.batch_size, np.flatnonzero(mask)))

@@ -18,6 +18,7 @@ from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
 from mammosearch.data.baselines import evaluate_on_folds
 from mammosearch.data.folds import Fold
+from mammosearch.data.resized import images_at
 from mammosearch.models.registry import family as family_entry
 from mammosearch.trial.activations import ActivationCache, ActivationKey, extract, images_fingerprint, weights_identity
 
@@ -28,13 +29,14 @@ def pretrained_families(space: Space) -> list[str]:
 
 def linear_probes(space: Space, images: ImageSet, folds: list[Fold], activation_dir: Path | None) -> list[dict[str, Any]]:
     """One probe per pretrained family of the space, at the space's smallest input size."""
-    from mammosearch.data.decode import resize_images
-
+    families = pretrained_families(space)
+    if not families:
+        return []
     size = int(space.model.input_size.smallest())
-    data = images.images if images.image_size == size else resize_images(images.images, size)
+    data = images_at(images.images, size, activation_dir, lambda: images_fingerprint(images.images))
     cache = ActivationCache(activation_dir)
     probes = []
-    for name in pretrained_families(space):
+    for name in families:
         features = _pooled_features(name, space.model.weights.get(name), size, data, images.channels, cache)
         result = evaluate_on_folds(features, images.labels, images.patient_ids, folds, f"linear probe on {name} ({space.model.weights.get(name)})")
         if result is not None:
@@ -58,10 +60,10 @@ def _pooled_features(name: str, weights: str | None, size: int, data: np.ndarray
         augmentation=AugmentationParams(), weights=weights, head=HeadParams("gap_dropout", 0.0),
     )
 
-    def compute() -> np.ndarray:
+    def compute(path: Path | None) -> np.ndarray:
         keras.backend.clear_session(free_memory=True)
         extractor = feature_model(build_model(params, channels), cut)
-        return extract(extractor, data)
+        return extract(extractor, data, path)
 
     activations = cache.get(key, compute)
     return activations.reshape(len(activations), -1, activations.shape[-1]).mean(axis=1)  # global average pooling

@@ -21,8 +21,8 @@ from mammosearch.config.params import TrialParams
 from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
 from mammosearch.data.baselines import study_folds
-from mammosearch.data.decode import resize_images
 from mammosearch.data.folds import Fold
+from mammosearch.data.resized import images_at
 from mammosearch.errors import MammosearchError, TrialFailed
 from mammosearch.metrics import evaluate_predictions, patient_auc_ci
 from mammosearch.trial.activations import ActivationCache, images_fingerprint
@@ -78,7 +78,8 @@ class TrialRunner:
         """The image set at the trial's input size (resized once per size, then reused)."""
         if size not in self._resized:
             images = self.images
-            self._resized[size] = images if images.image_size == size else replace(images, images=resize_images(images.images, size))
+            resized = images_at(images.images, size, self.activation_dir, lambda: self._images_key(images))
+            self._resized[size] = images if resized is images.images else replace(images, images=resized)
         return self._resized[size]
 
     def _images_key(self, data: ImageSet) -> str:

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from mammosearch.config.params import TrialParams
+from mammosearch.data.paged import release
 from mammosearch.errors import TrialFailed
 from mammosearch.models.freezing import freeze_backbone, has_backbone, unfreeze_top_layers
 from mammosearch.trial.events import MONITOR, EpochListener
@@ -24,14 +25,24 @@ from mammosearch.trial.events import MONITOR, EpochListener
 
 @dataclass(frozen=True)
 class Arrays:
-    """Images (float32, raw 0..255 range) and labels (float32 0/1) of one split."""
+    """Inputs (images in the raw 0..255 range, or activations) and labels (float32 0/1) of one split.
+
+    With ``rows``, ``x`` is the whole set (in memory or memory-mapped) and the split is its
+    rows ``rows``, read a batch at a time: a large set's split is never copied whole.
+    """
 
     x: np.ndarray
     y: np.ndarray
+    rows: np.ndarray | None = None
 
     @classmethod
     def of(cls, images: np.ndarray, labels: np.ndarray) -> Arrays:
         return cls(images.astype("float32", copy=False), labels.astype("float32", copy=False))
+
+    @classmethod
+    def rows_of(cls, x: np.ndarray, rows: np.ndarray, labels: np.ndarray) -> Arrays:
+        """Rows ``rows`` of ``x``, labelled by ``labels[rows]``, left where they are."""
+        return cls(x, labels[rows].astype("float32"), rows)
 
 
 @dataclass
@@ -100,7 +111,7 @@ class _ValidationScores(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is None:
             return
-        self.latest = predict_scores(self.model, self.val.x, self.batch_size)
+        self.latest = predict_scores(self.model, self.val.x, self.batch_size, self.val.rows)
         logs.update(validation_metrics(self.val.y, self.latest))
 
 
@@ -175,6 +186,8 @@ def fit_two_phase(
     tracker = _BestEpoch(state, validation, listener, total)
     fit_args: dict[str, Any] = dict(verbose=0, callbacks=[validation, tracker, *callbacks])
     if isinstance(train, Arrays):
+        if train.rows is not None:
+            raise ValueError("training rows left on disk come as a dataset (trial/streaming.py), not as Arrays")
         weights = class_weights_for(train.y) if params.class_weights else None
         fit_args.update(x=train.x, y=train.y, batch_size=params.batch_size, class_weight=weights)
     else:
@@ -198,13 +211,19 @@ def fit_two_phase(
     return state
 
 
-def predict_scores(model: keras.Model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """Malignancy probabilities as a flat float64 array.
+def predict_scores(model: keras.Model, x: np.ndarray, batch_size: int = 64, rows: np.ndarray | None = None) -> np.ndarray:
+    """Malignancy probabilities as a flat float64 array (of ``x[rows]`` when ``rows`` is given).
 
     Batch by batch with ``predict_on_batch``: ``predict`` builds a tf.data pipeline on
     every call (about 50 ms on 2 cores), more than a head over cached activations needs
-    to score the whole validation split, and the validation pass runs every epoch.
+    to score the whole validation split, and the validation pass runs every epoch. Each
+    batch is read and converted to float32 on its own (the same numbers as converting the
+    whole set first), so a large or memory-mapped ``x`` is never copied whole.
     """
-    x = x.astype("float32", copy=False)
-    parts = [np.asarray(model.predict_on_batch(x[i : i + batch_size]), dtype="float64").reshape(-1) for i in range(0, len(x), batch_size)]
+    n = len(x) if rows is None else len(rows)
+    parts = []
+    for start in range(0, n, batch_size):
+        batch = x[start : start + batch_size] if rows is None else x[rows[start : start + batch_size]]
+        parts.append(np.asarray(model.predict_on_batch(batch.astype("float32", copy=False)), dtype="float64").reshape(-1))
+    release(x)
     return np.concatenate(parts) if parts else np.empty(0)

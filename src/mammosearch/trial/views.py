@@ -2,8 +2,8 @@
 
 With augmentation on, the frozen layers see a different image every epoch, so their
 output cannot be computed once. Instead each image is augmented V times, once (seeded),
-and the frozen layers' output for every view is cached (float16, a memory-mapped file,
-so a large set does not have to fit in memory). Each epoch draws one view per training
+and the frozen layers' output for every view is cached (float16, a memory-mapped file
+written as it is computed, so a large set does not have to fit in memory). Each epoch draws one view per training
 image; validation and test stay unaugmented. Keras' own augmentation layers make the
 views, so a view is exactly what the full network would have seen for some draw.
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +21,58 @@ import keras
 import numpy as np
 
 from mammosearch.config.params import AugmentationParams
+from mammosearch.data.paged import adopt, is_large, new_array, release
 from mammosearch.files import write_atomically
 from mammosearch.models.stem import augmentation_layers
 
 BATCH = 64
+CHUNK = 16 * BATCH  # augmented images held at once (as float32) before the extractor sees them
+RELEASE_EVERY = 64  # batches between dropping a memory-mapped source's pages
+
+
+def augmented_batches(images: np.ndarray, aug: AugmentationParams, seed: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, batch)``: one view of ``images``, ``BATCH`` at a time, by Keras' augmentation layers (seed ``seed``) in training mode."""
+    layers = augmentation_layers(aug, seed=seed)
+    for start in range(0, len(images), BATCH):
+        x: Any = images[start : start + BATCH].astype("float32")
+        for layer in layers:
+            x = layer(x, training=True)
+        yield start, keras.ops.convert_to_numpy(x)
 
 
 def augment(images: np.ndarray, aug: AugmentationParams, views: int, seed: int) -> np.ndarray:
     """``(views, N, H, W, C)`` float32: view v is Keras' augmentation layers (seed ``seed + v``) in training mode."""
     out = np.empty((views, *images.shape), dtype=np.float32)
     for view in range(views):
-        layers = augmentation_layers(aug, seed=seed + view)
-        for start in range(0, len(images), BATCH):
-            x: Any = images[start : start + BATCH].astype("float32")
-            for layer in layers:
-                x = layer(x, training=True)
-            out[view, start : start + BATCH] = keras.ops.convert_to_numpy(x)
+        for start, x in augmented_batches(images, aug, seed + view):
+            out[view, start : start + len(x)] = x
+    return out
+
+
+def view_activations(extractor: Any, images: np.ndarray, aug: AugmentationParams, views: int, seed: int, path: Path | None) -> np.ndarray:
+    """``(views, N, ...)`` float16: ``extractor`` over each augmented view, a chunk of ``CHUNK`` images at a time.
+
+    The same augmented pixels as :func:`augment` and the same batches of ``BATCH`` through
+    the extractor, without ever holding a whole view; a large result goes into the ``.npy``
+    at ``path`` as it is computed.
+    """
+    out: np.ndarray | None = None
+    for view in range(views):
+        pending: list[np.ndarray] = []
+        done = 0
+        for start, x in augmented_batches(images, aug, seed + view):
+            pending.append(x)
+            if sum(len(p) for p in pending) < CHUNK and start + len(x) < len(images):
+                continue
+            part = np.asarray(extractor.predict(np.concatenate(pending), batch_size=BATCH, verbose=0))
+            if out is None:
+                shape = (views, len(images), *part.shape[1:])
+                out = new_array(path if is_large(int(np.prod(shape)) * 2) else None, shape, np.float16)
+            out[view, done : done + len(part)] = part
+            done += len(part)
+            pending = []
+            release(out)
+    assert out is not None, "no images to augment"
     return out
 
 
@@ -44,21 +81,32 @@ def view_key(base: str, aug: AugmentationParams, views: int, seed: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def cached_views(path: Path | None, compute: Callable[[], np.ndarray]) -> np.ndarray:
-    """The views' activations from ``path`` (memory-mapped, read-only), computed and stored as float16 on a miss."""
+def cached_views(path: Path | None, compute: Callable[[Path | None], np.ndarray]) -> np.ndarray:
+    """The views' activations from ``path`` (memory-mapped, read-only), computed and stored as float16 on a miss.
+
+    ``compute(filling)`` may write a large result straight into ``filling`` (see :func:`view_activations`).
+    """
     if path is not None and path.is_file():
         try:
             return np.load(path, mmap_mode="r")
         except (OSError, ValueError):
             path.unlink(missing_ok=True)
-    values = compute().astype(np.float16)
-    if path is None:
-        return values
+    filling = None if path is None else path.with_name(f"{path.name}.{os.getpid()}.filling")
     try:
-        write_atomically(path, lambda p: np.save(p, values, allow_pickle=False))
-        return np.load(path, mmap_mode="r")
-    except OSError:
-        return values  # an unwritable cache costs memory, not correctness
+        values = compute(filling).astype(np.float16, copy=False)
+        if path is None:
+            return values
+        adopted = adopt(values, filling, path)
+        if adopted is not None:
+            return adopted
+        try:
+            write_atomically(path, lambda p: np.save(p, values, allow_pickle=False))
+            return np.load(path, mmap_mode="r")
+        except OSError:
+            return values  # an unwritable cache costs memory, not correctness
+    finally:
+        if filling is not None:
+            filling.unlink(missing_ok=True)
 
 
 class ViewBatches(keras.utils.PyDataset):
@@ -87,9 +135,12 @@ class ViewBatches(keras.utils.PyDataset):
     def __getitem__(self, batch: int) -> tuple[np.ndarray, ...]:
         rows = self.order[batch * self.batch_size : (batch + 1) * self.batch_size]
         x = np.asarray(self.views[self.view_of[rows], self.index[rows]], dtype="float32")
+        if batch % RELEASE_EVERY == RELEASE_EVERY - 1:
+            release(self.views)  # a memory-mapped source: what was read leaves this process's resident set
         y = self.labels[rows]
         return (x, y) if self.weights is None else (x, y, self.weights[rows])
 
     def on_epoch_end(self) -> None:
+        release(self.views)
         self.epoch += 1
         self._draw()

@@ -10,13 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mammosearch.data.paged import chunks
+
 # A 16x16 pHash (256 bits): on the 322 mini-MIAS images no two different scans are closer
 # than 42 bits, while a JPEG re-encode or a brightness shift of the same scan stays within 4.
 # (The common 8x8 hash puts 22 pairs of different mini-MIAS scans within 4 of 64 bits: a
 # black background and a breast outline is most of what it sees.)
 HASH_SIZE = 16
 MAX_DISTANCE = 12
-_CHUNK = 64  # rows of the pairwise distance matrix computed at once (memory: 32 bytes x rows x images)
+_CHUNK = 64  # rows of the pairwise distance matrix computed at once (memory: about 32 bytes x rows x images)
 _BITS_SET = np.array([bin(value).count("1") for value in range(256)], dtype=np.uint8)
 
 
@@ -35,14 +37,27 @@ def phashes(images: np.ndarray) -> np.ndarray:
     from PIL import Image
 
     out = np.empty((len(images), HASH_SIZE * HASH_SIZE // 8), dtype=np.uint8)
-    for i, image in enumerate(images):
-        gray = image[:, :, 0] if image.shape[2] == 1 else image.mean(axis=2).astype(np.uint8)
-        out[i] = np.packbits(imagehash.phash(Image.fromarray(np.ascontiguousarray(gray)), hash_size=HASH_SIZE).hash.flatten())
+    for start, chunk in chunks(images):
+        for i, image in enumerate(chunk, start):
+            gray = image[:, :, 0] if image.shape[2] == 1 else image.mean(axis=2).astype(np.uint8)
+            out[i] = np.packbits(imagehash.phash(Image.fromarray(np.ascontiguousarray(gray)), hash_size=HASH_SIZE).hash.flatten())
     return out
 
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Bit distances between every packed hash of ``a`` (rows) and of ``b`` (columns)."""
+    """Bit distances between every packed hash of ``a`` (rows) and of ``b`` (columns).
+
+    On 64-bit words with numpy's ``bitwise_count`` (numpy 2) where the hash width allows:
+    about 16 times faster than the byte look-up table, which is what lets the all-pairs
+    check stay in seconds at 50,000 images.
+    """
+    if hasattr(np, "bitwise_count") and a.shape[1] % 8 == 0:
+        words_a = np.ascontiguousarray(a).view(np.uint64)
+        words_b = np.ascontiguousarray(b).view(np.uint64)
+        distances = np.zeros((len(a), len(b)), dtype=np.uint16)
+        for word in range(words_a.shape[1]):  # a word at a time: temporaries of rows x images, not x words
+            distances += np.bitwise_count(words_a[:, word, None] ^ words_b[None, :, word])
+        return distances
     return _BITS_SET[a[:, None, :] ^ b[None, :, :]].sum(axis=-1, dtype=np.uint16)
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mammosearch.data.paged import chunks, release
+
 # |score| below this: the image shows too little background to tell (a tight crop).
 UNDETERMINED = 0.02
 
@@ -23,12 +25,20 @@ def check_photometry(scores: np.ndarray, tag_inverted: np.ndarray, policy: str) 
     return PhotometryCheck(looks, np.abs(scores) <= UNDETERMINED, tag_inverted.astype(bool), policy == "auto" and bool(looks.any()))
 
 
-def flip(images: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Invert the images under ``mask`` (a copy; the cached arrays are never changed)."""
+def flip(images: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Invert the images under ``mask`` (into a copy, or into ``out``: the cached arrays are never changed).
+
+    A chunk at a time, so a large memory-mapped set can be flipped into another file.
+    """
     if not mask.any():
         return images
-    out = images.copy()
-    out[mask] = 255 - out[mask]
+    if out is None:
+        out = np.empty_like(images)
+    for start, chunk in chunks(images):
+        inverted = mask[start : start + len(chunk)]
+        out[start : start + len(chunk)] = chunk
+        out[start : start + len(chunk)][inverted] = 255 - chunk[inverted]
+        release(out)
     return out
 
 

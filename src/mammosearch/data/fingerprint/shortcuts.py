@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mammosearch.data.baselines import fit_predict
+from mammosearch.data.paged import chunks
 from mammosearch.metrics import evaluate_predictions, patient_auc_ci
 
 HISTOGRAM_BINS = 16
@@ -59,11 +60,16 @@ class ShortcutCheck:
 
 def statistics(images: np.ndarray, looks_inverted: np.ndarray, heights: np.ndarray, widths: np.ndarray, bits: np.ndarray) -> dict[str, np.ndarray]:
     """Groups of per-image acquisition statistics (rows: images)."""
-    gray = images.mean(axis=3) if images.shape[3] > 1 else images[:, :, :, 0].astype(np.float64)
-    n, size = len(gray), gray.shape[1]
-    histogram = np.stack([np.histogram(g, bins=HISTOGRAM_BINS, range=(0, 256))[0] for g in gray]).astype(np.float64) / (size * size)
+    n, size = len(images), images.shape[1]
+    histogram = np.empty((n, HISTOGRAM_BINS))
+    corners = np.empty((n, 4))
     k = max(1, int(size * CORNER))
-    corners = np.stack([gray[:, :k, :k].mean((1, 2)), gray[:, :k, -k:].mean((1, 2)), gray[:, -k:, :k].mean((1, 2)), gray[:, -k:, -k:].mean((1, 2))], axis=1)
+    # A chunk at a time: the float64 copy of a whole large set would be 8 times its pixels.
+    for start, chunk in chunks(images):
+        gray = chunk.mean(axis=3) if chunk.shape[3] > 1 else chunk[:, :, :, 0].astype(np.float64)
+        histogram[start : start + len(gray)] = [np.histogram(g, bins=HISTOGRAM_BINS, range=(0, 256))[0] / (size * size) for g in gray]
+        corners[start : start + len(gray)] = np.stack(
+            [gray[:, :k, :k].mean((1, 2)), gray[:, :k, -k:].mean((1, 2)), gray[:, -k:, :k].mean((1, 2)), gray[:, -k:, -k:].mean((1, 2))], axis=1)
     groups = {
         "intensity histogram": histogram,
         "corner brightness": np.sort(corners, axis=1),

@@ -18,7 +18,7 @@ import numpy as np
 from mammosearch.config.fields import Fields, show
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import ColorMode
-from mammosearch.data.decode_many import decode_all
+from mammosearch.data.decode_many import decode_stacked
 from mammosearch.data.dicom_patients import patients_from_files
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.task import Task
@@ -128,8 +128,7 @@ def load_manifest(spec: CsvSpec) -> Loaded:
         files.append(file)
         labels.append(label)
         patients.append(row.get("patient_id") or row["path"])
-    decoded = decode_all(files, spec.color, spec.image_size)
-    images = np.stack([d.pixels for d in decoded])
+    images, decoded = decode_stacked(files, spec.color, spec.image_size)
     notes: list[str] = []
     patient_source = "column"
     if "patient_id" not in columns:  # DICOM files may name their patient (PatientID)

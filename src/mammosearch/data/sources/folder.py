@@ -18,7 +18,7 @@ import numpy as np
 from mammosearch.config.fields import Fields, show
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import ColorMode, is_image_file
-from mammosearch.data.decode_many import decode_all
+from mammosearch.data.decode_many import decode_stacked
 from mammosearch.data.dicom_patients import patients_from_files
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.task import Task
@@ -96,8 +96,7 @@ def load_folder(spec: FolderSpec) -> Loaded:
     if not files:
         raise DataError(f"data folder {root}: no images left inside it (every file links outside {root})")
 
-    decoded = decode_all(files, spec.color, spec.image_size)
-    images = np.stack([d.pixels for d in decoded])
+    images, decoded = decode_stacked(files, spec.color, spec.image_size)
     notes = []
     if escaped:
         notes.append(f"skipped {len(escaped)} link(s) pointing outside {root}: {', '.join(escaped[:5])}")

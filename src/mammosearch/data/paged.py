@@ -1,0 +1,105 @@
+"""Large arrays on disk: written in place, read a chunk at a time, never resident whole.
+
+A data set of tens of thousands of images is a memory-mapped ``.npy`` (the decoded-image
+cache, cached activations). Reading a memory map pages the file in, and Linux counts
+those pages in the process's resident set until they are dropped, so a pass over a 3 GB
+set would leave 3 GB "resident" although the kernel may reclaim it at will. :func:`chunks`
+reads a chunk at a time and then asks the kernel to drop the pages it touched from this
+process (``MADV_DONTNEED``; they stay in the page cache, so a second pass is still fast).
+A shared file mapping loses nothing by that: its pages are the file's.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+# Above this many bytes an array a trial derives from the data (the images at another
+# size, the activations, a split's training rows as float32) is kept on disk and read in
+# batches; at or below it, in memory, as before (small sets gain nothing from the disk).
+IN_MEMORY_BYTES = int(os.environ.get("MAMMOSEARCH_IN_MEMORY_MB", "256")) * 2**20
+
+
+def is_large(n_bytes: int) -> bool:
+    return n_bytes > IN_MEMORY_BYTES
+
+
+def release(array: np.ndarray) -> None:
+    """Drop the pages of a memory-mapped ``array`` (or of the map it is a view of) from this process's resident set."""
+    if not isinstance(array, np.memmap):
+        return
+    mapping = getattr(array, "_mmap", None)
+    if mapping is None or not hasattr(mapping, "madvise"):
+        return
+    if array.mode in ("r+", "w+"):
+        array.flush()  # written pages reach the file before they leave this process
+    try:
+        mapping.madvise(mmap.MADV_DONTNEED)
+    except (OSError, ValueError):
+        pass  # a closed map or a platform without it: pages stay resident, nothing is lost
+
+
+CHUNK_BYTES = 32 * 2**20  # what a chunk may cost once widened (e.g. to float64)
+
+
+def rows_within(array: np.ndarray, item_bytes: int = 8, budget: int = CHUNK_BYTES) -> int:
+    """How many rows of ``array``, widened to ``item_bytes`` per value, fit in ``budget`` bytes (at least one)."""
+    per_row = max(1, int(np.prod(array.shape[1:])) * item_bytes)
+    return max(1, budget // per_row)
+
+
+def chunks(array: np.ndarray, size: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, array[start:start + size])`` over ``array``, dropping each chunk's pages once the caller is done with it.
+
+    ``size`` defaults to :func:`rows_within`: as many rows as fit in 32 MB as float64.
+    """
+    size = size or rows_within(array)
+    for start in range(0, len(array), size):
+        yield start, array[start : start + size]
+        release(array)
+
+
+def new_array(path: Path | None, shape: tuple[int, ...], dtype: npt.DTypeLike) -> np.ndarray:
+    """An array to fill: a ``.npy`` memory map at ``path`` (created, open for writing), or in memory when ``path`` is None."""
+    if path is None:
+        return np.empty(shape, dtype=dtype)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+
+
+def adopt(array: np.ndarray, path: Path | None, final: Path) -> np.ndarray | None:
+    """When ``array`` is the memory map :func:`new_array` opened at ``path``: its file moved to
+    ``final`` and opened again read-only; otherwise (it was kept in memory) None."""
+    if path is None or not isinstance(array, np.memmap) or Path(str(array.filename)).resolve() != path.resolve():
+        return None
+    array.flush()
+    del array
+    os.replace(path, final)  # atomic: a reader sees the whole file or none
+    return np.load(final, mmap_mode="r", allow_pickle=False)
+
+
+def stored_or_made(final: Path, shape: tuple[int, ...], dtype: npt.DTypeLike, fill: Callable[[np.ndarray], object]) -> np.ndarray:
+    """The array stored at ``final`` (memory-mapped, read-only) when it has ``shape``; else a
+    new file filled by ``fill(out)`` and moved there once complete (a torn file is remade)."""
+    if final.is_file():
+        try:
+            stored = np.load(final, mmap_mode="r", allow_pickle=False)
+            if stored.shape == shape and stored.dtype == np.dtype(dtype):
+                return stored
+        except (OSError, ValueError):
+            pass
+        final.unlink(missing_ok=True)
+    filling = final.with_name(f"{final.name}.{os.getpid()}.filling")
+    try:
+        out = new_array(filling, shape, dtype)
+        fill(out)
+        adopted = adopt(out, filling, final)
+        assert adopted is not None
+        return adopted
+    finally:
+        filling.unlink(missing_ok=True)
