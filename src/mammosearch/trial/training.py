@@ -80,8 +80,9 @@ def compile_model(model: keras.Model, optimizer: str, learning_rate: float) -> N
         # fit and the validation metrics come from _ValidationScores, not from Keras.
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
         # Several batches per compiled call: on small heads over cached activations the
-        # Python round trip per batch, not the arithmetic, is what an epoch costs.
-        steps_per_execution=STEPS_PER_EXECUTION,
+        # Python round trip per batch, not the arithmetic, is what an epoch costs. Keras'
+        # PyTorch trainer runs eagerly and accepts only 1.
+        steps_per_execution=1 if keras.backend.backend() == "torch" else STEPS_PER_EXECUTION,
     )
 
 
