@@ -18,6 +18,7 @@ from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
 from mammosearch.data.baselines import evaluate_on_folds
 from mammosearch.data.folds import Fold
+from mammosearch.data.paged import chunks
 from mammosearch.data.resized import images_at
 from mammosearch.models.registry import family as family_entry
 from mammosearch.trial.activations import ActivationCache, ActivationKey, extract, images_fingerprint, weights_identity
@@ -66,4 +67,6 @@ def _pooled_features(name: str, weights: str | None, size: int, data: np.ndarray
         return extract(extractor, data, path)
 
     activations = cache.get(key, compute)
-    return activations.reshape(len(activations), -1, activations.shape[-1]).mean(axis=1)  # global average pooling
+    # Global average pooling, a chunk at a time: a large set's activations are a memory map.
+    pooled = [chunk.reshape(len(chunk), -1, chunk.shape[-1]).mean(axis=1) for _, chunk in chunks(activations)]
+    return np.concatenate(pooled) if pooled else np.empty((0, activations.shape[-1]), dtype="float32")
