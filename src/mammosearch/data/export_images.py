@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from mammosearch.data.base import ImageSet
+from mammosearch.data.paged import chunks
 from mammosearch.files import write_atomically
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -38,15 +39,16 @@ def export_image_set(images: ImageSet, out: Path) -> Path:
     out = Path(out)
     names = (images.task.negative, images.task.positive)
     rows = []
-    for index in range(len(images.images)):
-        label = int(images.labels[index])
-        relative = Path(str(images.splits[index])) / _UNSAFE.sub("_", names[label]) / file_name(index, str(images.sources[index]))
-        target = out / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        pixels = np.ascontiguousarray(images.images[index])
-        picture = Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
-        write_atomically(target, functools.partial(_save_png, picture))
-        rows.append([relative.as_posix(), label, str(images.patient_ids[index]), str(images.splits[index]), str(images.sources[index])])
+    for start, chunk in chunks(images.images):  # a large set is a memory map: read it a chunk at a time
+        for index, image in enumerate(chunk, start):
+            label = int(images.labels[index])
+            relative = Path(str(images.splits[index])) / _UNSAFE.sub("_", names[label]) / file_name(index, str(images.sources[index]))
+            target = out / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            pixels = np.ascontiguousarray(image)
+            picture = Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
+            write_atomically(target, functools.partial(_save_png, picture))
+            rows.append([relative.as_posix(), label, str(images.patient_ids[index]), str(images.splits[index]), str(images.sources[index])])
 
     def write(path: Path) -> None:
         with path.open("w", newline="", encoding="utf-8") as handle:
