@@ -186,3 +186,14 @@ def test_the_word_wise_hamming_distance_equals_the_byte_table():
     table = duplicates._BITS_SET[hashes[:40, None, :] ^ hashes[None, :, :]].sum(axis=-1, dtype=np.uint16)
     np.testing.assert_array_equal(duplicates.hamming(hashes[:40], hashes), table)
     assert (np.diag(duplicates.hamming(hashes[:40], hashes[:40])) == 0).all()
+
+
+def test_the_cache_file_is_handed_to_one_array_per_entry(tmp_path):
+    from mammosearch.data.cache import images_array, images_written_to
+
+    with images_written_to(tmp_path / "entry.npy"):
+        first = images_array((2, 4, 4, 1))
+        second = images_array((3, 4, 4, 1))
+    assert isinstance(first, np.memmap) and Path(first.filename) == tmp_path / "entry.npy"
+    assert not isinstance(second, np.memmap)  # not a second writer of the same file
+    assert not isinstance(images_array((1, 4, 4, 1)), np.memmap)  # outside a cache fill: memory

@@ -59,8 +59,13 @@ def images_written_to(path: Path) -> Iterator[None]:
 
 
 def images_array(shape: tuple[int, ...]) -> np.ndarray:
-    """Where a loader puts ``shape`` uint8 images: the cache entry's file being written, or memory."""
-    return new_array(_images_file.get(), shape, np.uint8)
+    """Where a loader puts ``shape`` uint8 images: the cache entry's file being written, or memory.
+
+    The file is handed out once per entry: a second array the same load asks for is in memory.
+    """
+    path = _images_file.get()
+    _images_file.set(None)  # images_written_to restores the outer value on leaving
+    return new_array(path, shape, np.uint8)
 
 
 MAPPED = "images"  # the one array large enough to matter: its own .npy, memory-mapped on reading
