@@ -197,3 +197,23 @@ def test_the_cache_file_is_handed_to_one_array_per_entry(tmp_path):
     assert isinstance(first, np.memmap) and Path(first.filename) == tmp_path / "entry.npy"
     assert not isinstance(second, np.memmap)  # not a second writer of the same file
     assert not isinstance(images_array((1, 4, 4, 1)), np.memmap)  # outside a cache fill: memory
+
+
+@pytest.mark.parametrize("value", ["lots", "-5", "nan"])
+def test_a_malformed_threshold_is_one_line_before_any_trial(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("MAMMOSEARCH_IN_MEMORY_MB", value)
+    space = tmp_path / "space.yaml"
+    space.write_text(TINY_TRANSFER_SPACE, encoding="utf-8")
+    result = runner.invoke(app, ["run", "--space", str(space), "--results-dir", str(tmp_path / "results")])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "MAMMOSEARCH_IN_MEMORY_MB" in lines[0] and repr(value) in lines[0], result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "results" / "tiny_transfer").exists()  # a run makes it; none started
+
+
+def test_the_threshold_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MAMMOSEARCH_IN_MEMORY_MB", "0.5")
+    assert paged.in_memory_bytes() == 2**19
+    monkeypatch.delenv("MAMMOSEARCH_IN_MEMORY_MB")
+    assert paged.in_memory_bytes() == 256 * 2**20

@@ -19,14 +19,34 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from mammosearch.errors import MammosearchError
+
 # Above this many bytes an array a trial derives from the data (the images at another
 # size, the activations, a split's training rows as float32) is kept on disk and read in
 # batches; at or below it, in memory, as before (small sets gain nothing from the disk).
-IN_MEMORY_BYTES = int(os.environ.get("MAMMOSEARCH_IN_MEMORY_MB", "256")) * 2**20
+DEFAULT_IN_MEMORY_MB = 256
+IN_MEMORY_BYTES: int | None = None  # set to override MAMMOSEARCH_IN_MEMORY_MB (tests do)
+
+
+def in_memory_bytes() -> int:
+    """The threshold: ``IN_MEMORY_BYTES``, else ``MAMMOSEARCH_IN_MEMORY_MB`` megabytes, else 256 MB."""
+    if IN_MEMORY_BYTES is not None:
+        return IN_MEMORY_BYTES
+    raw = os.environ.get("MAMMOSEARCH_IN_MEMORY_MB", "").strip()
+    if not raw:
+        return DEFAULT_IN_MEMORY_MB * 2**20
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        megabytes = -1.0
+    if not megabytes >= 0:  # also NaN
+        raise MammosearchError(f"MAMMOSEARCH_IN_MEMORY_MB must be a number of megabytes (0 or more), got {raw!r}; "
+                               f"unset it for the default {DEFAULT_IN_MEMORY_MB}")
+    return int(megabytes * 2**20)
 
 
 def is_large(n_bytes: int) -> bool:
-    return n_bytes > IN_MEMORY_BYTES
+    return n_bytes > in_memory_bytes()
 
 
 def release(array: np.ndarray) -> None:
