@@ -217,3 +217,20 @@ def test_the_threshold_is_read_from_the_environment(monkeypatch):
     assert paged.in_memory_bytes() == 2**19
     monkeypatch.delenv("MAMMOSEARCH_IN_MEMORY_MB")
     assert paged.in_memory_bytes() == 256 * 2**20
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_statistics_from_one_bincount_equal_numpy_histogram_and_float_means(channels):
+    from mammosearch.data.fingerprint import shortcuts
+
+    images = np.random.default_rng(4).integers(0, 256, (7, 20, 20, channels), dtype=np.uint8)
+    images[0] = 255  # the top edge: the last bin, as np.histogram puts it
+    images[1] = 0
+    gray = images.mean(axis=3) if channels > 1 else images[:, :, :, 0].astype(np.float64)  # as the statistics were defined
+    expected = np.stack([np.histogram(g, bins=shortcuts.HISTOGRAM_BINS, range=(0, 256))[0] for g in gray])
+    np.testing.assert_array_equal(shortcuts._histograms(shortcuts._gray(images)), expected)
+    groups = shortcuts.statistics(images, np.zeros(7, bool), np.full(7, 20), np.full(7, 20), np.full(7, 8))
+    np.testing.assert_array_equal(groups["intensity histogram"], expected / 400)
+    k = max(1, int(20 * shortcuts.CORNER))
+    corners = np.stack([gray[:, :k, :k].mean((1, 2)), gray[:, :k, -k:].mean((1, 2)), gray[:, -k:, :k].mean((1, 2)), gray[:, -k:, -k:].mean((1, 2))], axis=1)
+    np.testing.assert_array_equal(groups["corner brightness"], np.sort(corners, axis=1))
