@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mammosearch.errors import MammosearchError
+from mammosearch.files import write_atomically
 
 # Above this many bytes an array a trial derives from the data (the images at another
 # size, the activations, a split's training rows as float32) is kept on disk and read in
@@ -103,23 +104,57 @@ def adopt(array: np.ndarray, path: Path | None, final: Path) -> np.ndarray | Non
     return np.load(final, mmap_mode="r", allow_pickle=False)
 
 
+def read_mapped(path: Path, shape: tuple[int, ...] | None = None, dtype: npt.DTypeLike | None = None) -> np.ndarray | None:
+    """The array stored at ``path``, memory-mapped read-only, or None when there is none.
+
+    A torn or foreign file, or one of another ``shape`` or ``dtype`` when they are given, is
+    removed, to be made again: a cache file is never trusted blindly.
+    """
+    if not path.is_file():
+        return None
+    try:
+        stored = np.load(path, mmap_mode="r", allow_pickle=False)
+        if (shape is None or stored.shape == shape) and (dtype is None or stored.dtype == np.dtype(dtype)):
+            return stored
+    except (OSError, ValueError):
+        pass
+    path.unlink(missing_ok=True)
+    return None
+
+
+def computed_into(final: Path, compute: Callable[[Path], np.ndarray]) -> np.ndarray:
+    """``compute(filling)``, kept at ``final``.
+
+    A result written into ``filling`` (a large one, opened with :func:`new_array`) is moved
+    to ``final`` and mapped read-only; one kept in memory is saved at ``final`` and returned
+    as it is. A cache that cannot be written costs memory, not correctness; a failed
+    computation leaves no partial file.
+    """
+    filling = final.with_name(f"{final.name}.{os.getpid()}.filling")
+    try:
+        array = compute(filling)
+        adopted = adopt(array, filling, final)
+        if adopted is not None:
+            return adopted
+        try:
+            write_atomically(final, lambda p: np.save(p, array, allow_pickle=False))
+        except OSError:
+            pass
+        return array
+    finally:
+        filling.unlink(missing_ok=True)
+
+
 def stored_or_made(final: Path, shape: tuple[int, ...], dtype: npt.DTypeLike, fill: Callable[[np.ndarray], object]) -> np.ndarray:
     """The array stored at ``final`` (memory-mapped, read-only) when it has ``shape``; else a
     new file filled by ``fill(out)`` and moved there once complete (a torn file is remade)."""
-    if final.is_file():
-        try:
-            stored = np.load(final, mmap_mode="r", allow_pickle=False)
-            if stored.shape == shape and stored.dtype == np.dtype(dtype):
-                return stored
-        except (OSError, ValueError):
-            pass
-        final.unlink(missing_ok=True)
-    filling = final.with_name(f"{final.name}.{os.getpid()}.filling")
-    try:
+    stored = read_mapped(final, shape, dtype)
+    if stored is not None:
+        return stored
+
+    def made(filling: Path) -> np.ndarray:
         out = new_array(filling, shape, dtype)
         fill(out)
-        adopted = adopt(out, filling, final)
-        assert adopted is not None
-        return adopted
-    finally:
-        filling.unlink(missing_ok=True)
+        return out
+
+    return computed_into(final, made)

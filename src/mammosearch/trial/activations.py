@@ -13,7 +13,6 @@ activations are written to their file as they are computed and read back memory-
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,8 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from mammosearch.data.paged import adopt, chunks, is_large, new_array, release
-from mammosearch.files import write_atomically
+from mammosearch.data.paged import chunks, computed_into, is_large, new_array, read_mapped, release
 
 MEMORY_ENTRIES = 6  # activations kept in RAM (least recently used dropped first)
 BATCH = 64  # images per forward pass of the frozen part
@@ -96,36 +94,11 @@ class ActivationCache:
             self.memory.move_to_end(digest)
             return self.memory[digest]
         path = None if self.directory is None else self.directory / f"{digest}.npy"
-        array = None
-        if path is not None and path.is_file():
-            try:
-                array = np.load(path, mmap_mode="r", allow_pickle=False)  # paged in as used
-            except (OSError, ValueError):
-                path.unlink(missing_ok=True)  # torn or foreign file: recompute
+        array = None if path is None else read_mapped(path)  # paged in as used
         if array is None:
-            array = self._compute(path, compute)
+            # A large set's activations are written to their file as they are computed.
+            array = compute(None) if path is None else computed_into(path, compute)
         self.memory[digest] = array
         while len(self.memory) > MEMORY_ENTRIES:
             self.memory.popitem(last=False)
         return array
-
-    def _compute(self, path: Path | None, compute: Callable[[Path | None], np.ndarray]) -> np.ndarray:
-        if path is None:
-            return compute(None)
-        filling = path.with_name(f"{path.name}.{os.getpid()}.filling")
-        try:
-            array = compute(filling)
-            adopted = adopt(array, filling, path)  # a large set, written to its file as it was computed
-            if adopted is not None:
-                return adopted
-            self._store(path, array)
-            return array
-        finally:
-            filling.unlink(missing_ok=True)
-
-    @staticmethod
-    def _store(path: Path, array: np.ndarray) -> None:
-        try:
-            write_atomically(path, lambda p: np.save(p, array, allow_pickle=False))
-        except OSError:
-            pass  # a full disk costs speed, not correctness: the array is still in memory

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,7 @@ import keras
 import numpy as np
 
 from mammosearch.config.params import AugmentationParams
-from mammosearch.data.paged import adopt, is_large, new_array, release
-from mammosearch.files import write_atomically
+from mammosearch.data.paged import computed_into, is_large, new_array, read_mapped, release
 from mammosearch.models.stem import augmentation_layers
 
 BATCH = 64
@@ -86,27 +84,14 @@ def cached_views(path: Path | None, compute: Callable[[Path | None], np.ndarray]
 
     ``compute(filling)`` may write a large result straight into ``filling`` (see :func:`view_activations`).
     """
-    if path is not None and path.is_file():
-        try:
-            return np.load(path, mmap_mode="r")
-        except (OSError, ValueError):
-            path.unlink(missing_ok=True)
-    filling = None if path is None else path.with_name(f"{path.name}.{os.getpid()}.filling")
-    try:
-        values = compute(filling).astype(np.float16, copy=False)
-        if path is None:
-            return values
-        adopted = adopt(values, filling, path)
-        if adopted is not None:
-            return adopted
-        try:
-            write_atomically(path, lambda p: np.save(p, values, allow_pickle=False))
-            return np.load(path, mmap_mode="r")
-        except OSError:
-            return values  # an unwritable cache costs memory, not correctness
-    finally:
-        if filling is not None:
-            filling.unlink(missing_ok=True)
+    if path is None:
+        return compute(None).astype(np.float16, copy=False)
+    stored = read_mapped(path)
+    if stored is not None:
+        return stored
+    values = computed_into(path, lambda filling: compute(filling).astype(np.float16, copy=False))
+    # Kept in memory and saved: read back memory-mapped, as a stored one is (unless it could not be saved).
+    return values if isinstance(values, np.memmap) or not path.is_file() else np.load(path, mmap_mode="r")
 
 
 class ViewBatches(keras.utils.PyDataset):
