@@ -9,16 +9,31 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import reprlib
 from pathlib import Path
 from typing import Any
 
 from mammosearch.errors import SpaceError
 
+SHOWN_CHARS = 60
+
+
+def _short_repr() -> reprlib.Repr:
+    # reprlib stops at a few items per level and a few levels deep, so the text is short
+    # BEFORE it is built: repr() of a shared, aliased YAML value would be gigabytes.
+    short = reprlib.Repr()
+    short.maxlevel, short.maxlist, short.maxtuple, short.maxdict, short.maxset = 3, 6, 6, 6, 6
+    short.maxstring = short.maxother = short.maxlong = SHOWN_CHARS
+    return short
+
+
+_SHORT = _short_repr()
+
 
 def show(value: Any) -> str:
-    """A value as it appears in a message, cut to one short line."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A value as it appears in a message, cut to one short line (never built whole)."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
 
 
 def suggestion(value: str, allowed: tuple[str, ...]) -> str:
@@ -43,8 +58,9 @@ class Fields:
             raise self.fail(path or "<top level>", f"expected a mapping of keys, got {show(node)}")
         for key in node:
             if not isinstance(key, str) or key not in allowed:
-                where = f"{path}.{key}" if path else str(key)
-                raise self.fail(where, f"unknown key{suggestion(str(key), allowed)} (allowed here: {', '.join(allowed)})")
+                shown = key if isinstance(key, str) and len(key) <= SHOWN_CHARS else show(key)
+                where = f"{path}.{shown}" if path else shown
+                raise self.fail(where, f"unknown key{suggestion(str(key)[:SHOWN_CHARS], allowed)} (allowed here: {', '.join(allowed)})")
         return dict(node)
 
     def integer(self, node: Any, path: str, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -77,7 +93,8 @@ class Fields:
 
     def choice(self, node: Any, path: str, allowed: tuple[str, ...]) -> str:
         if not isinstance(node, str) or node not in allowed:
-            raise self.fail(path, f"unknown value {show(node)}{suggestion(str(node), allowed)} (allowed: {', '.join(allowed)})")
+            hint = suggestion(node[:SHOWN_CHARS], allowed) if isinstance(node, str) else ""
+            raise self.fail(path, f"unknown value {show(node)}{hint} (allowed: {', '.join(allowed)})")
         return node
 
     def choices(self, node: Any, path: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -86,7 +103,7 @@ class Fields:
             raise self.fail(path, f"must name at least one of: {', '.join(allowed)}")
         picked = tuple(self.choice(item, f"{path}[{i}]" if isinstance(node, list) else path, allowed) for i, item in enumerate(items))
         if len(set(picked)) != len(picked):
-            raise self.fail(path, f"lists a value twice: {list(picked)}")
+            raise self.fail(path, f"lists a value twice: {show(list(picked))}")
         return picked
 
     def bounds(self, value: float, path: str, minimum: float | None, maximum: float | None) -> None:
@@ -113,5 +130,5 @@ class Fields:
         try:
             re.compile(node)
         except re.error as exc:
-            raise self.fail(path, f"invalid regular expression {node!r}: {exc}") from None
+            raise self.fail(path, f"invalid regular expression {show(node)}: {exc}") from None
         return node

@@ -24,6 +24,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from mammosearch.config.fields import show  # messages show a short prefix of a value, never all of it
+
 Scalar = int | float | str | bool
 
 
@@ -70,7 +72,7 @@ class Categorical:
 
     def __post_init__(self) -> None:
         if not self.choices or len(set(self.choices)) != len(self.choices):
-            raise ValueError(f"`choices` must hold distinct values, at least one, but got {list(self.choices)}.")
+            raise ValueError(f"`choices` must hold distinct values, at least one, but got {show(list(self.choices))}.")
 
     def suggest(self, trial: Suggester, name: str) -> Any:
         return trial.suggest_categorical(name, list(self.choices))

@@ -33,6 +33,7 @@ from mammosearch.config.schema import (
     TrainingSpace,
 )
 from mammosearch.config.tunable import bool_param, float_param, int_param, str_param
+from mammosearch.config.yaml_load import YamlBombError, load_yaml
 from mammosearch.data.base import DataSpec
 from mammosearch.data.checks import KEYS as CHECK_KEYS
 from mammosearch.data.checks import PATIENTS, PHOTOMETRY, DataChecks
@@ -62,8 +63,13 @@ def load_space(path: Path | None, overrides: Sequence[str] = ()) -> Space:
 
 def _load_yaml(text: str, source: str) -> Any:
     try:
-        # safe_load: tags such as !!python/object are refused, never constructed.
-        return yaml.safe_load(text)
+        # Safe loading (tags such as !!python/object are refused, never constructed), with
+        # alias expansion measured before any value is built (a billion-laughs document).
+        return load_yaml(text)
+    except YamlBombError as exc:
+        raise SpaceError(f"{source}: refused YAML: {exc}") from None
+    except RecursionError:
+        raise SpaceError(f"{source}: refused YAML: nested too deeply to read (thousands of levels); a space is a few levels deep") from None
     except yaml.constructor.ConstructorError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

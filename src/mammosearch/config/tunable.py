@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mammosearch.config.fields import Fields
+from mammosearch.config.fields import Fields, show
 from mammosearch.config.params import Fixed, FloatRange, IntRange, ParamSpec, Scalar, one_of
 
 
@@ -19,7 +19,7 @@ def _choices(fields: Fields, values: tuple[Scalar, ...], path: str) -> ParamSpec
     if not values:
         raise fields.fail(path, "an empty list of choices; give at least one value")
     if len(set(values)) != len(values):
-        raise fields.fail(path, f"lists a value twice: {list(values)}")
+        raise fields.fail(path, f"lists a value twice: {show(list(values))}")
     return one_of(values)
 
 
