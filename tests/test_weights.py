@@ -136,3 +136,34 @@ def test_weights_fetch_without_a_network_says_which_url_failed(tmp_path, monkeyp
     monkeypatch.setitem(registry.FAMILIES, "vgg16", dataclasses.replace(vgg16, imagenet=dataclasses.replace(vgg16.imagenet, url="http://127.0.0.1:9/x.h5")))
     result = runner.invoke(app, ["weights", "fetch", "--family", "vgg16"])
     assert result.exit_code == 6 and "cannot download http://127.0.0.1:9/x.h5" in result.output
+
+
+def _cached_imagenet_file(tmp_path: Path, monkeypatch, truncated: bool) -> Path:
+    """A small real HDF5 file where Keras caches VGG16's ImageNet weights, cut short when asked."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    target = tmp_path / "keras" / "models" / registry.FAMILIES["vgg16"].imagenet.name
+    target.parent.mkdir(parents=True)
+    with h5py.File(target, "w") as handle:
+        handle.create_dataset("block1_conv1/kernel", data=np.arange(20_000, dtype=np.float32))
+    if truncated:
+        target.write_bytes(target.read_bytes()[:30_000])
+    return target
+
+
+@pytest.mark.parametrize("truncated", [True, False], ids=["truncated", "another-file"])
+def test_a_bad_imagenet_file_in_keras_cache_stops_run_before_any_trial(tmp_path, monkeypatch, truncated):
+    import optuna
+
+    target = _cached_imagenet_file(tmp_path, monkeypatch, truncated)
+    result = _run(tmp_path, "model: {families: [vgg16], weights: imagenet}\n")
+    assert result.exit_code == 2
+    reason = "truncated or damaged" if truncated else "not the file Keras publishes"
+    _one_error_line(result, str(target), reason, "weights fetch --family vgg16")
+    assert target.is_file()  # the user's file is named, not silently replaced
+    assert optuna.study.get_all_study_names(f"sqlite:///{tmp_path / 's.db'}") == []
+
+
+def test_weights_check_says_a_cached_imagenet_file_is_truncated(tmp_path, monkeypatch):
+    _cached_imagenet_file(tmp_path, monkeypatch, truncated=True)
+    result = runner.invoke(app, ["weights", "check"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0 and "truncated or damaged" in result.output

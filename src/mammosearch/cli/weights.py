@@ -51,9 +51,9 @@ def weights_check() -> None:
         table.add_column(title)
     missing = 0
     for status in imagenet_status():
-        state = "ready" if status.hash_ok else ("wrong file (hash differs)" if status.present else "missing")
+        state = "ready" if status.hash_ok else (f"file {status.problem}" if status.present else "missing")
         missing += state != "ready"
-        table.add_row(status.family, state, escape(str(status.path)))
+        table.add_row(status.family, escape(state), escape(str(status.path)))
     console.print(table)
     if missing:
         console.print("run `mammosearch weights fetch` where there is internet, copy the files to the paths above, "

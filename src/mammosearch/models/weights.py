@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mammosearch.downloads import Progress
 from mammosearch.errors import SpaceError
-from mammosearch.models.registry import FAMILIES, family
+from mammosearch.models.registry import FAMILIES, WeightsFile, family
 
 
 def keras_models_dir() -> Path:
@@ -34,6 +34,15 @@ def ensure_imagenet_weights(family_name: str) -> Path:
         raise SpaceError(f"model.weights: the {family_name} family has no ImageNet weights; use none")
     target = keras_models_dir() / weights.name
     if target.is_file():
+        # Keras would find the hash wrong, try to download again, and fail every trial with a
+        # long traceback on a machine without internet: say so once, here, with the fix.
+        problem = imagenet_file_problem(target, weights)
+        if problem is not None:
+            raise SpaceError(
+                f"model.weights: {target} ({family_name} ImageNet weights) {problem}: delete it and run "
+                f"`mammosearch weights fetch --family {family_name}` where there is internet (or copy the right file there), "
+                f"or set `model.weights` to none or to a local weights file"
+            )
         return target
     from mammosearch.runtime import import_keras_quietly
 
@@ -51,6 +60,29 @@ def ensure_imagenet_weights(family_name: str) -> Path:
             f"or set `model.weights` to none or to a local weights file"
         ) from None
     return Path(fetched)
+
+
+def imagenet_file_problem(path: Path, weights: WeightsFile) -> str | None:
+    """None when ``path`` is the file Keras expects (its md5 matches); else what is wrong with it, in a few words.
+
+    The hash decides; the HDF5 structure only tells a truncated or damaged download apart
+    from a complete file that is not the one Keras publishes (what to tell the user differs).
+    """
+    from mammosearch.downloads import digest_of
+
+    try:
+        if digest_of(path, "md5") == weights.md5:
+            return None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    import h5py
+
+    try:
+        with h5py.File(path, "r"):
+            pass
+    except (OSError, ValueError):
+        return f"is truncated or damaged (not a complete HDF5 file, {path.stat().st_size:,} bytes)"
+    return f"is not the file Keras publishes (its md5 differs from {weights.md5})"
 
 
 def check_weights_file(path: Path, family_name: str, key: str) -> None:
@@ -96,19 +128,19 @@ class WeightsStatus:
     path: Path
     present: bool
     hash_ok: bool | None  # None when the file is absent
+    problem: str | None = None  # what is wrong with a present file whose hash differs
 
 
 def imagenet_status() -> list[WeightsStatus]:
     """Each family with ImageNet weights: is its file in Keras' cache, and is it the right file."""
-    from mammosearch.downloads import digest_of
-
     rows = []
     for name, entry in FAMILIES.items():
         if entry.imagenet is None:
             continue
         path = keras_models_dir() / entry.imagenet.name
         present = path.is_file()
-        rows.append(WeightsStatus(name, path, present, digest_of(path, "md5") == entry.imagenet.md5 if present else None))
+        problem = imagenet_file_problem(path, entry.imagenet) if present else None
+        rows.append(WeightsStatus(name, path, present, problem is None if present else None, problem))
     return rows
 
 
