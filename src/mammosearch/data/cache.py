@@ -17,7 +17,6 @@ import contextvars
 import dataclasses
 import hashlib
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from mammosearch.data.paged import adopt, new_array
+from mammosearch.data.partial import filling_path, sweep_stale
 from mammosearch.files import write_atomically
 
 # Typed loosely: numpy's stub reads a `**arrays` mapping as possibly its `allow_pickle` flag.
@@ -80,6 +80,7 @@ def cached(cache_dir: Path | None, key: str, compute: Callable[[], dict[str, np.
     """
     if cache_dir is None:
         return compute(), False
+    sweep_stale(Path(cache_dir))  # partial files of fills killed earlier (their process is gone)
     path, mapped = Path(cache_dir) / f"{key}.npz", Path(cache_dir) / f"{key}.{MAPPED}.npy"
     if path.is_file():
         try:
@@ -92,7 +93,7 @@ def cached(cache_dir: Path | None, key: str, compute: Callable[[], dict[str, np.
             # A damaged entry (or one whose images file is gone or short) is recomputed, never trusted.
             path.unlink(missing_ok=True)
             mapped.unlink(missing_ok=True)
-    filling = mapped.with_name(f"{mapped.name}.{os.getpid()}.filling")
+    filling = filling_path(mapped)
     try:
         with images_written_to(filling):
             arrays = compute()

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from mammosearch.data.partial import filling_path, sweep_stale
 from mammosearch.errors import MammosearchError
 from mammosearch.files import write_atomically
 
@@ -130,7 +131,8 @@ def computed_into(final: Path, compute: Callable[[Path], np.ndarray]) -> np.ndar
     as it is. A cache that cannot be written costs memory, not correctness; a failed
     computation leaves no partial file.
     """
-    filling = final.with_name(f"{final.name}.{os.getpid()}.filling")
+    sweep_stale(final.parent)  # partial files of computations killed earlier (their process is gone)
+    filling = filling_path(final)
     try:
         array = compute(filling)
         adopted = adopt(array, filling, final)
