@@ -60,17 +60,25 @@ def data_fetch(
     dataset: Annotated[Dataset, typer.Argument(help="Which public data set.")],
     dest: Annotated[Path | None, typer.Option("--dest", help="Where to unpack; default: where the loader looks ($MAMMOSEARCH_DATA/mini-mias or ~/.cache/mammosearch/mini-mias).")] = None,
     url: Annotated[str | None, typer.Option("--url", help="Archive URL (a mirror, or file:// for a local copy).")] = None,
-    sha256: Annotated[str | None, typer.Option("--sha256", help="Expected checksum of the archive; refused if it differs.")] = None,
+    sha256: Annotated[str | None, typer.Option("--sha256", help="Expected checksum of the archive (for --url sources); refused if it differs. Without it, every file is checked against the hashes the package pins.")] = None,
+    max_unpacked_mb: Annotated[float, typer.Option("--max-unpacked-mb", help="Refuse an archive that unpacks to more than this (from its headers, before writing).")] = 4096.0,
+    max_ratio: Annotated[float, typer.Option("--max-ratio", help="Refuse an archive that unpacks to more than this many bytes per archive byte (a zip bomb).")] = 200.0,
 ) -> None:
     """Download, verify and unpack a public data set where its loader finds it."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
+    from mammosearch.data.archives import ArchiveLimits
     from mammosearch.data.fetch import fetch_mini_mias
 
+    limits = ArchiveLimits(max_unpacked_mb=max_unpacked_mb, max_ratio=max_ratio)
     with Progress("[bold]download", BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=console) as bar:
         task = bar.add_task("download", total=None)
-        folder = fetch_mini_mias(dest, url, sha256, lambda done, total: bar.update(task, completed=done, total=total))
-    console.print(f"mini-MIAS is in {escape(str(folder))}; `data: {{source: mias}}` finds it there by default")
+        fetched = fetch_mini_mias(dest, url, sha256, lambda done, total: bar.update(task, completed=done, total=total), limits)
+    checked = f"archive sha256 checked, {fetched.verified} images matched their pinned hashes" if sha256 else f"{fetched.verified} files matched their pinned sha256"
+    console.print(f"mini-MIAS is in {escape(str(fetched.folder))} ({checked}); `data: {{source: mias}}` finds it there by default")
+    if fetched.left_out:
+        shown = ", ".join(fetched.left_out[:5]) + (f" and {len(fetched.left_out) - 5} more" if len(fetched.left_out) > 5 else "")
+        console.print(f"left out {len(fetched.left_out)} file(s) no pinned hash vouches for: {escape(shown)}")
 
 
 @data_app.command("export")
