@@ -247,7 +247,8 @@ class _Sections:
             else:
                 file = self.f.path(value, paths[family])
                 if not file.is_file():
-                    raise self.f.fail(paths[family], f"expected imagenet, none or an existing weights file, got '{value}' ({file} does not exist)")
+                    where = str(file) if len(str(file)) <= 300 else str(file)[:297] + "..."
+                    raise self.f.fail(paths[family], f"expected imagenet, none or an existing weights file, got {show(value)} ({where} does not exist)")
                 resolved[family] = str(file)
         return resolved
 
