@@ -16,6 +16,7 @@ from mammosearch.cli.app import (
     console,
     friendly_errors,
 )
+from mammosearch.data.archives import ArchiveLimits  # stdlib only: cheap at start-up
 
 data_app = typer.Typer(no_args_is_help=True, help="Look at and fetch the images a search trains on.")
 app.add_typer(data_app, name="data", rich_help_panel=SETUP)
@@ -61,13 +62,12 @@ def data_fetch(
     dest: Annotated[Path | None, typer.Option("--dest", help="Where to unpack; default: where the loader looks ($MAMMOSEARCH_DATA/mini-mias or ~/.cache/mammosearch/mini-mias).")] = None,
     url: Annotated[str | None, typer.Option("--url", help="Archive URL (a mirror, or file:// for a local copy).")] = None,
     sha256: Annotated[str | None, typer.Option("--sha256", help="Expected checksum of the archive (for --url sources); refused if it differs. Without it, every file is checked against the hashes the package pins.")] = None,
-    max_unpacked_mb: Annotated[float, typer.Option("--max-unpacked-mb", help="Refuse an archive that unpacks to more than this (from its headers, before writing).")] = 4096.0,
-    max_ratio: Annotated[float, typer.Option("--max-ratio", help="Refuse an archive that unpacks to more than this many bytes per archive byte (a zip bomb).")] = 200.0,
+    max_unpacked_mb: Annotated[float, typer.Option("--max-unpacked-mb", help="Refuse an archive that unpacks to more than this (from its headers, before writing).")] = ArchiveLimits.max_unpacked_mb,
+    max_ratio: Annotated[float, typer.Option("--max-ratio", help="Refuse an archive that unpacks to more than this many bytes per archive byte (a zip bomb).")] = ArchiveLimits.max_ratio,
 ) -> None:
     """Download, verify and unpack a public data set where its loader finds it."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    from mammosearch.data.archives import ArchiveLimits
     from mammosearch.data.fetch import fetch_mini_mias
 
     limits = ArchiveLimits(max_unpacked_mb=max_unpacked_mb, max_ratio=max_ratio)

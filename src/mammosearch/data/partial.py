@@ -26,6 +26,8 @@ SUFFIX = ".filling"
 # another host writes its file continuously).
 LEGACY_GRACE_S = 3600.0
 
+PID_REUSE_MARGIN_S = 600.0
+
 _NAMED = re.compile(r"^(?P<final>.+)\.(?P<pid>\d+)@(?P<host>[A-Za-z0-9._-]+)\.filling$")
 _LEGACY = re.compile(r"^(?P<final>.+)\.(?P<pid>\d+)\.filling$")
 
@@ -47,8 +49,9 @@ def _writer_gone(pid: int, last_written: float) -> bool:
         return True
     except (psutil.AccessDenied, OSError):
         return False  # alive, owned by someone else: keep
-    # A process that started after the file's last write cannot be the one writing it.
-    return started > last_written + 1.0
+    # A process that started after the file's last write cannot be the one writing it. The
+    # margin covers clock skew between a file server (which stamps mtime) and this host.
+    return started > last_written + PID_REUSE_MARGIN_S
 
 
 def is_stale(path: Path, now: float | None = None) -> bool:
