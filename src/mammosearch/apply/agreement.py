@@ -1,0 +1,57 @@
+"""How closely a score computed again must equal the score the study stored: one tolerance.
+
+Not bit for bit: float32 sums are not associative, and CPU kernels order them by the
+instruction set (SSE, AVX2, AVX-512), the library (oneDNN or Eigen in TensorFlow, XLA in
+JAX) and the batch shape (one image alone takes another kernel than a batch of 16; on some
+machines a row's position in the batch matters too). So the same model on the same pixels
+gives probabilities a few float32 steps apart on another machine, or even on this one when
+an image is batched with other images; padding batches to one shape does not remove that.
+
+``SCORE_TOLERANCE`` is an absolute bound on the probability. Measured with float32 models
+(a 3-layer CNN, VGG16 with ImageNet weights at 96 px, ResNet50 at 160 px) between oneDNN
+and Eigen kernels, oneDNN limited to SSE4.1, JAX's XLA and batch size 1 against 16, the
+largest difference was about 1.1e-6 (one float32 step at 0.5 is 6e-8); 1e-5 leaves about
+ten times that, and is still four orders of magnitude below anything a threshold printed
+to 4 decimals, an AUC or a calibration bin can show. Differences above it mean another
+model, other weights or other preprocessing, not rounding. It holds for ``precision:
+float32`` (the default); a mixed-precision model computes in 16-bit floats and agrees only
+to their precision (bfloat16 keeps 8 bits of mantissa).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+SCORE_TOLERANCE = 1e-5  # absolute, on probabilities in 0..1 (see the module docstring for its size)
+
+
+def scores_agree(a: float, b: float) -> bool:
+    return abs(a - b) <= SCORE_TOLERANCE
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How the scores computed now compare with those the study stored for the same images."""
+
+    compared: int
+    within: int  # within SCORE_TOLERANCE
+    identical: int  # equal bit for bit (usual on the machine and batch layout that stored them)
+    largest: float
+
+    @property
+    def all_within(self) -> bool:
+        return self.within == self.compared
+
+    def summary(self) -> str:
+        return (f"{self.compared} image(s) the study scored: {self.within} within {SCORE_TOLERANCE:g} of the stored score "
+                f"({self.identical} identical), largest difference {self.largest:.2e}")
+
+
+def agreement(pairs: Iterable[tuple[float, float]]) -> Agreement | None:
+    """``(new, stored)`` score pairs compared; None when there are none."""
+    pairs = list(pairs)
+    if not pairs:
+        return None
+    return Agreement(len(pairs), sum(1 for a, b in pairs if scores_agree(a, b)), sum(1 for a, b in pairs if a == b),
+                     max(abs(a - b) for a, b in pairs))
