@@ -115,7 +115,7 @@ def test_the_agreement_counts_scores_within_the_tolerance_and_bit_equal_ones_apa
     found = agreement([(0.5, 0.5), (0.49561527, 0.49561524), (0.2, 0.2 + 2 * SCORE_TOLERANCE)])
     assert found is not None and (found.compared, found.within, found.identical) == (3, 2, 1) and not found.all_within
     assert found.largest == pytest.approx(2 * SCORE_TOLERANCE)
-    assert found.summary() == f"3 image(s) the study scored: 2 within {SCORE_TOLERANCE:g} of the stored score (1 identical), largest difference 2.00e-05"
+    assert found.summary() == f"3 image(s) the study scored: 2 within {SCORE_TOLERANCE:g} of the stored score (1 identical), largest difference {2 * SCORE_TOLERANCE:.2e}"
     assert agreement([]) is None
 
 
