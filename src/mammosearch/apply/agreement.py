@@ -2,22 +2,23 @@
 
 Not bit for bit: float32 sums are not associative, and CPU kernels order them by the
 instruction set (SSE, AVX2, AVX-512), the library (oneDNN or Eigen in TensorFlow, XLA in
-JAX) and the batch shape (one image alone takes another kernel than a batch of 16; on some
-machines a row's position in the batch matters too). So the same model on the same pixels
-gives probabilities a few float32 steps apart on another machine, or even on this one when
-an image is batched with other images; padding batches to one shape does not remove that.
+JAX) and the batch shape (one image alone takes another kernel than a batch of 16). So the
+same model on the same pixels gives probabilities a few float32 steps apart on another
+machine, or on this one when an image is scored alone. A fixed, padded batch shape would
+not make it exact either: on the machine that reported this, the two differing scores
+(0.49561527 and 0.49561524 for one image as DICOM and as PNG) were two rows of one batch.
 
-``SCORE_TOLERANCE`` is an absolute bound on the probability. Measured here between oneDNN
-and Eigen kernels, oneDNN limited to SSE4.1, JAX's XLA, and batch size 1 against 16: a
-3-layer CNN moved by at most 1.2e-7 (two float32 steps at 0.5), VGG16 with ImageNet weights
-at 96 px by 1.1e-6, ResNet50 at 160 px by 8.8e-6 (its 2048 features agree to 4e-7 relative,
-and a head that spreads nearly equal features over logits of +-4 magnifies that). 1e-4
-leaves ten times the worst of these for deeper sums on larger images, and is no larger
-than the last of the 4 decimals a threshold is printed with. Differences above it mean another model, other
-weights or other preprocessing, not rounding. A score closer than this to a threshold can
-take the other label on another machine. It holds for ``precision: float32`` (the default);
-a mixed-precision model computes in 16-bit floats and agrees only to their precision
-(bfloat16 keeps 8 bits of mantissa).
+``SCORE_TOLERANCE`` is an absolute bound on the probability. ``benchmarks/score_drift.py``
+scores the same images with oneDNN kernels, Eigen kernels, oneDNN limited to SSE4.1, JAX's
+XLA, and one image a batch, each model with a head that spreads the logits over about +-4:
+the largest difference was 5.2e-6 for the search's CNN shape at 64 px, 3.4e-6 for VGG16
+with ImageNet weights at 96 px and 1.3e-5 for ResNet50 at 160 px (a float32 step at 0.5 is
+6e-8). 1e-4 leaves about eight times the worst of these for deeper sums on larger images,
+and is no larger than the last of the 4 decimals a threshold is printed with. Differences
+above it mean another model, other weights or other preprocessing, not rounding. A score
+closer than this to a threshold can take the other label on another machine. It holds for
+``precision: float32`` (the default); a mixed-precision model computes in 16-bit floats and
+agrees only to their precision (bfloat16 keeps 8 bits of mantissa).
 """
 
 from __future__ import annotations
