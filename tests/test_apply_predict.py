@@ -75,6 +75,22 @@ def test_predict_on_a_folder_reproduces_the_stored_scores_of_a_cached_activation
     assert "differ by more than" not in result.output
 
 
+def test_stored_scores_the_model_does_not_reproduce_are_counted_apart(transfer_study, tmp_path):
+    import shutil
+
+    # Stored scores moved by ten tolerances stand for another model or other preprocessing.
+    exported = tmp_path / "exported"
+    shutil.copytree(transfer_study["exported"], exported)
+    stored = json.loads((exported / "predictions.json").read_text())
+    stored["val"]["scores"][:3] = [s - 10 * SCORE_TOLERANCE if s > 0.5 else s + 10 * SCORE_TOLERANCE for s in stored["val"]["scores"][:3]]
+    (exported / "predictions.json").write_text(json.dumps(stored))
+    result = _invoke("predict", exported, transfer_study["images"] / "val", "--out", tmp_path / "p.csv")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert f"16 image(s) the study scored: 13 within {SCORE_TOLERANCE:g} of the stored score" in text
+    assert f"3 image(s) differ by more than {SCORE_TOLERANCE:g}: not the model or the preprocessing" in text
+
+
 def test_predict_with_study_and_trial_reproduces_full_network_validation_and_test_scores(cnn_export, tmp_path):
     out = tmp_path / "p.csv"
     manifest = cnn_export["images"] / "manifest.csv"
