@@ -1,4 +1,8 @@
-"""`predict` and `data export` on real studies: scores equal the stored ones bit for bit."""
+"""`predict` and `data export` on real studies: scores equal the stored ones within ``SCORE_TOLERANCE``.
+
+Not bit for bit: another machine's kernels, or another batch composition, round float32 sums
+differently (``apply/agreement.py``). The pixels that reach the model are compared exactly.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from tests.conftest import TINY_SPACE, TINY_TRANSFER_SPACE
 from typer.testing import CliRunner
 
+from mammosearch.apply.agreement import SCORE_TOLERANCE, agreement, scores_agree
 from mammosearch.cli import app
-from tests.conftest import TINY_SPACE, TINY_TRANSFER_SPACE
 
 runner = CliRunner()
 
@@ -65,8 +70,25 @@ def test_predict_on_a_folder_reproduces_the_stored_scores_of_a_cached_activation
     stored = json.loads((transfer_study["exported"] / "predictions.json").read_text())["val"]
     count, pairs = _stored_match(_rows(out))
     assert count == len(stored["scores"]) == 16
-    assert all(a == b for a, b in pairs), max(abs(a - b) for a, b in pairs)  # bit for bit, not approximately
-    assert f"{count} image(s) the study scored: {count} identical" in " ".join(result.output.split())
+    assert all(scores_agree(a, b) for a, b in pairs), max(abs(a - b) for a, b in pairs)
+    assert f"{count} image(s) the study scored: {count} within {SCORE_TOLERANCE:g} of the stored score" in " ".join(result.output.split())
+    assert "differ by more than" not in result.output
+
+
+def test_stored_scores_the_model_does_not_reproduce_are_counted_apart(transfer_study, tmp_path):
+    import shutil
+
+    # Stored scores moved by ten tolerances stand for another model or other preprocessing.
+    exported = tmp_path / "exported"
+    shutil.copytree(transfer_study["exported"], exported)
+    stored = json.loads((exported / "predictions.json").read_text())
+    stored["val"]["scores"][:3] = [s - 10 * SCORE_TOLERANCE if s > 0.5 else s + 10 * SCORE_TOLERANCE for s in stored["val"]["scores"][:3]]
+    (exported / "predictions.json").write_text(json.dumps(stored))
+    result = _invoke("predict", exported, transfer_study["images"] / "val", "--out", tmp_path / "p.csv")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert f"16 image(s) the study scored: 13 within {SCORE_TOLERANCE:g} of the stored score" in text
+    assert f"3 image(s) differ by more than {SCORE_TOLERANCE:g}: not the model or the preprocessing" in text
 
 
 def test_predict_with_study_and_trial_reproduces_full_network_validation_and_test_scores(cnn_export, tmp_path):
@@ -80,7 +102,37 @@ def test_predict_with_study_and_trial_reproduces_full_network_validation_and_tes
         assert len(rows) == 96  # every image of the manifest
         count, pairs = _stored_match(rows)
         assert count == 48  # 24 validation + 24 test images were stored by the trial
-        assert all(a == b for a, b in pairs)
+        assert all(scores_agree(a, b) for a, b in pairs), max(abs(a - b) for a, b in pairs)
+
+
+def test_an_image_scores_the_same_within_the_tolerance_however_it_is_batched(cnn_export):
+    from mammosearch.apply.bundle import load_exported
+    from mammosearch.data.loading import load_image_set
+    from mammosearch.trial.training import predict_scores
+
+    # Batch size 1 takes another kernel than a batch of 16 on every CPU tried; a reversed
+    # order puts each image beside other images. Neither may move a score past the tolerance.
+    bundle = load_exported(cnn_export["exported"])
+    images = load_image_set(*_data_and_split(cnn_export["space_file"])).images[:40]
+    batched = predict_scores(bundle.model, images, 16)
+    alone = predict_scores(bundle.model, images, 1)
+    reordered = predict_scores(bundle.model, images[::-1], 16)[::-1]
+    assert np.abs(alone - batched).max() <= SCORE_TOLERANCE and np.abs(reordered - batched).max() <= SCORE_TOLERANCE
+
+
+def _data_and_split(space_file: Path) -> tuple:
+    from mammosearch.config.reader import parse_space
+
+    space = parse_space(Path(space_file).read_text(encoding="utf-8"))
+    return space.data, space.split
+
+
+def test_the_agreement_counts_scores_within_the_tolerance_and_bit_equal_ones_apart():
+    found = agreement([(0.5, 0.5), (0.49561527, 0.49561524), (0.2, 0.2 + 2 * SCORE_TOLERANCE)])
+    assert found is not None and (found.compared, found.within, found.identical) == (3, 2, 1) and not found.all_within
+    assert found.largest == pytest.approx(2 * SCORE_TOLERANCE)
+    assert found.summary() == f"3 image(s) the study scored: 2 within {SCORE_TOLERANCE:g} of the stored score (1 identical), largest difference {2 * SCORE_TOLERANCE:.2e}"
+    assert agreement([]) is None
 
 
 def test_a_file_it_cannot_read_is_listed_and_the_others_go_on(transfer_study, tmp_path):
@@ -102,18 +154,25 @@ def test_a_file_it_cannot_read_is_listed_and_the_others_go_on(transfer_study, tm
 
 
 def test_a_dicom_file_scores_as_the_png_of_its_decoded_pixels(transfer_study, tmp_path):
-    from mammosearch.data.decode import decode_file
     from tests.dicom_files import write_dicom
+
+    from mammosearch.apply.bundle import load_exported
+    from mammosearch.data.decode import decode_file
+    from mammosearch.data.prepare import prepare_file
 
     rng = np.random.default_rng(0)
     stored = rng.integers(0, 4096, size=(40, 40)).astype(np.uint16)
     dicom = write_dicom(tmp_path / "scan.dcm", stored, bits_stored=12, patient_id="P1")
     pixels = decode_file(dicom, "grayscale").pixels
     Image.fromarray(pixels[:, :, 0]).save(tmp_path / "scan.png")
+    bundle = load_exported(transfer_study["exported"])
+    as_dicom, as_png = (prepare_file(p, bundle.channels, bundle.data_image_size, bundle.input_size, bundle.photometry) for p in (dicom, tmp_path / "scan.png"))
+    np.testing.assert_array_equal(as_dicom.pixels, as_png.pixels)  # what reaches the model: exactly the same
     out = tmp_path / "p.csv"
     assert _invoke("predict", transfer_study["exported"], dicom, tmp_path / "scan.png", "--out", out).exit_code == 0
     scores = [float(r["probability_malignant"]) for r in _rows(out)]
-    assert len(scores) == 2 and scores[0] == scores[1]
+    # Two rows of one batch: some CPUs round a row by its position (0.49561527 against 0.49561524).
+    assert len(scores) == 2 and scores_agree(scores[0], scores[1]), scores
 
 
 def test_operating_points_come_from_the_card(transfer_study, tmp_path):

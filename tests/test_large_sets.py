@@ -2,7 +2,7 @@
 
 ``paged.IN_MEMORY_BYTES`` decides what counts as large; these tests set it to 0 so a tiny
 set takes the large-set path, and check that it gives the same numbers as the in-memory
-path (and, end to end, that predict still reproduces the stored scores bit for bit).
+path (and, end to end, that predict still reproduces the stored scores within ``SCORE_TOLERANCE``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from PIL import Image
 from tests.conftest import TINY_TRANSFER_SPACE
 from typer.testing import CliRunner
 
+from mammosearch.apply.agreement import scores_agree
 from mammosearch.cli import app
 from mammosearch.data import paged
 from mammosearch.data.loading import load_image_set
@@ -159,7 +160,7 @@ def test_activations_of_a_large_set_go_to_their_file_as_they_are_computed(tmp_pa
     assert (tmp_path / f"{key.digest()}.npy").is_file() and not list(tmp_path.glob("*.filling"))
 
 
-def test_a_search_streamed_from_disk_still_predicts_its_stored_scores_bit_for_bit(tmp_path, everything_large):
+def test_a_search_streamed_from_disk_still_predicts_its_stored_scores(tmp_path, everything_large):
     space = tmp_path / "space.yaml"
     space.write_text(TINY_TRANSFER_SPACE, encoding="utf-8")
     results = tmp_path / "results"
@@ -176,7 +177,7 @@ def test_a_search_streamed_from_disk_still_predicts_its_stored_scores_bit_for_bi
         pairs = [(float(r["probability_malignant"]), float(r["stored_score"])) for r in csv.DictReader(handle) if r["stored_score"]]
     stored = json.loads((tmp_path / "exported" / "predictions.json").read_text())["val"]
     assert len(pairs) == len(stored["scores"]) == 16
-    assert all(a == b for a, b in pairs)
+    assert all(scores_agree(a, b) for a, b in pairs), max(abs(a - b) for a, b in pairs)
 
 
 def test_the_word_wise_hamming_distance_equals_the_byte_table():

@@ -122,14 +122,17 @@ def predict(
 
 
 def _say_stored_match(scored: list[Scored], bundle: ModelBundle) -> None:
+    from mammosearch.apply.agreement import SCORE_TOLERANCE, agreement
     from mammosearch.apply.predict import stored_scores
 
     stored = stored_scores(bundle.stored_predictions)
-    pairs = [(s.score, stored[s.item.key]) for s in scored if s.score is not None and s.item.key in stored]
-    if pairs:
-        same = sum(1 for a, b in pairs if a == b)
-        worst = max(abs(a - b) for a, b in pairs)
-        console.print(f"{len(pairs)} image(s) the study scored: {same} identical to the stored score, largest difference {worst:.2e}")
+    found = agreement((s.score, stored[s.item.key]) for s in scored if s.score is not None and s.item.key in stored)
+    if found is not None:
+        console.print(found.summary())
+        if not found.all_within:
+            # Rounding stays far below the tolerance; a larger gap is another model or other preprocessing.
+            console.print(f"[yellow]{found.compared - found.within} image(s) differ by more than {SCORE_TOLERANCE:g}: "
+                          "not the model or the preprocessing the study scored them with[/yellow]")
 
 
 @app.command(rich_help_panel=AFTER)

@@ -7,7 +7,8 @@ weights, the input size and channels, the cut and the images; they are kept in m
 and on disk (``results/cache/activations``) under a key of exactly those things, so
 trials after the first, and resumed runs, skip the frozen layers entirely. A large set's
 activations are written to their file as they are computed and read back memory-mapped
-(float32, so a trial's stored scores equal those of the exported model bit for bit).
+(float32, so the exported model reproduces a trial's stored scores within
+``apply.agreement.SCORE_TOLERANCE``, and usually bit for bit on the same machine).
 """
 
 from __future__ import annotations
