@@ -40,8 +40,11 @@ _RENAME_EXCHANGE = 2  # linux/fs.h
 
 
 def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+        for chunk in iter(lambda: handle.read(1 << 20), b""):  # hashlib.file_digest is 3.11+; the package supports 3.10
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _host() -> str:
