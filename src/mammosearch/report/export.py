@@ -17,6 +17,7 @@ from mammosearch.files import write_atomically, write_json
 from mammosearch.report.export_folder import CARD_FILE, MODEL_FILE, SHA256_KEY, file_sha256, staged_export
 from mammosearch.report.model_card import model_card
 from mammosearch.report.model_card_text import model_card_markdown
+from mammosearch.store.ownership import check_model_owner
 from mammosearch.store.results import StudyRecord, TrialRow
 
 
@@ -79,10 +80,12 @@ def write_card_text(out_dir: Path, card: dict[str, Any]) -> Path:
 
 
 def assembled_path(record: StudyRecord, row: TrialRow) -> Path:
-    """The trial's ``model.keras``, assembled first when only its head was saved."""
+    """The trial's ``model.keras``, assembled first when only its head was saved; refused when another study claimed its folder."""
     if row.model_path is not None:
+        check_model_owner(row.model_path, record.name, record.context.study_uid)
         return row.model_path
     if row.pending_model_path is not None:
+        check_model_owner(row.pending_model_path, record.name, record.context.study_uid)
         return _assemble(record, row, row.pending_model_path.parent)
     if row.model_missing:
         raise ExportError(f"trial {row.number}'s model is not on this machine: {row.missing_model_location}")
