@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import keras
@@ -135,13 +136,15 @@ def test_a_kept_model_in_a_folder_claimed_by_another_study_is_not_exported(tmp_p
 
 
 CLAIM = """
-import sys, time, optuna
+import sys, time
 from pathlib import Path
+import optuna
 from mammosearch.errors import StorageError
 from mammosearch.store.ownership import claimed_study_dir
-study = optuna.create_study(storage=f"sqlite:///{sys.argv[1]}", study_name="same")
+from mammosearch.store.storage import open_storage
+study = optuna.load_study(storage=open_storage(f"sqlite:///{sys.argv[1]}"), study_name="same")
 while not Path(sys.argv[3]).exists():
-    time.sleep(0.005)
+    time.sleep(0.002)
 try:
     claimed_study_dir(Path(sys.argv[2]), study)
 except StorageError:
@@ -149,19 +152,28 @@ except StorageError:
 """
 
 
-def test_two_studies_claiming_one_folder_at_once_leave_exactly_one_owner(tmp_path):
+def _claim_together(tmp_path: Path, dbs: list[Path]) -> list[int]:
+    """One process per database, each claiming results/same/ for its study "same", released at once."""
     go = tmp_path / "go"
+    for db in set(dbs):
+        optuna.create_study(storage=f"sqlite:///{db}", study_name="same")
     env = {**os.environ, "PYTHONPATH": SRC}
-    procs = [subprocess.Popen([sys.executable, "-c", CLAIM, str(tmp_path / f"{i}.db"), str(tmp_path / "results"), str(go)], env=env) for i in range(2)]
-    for i in range(2):  # both studies created, then released together
-        while not (tmp_path / f"{i}.db").exists():
-            pass
-    import time
-
-    time.sleep(2.0)
+    procs = [subprocess.Popen([sys.executable, "-c", CLAIM, str(db), str(tmp_path / "results"), str(go)], env=env) for db in dbs]
+    time.sleep(4.0)  # every process has imported optuna and loaded its study
     go.touch()
-    codes = sorted(p.wait(timeout=120) for p in procs)
-    assert codes == [0, 9]
+    return [p.wait(timeout=120) for p in procs]
+
+
+def test_workers_of_a_new_study_claiming_its_folder_at_once_agree_on_one_id(tmp_path):
+    db = tmp_path / "s.db"
+    assert _claim_together(tmp_path, [db, db, db]) == [0, 0, 0]
     owner = json.loads((tmp_path / "results" / "same" / OWNER_FILE).read_text())
-    winner = [i for i in range(2) if study_uid_of(optuna.load_study(storage=f"sqlite:///{tmp_path / f'{i}.db'}", study_name="same").user_attrs) == owner["study_uid"]]
-    assert len(winner) == 1
+    assert owner["study_uid"] == study_uid_of(optuna.load_study(storage=f"sqlite:///{db}", study_name="same").user_attrs)
+
+
+def test_two_studies_claiming_one_folder_at_once_leave_exactly_one_owner(tmp_path):
+    dbs = [tmp_path / "a.db", tmp_path / "b.db"]
+    assert sorted(_claim_together(tmp_path, dbs)) == [0, 9]
+    owner = json.loads((tmp_path / "results" / "same" / OWNER_FILE).read_text())
+    uids = [study_uid_of(optuna.load_study(storage=f"sqlite:///{db}", study_name="same").user_attrs) for db in dbs]
+    assert uids.count(owner["study_uid"]) == 1

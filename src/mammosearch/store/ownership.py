@@ -22,6 +22,8 @@ import json
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,8 @@ import optuna
 from mammosearch.errors import StorageError
 from mammosearch.store.artifacts import OWNER_FILE, StudyDir
 from mammosearch.store.record import save_study_uid, study_uid_of
+
+LOCK_FILE = ".claim.lock"
 
 
 @dataclass(frozen=True)
@@ -42,14 +46,11 @@ class Owner:
 
 
 def study_uid(study: optuna.Study) -> str:
-    """The study's id; a study without one (new, or made by an older release) is given one now."""
+    """The study's id; a study without one (new, or made by an older release) is given one now (callers hold :func:`_serialized`)."""
     uid = study_uid_of(study.user_attrs)
     if uid is None:
-        save_study_uid(study, uuid.uuid4().hex)
-        # Read back rather than trust our own: when two processes give the id at once, the
-        # storage keeps one of them and both go on with that one.
-        uid = study_uid_of(study.user_attrs)
-        assert uid is not None
+        uid = uuid.uuid4().hex
+        save_study_uid(study, uid)
     return uid
 
 
@@ -94,15 +95,39 @@ def _claim(folder: Path, owner: Owner) -> None:
         os.unlink(tmp)
 
 
+@contextmanager
+def _serialized(folder: Path) -> Iterator[None]:
+    """One process at a time gives the id and claims ``folder``.
+
+    Workers of a new study all start without an id: unserialized, each would write its own
+    and the storage would keep the last, after another had claimed the folder with its own.
+    Every process writing to a study's folder shares that folder, so a lock file there
+    orders them (``flock``: released by the kernel when a process dies).
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock in the standard library; the claim itself stays atomic
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def claimed_study_dir(results_dir: Path, study: optuna.Study) -> StudyDir:
     """The study's folder for writing: claimed for ``study`` if free, refused if another study's."""
     study_dir = StudyDir(results_dir, study.study_name)
-    uid = study_uid(study)
-    if read_owner(study_dir.root) is None:
-        try:
-            _claim(study_dir.root, Owner(study.study_name, uid))
-        except OSError as exc:
-            raise StorageError(f"cannot write {study_dir.owner_file}: {exc.strerror or exc}") from None
+    try:
+        with _serialized(study_dir.root):
+            uid = study_uid(study)
+            if read_owner(study_dir.root) is None:
+                _claim(study_dir.root, Owner(study.study_name, uid))
+    except OSError as exc:
+        raise StorageError(f"cannot claim results folder {study_dir.root}: {exc.strerror or exc}") from None
     owner = read_owner(study_dir.root)
     assert owner is not None
     if owner.study_uid is None and owner.study_name == study.study_name:
