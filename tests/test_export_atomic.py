@@ -135,3 +135,13 @@ def test_without_an_atomic_exchange_the_old_export_is_renamed_aside_and_put_back
     clean_leftovers(out)
     assert not aside.exists() and load_exported(out).card["trial"] == 1
     assert np.isfinite(load_exported(out).model.predict(np.zeros((1, 4, 4, 1)), verbose=0)).all()
+
+
+def test_an_export_folder_reached_by_a_symlink_is_replaced_where_it_lives(two_trials, tmp_path):
+    real = tmp_path / "models" / "best"
+    export_best(load_study(two_trials, "two"), real, trial_number=0)
+    link = tmp_path / "exported"
+    link.symlink_to(real, target_is_directory=True)
+    export_best(load_study(two_trials, "two"), link, trial_number=1)
+    assert link.is_symlink() and load_exported(link).card["trial"] == 1 and load_exported(real).card["trial"] == 1
+    assert _siblings(real) == [] and _siblings(link) == []

@@ -125,6 +125,8 @@ def _swap_in(staged: Path, out: Path) -> None:
 def staged_export(out: Path) -> Iterator[Path]:
     """A fresh hidden sibling of ``out`` to write the export into; swapped in as ``out`` when the block ends without error."""
     out = Path(out).absolute()
+    if out.is_symlink():
+        out = out.resolve()  # replace the folder it points to, not the link (rmtree would not follow it)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         clean_leftovers(out)
