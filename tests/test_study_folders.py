@@ -143,6 +143,7 @@ from mammosearch.errors import StorageError
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.storage import open_storage
 study = optuna.load_study(storage=open_storage(f"sqlite:///{sys.argv[1]}"), study_name="same")
+Path(sys.argv[4]).touch()
 while not Path(sys.argv[3]).exists():
     time.sleep(0.002)
 try:
@@ -158,8 +159,11 @@ def _claim_together(tmp_path: Path, dbs: list[Path]) -> list[int]:
     for db in set(dbs):
         optuna.create_study(storage=f"sqlite:///{db}", study_name="same")
     env = {**os.environ, "PYTHONPATH": SRC}
-    procs = [subprocess.Popen([sys.executable, "-c", CLAIM, str(db), str(tmp_path / "results"), str(go)], env=env) for db in dbs]
-    time.sleep(4.0)  # every process has imported optuna and loaded its study
+    ready = [tmp_path / f"ready-{i}" for i in range(len(dbs))]
+    procs = [subprocess.Popen([sys.executable, "-c", CLAIM, str(db), str(tmp_path / "results"), str(go), str(r)], env=env) for db, r in zip(dbs, ready)]
+    deadline = time.monotonic() + 120
+    while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+        time.sleep(0.01)  # every process has imported optuna and loaded its study
     go.touch()
     return [p.wait(timeout=120) for p in procs]
 
