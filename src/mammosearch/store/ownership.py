@@ -87,7 +87,9 @@ def _claim(folder: Path, owner: Owner) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(owner.to_json(), handle, indent=2)
-        os.chmod(tmp, 0o644)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # as open() would make it (mkstemp makes 0600)
         os.link(tmp, folder / OWNER_FILE)
     except FileExistsError:
         pass  # claimed meanwhile: the caller checks who won
