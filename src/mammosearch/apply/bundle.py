@@ -10,6 +10,7 @@ from typing import Any
 from mammosearch.data.task import Task
 from mammosearch.errors import ApplyError
 from mammosearch.metrics.operating import point_name
+from mammosearch.report.export_folder import SHA256_KEY, file_sha256
 
 
 @dataclass
@@ -76,8 +77,22 @@ def load_exported(folder: Path) -> ModelBundle:
         card = json.loads(card_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ApplyError(f"cannot read {card_file}: {exc}; export the model again") from None
+    _check_sha256(model_file, card_file, card)
     stored = _read_json(folder / "predictions.json")
     return ModelBundle(_load_keras(model_file), card, f"{folder}", stored)
+
+
+def _check_sha256(model_file: Path, card_file: Path, card: dict[str, Any]) -> None:
+    """The model is the one the card describes (a card written before cards held the hash is taken as it is)."""
+    expected = card.get(SHA256_KEY)
+    if expected is None:
+        return
+    try:
+        actual = file_sha256(model_file)
+    except OSError as exc:
+        raise ApplyError(f"cannot read {model_file}: {exc.strerror or exc}") from None
+    if actual != expected:
+        raise ApplyError(f"{model_file} (sha256 {actual[:16]}) is not the model {card_file} describes ({SHA256_KEY} {str(expected)[:16]}); export the model again")
 
 
 def load_trial(storage_url: str, study_name: str | None, trial: int | None) -> ModelBundle:

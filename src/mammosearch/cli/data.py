@@ -38,12 +38,12 @@ def data_inspect(
     from mammosearch.report.data_summary import sample_grid, summarize
     from mammosearch.report.fingerprint_view import print_fingerprint
     from mammosearch.report.view import print_data_summary
-    from mammosearch.store.artifacts import StudyDir
+    from mammosearch.store.ownership import owned_study_dir
 
     loaded = load_space(space, overrides or ())
     images = load_image_set(loaded.data, loaded.split, cache_dir=results_dir / "cache", checks=loaded.checks)
     fingerprint = cached_fingerprint(images, loaded.checks, results_dir / "cache")
-    folder = StudyDir(results_dir, loaded.study_name).data_dir()
+    folder = owned_study_dir(results_dir, loaded.study_name, None).data_dir()
     grid = sample_grid(images, folder / "samples.png", per_class=per_class)
     saved = write_json(folder / "fingerprint.json", fingerprint)
     print_data_summary(console, summarize(images), loaded.evaluation.cv_folds)

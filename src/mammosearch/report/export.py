@@ -1,6 +1,7 @@
 """The best trial -> ``model.keras`` + ``model_card.json``, from the model the search saved.
 
-``MODEL_CARD.md`` says the card's facts for a reviewer. Nothing is retrained: the file written is the one the trial saved at its best epoch,
+``MODEL_CARD.md`` says the card's facts for a reviewer. The folder is written whole, then swapped in
+(``export_folder.py``), and the card holds the model file's sha256. Nothing is retrained: the file written is the one the trial saved at its best epoch,
 reloaded in Keras safe mode (no arbitrary code) to prove it loads before it is handed over.
 """
 
@@ -13,8 +14,10 @@ from typing import Any
 
 from mammosearch.errors import ExportError
 from mammosearch.files import write_atomically, write_json
+from mammosearch.report.export_folder import CARD_FILE, MODEL_FILE, SHA256_KEY, file_sha256, staged_export
 from mammosearch.report.model_card import model_card
 from mammosearch.report.model_card_text import model_card_markdown
+from mammosearch.store.ownership import check_model_owner
 from mammosearch.store.results import StudyRecord, TrialRow
 
 
@@ -58,19 +61,17 @@ def export_best(record: StudyRecord, out_dir: Path, trial_number: int | None = N
     except Exception as exc:
         raise ExportError(f"cannot load {model_path} in safe mode: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        model_file = write_atomically(out_dir / "model.keras", lambda p: shutil.copyfile(model_path, p))
+    with staged_export(out_dir) as staged:
+        shutil.copyfile(model_path, staged / MODEL_FILE)
         card = model_card(record, row, model)
-        card_file = write_json(out_dir / "model_card.json", card)
-        write_card_text(out_dir, card)
+        card[SHA256_KEY] = file_sha256(staged / MODEL_FILE)  # of the copy handed over, checked by every loader
+        write_json(staged / CARD_FILE, card)
+        write_card_text(staged, card)
         predictions = model_path.parent / "predictions.json"  # written beside the model
-        predictions_file = None
         if predictions.is_file():
-            predictions_file = write_atomically(out_dir / "predictions.json", lambda p: shutil.copyfile(predictions, p))
-    except OSError as exc:
-        raise ExportError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
-    return ExportResult(row.number, float(row.value or 0.0), model_file, card_file, predictions_file)
+            shutil.copyfile(predictions, staged / "predictions.json")
+    predictions_file = out_dir / "predictions.json"
+    return ExportResult(row.number, float(row.value or 0.0), out_dir / MODEL_FILE, out_dir / CARD_FILE, predictions_file if predictions_file.is_file() else None)
 
 
 def write_card_text(out_dir: Path, card: dict[str, Any]) -> Path:
@@ -79,10 +80,12 @@ def write_card_text(out_dir: Path, card: dict[str, Any]) -> Path:
 
 
 def assembled_path(record: StudyRecord, row: TrialRow) -> Path:
-    """The trial's ``model.keras``, assembled first when only its head was saved."""
+    """The trial's ``model.keras``, assembled first when only its head was saved; refused when another study claimed its folder."""
     if row.model_path is not None:
+        check_model_owner(row.model_path, record.name, record.context.study_uid)
         return row.model_path
     if row.pending_model_path is not None:
+        check_model_owner(row.pending_model_path, record.name, record.context.study_uid)
         return _assemble(record, row, row.pending_model_path.parent)
     if row.model_missing:
         raise ExportError(f"trial {row.number}'s model is not on this machine: {row.missing_model_location}")

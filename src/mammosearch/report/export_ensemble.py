@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from mammosearch.errors import ExportError
-from mammosearch.files import write_atomically, write_json
+from mammosearch.files import write_json
 from mammosearch.metrics import youden_threshold
 from mammosearch.metrics.operating import operating_points
 from mammosearch.report.ensemble import ensemble_scores, members, selection_mean
 from mammosearch.report.export import ExportResult, assembled_path, write_card_text
+from mammosearch.report.export_folder import CARD_FILE, MODEL_FILE, SHA256_KEY, file_sha256, staged_export
 from mammosearch.report.model_card import model_card
 from mammosearch.store.results import StudyRecord
 
@@ -42,9 +43,10 @@ def export_ensemble(record: StudyRecord, out_dir: Path, k: int) -> ExportResult:
     ensemble = keras.Model(inputs, average, name=f"ensemble_top{len(chosen)}")
     out_dir = Path(out_dir)
     scores = ensemble_scores(record, k)
-    try:
-        model_file = write_atomically(out_dir / "model.keras", lambda p: ensemble.save(p))
+    with staged_export(out_dir) as staged:
+        ensemble.save(staged / MODEL_FILE)
         card = model_card(record, chosen[0], ensemble)
+        card[SHA256_KEY] = file_sha256(staged / MODEL_FILE)
         card["ensemble"] = {
             "members": [{"trial": r.number, "validation_auc": r.value, "family": r.params.get("family"), "head": (r.params.get("head") or {}).get("kind")} for r in chosen],
             "combination": "mean of the members' probabilities",
@@ -55,13 +57,10 @@ def export_ensemble(record: StudyRecord, out_dir: Path, k: int) -> ExportResult:
             # The ensemble's own operating points: its mean scores, not its best member's.
             card["operating_points"] = operating_points(*selection)
             card["threshold"]["recommended"] = youden_threshold(*selection)
-        card_file = write_json(out_dir / "model_card.json", card)
-        write_card_text(out_dir, card)
-        predictions_file = write_json(out_dir / "ensemble_scores.json", scores) if scores else None
-    except OSError as exc:
-        raise ExportError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+        write_json(staged / CARD_FILE, card)
+        write_card_text(staged, card)
+        if scores:
+            write_json(staged / "ensemble_scores.json", scores)
+    predictions_file = out_dir / "ensemble_scores.json" if scores else None
     keras.backend.clear_session()
-    return ExportResult(chosen[0].number, float(chosen[0].value or 0.0), model_file, card_file, predictions_file)
-
-
-
+    return ExportResult(chosen[0].number, float(chosen[0].value or 0.0), out_dir / MODEL_FILE, out_dir / CARD_FILE, predictions_file)

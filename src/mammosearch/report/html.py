@@ -17,7 +17,7 @@ from mammosearch.report.html_facts import fingerprint_section, model_card_sectio
 from mammosearch.report.html_parts import auc_ci, bullet_list, esc, facts, inline_png, is_missing, page, paragraph, section, table
 from mammosearch.report.leaderboard import Report, run_end_note
 from mammosearch.report.trials_frame import NEAR_COLLAPSE
-from mammosearch.store.artifacts import StudyDir
+from mammosearch.store.ownership import owned_study_dir
 from mammosearch.store.results import StudyRecord
 
 # (title, leaderboard key); None: a cell made from several keys (rank, flag, interval).
@@ -183,5 +183,5 @@ def render_html(record: StudyRecord, report: Report) -> str:
 def write_html(record: StudyRecord, report: Report, results_dir: Path) -> Path:
     """Write ``report.html`` beside the CSVs (results/<study>/report/), atomically: a kill mid-write leaves the old page or the new one."""
     text = render_html(record, report)
-    path = StudyDir(results_dir, record.name).report_dir() / "report.html"
+    path = owned_study_dir(results_dir, record.name, record.context.study_uid).report_dir() / "report.html"
     return write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

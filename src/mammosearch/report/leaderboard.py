@@ -17,7 +17,7 @@ from mammosearch.report.importance import Importance, last_run_end, open_optuna_
 from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_param_importances, plot_roc_curves
 from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_baseline, subgroup_aucs
 from mammosearch.report.trials_frame import NEAR_COLLAPSE, near_collapsed, trials_frame
-from mammosearch.store.artifacts import StudyDir
+from mammosearch.store.ownership import owned_study_dir
 from mammosearch.store.record import RunEnd
 from mammosearch.store.results import StudyRecord, TrialRow
 
@@ -120,7 +120,8 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
     warnings = _warnings(record, ranked[:top_k])
     best = ranked[0] if ranked else None
     fingerprint = record.context.fingerprint
-    per_image = read_per_image(StudyDir(results_dir, record.name).data_dir() / "fingerprint.json")
+    study_dir = owned_study_dir(results_dir, record.name, record.context.study_uid)
+    per_image = read_per_image(study_dir.fingerprint_to_read())
     study = open_optuna_study(record)
     report = Report(
         study=record.name,
@@ -145,7 +146,7 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
     )
     if not write_files:
         return report
-    files = _write_files(record, report, frame, ranked[:top_k], StudyDir(results_dir, record.name).report_dir())
+    files = _write_files(record, report, frame, ranked[:top_k], study_dir.report_dir())
     return Report(**{**report.__dict__, "files": files})
 
 

@@ -1,8 +1,24 @@
-"""``MODEL_CARD.md``: the model card as a reviewer reads it (``model_card.json`` holds the same facts)."""
+"""``MODEL_CARD.md``: the model card as a reviewer reads it (``model_card.json`` holds the same facts).
+
+Every value interpolated into the Markdown goes through :func:`_md` (running text) or
+:func:`_code` (a code span): study and class names, paths, data descriptions, notes and
+check warnings are written by users or come from file names, and a Markdown renderer
+(GitHub, GitLab, an IDE preview) turns raw ``<script>``, ``<img onerror=...>``,
+``[link](...)`` or ``*emphasis*`` into live HTML. The HTML report escapes the same way
+(``html_parts.text``).
+"""
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
+
+# Inline Markdown syntax (CommonMark + GFM: emphasis, code, links, images, tables, strikethrough,
+# autolinks), backslash-escaped wherever it appears; <, > and & become entities instead.
+_INLINE = re.compile(r"([\\`*_\[\]|~!:])")
+# Syntax that only means something at the start of a line (headings, lists, quotes, rules, setext).
+_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+(?=[.)]))")
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -13,80 +29,102 @@ def _ci(ci: Any) -> str:
     return f" (95% CI {_num(ci[0])}-{_num(ci[1])})" if isinstance(ci, list) and len(ci) == 2 else ""
 
 
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def _md(value: Any) -> str:
+    """``value`` as literal Markdown text: one line, no markup, no HTML."""
+    text = " ".join(str(value).split())  # a newline could open a block (heading, list, HTML)
+    text = _INLINE.sub(r"\\\1", text)
+    text = html.escape(text, quote=False)  # after the backslashes: an entity's & and ; stay intact
+    # "1." / "1)" is escaped on its punctuation (the digits stay digits), "#", "-", ... on themselves.
+    return _LINE_START.sub(lambda m: m[0] + "\\" if m[2][0].isdigit() else m[1] + "\\" + m[2], text)
+
+
+def _code(value: Any) -> str:
+    """``value`` as a code span: fenced by more backticks than it holds, so it cannot close the span early."""
+    text = " ".join(str(value).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _metrics_rows(name: str, metrics: dict[str, Any] | None) -> list[str]:
     if not metrics:
         return []
-    rows = [f"| {name} | {metrics.get('n', 'n/a')} | {_num(metrics.get('auc'))}{_ci(metrics.get('auc_ci95'))} |"]
     at = metrics.get("at_youden") or {}
-    rows[0] += f" {_num(at.get('sensitivity'))} | {_num(at.get('specificity'))} | {_num(at.get('f1'))} | {_num(metrics.get('youden_threshold'))} |"
-    return rows
+    return [
+        f"| {name} | {_md(metrics.get('n', 'n/a'))} | {_num(metrics.get('auc'))}{_ci(metrics.get('auc_ci95'))} |"
+        f" {_num(at.get('sensitivity'))} | {_num(at.get('specificity'))} | {_num(at.get('f1'))} | {_num(metrics.get('youden_threshold'))} |"
+    ]
+
+
+def _head_kind(head: Any) -> Any:
+    return head.get("kind") if isinstance(head, dict) else head
 
 
 def model_card_markdown(card: dict[str, Any]) -> str:
-    task = card.get("task", {})
-    model = card.get("model", {})
-    inputs = card.get("input", {})
+    """The card as Markdown; every value from the card is escaped (:func:`_md`, :func:`_code`), only our own words are markup."""
+    task = card.get("task") or {}
+    model = card.get("model") or {}
+    inputs = card.get("input") or {}
+    objective = card.get("objective") or {}
+    patients = card.get("patients") or {}
     lines = [
-        f"# Model card: {card.get('study')} trial {card.get('trial')}",
+        f"# Model card: {_md(card.get('study'))} trial {_md(card.get('trial'))}",
         "",
-        f"Created {card.get('created')} by mammosearch {card.get('packages', {}).get('mammosearch', '')}.",
+        f"Created {_md(card.get('created'))} by mammosearch {_md((card.get('packages') or {}).get('mammosearch', ''))}.",
         "",
         "## Intended use",
         "",
-        str(card.get("intended_use", "")),
+        _md(card.get("intended_use", "")),
         "",
-        f"Classes: 0 = **{task.get('negative', 'benign')}**, 1 = **{task.get('positive', 'malignant')}**; the model outputs the probability of class 1.",
+        f"Classes: 0 = **{_md(task.get('negative', 'benign'))}**, 1 = **{_md(task.get('positive', 'malignant'))}**; the model outputs the probability of class 1.",
         "",
         "## Model",
         "",
-        f"- family `{model.get('family')}`, head `{(model.get('head') or {}).get('kind') if isinstance(model.get('head'), dict) else model.get('head')}`, "
-        f"fine-tuned: {model.get('fine_tune')} (top {model.get('unfrozen_layers')} layers), backbone weights `{model.get('backbone_weights')}`, "
-        f"{model.get('parameters')} parameters",
-        f"- chosen by {card.get('objective', {}).get('name')} = {_num(card.get('objective', {}).get('value'))}",
+        f"- family {_code(model.get('family'))}, head {_code(_head_kind(model.get('head')))}, "
+        f"fine-tuned: {_md(model.get('fine_tune'))} (top {_md(model.get('unfrozen_layers'))} layers), backbone weights {_code(model.get('backbone_weights'))}, "
+        f"{_md(model.get('parameters'))} parameters",
+        f"- chosen by {_md(objective.get('name'))} = {_num(objective.get('value'))}",
     ]
     if card.get("ensemble"):
-        members = ", ".join(f"trial {m['trial']} ({m.get('family')}, AUC {_num(m.get('validation_auc'))})" for m in card["ensemble"]["members"])
-        lines.append(f"- ensemble: {card['ensemble']['combination']} of {members}")
+        members = ", ".join(f"trial {_md(m.get('trial'))} ({_md(m.get('family'))}, AUC {_num(m.get('validation_auc'))})" for m in card["ensemble"]["members"])
+        lines.append(f"- ensemble: {_md(card['ensemble'].get('combination'))} of {members}")
     lines += [
         "",
         "## Input: exactly what the model expects",
         "",
-        f"- shape {inputs.get('shape')}, {inputs.get('dtype')}, {inputs.get('value_range')}",
-        f"- decode: {card.get('decode')}",
-        f"- photometry: `{inputs.get('photometry')}` (auto: an image that looks inverted, bright background, is flipped first)",
-        f"- {inputs.get('preprocessing')}",
+        f"- shape {_md(inputs.get('shape'))}, {_md(inputs.get('dtype'))}, {_md(inputs.get('value_range'))}",
+        f"- decode: {_md(card.get('decode'))}",
+        f"- photometry: {_code(inputs.get('photometry'))} (auto: an image that looks inverted, bright background, is flipped first)",
+        f"- {_md(inputs.get('preprocessing'))}",
         "- `mammosearch predict` applies all of this; feeding the model by hand with another loader shifts the scores.",
         "",
         "## Data and patients",
         "",
-        f"- {card.get('data')}",
-        f"- patient grouping: `{card.get('patients', {}).get('grouping')}`, split seed {card.get('patients', {}).get('split_seed')}, "
-        f"{len(card.get('patients', {}).get('training_sha256_16') or [])} patients behind training and selection (hashed in model_card.json)",
+        f"- {_md(card.get('data'))}",
+        f"- patient grouping: {_code(patients.get('grouping'))}, split seed {_md(patients.get('split_seed'))}, "
+        f"{len(patients.get('training_sha256_16') or [])} patients behind training and selection (hashed in model_card.json)",
     ]
     warnings = (card.get("data_fingerprint") or {}).get("warnings") or []
-    lines += [f"- data check warning: {w}" for w in warnings] or ["- data checks: no warning"]
+    lines += [f"- data check warning: {_md(w)}" for w in warnings] or ["- data checks: no warning"]
     lines += ["", "## Performance", "", "| split | images | AUC | sensitivity | specificity | F1 | threshold |", "|---|---|---|---|---|---|---|"]
-    metrics = card.get("metrics", {})
+    metrics = card.get("metrics") or {}
     lines += _metrics_rows("validation (selected on)", metrics.get("validation"))
     lines += _metrics_rows("test (honest)", metrics.get("test"))
     estimates = card.get("estimates") or {}
     if estimates.get("bbc_cv"):
         bbc = estimates["bbc_cv"]
-        lines += ["", f"Estimate that survives selection (BBC-CV over {bbc['trials']} trials): AUC {_num(bbc['auc'])}{_ci(bbc['ci95'])}."]
+        lines += ["", f"Estimate that survives selection (BBC-CV over {_md(bbc.get('trials'))} trials): AUC {_num(bbc.get('auc'))}{_ci(bbc.get('ci95'))}."]
     if estimates.get("honest_test"):
-        lines += ["", f"Honest figure: the selected trial's test AUC {_num(estimates['honest_test']['auc'])}{_ci(estimates['honest_test'].get('ci95'))}."]
-    threshold = card.get("threshold", {})
-    lines += ["", "## Operating points", "", f"Recommended threshold {_num(threshold.get('recommended'), 4)}, chosen on the {threshold.get('chosen_on')}.", ""]
+        lines += ["", f"Honest figure: the selected trial's test AUC {_num(estimates['honest_test'].get('auc'))}{_ci(estimates['honest_test'].get('ci95'))}."]
+    threshold = card.get("threshold") or {}
+    lines += ["", "## Operating points", "", f"Recommended threshold {_num(threshold.get('recommended'), 4)}, chosen on the {_md(threshold.get('chosen_on'))}.", ""]
     points = card.get("operating_points") or {}
     if points:
         lines += ["| point | threshold | sensitivity | specificity |", "|---|---|---|---|"]
-        lines += [f"| `{name}` | {_num(p['threshold'], 4)} | {_num(p['sensitivity'])} | {_num(p['specificity'])} |" for name, p in points.items()]
+        lines += [f"| {_md(name)} | {_num(p.get('threshold'), 4)} | {_num(p.get('sensitivity'))} | {_num(p.get('specificity'))} |" for name, p in points.items()]
         lines += ["", "Measured on the same predictions the threshold was chosen on; `predict --sensitivity 0.90` uses them."]
-    lines += ["", "## Known limitations", ""] + [f"- {_cell(note)}" for note in card.get("limitations", [])]
-    versions = ", ".join(f"{k} {v}" for k, v in (card.get("packages") or {}).items())
+    lines += ["", "## Known limitations", ""] + [f"- {_md(note)}" for note in card.get("limitations", [])]
+    versions = ", ".join(f"{_md(k)} {_md(v)}" for k, v in (card.get("packages") or {}).items())
     lines += ["", "## Software", "", versions, ""]
     return "\n".join(lines)

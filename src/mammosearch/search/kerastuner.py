@@ -28,8 +28,8 @@ from mammosearch.search.objective import SearchObjective
 from mammosearch.search.options import ALGORITHMS, RunOptions
 from mammosearch.search.samplers import max_epochs
 from mammosearch.search.study import Prepared
-from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.kept_models import assemble_pending
+from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.trial.sampling import sample_params
 
 
@@ -149,7 +149,7 @@ def run_kerastuner_trials(prepared: Prepared, space: Space, options: RunOptions,
     algorithm, study = options.algorithm, prepared.study
     engine = f"kerastuner/{algorithm}"
     remaining = prepared.remaining(space)
-    study_dir = StudyDir(options.results_dir, study.study_name)
+    study_dir = claimed_study_dir(options.results_dir, study)
     objective = SearchObjective(
         space, prepared.images, study_dir, listener, options.tensorboard,
         Path(options.results_dir) / "cache" / "activations", adjust=apply_budget, engine=engine,

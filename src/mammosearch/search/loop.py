@@ -17,8 +17,8 @@ from mammosearch.search.listener import StudyListener
 from mammosearch.search.objective import SearchObjective
 from mammosearch.search.options import RunOptions
 from mammosearch.search.study import Prepared, finished_trials
-from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.kept_models import assemble_pending
+from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import context_of, save_linear_probes
 
 
@@ -39,7 +39,7 @@ def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: 
     runtime_line = runtime.configure(options.precision)
     record_linear_probes(prepared, space, options)
     study = prepared.study
-    study_dir = StudyDir(options.results_dir, study.study_name)
+    study_dir = claimed_study_dir(options.results_dir, study)
     objective = SearchObjective(space, prepared.images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations")
     runtime.freeze_long_lived_objects()
 

@@ -27,7 +27,7 @@ from mammosearch.files import write_json
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
 from mammosearch.search.samplers import make_pruner, make_sampler
 from mammosearch.search.space_check import check_space, extension_notes, record_space
-from mammosearch.store.artifacts import StudyDir
+from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import StudyContext, context_of, failed_by_objective, save_context
 from mammosearch.store.storage import mask_url, open_storage
 
@@ -109,7 +109,8 @@ def open_study(space: Space, options: RunOptions) -> optuna.Study:
 
 def record_context(study: optuna.Study, space: Space, images: ImageSet, options: RunOptions, fingerprint: dict[str, Any]) -> None:
     """What `report` and `export-best` need to know about the data and the space."""
-    write_json(StudyDir(options.results_dir, study.study_name).data_dir() / "fingerprint.json", fingerprint)
+    # The first write into the study's folder: claims it for this study (or refuses another's) before any trial.
+    write_json(claimed_study_dir(options.results_dir, study).data_dir() / "fingerprint.json", fingerprint)
     save_context(study, StudyContext(
         data_description=images.description,
         data_notes=images.notes + tuple(fingerprint.get("warnings", [])),

@@ -29,7 +29,7 @@ from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import RunOptions, RunSummary
 from mammosearch.search.space_check import check_space, record_space
 from mammosearch.search.study import finished_trials, summarize
-from mammosearch.store.artifacts import StudyDir
+from mammosearch.store.ownership import owned_study_dir
 from mammosearch.store.record import from_user_attrs
 from mammosearch.store.storage import open_storage
 
@@ -128,7 +128,7 @@ def run_workers(space: Space, options: RunOptions, listener: StudyListener | Non
     # A changed space is refused (or its extension recorded) here, once: the workers then
     # find the space they run with already recorded, and none of them records it again.
     space_check = check_space(space, options, name)
-    plans = plan_workers(options.workers, StudyDir(options.results_dir, name).workers_dir())
+    plans = plan_workers(options.workers, owned_study_dir(options.results_dir, name, None).workers_dir())
     watcher = _Watcher(options, name, listener)
     try:
         before = optuna.load_study(study_name=name, storage=open_storage(options.storage_url))

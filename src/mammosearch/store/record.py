@@ -140,6 +140,9 @@ class StudyContext:
     # time a run changed it with --extend-space: {"at", "finished_before", "changes"}.
     search_space: dict[str, str] | None = None
     space_extensions: list[dict[str, Any]] | None = None
+    # A random id given to the study when its results folder is first claimed (store/ownership.py);
+    # written by save_study_uid only, never by save_context (a fresh context leaves it None).
+    study_uid: str | None = None
 
 
 class StudyAttributeSink(Protocol):
@@ -178,7 +181,23 @@ def context_of(attrs: Mapping[str, Any]) -> StudyContext:
         image_size=attrs.get("image_size"),
         search_space=attrs.get("search_space"),
         space_extensions=attrs.get("space_extensions"),
+        study_uid=study_uid_of(attrs),
     )
+
+
+# --- Which study a results folder belongs to ---------------------------------------------
+# The name is not enough: two storages can each hold a study called "demo", and a study
+# deleted and created again under its old name starts its trial numbers at 0 again.
+STUDY_UID_KEY = "study_uid"
+
+
+def study_uid_of(attrs: Mapping[str, Any]) -> str | None:
+    raw = attrs.get(STUDY_UID_KEY)
+    return raw if isinstance(raw, str) and raw else None
+
+
+def save_study_uid(study: StudyAttributeSink, uid: str) -> None:
+    study.set_user_attr(STUDY_UID_KEY, uid)
 
 
 def save_linear_probes(study: StudyAttributeSink, probes: list[dict[str, Any]]) -> None:
