@@ -27,7 +27,7 @@ from mammosearch.config.schema import Space
 from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import RunOptions, RunSummary
-from mammosearch.search.space_check import check_space, record_space
+from mammosearch.search.space_check import record_space, settle_space
 from mammosearch.search.study import finished_trials, summarize
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.record import from_user_attrs
@@ -125,9 +125,9 @@ def run_workers(space: Space, options: RunOptions, listener: StudyListener | Non
         raise SpaceError("--workers needs the worker command line (run several workers with `mammosearch run --workers N`)")
     name = options.study_name or space.study_name
     open_storage(options.storage_url)  # a bad URL fails here, once, not in every worker
-    # A changed space is refused (or its extension recorded) here, once: the workers then
-    # find the space they run with already recorded, and none of them records it again.
-    space_check = check_space(space, options, name)
+    # A new study is created with its space, or a changed space refused (or its extension
+    # recorded) here, once: the workers then find the space they run with already recorded.
+    space_check = settle_space(space, options, name)
     plans = plan_workers(options.workers, StudyDir(options.results_dir, name).workers_dir())
     watcher = _Watcher(options, name, listener)
     try:
@@ -136,7 +136,7 @@ def run_workers(space: Space, options: RunOptions, listener: StudyListener | Non
         watcher.finished_before = finished_trials(before)
         record_space(before, space_check, watcher.finished_before)
     except KeyError:
-        pass  # a new study: the first worker creates it
+        pass  # deleted in between: the first worker creates it again
     if listener is not None:
         listener.on_study_start(name, watcher.finished_before, space.study.n_trials,
                                 f"{options.workers} worker processes, logs in {plans[0].log.parent}/", ())
