@@ -26,7 +26,7 @@ import optuna
 from mammosearch.config.schema import Space
 from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.search.listener import StudyListener
-from mammosearch.search.options import RunOptions, RunSummary
+from mammosearch.search.options import WORKER_ENV, RunOptions, RunSummary
 from mammosearch.search.space_check import record_space, settle_space
 from mammosearch.search.study import finished_trials, summarize
 from mammosearch.store.artifacts import StudyDir
@@ -60,6 +60,7 @@ def plan_workers(n: int, log_dir: Path) -> list[WorkerPlan]:
     plans = []
     for i in range(n):
         env = dict(os.environ)
+        env[WORKER_ENV] = str(i)  # recorded with each trial it runs (store/record.py)
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = gpus[i % len(gpus)]  # one trial per GPU per process
         else:
