@@ -14,7 +14,7 @@ from mammosearch.search.seeding import TrialSeededSampler
 
 def make_sampler(space: Space) -> optuna.samplers.BaseSampler:
     """The space's sampler, seeded per trial from study.seed and the trial number (search/seeding.py)."""
-    make_seeded(space, space.study.seed)  # an unusable sampler (gp without PyTorch) fails here, not in a trial
+    # Builds one at once: an unusable sampler (gp without PyTorch) fails here, not in a trial.
     return TrialSeededSampler(lambda seed: make_seeded(space, seed), space.study.seed)
 
 
