@@ -84,8 +84,9 @@ def test_report_and_export_find_the_study_with_results_dir_alone(results_run, tm
 def test_report_without_the_results_dir_does_not_find_a_study_kept_elsewhere(results_run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["report"])
-    assert result.exit_code == 4 and "no study in sqlite:///results/mammosearch.db yet" in result.output
+    assert result.exit_code == 4 and "no storage at sqlite:///results/mammosearch.db: its folder does not exist" in result.output
     assert "Traceback" not in result.output
+    assert not (tmp_path / "results").exists()  # reading never creates a storage
 
 
 # --- 2. `next:` hints repeat the flags the next command needs ----------------------------

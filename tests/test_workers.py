@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,6 +15,8 @@ import optuna
 import pytest
 
 from conftest import TINY_SPACE
+from mammosearch.search.seeding import trial_seed
+from mammosearch.store import record
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 EXE = str(Path(sys.executable).parent / "mammosearch")
@@ -44,6 +47,14 @@ def test_two_workers_share_one_sqlite_study_without_lock_errors(tmp_path):
     assert 4 <= len(complete) <= 5  # the budget is shared; a trial in flight may finish past it
     logs = list((tmp_path / "results" / "tiny" / "workers").glob("worker-*.log"))
     assert len(logs) == 2 and not any("database is locked" in log.read_text() for log in logs)
+    # Each trial drew its point with a seed of its own (study seed and trial number), recorded
+    # with the worker that ran it: the two workers explored different start-up points.
+    params = [json.dumps(t.params, sort_keys=True) for t in study.trials]
+    assert len(set(params)) == len(params), params
+    sampling = [record.sampling_of(t.user_attrs) for t in study.trials]
+    assert all(s is not None for s in sampling)
+    assert [s.sampler_seed for s in sampling] == [trial_seed(1, t.number) for t in study.trials]
+    assert {s.worker for s in sampling} == {0, 1} and len({s.process for s in sampling}) == 2
 
 
 @pytest.mark.skipif(_postgres_reachable() is not None, reason=str(_postgres_reachable()))

@@ -7,6 +7,8 @@ outcome: the one place a trial's result is written (as keras-tuner's
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +21,8 @@ from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
 from mammosearch.errors import TrialFailed
 from mammosearch.search.listener import StudyListener
+from mammosearch.search.options import worker_number
+from mammosearch.search.seeding import trial_seed
 from mammosearch.store import record
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.kept_models import keep_if_top_k
@@ -61,6 +65,9 @@ class SearchObjective:
         )
         written: dict[str, Any] = {}
         record.save(trial, outcome, written)
+        if isinstance(trial, optuna.trial.Trial):  # drawn by the study's sampler (not KerasTuner's oracle)
+            process = f"{socket.gethostname()}:{os.getpid()}"
+            record.save_sampling(trial, record.Sampling(trial_seed(self.space.study.seed, trial.number), process, worker_number()))
         if self.listener is not None:
             self.listener.on_trial_start(trial.number, params)
         try:

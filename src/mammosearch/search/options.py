@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 ENGINES = ("optuna", "kerastuner")
+# Set by `run --workers N` in each worker's environment: its number, 0..N-1, recorded with its trials.
+WORKER_ENV = "MAMMOSEARCH_WORKER"
 ALGORITHMS = ("hyperband", "bayesian", "random")
 
 
@@ -43,3 +46,9 @@ class RunSummary:
     data_description: str
     runtime: str
     notes: tuple[str, ...] = ()
+
+
+def worker_number() -> int | None:
+    """This process's number under `run --workers N`; None for a run of its own."""
+    value = os.environ.get(WORKER_ENV, "")
+    return int(value) if value.isdigit() else None

@@ -9,25 +9,33 @@ import optuna
 
 from mammosearch.config.schema import Space
 from mammosearch.errors import SpaceError
+from mammosearch.search.seeding import TrialSeededSampler
 
 
 def make_sampler(space: Space) -> optuna.samplers.BaseSampler:
+    """The space's sampler, seeded per trial from study.seed and the trial number (search/seeding.py)."""
+    # Builds one at once: an unusable sampler (gp without PyTorch) fails here, not in a trial.
+    return TrialSeededSampler(lambda seed: make_seeded(space, seed), space.study.seed)
+
+
+def make_seeded(space: Space, seed: int) -> optuna.samplers.BaseSampler:
+    """The space's sampler with this ``seed``."""
     study = space.study
     if study.sampler == "tpe":
         startup = min(10, max(3, (study.n_trials or 30) // 3))
         # group=True: conditional parameters (cnn_* vs head_*) are modelled per sub-space.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.TPESampler(seed=study.seed, n_startup_trials=startup, multivariate=True, group=True)
+            return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, multivariate=True, group=True)
     if study.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=study.seed)
+        return optuna.samplers.RandomSampler(seed=seed)
     if study.sampler == "cmaes":
         # CMA-ES handles the continuous knobs; categorical ones fall back to random sampling.
-        return optuna.samplers.CmaEsSampler(seed=study.seed, warn_independent_sampling=False)
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     if study.sampler == "gp":
         if importlib.util.find_spec("torch") is None:
             raise SpaceError("study.sampler: 'gp' needs PyTorch; install it (pip install 'mammosearch[gp]') or use tpe")
-        return optuna.samplers.GPSampler(seed=study.seed)
+        return optuna.samplers.GPSampler(seed=seed)
     raise SpaceError(f"study.sampler: unknown sampler {study.sampler!r}")
 
 

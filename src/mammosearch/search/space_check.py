@@ -5,6 +5,8 @@ range, a new family, other data) in one study, and the leaderboard would then ra
 that do not mean the same thing. So the first run records the space in the study, and a
 later run compares: same space, go on; a different one, stop with the differences listed,
 unless ``--extend-space`` says the change is wanted, which is recorded with the study.
+Which space a new study holds is decided in the storage, atomically, by the run that
+creates it (``settle_space``): two runs started at once cannot both record theirs.
 
 "The space" is what decides what a trial means: the parameter distributions, the data and
 its split, the checks that alter images, training and evaluation settings. Left out is what
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -27,7 +30,7 @@ from mammosearch.config.params import PARAM_SPECS
 from mammosearch.config.schema import Space
 from mammosearch.errors import SpaceError
 from mammosearch.search.options import RunOptions
-from mammosearch.store.record import context_of, save_search_space
+from mammosearch.store.record import StudyContext, context_of, save_search_space
 from mammosearch.store.storage import open_storage
 
 # Key paths (and everything under them) that may differ between runs of one study.
@@ -83,7 +86,7 @@ def space_differences(recorded: Mapping[str, str], current: Mapping[str, str]) -
 
 @dataclasses.dataclass(frozen=True)
 class SpaceCheck:
-    """What ``check_space`` found: the space of this run, the recorded one, and how they differ."""
+    """What ``settle_space`` found: the space of this run, the recorded one, and how they differ."""
 
     current: dict[str, str]
     recorded: dict[str, str] | None  # None: a new study, or one recorded before spaces were
@@ -103,24 +106,72 @@ def refusal(study_name: str, changes: tuple[str, ...]) -> str:
     ])
 
 
-def check_space(space: Space, options: RunOptions, name: str) -> SpaceCheck:
-    """Compare ``space`` with the one recorded in study ``name``; raise :class:`SpaceError` on a change not asked for.
+# How long a run that finds a study created a moment ago by another run waits for that
+# run to record its space (it does so right after creating the study: milliseconds, unless
+# the database is locked by other writers). A study still without a space after this is
+# treated as one from before spaces were recorded.
+CREATOR_WAIT_SECONDS = 10.0
+POLL_SECONDS = 0.1
 
-    Only reads the storage: a refused run leaves the study exactly as it was.
+
+class _StoredStudy:
+    """A study in ``storage`` as the sink ``save_search_space`` writes to, before any Study object exists."""
+
+    def __init__(self, storage: optuna.storages.BaseStorage, study_id: int) -> None:
+        self.storage, self.study_id = storage, study_id
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.storage.set_study_user_attr(self.study_id, key, value)
+
+
+def settle_space(space: Space, options: RunOptions, name: str) -> SpaceCheck:
+    """Decide, atomically in the storage, that study ``name`` holds trials of one space.
+
+    A new study is created here, and the run that creates it records its space before
+    anything else: Optuna's ``create_new_study`` is the one primitive every backend makes
+    atomic (a unique name), so of several runs started at once on a new study exactly one
+    creates it. The others get ``DuplicatedStudyError``, wait for the creator's space to be
+    recorded, and compare as for any resumed study: the same space goes on, another one is
+    refused (:class:`SpaceError`) unless ``--extend-space`` asks for the change. A refused
+    run has written nothing.
     """
     current = canonical_space(space)
     storage = open_storage(options.storage_url)
     try:
         study_id = storage.get_study_id_from_name(name)
     except KeyError:
+        try:
+            study_id = storage.create_new_study([optuna.study.StudyDirection.MAXIMIZE], name)
+        except optuna.exceptions.DuplicatedStudyError:
+            study_id = storage.get_study_id_from_name(name)  # another run created it a moment ago
+        else:
+            save_search_space(_StoredStudy(storage, study_id), current, None)
+            return SpaceCheck(current, current)
+    recorded = _recorded_space(storage, study_id)
+    if recorded is None:
         return SpaceCheck(current, None)
-    context = context_of(storage.get_study_user_attrs(study_id))
-    if context.search_space is None:
-        return SpaceCheck(current, None)
-    changes = space_differences(context.search_space, current)
+    changes = space_differences(recorded.search_space or {}, current)
     if changes and not options.extend_space:
         raise SpaceError(refusal(name, changes))
-    return SpaceCheck(current, dict(context.search_space), changes, tuple(context.space_extensions or ()))
+    return SpaceCheck(current, dict(recorded.search_space or {}), changes, tuple(recorded.space_extensions or ()))
+
+
+def _recorded_space(storage: optuna.storages.BaseStorage, study_id: int) -> StudyContext | None:
+    """The study's context once its space is recorded; None for a study from before spaces were.
+
+    A study with nothing in it yet (no attribute, no trial) was most likely created a moment
+    ago by a concurrent run that is about to record its space: wait for it.
+    """
+    deadline = time.monotonic() + CREATOR_WAIT_SECONDS
+    while True:
+        attrs = storage.get_study_user_attrs(study_id)
+        context = context_of(attrs)
+        if context.search_space is not None:
+            return context
+        fresh = not attrs and not storage.get_all_trials(study_id, deepcopy=False)
+        if not fresh or time.monotonic() >= deadline:
+            return None
+        time.sleep(POLL_SECONDS)
 
 
 def record_space(study: optuna.Study, check: SpaceCheck, finished_before: int) -> None:

@@ -26,7 +26,7 @@ from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.files import write_json
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
 from mammosearch.search.samplers import make_pruner, make_sampler
-from mammosearch.search.space_check import check_space, extension_notes, record_space
+from mammosearch.search.space_check import extension_notes, record_space, settle_space
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import StudyContext, context_of, failed_by_objective, save_context
 from mammosearch.store.storage import mask_url, open_storage
@@ -104,7 +104,7 @@ def open_study(space: Space, options: RunOptions) -> optuna.Study:
     except MammosearchError:
         raise
     except Exception as exc:
-        raise SpaceError(f"cannot create or load study '{name}' in {mask_url(options.storage_url)}: {exc}") from None
+        raise SpaceError(f"cannot create or load study '{name}' in {mask_url(options.storage_url)}: {mask_url(str(exc), options.storage_url)}") from None
 
 
 def record_context(study: optuna.Study, space: Space, images: ImageSet, options: RunOptions, fingerprint: dict[str, Any]) -> None:
@@ -165,8 +165,9 @@ def prepare(space: Space, options: RunOptions) -> Prepared:
     cache = Path(options.results_dir) / "cache"
     images = preflight(space, cache)
     fingerprint = cached_fingerprint(images, space.checks, cache)
-    # After the data checks (a bad data path is reported as such), before anything is written.
-    space_check = check_space(space, options, options.study_name or space.study_name)
+    # After the data checks (a bad data path is reported as such), before anything else is
+    # written: a new study is created here with its space recorded, atomically (space_check.py).
+    space_check = settle_space(space, options, options.study_name or space.study_name)
     study = open_study(space, options)
     record_context(study, space, images, options, fingerprint)
     finished_before = finished_trials(study)

@@ -26,8 +26,8 @@ import optuna
 from mammosearch.config.schema import Space
 from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.search.listener import StudyListener
-from mammosearch.search.options import RunOptions, RunSummary
-from mammosearch.search.space_check import check_space, record_space
+from mammosearch.search.options import WORKER_ENV, RunOptions, RunSummary
+from mammosearch.search.space_check import record_space, settle_space
 from mammosearch.search.study import finished_trials, summarize
 from mammosearch.store.ownership import owned_study_dir
 from mammosearch.store.record import from_user_attrs
@@ -60,6 +60,7 @@ def plan_workers(n: int, log_dir: Path) -> list[WorkerPlan]:
     plans = []
     for i in range(n):
         env = dict(os.environ)
+        env[WORKER_ENV] = str(i)  # recorded with each trial it runs (store/record.py)
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = gpus[i % len(gpus)]  # one trial per GPU per process
         else:
@@ -125,9 +126,9 @@ def run_workers(space: Space, options: RunOptions, listener: StudyListener | Non
         raise SpaceError("--workers needs the worker command line (run several workers with `mammosearch run --workers N`)")
     name = options.study_name or space.study_name
     open_storage(options.storage_url)  # a bad URL fails here, once, not in every worker
-    # A changed space is refused (or its extension recorded) here, once: the workers then
-    # find the space they run with already recorded, and none of them records it again.
-    space_check = check_space(space, options, name)
+    # A new study is created with its space, or a changed space refused (or its extension
+    # recorded) here, once: the workers then find the space they run with already recorded.
+    space_check = settle_space(space, options, name)
     plans = plan_workers(options.workers, owned_study_dir(options.results_dir, name, None).workers_dir())
     watcher = _Watcher(options, name, listener)
     try:
@@ -136,7 +137,7 @@ def run_workers(space: Space, options: RunOptions, listener: StudyListener | Non
         watcher.finished_before = finished_trials(before)
         record_space(before, space_check, watcher.finished_before)
     except KeyError:
-        pass  # a new study: the first worker creates it
+        pass  # deleted in between: the first worker creates it again
     if listener is not None:
         listener.on_study_start(name, watcher.finished_before, space.study.n_trials,
                                 f"{options.workers} worker processes, logs in {plans[0].log.parent}/", ())

@@ -248,3 +248,35 @@ def run_end_of(attrs: Mapping[str, Any]) -> RunEnd | None:
         timeout_seconds=None if timeout is None else float(timeout),
         finished_trials=None if finished is None else int(finished),
     )
+
+
+# --- How a trial's parameters were drawn ---------------------------------------------------
+# Beside the outcome (not a TrialOutcome field): written by the search when the trial
+# starts, whatever engine then trains it.
+SAMPLER_SEED_KEY = "sampler_seed"
+WORKER_KEY = "worker"  # the worker number under `run --workers N` (0..N-1)
+PROCESS_KEY = "process"  # host:pid of the process that drew and trained the trial
+
+
+@dataclasses.dataclass(frozen=True)
+class Sampling:
+    """The seed trial's parameters were drawn with, and which process drew them."""
+
+    sampler_seed: int
+    process: str
+    worker: int | None = None
+
+
+def save_sampling(trial: AttributeSink, sampling: Sampling) -> None:
+    trial.set_user_attr(SAMPLER_SEED_KEY, sampling.sampler_seed)
+    trial.set_user_attr(PROCESS_KEY, sampling.process)
+    if sampling.worker is not None:
+        trial.set_user_attr(WORKER_KEY, sampling.worker)
+
+
+def sampling_of(attrs: Mapping[str, Any]) -> Sampling | None:
+    """The trial's recorded sampling (None for a trial recorded before seeds were per trial)."""
+    seed, worker = attrs.get(SAMPLER_SEED_KEY), attrs.get(WORKER_KEY)
+    if seed is None:
+        return None
+    return Sampling(int(seed), str(attrs.get(PROCESS_KEY, "")), None if worker is None else int(worker))

@@ -132,7 +132,8 @@ def _row(trial: optuna.trial.FrozenTrial, kept: set[int]) -> TrialRow:
 
 
 def load_study(storage_url: str, study_name: str | None = None) -> StudyRecord:
-    storage = open_storage(storage_url)
+    """The study as stored; reading only: a storage that is not there is refused, never created."""
+    storage = open_storage(storage_url, create=False)
     name = resolve_study_name(storage, storage_url, study_name)
     study = optuna.load_study(study_name=name, storage=storage)
     trials = study.get_trials(deepcopy=False)

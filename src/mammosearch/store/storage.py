@@ -6,6 +6,8 @@ import re
 import time
 import warnings
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 import optuna
 
@@ -16,7 +18,65 @@ SCHEMA_RACE_SIGNS = ("already exists", "alembic_version", "UNIQUE constraint fai
 SCHEMA_RACE_RETRIES = 4
 DEFAULT_STORAGE = f"sqlite:///results/{DEFAULT_DB_NAME}"  # default_storage(Path("results"))
 
-_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*:)(?P<secret>[^@]*)(?P<tail>@)")
+# Credentials a storage URL or a libpq/ODBC keyword string can carry, found by their shape
+# so that text no parser accepts (a password with an unencoded "@", "/" or ":") is masked too.
+# userinfo: everything between "scheme://user:" and the LAST "@" of the token; greedy on
+# purpose, so a password containing "@" is masked whole (a host is hidden rather than a
+# password shown).
+_USERINFO = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s'\"]*:)(?P<secret>[^\s'\"]*)(?P<tail>@)")
+_SECRET_KEYS = r"(?:ssl)?password|pwd"
+# ?password=... &sslpassword=... in a URL's query: the value ends at the next parameter.
+_QUERY = re.compile(rf"(?P<head>[?&](?:{_SECRET_KEYS})=)(?P<secret>[^&#\s'\"]*)", re.IGNORECASE)
+# host=h password=secret (libpq) or ...;PWD=secret; (ODBC, also percent-encoded inside
+# ?odbc_connect=): the value ends at a blank or ";", or is quoted ('it''s', \' escapes).
+_KEYWORD = re.compile(rf"(?:(?<=%3B)|(?<![?&\w]))(?P<head>(?:{_SECRET_KEYS})\s*(?:=|%3D)\s*)(?P<secret>'(?:[^'\\]|\\.|'')*'|[^\s;'\"]+)", re.IGNORECASE)
+MASK = "***"
+# A credential found in the URL is also replaced wherever else it appears (an exception that
+# echoes it alone); a very short one only where its shape says so, or every "a" would go.
+MIN_ECHOED_SECRET = 4
+
+
+def _secrets_in(url: str) -> set[str]:
+    """Every credential ``url`` carries, as written and percent-decoded (SQLAlchemy's parser where it parses)."""
+    found = {m["secret"] for pattern in (_USERINFO, _QUERY, _KEYWORD) for m in pattern.finditer(url)}
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        if parsed.password:
+            found.add(str(parsed.password))
+        for key, value in parsed.query.items():
+            if re.fullmatch(_SECRET_KEYS, key, re.IGNORECASE):
+                found.update([value] if isinstance(value, str) else value)
+    except Exception:  # not a URL SQLAlchemy accepts (a keyword string, a typo): the shapes above did it
+        pass
+    found |= {unquote(secret) for secret in found} | {secret.strip("'") for secret in found}
+    return {secret for secret in found if len(secret) >= MIN_ECHOED_SECRET}
+
+
+def _masked_shapes(text: str) -> str:
+    for pattern in (_USERINFO, _QUERY, _KEYWORD):
+        text = pattern.sub(lambda m: f"{m['head']}{MASK}{m.groupdict().get('tail') or ''}", text)
+    return text
+
+
+def mask_url(text: str, url: str | None = None) -> str:
+    """``text`` with every credential replaced by ``***``: the one place secrets are masked.
+
+    ``text`` is a storage URL (``postgresql://user:secret@host/db`` ->
+    ``postgresql://user:***@host/db``), a libpq keyword string, or a message about one.
+    With ``url``, the credentials of that URL are also masked wherever else ``text`` echoes
+    them (a driver's error quoting the password, or its percent-decoded form); the masked URL
+    itself is left readable (``postgres:postgres@`` must not turn the scheme into ``***ql``).
+    """
+    masked = _masked_shapes(text)
+    if url is None:
+        return masked
+    shown = _masked_shapes(url)
+    parts = masked.split(shown)
+    for secret in sorted(_secrets_in(url), key=len, reverse=True):
+        parts = [part.replace(secret, MASK) for part in parts]
+    return shown.join(parts)
 
 
 def default_storage(results_dir: Path) -> str:
@@ -28,19 +88,20 @@ def default_storage(results_dir: Path) -> str:
     return f"sqlite:///{Path(results_dir) / DEFAULT_DB_NAME}"
 
 
-def mask_url(url: str) -> str:
-    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``."""
-    return _PASSWORD.sub(lambda m: f"{m['head']}***{m['tail']}", url)
-
-
-def open_storage(url: str, heartbeat: int | None = None) -> optuna.storages.BaseStorage:
+def open_storage(url: str, heartbeat: int | None = None, *, create: bool = True) -> optuna.storages.BaseStorage:
     """An RDB storage for ``url``; the folder of a SQLite file is created if missing.
 
     With ``heartbeat`` (seconds), a running trial beats every ``heartbeat`` seconds; one
     whose process died (``kill -9``, a pre-empted node) is marked FAIL once it has been
     silent for two intervals, and its parameters are queued again (up to 3 times).
+
+    ``create=False`` is for commands that only read: a storage that is not there (a SQLite
+    file or its folder missing, a database without Optuna's tables) is one line saying so,
+    and nothing is created (no empty database left behind by a mistyped --results-dir).
     """
-    if url.startswith("sqlite:///"):
+    if not create:
+        _require_sqlite_file(url)
+    elif url.startswith("sqlite:///"):
         db_path = Path(url[len("sqlite:///"):])
         if str(db_path) not in ("", ":memory:"):
             try:
@@ -51,16 +112,18 @@ def open_storage(url: str, heartbeat: int | None = None) -> optuna.storages.Base
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: stable in practice
-            beats: dict = {}
+            beats: dict[str, Any] = {}
             if heartbeat:
                 beats = dict(
                     heartbeat_interval=heartbeat,
                     grace_period=2 * heartbeat,
                     heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
                 )
+            if not create:
+                _require_tables(url, engine_kwargs)
             for attempt in range(SCHEMA_RACE_RETRIES + 1):
                 try:
-                    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **beats)
+                    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=not create, **beats)
                 except Exception as exc:
                     # Two processes creating the same new database at once (a second command,
                     # a dashboard) collide on its schema; the other one finishes it, so open again.
@@ -68,12 +131,48 @@ def open_storage(url: str, heartbeat: int | None = None) -> optuna.storages.Base
                         raise
                     time.sleep(0.5 * (attempt + 1))
             raise AssertionError("unreachable")
+    except StorageError:
+        raise
     except Exception as exc:  # sqlalchemy raises ArgumentError, OperationalError, ImportError, ...
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise StorageError(
-            f"cannot open storage {mask_url(url)}: {mask_url(reason)} "
+            f"cannot open storage {mask_url(url)}: {mask_url(reason, url)} "
             f"(use e.g. {DEFAULT_STORAGE} or postgresql://user:password@host/db)"
         ) from None
+
+
+NOTHING_THERE = "nothing was created; check --results-dir or --storage, or run `mammosearch run` first"
+
+
+def _require_sqlite_file(url: str) -> None:
+    """A SQLite storage to read must be an existing file: SQLite would create an empty one."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return  # not a URL: opening it reports why, in one line
+    if parsed.get_backend_name() != "sqlite":
+        return
+    database = parsed.database or ""
+    if database in ("", ":memory:"):
+        raise StorageError(f"no study in {mask_url(url)}: an in-memory database holds nothing to read")
+    path = Path(database[len("file:"):].split("?")[0] if database.startswith("file:") else database)
+    if not path.is_file():
+        where = "its folder" if not path.parent.is_dir() else "the file"
+        raise StorageError(f"no storage at {mask_url(url)}: {where} does not exist ({NOTHING_THERE})")
+
+
+def _require_tables(url: str, engine_kwargs: dict[str, Any] | None) -> None:
+    """The database must hold Optuna's tables before RDBStorage is let near it (it would create them)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url, **(engine_kwargs or {}))
+    try:
+        if not sqlalchemy.inspect(engine).has_table("studies"):
+            raise StorageError(f"no Optuna storage at {mask_url(url)}: the database holds no study tables ({NOTHING_THERE})")
+    finally:
+        engine.dispose()
 
 
 def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
