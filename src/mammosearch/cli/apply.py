@@ -54,7 +54,6 @@ def load_bundle_and_inputs(paths: list[Path], study: str | None, trial: int | No
                            results_dir: Path) -> tuple[ModelBundle, list[InputItem]]:
     """``predict`` and ``explain``: the model, and the image files its INPUTS name."""
     from mammosearch.apply.inputs import gather_inputs
-
     from mammosearch.data.budget import max_pixels
 
     max_pixels()  # a malformed MAMMOSEARCH_MAX_PIXELS is one line before anything is scored, not a failure per file

@@ -76,7 +76,7 @@ def _deflated_header(path: Path) -> Dataset:
         while len(head) < HEADER_BYTES and (data := handle.read(STEP)):
             head += inflater.decompress(data, HEADER_BYTES - len(head))
     # only the image module's group is needed; a prefix cut short later is never reached
-    return read_dataset(DicomBytesIO(head), False, True, stop_when=lambda tag, vr, length: tag.group > 0x0028)
+    return read_dataset(DicomBytesIO(head), False, True, stop_when=lambda tag, vr, length: tag.group > 0x0028)  # type: ignore[arg-type]
 
 
 def _refuse_long_stream(path: Path, allowed: int) -> None:
