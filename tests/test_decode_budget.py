@@ -191,3 +191,11 @@ def test_a_large_16_bit_dicom_is_converted_without_a_float64_copy_of_the_whole_i
     # the file's bytes and the decoded 16-bit array (8 MB each), the result and small blocks;
     # the old path held several float64 copies of the whole image (32 MB each)
     assert peak < 32 * MB, peak / MB
+
+
+def test_a_budget_raised_past_pillows_own_guard_reaches_pillow_formats(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # restored after the test
+    png = _png_header_16bit(tmp_path / "huge.png", 15000, 15000)  # 225 MP: past Pillow's refusal at 179 MP
+    assert "decompression bomb" in _refused(png)  # default budget: refused, naming the file
+    monkeypatch.setenv("MAMMOSEARCH_MAX_PIXELS", "300_000_000")
+    assert "truncated" in _refused(png)  # allowed now: Pillow reads on, and finds the pixel data missing

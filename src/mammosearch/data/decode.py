@@ -114,6 +114,7 @@ def _decode_pillow(path: Path, color: ColorMode, draft_size: int | None = None) 
     Raises :class:`DataError` ``"cannot read image <path>: <reason>"`` for anything PIL
     cannot decode (not an image, truncated, corrupt).
     """
+    _let_pillow_open_what_the_budget_allows()
     try:
         with Image.open(path) as opened:
             stored_width, stored_height = opened.size
@@ -134,6 +135,17 @@ def _decode_pillow(path: Path, color: ColorMode, draft_size: int | None = None) 
         reason = str(exc) or type(exc).__name__
         raise DataError(shown(f"cannot read image {path}: {reason}")) from exc  # Pillow's reason may hold the name
     return Decoded(array, bits, stored_size=stored if drafted else None)
+
+
+def _let_pillow_open_what_the_budget_allows() -> None:
+    """Pillow's own bomb guard refuses above twice ``Image.MAX_IMAGE_PIXELS`` at ``open``; a budget raised past it is raised there too.
+
+    Only ever raised (never lowered below Pillow's default), and to the same value by every
+    thread, so Pillow's guard stays for anything else the process opens.
+    """
+    limit = budget.max_pixels()
+    if Image.MAX_IMAGE_PIXELS is not None and limit > Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 def check_budget(path: Path, opened: Image.Image) -> None:
