@@ -128,3 +128,19 @@ def test_evaluate_on_a_folder_with_a_link_to_nothing_is_one_line(tiny_study, tmp
     result = runner.invoke(app, ["evaluate", "--study", "tiny", "--storage", tiny_study["storage"], "--results-dir",
                                  str(tiny_study["results"]), "--data", "source=folder", "--data", f"root={root}"])
     assert result.exit_code == 3 and expected in _one_line(result).replace("\n", "")
+
+
+def test_cbis_ddsm_names_the_csv_row_of_an_unfetched_dicom_and_ignores_a_stray_undecodable_name(tmp_path):
+    from mammosearch.data.loading import load_image_set
+    from mammosearch.data.sources.cbis_ddsm import CbisDdsmSpec
+    from mammosearch.data.split import SplitSpec
+    from test_data_cbis import _dicom_fixture, _rows
+
+    root = _dicom_fixture(tmp_path / "cbis")
+    crop = root / _rows("mass", "train", 3, 0)[2]["cropped image file path"]
+    crop.unlink()
+    os.symlink("/annex/objects/never-fetched.dcm", crop)
+    Path(os.fsdecode(os.fsencode(root) + b"/stray-\xe9.dcm")).write_bytes(b"not part of the set")  # Latin-1 e-acute
+    with pytest.raises(DataError) as caught:  # the cache key lists every file under the root: the stray name must not break it
+        load_image_set(CbisDdsmSpec(root=root, image_size=16), SplitSpec(), cache_dir=tmp_path / "cache")
+    assert "mass_case_description_train_set.csv:4:" in str(caught.value) and "never-fetched.dcm, which does not exist" in str(caught.value)
