@@ -7,6 +7,8 @@ dcmread opens without ``force``, so the decoder meets what a PACS export looks l
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +19,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import (
     UID,
     BasicTextSRStorage,
+    DeflatedExplicitVRLittleEndian,
     DigitalMammographyXRayImageStorageForPresentation,
     EncapsulatedPDFStorage,
     ExplicitVRLittleEndian,
@@ -25,7 +28,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
-__all__ = ["write_dicom", "write_non_image", "jpeg_lossless_sv1"]
+__all__ = ["write_dicom", "write_non_image", "jpeg_lossless_sv1", "write_deflate_bomb"]
 
 
 def write_dicom(
@@ -102,6 +105,41 @@ def write_non_image(path: Path, kind: Literal["sr", "pdf", "pr"] = "sr") -> Path
         ds.PresentationLUTShape, ds.ContentLabel = "IDENTITY", "VIEW"
     ds.file_meta = _meta(ds, ExplicitVRLittleEndian)
     return _save(path, ds)
+
+
+def write_deflate_bomb(path: Path, rows: int, columns: int, pixel_bytes: int | None = None) -> Path:
+    """A Deflated Explicit VR Little Endian image declaring ``rows x columns`` 16-bit pixels, all zero.
+
+    A 20000 x 20000 image (800 MB inflated) is a file of under 1 MB that never exists
+    inflated here. ``pixel_bytes``:
+    Pixel Data of another length than the declared image (a stream longer than its header says).
+    """
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset, write_file_meta_info
+
+    ds = Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID = UID(DigitalMammographyXRayImageStorageForPresentation), generate_uid()
+    ds.Modality, ds.PatientID = "MG", "P_BOMB"
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.Rows, ds.Columns = rows, columns
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    meta = DicomBytesIO()
+    write_file_meta_info(meta, _meta(ds, DeflatedExplicitVRLittleEndian))
+    body = DicomBytesIO()
+    body.is_little_endian, body.is_implicit_VR = True, False
+    write_dataset(body, ds)
+    length = rows * columns * 2 if pixel_bytes is None else pixel_bytes
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    parts = [deflater.compress(body.getvalue() + struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OW", 0, length)), deflater.flush(zlib.Z_FULL_FLUSH)]
+    zeros = bytes(2**24)
+    # A full flush resets the compressor's history, so every full block of zeros compresses
+    # to the same bytes: compressed once and repeated (milliseconds, not seconds, for 800 MB).
+    whole, rest = divmod(length, len(zeros))
+    if whole:
+        parts.append((deflater.compress(zeros) + deflater.flush(zlib.Z_FULL_FLUSH)) * whole)
+    parts += [deflater.compress(zeros[:rest]), deflater.flush()]
+    path.write_bytes(b"\0" * 128 + b"DICM" + meta.getvalue() + b"".join(parts))
+    return path
 
 
 def jpeg_lossless_sv1(image: np.ndarray, precision: int) -> bytes:

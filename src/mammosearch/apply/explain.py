@@ -16,6 +16,7 @@ from mammosearch.apply.inputs import InputItem
 from mammosearch.apply.overlays import cam_at_original, overlay, write_overlay
 from mammosearch.apply.pointing import MiasCircles, point, summarise
 from mammosearch.data.export_images import file_name
+from mammosearch.data.file_names import shown as printable
 from mammosearch.files import write_json
 from mammosearch.report.plots import plot_image_rows
 
@@ -55,10 +56,10 @@ def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer
                 picture = overlay(original, cam)
                 result.overlays.append(write_overlay(picture, out / "overlays" / file_name(index, str(item.path))))
                 if len(shown) < GRID_IMAGES:
-                    shown.append((picture, f"{item.path.stem[-12:]} p={score:.2f}"))
+                    shown.append((picture, f"{printable(item.path.stem)[-12:]} p={score:.2f}"))  # a name not UTF-8 cannot be drawn
                 located = circles.of(item.path, original.shape[0])
                 if located:
-                    points.append({"file": str(item.path), "score": float(score), **point(cam_at_original(cam, original), original, located)})
+                    points.append({"file": printable(item.path), "score": float(score), **point(cam_at_original(cam, original), original, located)})
         if progress is not None:
             progress(chunk.size)
     if shown:

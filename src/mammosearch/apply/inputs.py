@@ -1,7 +1,8 @@
 """What ``predict``/``explain`` were given -> the image files to score: files, folders, CSV manifests.
 
 A folder is searched recursively for every format the loaders read (DICOM files without a
-suffix included). A manifest is a CSV with a ``path`` column (relative to the CSV), and
+suffix included). A link named like an image that leads nowhere (an annexed file not
+fetched) is an input too: it is listed as failed with that reason, and the others go on. A manifest is a CSV with a ``path`` column (relative to the CSV), and
 optionally ``label``, ``patient_id`` and ``source`` (the id the study's predictions used,
 which lets ``predict`` line its scores up with the stored ones).
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mammosearch.data.decode import is_dicom, is_image_file
+from mammosearch.data.file_names import link_problem, resolved, shown
 from mammosearch.errors import ApplyError
 
 LABEL_WORDS = {"0": 0, "1": 1, "benign": 0, "malignant": 1, "normal": 0, "abnormal": 1}
@@ -32,24 +34,27 @@ def gather_inputs(inputs: list[Path], class_names: tuple[str, str] = ("benign", 
         path = Path(given)
         if path.is_dir():
             known = _exported_sources(path)
-            items.extend(InputItem(p, known.get(p.resolve(), str(p))) for p in _images_under(path))
+            items.extend(InputItem(p, known.get(resolved(p), str(p))) for p in _images_under(path))
         elif path.suffix.lower() == ".csv" and path.is_file():
             items.extend(read_manifest(path, class_names))
-        elif path.is_file():
+        elif path.is_file() or link_problem(path) is not None:
             items.append(InputItem(path, str(path)))  # an unreadable one is reported by the decoder
         else:
-            raise ApplyError(f"input {path} not found; give image files, folders or a CSV manifest with a path column")
+            raise ApplyError(f"input {shown(path)} not found; give image files, folders or a CSV manifest with a path column")
     if not items:
-        raise ApplyError(f"no image files in {', '.join(str(p) for p in inputs)} (read: PNG, JPEG, PGM, TIFF, DICOM)")
+        raise ApplyError(f"no image files in {', '.join(shown(p) for p in inputs)} (read: PNG, JPEG, PGM, TIFF, DICOM)")
     return items
 
 
 def _images_under(folder: Path) -> list[Path]:
     found = []
     for path in sorted(folder.rglob("*")):
-        if not path.is_file() or any(part.startswith(".") for part in path.relative_to(folder).parts):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
-        if is_image_file(path) or (path.suffix == "" and is_dicom(path)):
+        if path.is_file():
+            if is_image_file(path) or (path.suffix == "" and is_dicom(path)):
+                found.append(path)
+        elif is_image_file(path) and link_problem(path) is not None:
             found.append(path)
     return found
 
@@ -61,7 +66,7 @@ def _exported_sources(folder: Path) -> dict[Path, str]:
         if manifest.is_file():
             try:
                 with manifest.open(newline="", encoding="utf-8-sig") as handle:
-                    return {(manifest.parent / row["path"]).resolve(): row["source"] for row in csv.DictReader(handle)
+                    return {resolved(manifest.parent / row["path"]): row["source"] for row in csv.DictReader(handle)
                             if row.get("path") and row.get("source")}
             except (OSError, UnicodeDecodeError, csv.Error, KeyError):
                 return {}
@@ -84,6 +89,6 @@ def read_manifest(path: Path, class_names: tuple[str, str]) -> list[InputItem]:
         label = words.get(label_text.lower()) if label_text else None
         if label_text and label is None:
             raise ApplyError(f"{path}:{number}: unknown label {label_text!r} (accepted: {', '.join(sorted(words))})")
-        file = (path.parent / row["path"]).resolve()
+        file = resolved(path.parent / row["path"])
         items.append(InputItem(file, row.get("source") or str(file), label, row.get("patient_id") or None))
     return items

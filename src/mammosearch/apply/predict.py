@@ -19,6 +19,7 @@ import numpy as np
 from mammosearch.apply.bundle import ModelBundle
 from mammosearch.apply.chunks import prepared_chunks
 from mammosearch.apply.inputs import InputItem
+from mammosearch.data.file_names import shown
 from mammosearch.files import write_atomically
 
 CHUNK = 256  # files decoded before they are scored: bounds memory, keeps batches full
@@ -67,11 +68,13 @@ def write_predictions(path: Path, scored: list[Scored], bundle: ModelBundle, thr
     columns += ["flipped", "stored_score", "error"]
 
     def write(target: Path) -> None:
-        with target.open("w", newline="", encoding="utf-8") as handle:
+        # Names that are not UTF-8 are written escaped (shown), so every finished score is
+        # written whatever a file is called; backslashreplace covers any other such text.
+        with target.open("w", newline="", encoding="utf-8", errors="backslashreplace") as handle:
             out = csv.writer(handle)
             out.writerow(columns)
             for row in scored:
-                cells: list[Any] = [str(row.item.path), row.item.key, "" if row.score is None else repr(row.score)]
+                cells: list[Any] = [shown(row.item.path), shown(row.item.key), "" if row.score is None else repr(row.score)]
                 for threshold in thresholds.values():
                     if row.score is None:
                         cells += ["", ""]
@@ -79,7 +82,7 @@ def write_predictions(path: Path, scored: list[Scored], bundle: ModelBundle, thr
                         label = int(row.score >= threshold)
                         cells += [label, task.positive if label else task.negative]
                 known = stored.get(row.item.key)
-                cells += [int(row.flipped), "" if known is None else repr(float(known)), row.error or ""]
+                cells += [int(row.flipped), "" if known is None else repr(float(known)), shown(row.error or "")]
                 out.writerow(cells)
 
     return write_atomically(path, write)

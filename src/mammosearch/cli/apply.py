@@ -22,6 +22,7 @@ from mammosearch.cli.app import (
     friendly_errors,
     resolve_storage,
 )
+from mammosearch.data.file_names import shown
 from mammosearch.errors import ApplyError
 
 if TYPE_CHECKING:
@@ -53,7 +54,9 @@ def load_bundle_and_inputs(paths: list[Path], study: str | None, trial: int | No
                            results_dir: Path) -> tuple[ModelBundle, list[InputItem]]:
     """``predict`` and ``explain``: the model, and the image files its INPUTS name."""
     from mammosearch.apply.inputs import gather_inputs
+    from mammosearch.data.budget import max_pixels
 
+    max_pixels()  # a malformed MAMMOSEARCH_MAX_PIXELS is one line before anything is scored, not a failure per file
     bundle, inputs = load_bundle(paths, study, trial, storage, results_dir)
     if not inputs:
         raise ApplyError("no INPUTS given: name image files, folders or a CSV manifest after the model")
@@ -63,7 +66,7 @@ def load_bundle_and_inputs(paths: list[Path], study: str | None, trial: int | No
 def exit_on_failures(failures: list[tuple[Path, str]]) -> None:
     """Each file that could not be read, with its reason; exit code 3 when there was any (the rest were written)."""
     for path, reason in failures:
-        console.print(f"[red]failed:[/] {escape(str(path))}: {escape(reason)}", soft_wrap=True)
+        console.print(f"[red]failed:[/] {escape(shown(path))}: {escape(shown(reason))}", soft_wrap=True)
     if failures:
         raise typer.Exit(3)
 

@@ -15,8 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageMode, ImageOps
 
+from mammosearch.data import budget
+from mammosearch.data.file_names import link_problem, shown
 from mammosearch.data.paged import chunks, release
 from mammosearch.data.pixels import ColorMode, Decoded, photometry_score, stretch_to_uint8
 from mammosearch.errors import DataError
@@ -82,6 +84,9 @@ def decode_file(path: Path, color: ColorMode, draft_size: int | None = None) -> 
     ``draft_size``), several times faster on large files. Every path that resizes whole
     files passes it (loaders, ``predict``), so they all get the same pixels.
     """
+    problem = link_problem(path)  # an annexed file not fetched: say so, not "No such file"
+    if problem is not None:
+        raise DataError(problem)
     if is_dicom(path):
         from mammosearch.data.dicom import decode_dicom
 
@@ -109,9 +114,11 @@ def _decode_pillow(path: Path, color: ColorMode, draft_size: int | None = None) 
     Raises :class:`DataError` ``"cannot read image <path>: <reason>"`` for anything PIL
     cannot decode (not an image, truncated, corrupt).
     """
+    _let_pillow_open_what_the_budget_allows()
     try:
         with Image.open(path) as opened:
             stored_width, stored_height = opened.size
+            check_budget(path, opened)  # only the header is read so far
             drafted = False
             if draft_size is not None and opened.format == "JPEG":
                 opened.draft(opened.mode, (draft_size, draft_size))  # same mode: only the scale changes
@@ -126,8 +133,26 @@ def _decode_pillow(path: Path, color: ColorMode, draft_size: int | None = None) 
             stored = (stored_width, stored_height) if turned else (stored_height, stored_width)
     except _DECODE_ERRORS as exc:
         reason = str(exc) or type(exc).__name__
-        raise DataError(f"cannot read image {path}: {reason}") from exc
+        raise DataError(shown(f"cannot read image {path}: {reason}")) from exc  # Pillow's reason may hold the name
     return Decoded(array, bits, stored_size=stored if drafted else None)
+
+
+def _let_pillow_open_what_the_budget_allows() -> None:
+    """Pillow's own bomb guard refuses above twice ``Image.MAX_IMAGE_PIXELS`` at ``open``; a budget raised past it is raised there too.
+
+    Only ever raised (never lowered below Pillow's default), and to the same value by every
+    thread, so Pillow's guard stays for anything else the process opens.
+    """
+    limit = budget.max_pixels()
+    if Image.MAX_IMAGE_PIXELS is not None and limit > Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def check_budget(path: Path, opened: Image.Image) -> None:
+    """The declared size and the mode's samples and bytes (``I;16`` 2, ``F`` 4, ``RGB`` 3 x 1) against :mod:`budget`."""
+    width, height = opened.size
+    mode = ImageMode.getmode(opened.mode)
+    budget.check(path, width, height, len(mode.bands), np.dtype(mode.typestr).itemsize)
 
 
 def _to_array(image: Image.Image, color: ColorMode) -> np.ndarray:

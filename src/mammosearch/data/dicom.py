@@ -17,13 +17,15 @@ in ``dicom_refusals``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mammosearch.data.dicom_refusals import GRAYSCALE, decoder_for, read_dataset, reason, refuse_non_images, refuse_photometric
-from mammosearch.data.pixels import ColorMode, Decoded, as_color
+from mammosearch.data.file_names import shown
+from mammosearch.data.pixels import ColorMode, Decoded, as_color, row_blocks
 from mammosearch.errors import DataError
 
 if TYPE_CHECKING:
@@ -56,7 +58,7 @@ def decode_dicom(path: Path, color: ColorMode) -> Decoded:
     except DataError:
         raise
     except Exception as exc:  # pydicom raises many types for damaged files and unusable LUTs or windows
-        raise DataError(f"cannot read DICOM {path}: {reason(exc)}") from exc
+        raise DataError(f"cannot read DICOM {shown(path)}: {reason(exc)}") from exc
     patient = str(ds.get("PatientID") or "").strip() or None
     return Decoded(as_color(gray, color), bits, patient, inverted)
 
@@ -70,30 +72,51 @@ def grayscale(stored: np.ndarray, ds: Dataset, inverted: bool) -> np.ndarray:
     but not bit for bit: DICOM's LINEAR window is centred half a stored value off
     (``c - 0.5``) and rounding to 8 bits breaks ties one way, so a file and its twin could
     differ by one gray level. Mirroring first makes them identical by construction.
+
+    Every step is element by element, so it runs a block of rows at a time
+    (:func:`~mammosearch.data.pixels.row_blocks`): the same values as the whole image at
+    once, without its float64 copies (several times the 16-bit image each).
     """
     from pydicom.pixels import apply_modality_lut
 
     voi_table = has_voi_table(ds)
     window = first_window(ds)
-    if inverted and not voi_table:
-        values, mirror = _mirrored_modality(stored, ds)
+    mirrored = inverted and not voi_table
+    if mirrored:
+        mirror = _mirrored_modality(stored[:0], ds)[1]
         window = None if window is None else (mirror - window[0], window[1])
-    else:
-        values = apply_modality_lut(stored, ds)
+
+    def modality(block: np.ndarray) -> np.ndarray:
+        return _mirrored_modality(block, ds)[0] if mirrored else apply_modality_lut(block, ds)
+
+    def voi(values: np.ndarray) -> np.ndarray:
+        if voi_table:
+            out = _apply_voi_table(values, ds)
+            # a LUT is not symmetric, so it cannot be mirrored through its input: invert its
+            # integer output instead, which is exact
+            return (low + high) - out if inverted else out
+        return values if window is None else _apply_window(values, ds, window)
+
     low: float
     high: float
     if voi_table:
-        out, low, high = _apply_voi_table(values, ds)
-        if inverted:
-            # a LUT is not symmetric, so it cannot be mirrored through its input: invert its
-            # integer output instead, which is exact
-            out = (low + high) - out
+        low, high = _voi_table_range(ds)
     elif window is not None:
-        out, low, high = _apply_window(values, ds, window)
+        low, high = _window_range(ds, window)
     else:
-        out = values
-        low, high = float(np.min(values)), float(np.max(values))
-    return onto_uint8(out, low, high)
+        low, high = _modality_range(stored, modality)
+    out = np.empty(stored.shape, dtype=np.uint8)
+    for rows in row_blocks(stored):
+        out[rows] = onto_uint8(voi(modality(stored[rows])), low, high)
+    return out
+
+
+def _modality_range(stored: np.ndarray, modality: Callable[[np.ndarray], np.ndarray]) -> tuple[float, float]:
+    """The image's own range after the modality step: no window or LUT says which values matter."""
+    ends = [(float(np.min(values)), float(np.max(values))) for rows in row_blocks(stored) if (values := modality(stored[rows])).size]
+    if not ends:
+        return 0.0, 0.0
+    return min(low for low, _ in ends), max(high for _, high in ends)
 
 
 def first_window(ds: Dataset) -> tuple[float, float] | None:
@@ -166,35 +189,53 @@ def _mirrored_modality(stored: np.ndarray, ds: Dataset) -> tuple[np.ndarray, flo
     return apply_modality_lut((low + high) - stored.astype(np.int64), ds), mirror
 
 
-def _apply_window(values: np.ndarray, ds: Dataset, window: tuple[float, float]) -> tuple[np.ndarray, float, float]:
-    """pydicom's ``apply_windowing`` with this (centre, width), and its output range."""
+def _window_view(ds: Dataset, window: tuple[float, float]) -> Dataset:
+    """Only what pydicom's ``apply_windowing`` reads, with this (centre, width)."""
     from pydicom.dataset import Dataset as PydicomDataset
-    from pydicom.pixels import apply_windowing
 
-    # Only what apply_windowing reads; "MONOCHROME2" because any MONOCHROME1 mirroring is
-    # already done (pydicom's windowing does not invert either way).
+    # "MONOCHROME2" because any MONOCHROME1 mirroring is already done (pydicom's windowing
+    # does not invert either way).
     view = PydicomDataset()
     for keyword in ("BitsStored", "PixelRepresentation", "RescaleSlope", "RescaleIntercept", "ModalityLUTSequence", "VOILUTFunction"):
         if keyword in ds:
             view[keyword] = ds[keyword]
     view.PhotometricInterpretation = "MONOCHROME2"
     view.WindowCenter, view.WindowWidth = window
-    out = apply_windowing(values, view)
-    # The output range pydicom uses for this file (from bits stored, signedness, rescale):
-    # its window applied to -inf and +inf, so it cannot drift from pydicom's own rule.
+    return view
+
+
+def _apply_window(values: np.ndarray, ds: Dataset, window: tuple[float, float]) -> np.ndarray:
+    """pydicom's ``apply_windowing`` with this (centre, width)."""
+    from pydicom.pixels import apply_windowing
+
+    return apply_windowing(values, _window_view(ds, window))
+
+
+def _window_range(ds: Dataset, window: tuple[float, float]) -> tuple[float, float]:
+    """The output range pydicom's windowing uses for this file (from bits stored, signedness, rescale).
+
+    Its window applied to -inf and +inf, so it cannot drift from pydicom's own rule.
+    """
+    from pydicom.pixels import apply_windowing
+
     with np.errstate(over="ignore"):
-        ends = apply_windowing(np.array([-np.inf, np.inf]), view)
-    return out, float(ends[0]), float(ends[1])
+        ends = apply_windowing(np.array([-np.inf, np.inf]), _window_view(ds, window))
+    return float(ends[0]), float(ends[1])
 
 
-def _apply_voi_table(values: np.ndarray, ds: Dataset) -> tuple[np.ndarray, float, float]:
-    """pydicom's ``apply_voi`` (first VOI LUT), and the range of the table's entries."""
+def _apply_voi_table(values: np.ndarray, ds: Dataset) -> np.ndarray:
+    """pydicom's ``apply_voi`` (first VOI LUT), as integers."""
+    from pydicom.pixels import apply_voi
+
+    # a LUT is indexed by integers; rescaled values are floats (integral for the usual slope 1)
+    return apply_voi(np.rint(values).astype(np.int64), ds).astype(np.int64)
+
+
+def _voi_table_range(ds: Dataset) -> tuple[float, float]:
+    """The range the first VOI LUT's entries span: some files declare 16 bits per entry and use 12."""
     from pydicom.pixels import apply_voi
 
     descriptor = ds.VOILUTSequence[0].LUTDescriptor
     entries, first = int(descriptor[0]) or 2**16, int(descriptor[1])
-    # a LUT is indexed by integers; rescaled values are floats (integral for the usual slope 1)
-    out = apply_voi(np.rint(values).astype(np.int64), ds).astype(np.int64)
-    # the range the LUT's entries span: some files declare 16 bits per entry and use 12
     table = apply_voi(np.arange(first, first + entries, dtype=np.int64), ds)
-    return out, float(table.min()), float(table.max())
+    return float(table.min()), float(table.max())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mammosearch.data.file_names import shown
 from mammosearch.errors import DataError
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ MAX_REASON = 300  # characters of a library's message kept in the one-line error
 
 def reason(exc: BaseException) -> str:
     """A library's error as one short line: pydicom's messages often span several lines."""
-    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+    # shown(): pydicom's messages can quote the file name, which may not be UTF-8
+    text = shown(" ".join(line.strip() for line in str(exc).splitlines() if line.strip())) or type(exc).__name__
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
 
 
@@ -36,14 +38,19 @@ def read_dataset(path: Path) -> Dataset:
         import pydicom
         from pydicom.errors import InvalidDicomError
     except ImportError:
-        raise DataError(f"cannot read DICOM {path}: pydicom is not installed (pip install 'mammosearch[dicom]')") from None
+        raise DataError(f"cannot read DICOM {shown(path)}: pydicom is not installed (pip install 'mammosearch[dicom]')") from None
+    from mammosearch.data.dicom_header import check_header
+
     try:
+        check_header(path)  # the declared size against the decoding budget, before any pixel is read
         return pydicom.dcmread(path)
+    except DataError:
+        raise
     except InvalidDicomError:
         # pydicom's own text suggests force=True, which a user of mammosearch cannot pass
-        raise DataError(f"cannot read DICOM {path}: not a DICOM file (no 'DICM' header at byte 128)") from None
+        raise DataError(f"cannot read DICOM {shown(path)}: not a DICOM file (no 'DICM' header at byte 128)") from None
     except Exception as exc:  # pydicom raises many types for damaged files (EOFError, struct.error, ValueError, ...)
-        raise DataError(f"cannot read DICOM {path}: {reason(exc)}") from exc
+        raise DataError(f"cannot read DICOM {shown(path)}: {reason(exc)}") from exc
 
 
 def refuse_non_images(path: Path, ds: Dataset) -> None:
@@ -55,13 +62,13 @@ def refuse_non_images(path: Path, ds: Dataset) -> None:
         uid = ds.get("SOPClassUID") or (meta.get("MediaStorageSOPClassUID") if meta is not None else None)
         name = str(UID(uid).name) if uid else ""
         if not name:
-            raise DataError(f"cannot read DICOM {path}: it has no pixel data and no SOP Class UID (damaged, or not an image)")
+            raise DataError(f"cannot read DICOM {shown(path)}: it has no pixel data and no SOP Class UID (damaged, or not an image)")
         if "Image Storage" in name:  # an image class without its pixels: cut short or stripped
-            raise DataError(f"cannot read DICOM {path}: this {name} file has no pixel data (truncated, or exported without pixels)")
-        raise DataError(f"{path} is {'an' if name[:1].lower() in 'aeiou' else 'a'} {name} object, not an image; keep only image files in the data folder or manifest")
+            raise DataError(f"cannot read DICOM {shown(path)}: this {name} file has no pixel data (truncated, or exported without pixels)")
+        raise DataError(f"{shown(path)} is {'an' if name[:1].lower() in 'aeiou' else 'a'} {name} object, not an image; keep only image files in the data folder or manifest")
     frames = int(ds.get("NumberOfFrames") or 1)
     if frames > 1:
-        raise DataError(f"{path} has {frames} frames; mammosearch reads single-frame images (split it, or export the frame you need)")
+        raise DataError(f"{shown(path)} has {frames} frames; mammosearch reads single-frame images (split it, or export the frame you need)")
 
 
 def decoder_for(path: Path, ds: Dataset) -> Decoder:
@@ -81,17 +88,17 @@ def decoder_for(path: Path, ds: Dataset) -> Decoder:
         decoder = get_decoder(syntax)
     except NotImplementedError:
         raise DataError(
-            f"{path}: transfer syntax {syntax.name} ({syntax}) cannot be decoded by pydicom; "
+            f"{shown(path)}: transfer syntax {syntax.name} ({syntax}) cannot be decoded by pydicom; "
             f"convert the file to an uncompressed syntax (e.g. gdcmconv --raw, or dcmdjpeg)"
         ) from None
     if not decoder.is_available:
-        raise DataError(f"{path}: transfer syntax {syntax.name} ({syntax}) needs a decoder plugin that is not installed: pip install 'mammosearch[dicom]'")
+        raise DataError(f"{shown(path)}: transfer syntax {syntax.name} ({syntax}) needs a decoder plugin that is not installed: pip install 'mammosearch[dicom]'")
     return decoder
 
 
 def refuse_photometric(path: Path, photometric: str) -> None:
     if photometric not in GRAYSCALE + COLOUR:
         raise DataError(
-            f"{path}: photometric interpretation {photometric} is not supported (mammosearch reads MONOCHROME1, "
+            f"{shown(path)}: photometric interpretation {photometric} is not supported (mammosearch reads MONOCHROME1, "
             f"MONOCHROME2, and colour that pydicom converts to RGB); export the image as MONOCHROME2"
         )

@@ -33,19 +33,56 @@ class Decoded:
     def width(self) -> int:
         return int(self.stored_size[1] if self.stored_size else self.pixels.shape[1])
 
+BLOCK_VALUES = 2**18  # values converted at once: 2 MB as float64, whatever the image's size
+
+
+def row_blocks(values: np.ndarray) -> list[slice]:
+    """Slices of ``values``' rows holding about :data:`BLOCK_VALUES` values each.
+
+    The conversions below are element by element, so a block's result is the whole
+    image's result for those rows, bit for bit; only the float64 temporaries shrink from
+    the whole image (8 bytes a value, several at once) to one block.
+    """
+    per_row = max(1, int(np.prod(values.shape[1:], dtype=np.int64)))
+    step = max(1, BLOCK_VALUES // per_row)
+    return [slice(start, start + step) for start in range(0, len(values), step)]
+
+
 def stretch_to_uint8(values: np.ndarray) -> np.ndarray:
-    """Any numeric image (12/16-bit, float) onto 0..255 by its own min and max."""
-    values = values.astype(np.float64)
-    if values.ndim == 3:  # some wide TIFFs decode with a channel axis
-        values = values.mean(axis=2)
-    finite = np.isfinite(values)
-    if not finite.any():
-        return np.zeros(values.shape, dtype=np.uint8)
-    low, high = float(values[finite].min()), float(values[finite].max())
-    values = np.where(finite, values, low)
-    if high <= low:
-        return np.zeros(values.shape, dtype=np.uint8)
-    return np.rint((values - low) * (255.0 / (high - low))).astype(np.uint8)
+    """Any numeric image (12/16-bit, float) onto 0..255 by its own min and max, a block of rows at a time."""
+    values = np.asarray(values)
+    low, high = _finite_range(values)
+    out = np.zeros(values.shape[:2], dtype=np.uint8)
+    if high is None or low is None or high <= low:
+        return out
+    scale = 255.0 / (high - low)
+    for rows in row_blocks(values):
+        block = _as_float(values[rows])
+        block = np.where(np.isfinite(block), block, low)
+        out[rows] = np.rint((block - low) * scale).astype(np.uint8)
+    return out
+
+
+def _as_float(block: np.ndarray) -> np.ndarray:
+    block = block.astype(np.float64)
+    return block.mean(axis=2) if block.ndim == 3 else block  # some wide TIFFs decode with a channel axis
+
+
+def _finite_range(values: np.ndarray) -> tuple[float | None, float | None]:
+    """The smallest and largest finite value (None, None when there is none); integers need no float copy at all."""
+    if values.size == 0:
+        return None, None
+    if values.ndim == 2 and np.issubdtype(values.dtype, np.integer):
+        return float(values.min()), float(values.max())
+    low: float | None = None
+    high: float | None = None
+    for rows in row_blocks(values):
+        block = _as_float(values[rows])
+        finite = block[np.isfinite(block)]
+        if finite.size:
+            low = float(finite.min()) if low is None else min(low, float(finite.min()))
+            high = float(finite.max()) if high is None else max(high, float(finite.max()))
+    return low, high
 
 
 def as_color(gray: np.ndarray, color: ColorMode) -> np.ndarray:
@@ -68,5 +105,11 @@ def photometry_score(pixels: np.ndarray) -> float:
     On the 322 mini-MIAS images and their inverted copies it is right 644 times out of 644
     (``tests/test_fingerprint.py``).
     """
-    gray = pixels.mean(axis=2) if pixels.ndim == 3 else pixels
-    return float(np.mean(gray >= BRIGHT) - np.mean(gray <= DARK))
+    if pixels.ndim == 2 or pixels.shape[2] == 1:
+        gray = pixels.reshape(pixels.shape[:2])
+        return float(np.mean(gray >= BRIGHT) - np.mean(gray <= DARK))
+    # The channel mean compared as the channel sum, in integers: the same answers (the mean
+    # is a sum of integers divided once) without a float64 copy of the whole image.
+    total = pixels.sum(axis=2, dtype=np.int32)
+    channels = pixels.shape[2]
+    return float(np.mean(total >= BRIGHT * channels) - np.mean(total <= DARK * channels))

@@ -17,6 +17,7 @@ import optuna
 from mammosearch import runtime
 from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
+from mammosearch.data.budget import max_pixels
 from mammosearch.data.decode import RECIPE
 from mammosearch.data.fingerprint import cached_fingerprint, summary_of
 from mammosearch.data.loading import load_image_set
@@ -79,6 +80,7 @@ def preflight(space: Space, cache_dir: Path | None = None) -> ImageSet:
     """Everything that would fail every trial fails here, once, before any trial starts."""
     make_sampler(space)
     in_memory_bytes()  # a malformed MAMMOSEARCH_IN_MEMORY_MB is one line now, not in the first trial
+    max_pixels()  # and a malformed MAMMOSEARCH_MAX_PIXELS, not at the first file decoded
     from mammosearch.models.weights import check_weights_file, ensure_imagenet_weights
 
     for family, weights in space.model.weights.items():

@@ -23,6 +23,7 @@ import numpy as np
 from mammosearch.config.fields import Fields
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode_many import decode_all
+from mammosearch.data.file_names import link_problem, undecodable
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.split import SplitSpec, assign_splits
 from mammosearch.data.task import Task
@@ -69,7 +70,8 @@ def files(spec: CbisDdsmSpec) -> list[Path]:
     root = Path(spec.root)
     if not root.is_dir():
         return []
-    return [p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".dcm", ".jpg", ".jpeg", ".png")]
+    # A name that is not UTF-8 cannot be one the (UTF-8) CSVs name, so it is no part of the data set.
+    return [p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in (".csv", ".dcm", ".jpg", ".jpeg", ".png") and not undecodable(p)]
 
 
 def describe(spec: CbisDdsmSpec, data: Loaded) -> str:
@@ -163,7 +165,7 @@ def load_cbis_ddsm(spec: CbisDdsmSpec) -> Loaded:
         if not path.is_file():  # named by its CSV row before anything is decoded
             kind = "JPEG file not found" if jpeg is not None else "DICOM file not found"
             hint = " (listed in dicom_info.csv; is the jpeg/ folder complete?)" if jpeg is not None else ""
-            raise DataError(f"{where}: {kind}: {path}{hint}")
+            raise DataError(f"{where}: {link_problem(path) or f'{kind}: {path}{hint}'}")
         paths.append(path)
         wheres.append(where)
 

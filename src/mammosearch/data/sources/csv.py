@@ -20,6 +20,7 @@ from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import ColorMode
 from mammosearch.data.decode_many import decode_stacked
 from mammosearch.data.dicom_patients import patients_from_files
+from mammosearch.data.file_names import link_problem, resolved
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
@@ -80,7 +81,7 @@ def files(spec: CsvSpec) -> list[Path]:
     if spec.path.is_file():
         with spec.path.open(newline="", encoding="utf-8-sig") as handle:
             for row in csv.DictReader(handle):
-                candidate = (spec.path.parent / (row.get("path") or "").strip()).resolve()
+                candidate = resolved(spec.path.parent / (row.get("path") or "").strip())
                 if candidate.is_file():
                     found.append(candidate)
     return found
@@ -117,9 +118,10 @@ def load_manifest(spec: CsvSpec) -> Loaded:
         if label is None:
             known = ", ".join(sorted(accepted))
             raise DataError(f"{path}:{number}: unknown label {row['label']!r} (accepted: {known}; map more with data.labels)")
-        file = (path.parent / row["path"]).resolve()
+        file = resolved(path.parent / row["path"])
         if not file.is_file():
-            raise DataError(f"{path}:{number}: image {row['path']!r} not found at {file}")
+            problem = link_problem(path.parent / row["path"])
+            raise DataError(f"{path}:{number}: " + (problem or f"image {row['path']!r} not found at {file}"))
         if has_split:
             split = SPLITS.get(row["split"].lower())
             if split is None:

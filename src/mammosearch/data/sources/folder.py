@@ -20,6 +20,7 @@ from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import ColorMode, is_image_file
 from mammosearch.data.decode_many import decode_stacked
 from mammosearch.data.dicom_patients import patients_from_files
+from mammosearch.data.file_names import refuse_unusable, resolved
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
@@ -53,8 +54,10 @@ def read(fields: Fields, raw: dict[str, Any]) -> FolderSpec:
 
 
 def files(spec: FolderSpec) -> list[Path]:
+    # Listed (for the cache key) with the loader's own rule, so a link to nothing or a name
+    # that is not text is one line here too, not a traceback while the key is made.
     root = Path(spec.root)
-    return [p for c in spec.classes if (root / c).is_dir() for p in (root / c).iterdir() if is_image_file(p)]
+    return [p for c in spec.classes if (root / c).is_dir() for p in _named_like_images(root / c)]
 
 
 def describe(spec: FolderSpec, data: Loaded) -> str:
@@ -87,7 +90,7 @@ def load_folder(spec: FolderSpec) -> Loaded:
     escaped: list[str] = []
     for label, (class_name, class_dir) in enumerate(zip(spec.classes, class_dirs)):
         for path in _image_files(class_dir):
-            if not path.resolve().is_relative_to(real_root):
+            if not resolved(path).is_relative_to(real_root):
                 escaped.append(f"{class_name}/{path.name}")  # a link out of the data root
                 continue
             files.append(path)
@@ -152,8 +155,20 @@ def _class_dirs(root: Path, classes: tuple[str, str]) -> list[Path]:
     return dirs
 
 
+def _named_like_images(class_dir: Path) -> list[Path]:
+    """Every entry named like an image, sorted; a broken link or a non-UTF-8 name is refused naming it.
+
+    A link to nothing is an image the data set lacks (an annexed file not fetched), so it is
+    refused rather than skipped: training on the fetched part alone would go unnoticed.
+    """
+    found = sorted(p for p in class_dir.iterdir() if is_image_file(p) and (p.is_file() or p.is_symlink()))
+    for path in found:
+        refuse_unusable(path)
+    return found
+
+
 def _image_files(class_dir: Path) -> list[Path]:
-    files = sorted(p for p in class_dir.iterdir() if p.is_file() and is_image_file(p))
+    files = _named_like_images(class_dir)
     if not files:
         subdirs = sorted(p.name for p in class_dir.iterdir() if p.is_dir())
         hint = f" (sub-folders are not searched: {', '.join(subdirs)})" if subdirs else ""

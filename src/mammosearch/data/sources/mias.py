@@ -25,6 +25,7 @@ from mammosearch.config.fields import Fields
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import Decoded, to_square
 from mammosearch.data.decode_many import decode_all
+from mammosearch.data.file_names import undecodable
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
@@ -63,7 +64,10 @@ def read(fields: Fields, raw: dict[str, Any]) -> MiasSpec:
 
 def files(spec: MiasSpec) -> list[Path]:
     root = spec.root or default_root()
-    return [p for folder in (root, root / "images") if folder.is_dir() for p in folder.iterdir() if p.suffix.lower() in (".pgm", ".png", ".txt")]
+    # Only what can be stat'ed and named (for the cache key): a link to a missing file is
+    # reported by the decoder when the image is read, not by a traceback here.
+    return [p for folder in (root, root / "images") if folder.is_dir() for p in folder.iterdir()
+            if p.suffix.lower() in (".pgm", ".png", ".txt") and p.is_file() and not undecodable(p)]
 
 
 def describe(spec: MiasSpec, data: Loaded) -> str:
