@@ -94,3 +94,18 @@ def test_a_long_string_value_is_shown_as_a_short_prefix():
     with pytest.raises(SpaceError) as caught:
         parse_space("study: {name: x, n_trials: 1, sampler: '" + "z" * 100_000 + "'}\n", source="long.yaml")
     assert len(str(caught.value)) < 250, str(caught.value)
+
+
+def test_a_bomb_or_malformed_value_in_evaluate_data_is_one_line_naming_the_key():
+    from mammosearch.apply.evaluation_space import evaluation_space
+
+    # A plain value is still read as YAML (a number stays a number).
+    assert evaluation_space(None, ["source=synthetic", "n_images=48", "image_size=32"], []).data.n_images == 48
+    inline_bomb = '{a: &a [x,x,x,x,x,x,x,x,x], b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a], c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b], ' \
+        'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c], e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d], f: [*e,*e,*e,*e,*e,*e,*e,*e,*e]}'
+    started = time.perf_counter()
+    with pytest.raises(SpaceError, match=r"--data root: refused YAML: aliases expand"):
+        evaluation_space(None, ["source=folder", f"root={inline_bomb}"], [])
+    assert time.perf_counter() - started < 5
+    with pytest.raises(SpaceError, match=r"--data root: malformed YAML"):
+        evaluation_space(None, ["source=folder", "root=[unclosed"], [])

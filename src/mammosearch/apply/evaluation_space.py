@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from mammosearch.config.reader import load_space, parse_space
+from mammosearch.config.reader import load_space, parse_space, read_yaml
 from mammosearch.config.schema import Space
 from mammosearch.errors import ApplyError
 
@@ -25,7 +25,8 @@ def evaluation_space(space: Path | None, data: list[str], overrides: list[str], 
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ApplyError(f"--data {pair!r}: expected KEY=VALUE, e.g. --data source=folder --data root=/data/site2")
-        section[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        # The space's own loader: a YAML bomb or malformed value is one line, not a traceback.
+        section[key.strip()] = read_yaml(value, f"--data {key.strip()}") if value.strip() else ""
     if image_size is not None:
         section.setdefault("image_size", image_size)
     text = yaml.safe_dump({"data": section})

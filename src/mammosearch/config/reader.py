@@ -61,7 +61,8 @@ def load_space(path: Path | None, overrides: Sequence[str] = ()) -> Space:
     return parse_space(text, source=str(path), base_dir=path.parent, overrides=overrides)
 
 
-def _load_yaml(text: str, source: str) -> Any:
+def read_yaml(text: str, source: str) -> Any:
+    """One YAML document (a space, or one ``--set``/``--data`` value): refused tags, bombs and malformed text are one line naming ``source``."""
     try:
         # Safe loading (tags such as !!python/object are refused, never constructed), with
         # alias expansion measured before any value is built (a billion-laughs document).
@@ -96,13 +97,13 @@ def apply_overrides(raw: Any, overrides: Sequence[str]) -> Any:
                 child = {}
                 node[part] = child
             node = child
-        node[parts[-1]] = _load_yaml(value, f"--set {key}")
+        node[parts[-1]] = read_yaml(value, f"--set {key}")
     return tree
 
 
 def parse_space(text: str, source: str = "<string>", base_dir: Path | None = None, overrides: Sequence[str] = ()) -> Space:
     """Parse YAML text into a :class:`Space`; raises :class:`SpaceError` with the key path."""
-    raw = _load_yaml(text, source)
+    raw = read_yaml(text, source)
     if raw is None:
         raw = {}
     if overrides:

@@ -14,11 +14,15 @@ import html
 import re
 from typing import Any
 
-# Inline Markdown syntax (CommonMark + GFM: emphasis, code, links, images, tables, strikethrough,
-# autolinks), backslash-escaped wherever it appears; <, > and & become entities instead.
-_INLINE = re.compile(r"([\\`*_\[\]|~!:])")
-# Syntax that only means something at the start of a line (headings, lists, quotes, rules, setext).
-_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+(?=[.)]))")
+# Inline Markdown syntax (CommonMark + GFM: emphasis, code, links and images, tables,
+# strikethrough), backslash-escaped wherever it appears; <, > and & become entities instead,
+# which also disarms autolinks and raw HTML. "_" only where it can open or close emphasis: an
+# underscore between two letters or digits never does (``sensitivity_0.90`` stays readable).
+_INLINE = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+# Syntax that only means something at the start of a line, and only in these shapes: a heading
+# or list marker followed by a space or the end, a quote, a setext underline or thematic break
+# (a line of "-" or "="), "1." / "1)" then a space (a version such as 0.1.0 is no list).
+_LINE_START = re.compile(r"^(\s*)(#{1,6}(?=\s|$)|[+\-](?=\s|$)|>|[-=][-=\s]*$|\d{1,9}(?=[.)](?:\s|$)))")
 
 
 def _num(value: Any, digits: int = 3) -> str:
