@@ -158,3 +158,43 @@ def test_new_data_sources_become_their_specs(tmp_path: Path):
     assert csv == CsvSpec(path=(tmp_path / "m.csv").resolve(), labels=(("b", 0), ("m", 1)))
     cbis = parse_space("data: {source: cbis_ddsm, root: cbis, abnormality: both, image: full, keep_official_split: false}", base_dir=tmp_path).data
     assert isinstance(cbis, CbisDdsmSpec) and cbis.root == (tmp_path / "cbis").resolve() and not cbis.keep_official_split
+
+
+def test_set_paths_resolve_against_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # A path typed after --set in a shell means the shell's directory; one in the file, the file's.
+    spaces = tmp_path / "spaces"
+    spaces.mkdir()
+    space_file = spaces / "s.yaml"
+    space_file.write_text("data: {source: folder, root: imgs}\nmodel: {families: [cnn]}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_space(space_file).data.root == (spaces / "imgs").resolve()
+    assert load_space(space_file, ["data.root=imgs"]).data.root == (tmp_path / "imgs").resolve()
+    assert load_space(space_file, ["data={source: folder, root: other}"]).data.root == (tmp_path / "other").resolve()
+    # Overriding another key leaves the file's own relative path relative to the file.
+    assert load_space(space_file, ["data.image_size=48"]).data.root == (spaces / "imgs").resolve()
+    (tmp_path / "w.h5").write_bytes(b"")
+    space = load_space(REPO / "search_spaces" / "tiny.yaml", ["model.families=[vgg16]", "model.weights=w.h5"])
+    assert space.model.weights == {"vgg16": str((tmp_path / "w.h5").resolve())}
+
+
+def test_every_shipped_space_is_in_the_shipped_spaces_table():
+    text = (REPO / "search_spaces" / "README.md").read_text(encoding="utf-8")
+    table = text.split("## The shipped spaces", 1)[1]
+    listed = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
+    assert listed == {path.name for path in SHIPPED}
+
+
+def test_the_quick_mias_space_is_a_small_budget_of_the_full_one():
+    quick = load_space(REPO / "search_spaces" / "mias_quick.yaml")
+    full = load_space(REPO / "search_spaces" / "mias_cnn.yaml")
+    assert quick.data == full.data and quick.split == full.split
+    assert quick.evaluation.cv_folds is not None and quick.study.timeout is not None
+    assert quick.study.n_trials is not None and full.study.n_trials is not None and quick.study.n_trials < full.study.n_trials
+    assert quick.study.timeout <= 300
+
+
+def test_the_shipped_tiny_space_is_the_tests_tiny_space():
+    from conftest import TINY_SPACE
+
+    shipped = load_space(REPO / "search_spaces" / "tiny.yaml")
+    assert dataclasses.replace(shipped, source="x") == dataclasses.replace(parse_space(TINY_SPACE), source="x")

@@ -72,6 +72,11 @@ def next_hint(command: str, *, study: str | None, storage: str, results_dir: Pat
     return shlex.join(argv)
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 trial``, ``2 trials``: a count with its noun agreeing (a regular plural)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def print_next(hint: str) -> None:
     # soft_wrap: a hint folded at the terminal's width would not paste back as one command.
     console.print(f"next: [cyan]{escape(hint)}[/]", soft_wrap=True)
@@ -114,6 +119,30 @@ def friendly_errors(command: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def installed_version() -> str:
+    """The version pip recorded for this installation (pyproject.toml's), or ``unknown`` from a bare source tree."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mammosearch")
+    except PackageNotFoundError:
+        return "unknown (not installed; run pip install -e .)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"mammosearch {installed_version()}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the installed version and exit.")] = False,
+) -> None:
+    """Hyper-parameter and architecture search for benign-vs-malignant mammogram classifiers."""
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -20,6 +20,7 @@ from mammosearch.cli.app import (
     console,
     err_console,
     friendly_errors,
+    plural,
     resolve_storage,
 )
 
@@ -86,10 +87,14 @@ def export_best(
 @friendly_errors
 def validate(
     space: Annotated[Path, typer.Option("--space", "-s", help="YAML search space to check.")],
+    overrides: Annotated[list[str] | None, typer.Option("--set", help="Override a key of the space as run would, e.g. --set model.weights=none (repeatable).")] = None,
 ) -> None:
-    """Check a search space without training anything."""
+    """Check a search space (with the --set overrides run would get) without training anything."""
     from mammosearch.config.reader import load_space
 
-    loaded = load_space(space)
+    loaded = load_space(space, overrides or ())
+    budget = [plural(loaded.study.n_trials, "trial")] if loaded.study.n_trials is not None else []
+    if loaded.study.timeout is not None:
+        budget.append(f"timeout {loaded.study.timeout:g} s")
     console.print(f"[green]ok[/] {escape(str(space))}: study '{escape(loaded.study_name)}', families {', '.join(loaded.model.families)}, "
-                  f"{loaded.study.n_trials} trials, sampler {loaded.study.sampler}, pruner {loaded.study.pruner.name}")
+                  f"{', '.join(budget)}, sampler {loaded.study.sampler}, pruner {loaded.study.pruner.name}", highlight=False, soft_wrap=True)

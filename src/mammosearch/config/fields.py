@@ -44,9 +44,12 @@ def suggestion(value: str, allowed: tuple[str, ...]) -> str:
 class Fields:
     """Reads typed values out of raw YAML nodes; every error is ``source: key.path: message``."""
 
-    def __init__(self, source: str, base_dir: Path) -> None:
+    def __init__(self, source: str, base_dir: Path, overridden: frozenset[str] = frozenset()) -> None:
         self.source = source
         self.base_dir = base_dir
+        # Key paths given on the command line (`--set data.root=x`): a relative path there is
+        # typed in a shell, so it means the working directory, not the space file's folder.
+        self.overridden = overridden
 
     def fail(self, path: str, message: str) -> SpaceError:
         return SpaceError(f"{self.source}: {path}: {message}")
@@ -115,9 +118,12 @@ class Fields:
     def path(self, node: Any, path: str) -> Path:
         if not isinstance(node, str) or not node.strip():
             raise self.fail(path, f"expected a path, got {show(node)}")
-        # Relative paths are relative to the YAML file, so a space works from any directory.
+        # Relative paths in the YAML file are relative to the file, so a space works from any
+        # directory; those of --set (this key or a mapping above it) to the working directory.
         expanded = Path(os.path.expanduser(os.path.expandvars(node)))
-        return expanded if expanded.is_absolute() else (self.base_dir / expanded).resolve()
+        from_command_line = any(path == key or path.startswith(key + ".") for key in self.overridden)
+        base = Path.cwd() if from_command_line else self.base_dir
+        return expanded if expanded.is_absolute() else (base / expanded).resolve()
 
     def regex(self, node: Any, path: str) -> str | None:
         """A regular expression string (checked to compile), or None."""

@@ -47,7 +47,8 @@ def load_space(path: Path | None, overrides: Sequence[str] = ()) -> Space:
     """Read and validate a YAML space; ``None`` gives the built-in demo space.
 
     ``overrides`` are ``key.path=value`` strings (``--set model.weights=none``); each value
-    is read as YAML and validated like the file's own keys.
+    is read as YAML and validated like the file's own keys. A relative path in the file is
+    relative to the file's folder; one given in an override, to the working directory.
     """
     if path is None:
         return parse_space("", overrides=overrides) if overrides else Space()
@@ -108,7 +109,8 @@ def parse_space(text: str, source: str = "<string>", base_dir: Path | None = Non
         raw = {}
     if overrides:
         raw = apply_overrides(raw, overrides)
-    return _Sections(Fields(source, base_dir or Path.cwd())).space(raw)
+    overridden = frozenset(item.partition("=")[0].strip() for item in overrides)
+    return _Sections(Fields(source, base_dir or Path.cwd(), overridden)).space(raw)
 
 
 class _Sections:

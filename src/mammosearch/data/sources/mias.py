@@ -106,6 +106,19 @@ def default_root() -> Path:
     return (Path(base) if base else Path.home() / ".cache" / "mammosearch") / "mini-mias"
 
 
+def where_to_put_it(spec_root: Path | None) -> str:
+    """How a user points the loader at mini-MIAS, naming what it read: data.root, or MAMMOSEARCH_DATA."""
+    fetch = "or run `mammosearch data fetch mini-mias`"
+    if spec_root is not None:
+        return f"from data.root; fix data.root, {fetch}"
+    base = os.environ.get("MAMMOSEARCH_DATA")
+    if base:
+        return (f"from MAMMOSEARCH_DATA={base}: the loader looks in $MAMMOSEARCH_DATA/mini-mias; point "
+                f"MAMMOSEARCH_DATA at the folder that holds mini-mias/, set data.root, {fetch}")
+    return (f"MAMMOSEARCH_DATA is not set, so the loader looks in ~/.cache/mammosearch/mini-mias; "
+            f"export MAMMOSEARCH_DATA=<the folder that holds mini-mias/>, set data.root, {fetch}")
+
+
 def woman_id(number: int) -> str:
     """mdb001 and mdb002 are one woman's two breasts: both map to mias-woman-001."""
     return f"mias-woman-{(number + 1) // 2:03d}"
@@ -184,7 +197,9 @@ def crop_lesion(image: np.ndarray, row: MiasRow, spec: MiasSpec) -> np.ndarray:
 def load_mias(spec: MiasSpec) -> Loaded:
     root = spec.root or default_root()
     if not root.is_dir():
-        raise DataError(f"mini-MIAS folder not found: {root} (set data.root, or run `mammosearch data fetch mini-mias`)")
+        raise DataError(f"mini-MIAS folder not found: {root} ({where_to_put_it(spec.root)})")
+    if not (root / "Info.txt").is_file():
+        raise DataError(f"mini-MIAS labels not found: {root / 'Info.txt'} (a mini-MIAS folder holds Info.txt and the images; {where_to_put_it(spec.root)})")
     rows = parse_info(root / "Info.txt")
     first_row: dict[str, MiasRow] = {}
     for row in rows:
