@@ -198,3 +198,23 @@ def test_the_shipped_tiny_space_is_the_tests_tiny_space():
 
     shipped = load_space(REPO / "search_spaces" / "tiny.yaml")
     assert dataclasses.replace(shipped, source="x") == dataclasses.replace(parse_space(TINY_SPACE), source="x")
+
+
+def test_the_backbone_layer_counts_the_spaces_readme_states_are_true():
+    # The one place the counts are written; unfrozen_layers counts every layer but the input.
+    import re
+
+    import keras
+
+    from mammosearch.models.freezing import countable_layers
+    from mammosearch.models.registry import family
+
+    text = (REPO / "search_spaces" / "README.md").read_text(encoding="utf-8")
+    stated = {name.lower(): int(count) for name, count in re.findall(r"(VGG16|ResNet50): (\d+) layers", text)}
+    assert set(stated) == {"vgg16", "resnet50"}
+    for name, count in stated.items():
+        build = getattr(keras.applications, family(name).application)
+        backbone = build(include_top=False, weights=None, input_shape=(32, 32, 3))
+        assert len(countable_layers(backbone)) == count, name
+    for path in SHIPPED:
+        assert not re.search(r"(VGG16|ResNet50) has \d+", path.read_text(encoding="utf-8")), f"{path.name} states a layer count of its own"
