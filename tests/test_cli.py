@@ -296,3 +296,48 @@ def test_a_worker_is_given_every_option_of_run():
     argv = worker_argv(ctx)
     assert argv[0] == "run" and argv[-2:] != ["--workers", "3"]
     assert command.make_context("run", argv[1:]).params == {**ctx.params, "workers": 1}
+
+
+def test_version_prints_the_package_version():
+    import tomllib
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"mammosearch {version('mammosearch')}"
+    # The version the installed metadata carries is the one pyproject.toml declares.
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert version("mammosearch") == pyproject["project"]["version"]
+
+
+def test_validate_takes_set_like_run(tmp_path, monkeypatch, write_space):
+    space = write_space(TINY_SPACE)
+    result = runner.invoke(app, ["validate", "--space", str(space), "--set", "study.n_trials=1"])
+    assert result.exit_code == 0, result.output
+    assert "1 trial," in result.output and "1 trials" not in result.output
+    # A --set path is resolved against the working directory, as in the shell it was typed in.
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "w.h5").write_bytes(b"")
+    monkeypatch.chdir(work)
+    ok = runner.invoke(app, ["validate", "--space", str(space), "--set", "model.families=[vgg16]", "--set", "model.weights=w.h5"])
+    assert ok.exit_code == 0, ok.output
+    bad = runner.invoke(app, ["validate", "--space", str(space), "--set", "training.epochs=lots"])
+    lines = [line for line in bad.output.splitlines() if line.strip()]
+    assert bad.exit_code == 2 and len(lines) == 1 and "training.epochs: expected an integer, got 'lots'" in lines[0], bad.output
+
+
+def test_mini_mias_not_found_names_the_data_variable(tmp_path, monkeypatch, write_space):
+    space = write_space("data: {source: mias}\nmodel: {families: [cnn]}\n")
+    monkeypatch.setenv("MAMMOSEARCH_DATA", str(tmp_path / "datasets"))
+    result = runner.invoke(app, ["data", "inspect", "--space", str(space), "--results-dir", str(tmp_path / "results")])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code != 0 and len(lines) == 1, result.output
+    assert "MAMMOSEARCH_DATA=" in lines[0] and str(tmp_path / "datasets" / "mini-mias") in lines[0]
+    (tmp_path / "datasets" / "mini-mias").mkdir(parents=True)
+    empty = runner.invoke(app, ["data", "inspect", "--space", str(space), "--results-dir", str(tmp_path / "results")])
+    assert "Info.txt" in empty.output and "MAMMOSEARCH_DATA" in empty.output, empty.output
+    monkeypatch.delenv("MAMMOSEARCH_DATA")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    unset = runner.invoke(app, ["data", "inspect", "--space", str(space), "--results-dir", str(tmp_path / "results")])
+    assert "MAMMOSEARCH_DATA is not set" in unset.output and "export MAMMOSEARCH_DATA=" in unset.output, unset.output
