@@ -168,5 +168,29 @@ def test_quick_blocks_run_as_written(block: Block, tmp_path: Path):
         assert (clone / "quick" / "exported" / "model.keras").is_file()
         rows = (clone / "quick" / "predictions.csv").read_text(encoding="utf-8").splitlines()
         assert len(rows) > 1
+        unlisted = unlisted_results_files(clone / "quick", outside={"exported", "images", "predictions.csv"})
+        assert not unlisted, f"results/README.md does not list {unlisted}"
     if "--version" in block.text:
         assert re.search(r"^mammosearch \d", result.stdout, re.MULTILINE), result.stdout
+
+
+def unlisted_results_files(results: Path, outside: set[str]) -> list[str]:
+    """Files a run wrote under its results folder that results/README.md's layout does not name.
+
+    A file with a fixed name is looked up by its last two path parts (trial numbers read as
+    ``<number>``, the study folder as ``<study>``); a file named by a hash, by its folder.
+    """
+    layout = (REPO / "results" / "README.md").read_text(encoding="utf-8")
+    missing = []
+    for path in sorted(results.rglob("*")):
+        rel = path.relative_to(results)
+        if not path.is_file() or rel.parts[0] in outside:
+            continue
+        parts = ["<number>" if part.isdigit() else part for part in rel.parts]
+        if re.search(r"[0-9a-f]{16}", parts[-1]):
+            wanted = "/".join(parts[:-1]) + "/"
+        else:
+            wanted = "/".join(parts[-2:]) if len(parts) > 2 else parts[-1]
+        if wanted not in layout:
+            missing.append(str(rel))
+    return missing
