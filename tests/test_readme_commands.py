@@ -138,7 +138,7 @@ def test_mammosearch_data_is_exported_before_the_first_command_that_reads_mini_m
 def _shims(folder: Path) -> dict[str, str]:
     """``mammosearch`` and ``python`` as a user's activated environment has them, for the sources under test."""
     folder.mkdir()
-    for name, argv in {"mammosearch": f"{shlex.quote(sys.executable)} -m mammosearch", "python": shlex.quote(sys.executable)}.items():
+    for name, argv in {"mammosearch": f"{shlex.quote(sys.executable)} -m mammosearch.cli", "python": shlex.quote(sys.executable)}.items():
         shim = folder / name
         shim.write_text(f'#!/bin/sh\nexec {argv} "$@"\n', encoding="utf-8")
         shim.chmod(0o755)
