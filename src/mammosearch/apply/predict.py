@@ -58,14 +58,27 @@ def stored_scores(stored: dict[str, Any]) -> dict[str, float]:
     return found
 
 
+def scored_by_other_folds(stored: dict[str, Any]) -> set[str]:
+    """Source ids whose stored score another fold's model computed (cross-validation).
+
+    Under CV the trial keeps and exports the first fold's model; ``val`` holds that fold's
+    validation images and ``test`` is scored by it too, but ``out_of_fold`` pools every
+    fold's validation scores, each from its own fold's model. Only the first two can be
+    compared with what this model computes now.
+    """
+    same_model = {s for split in ("val", "test") for s in (stored.get(split) or {}).get("sources", [])}
+    return set((stored.get("out_of_fold") or {}).get("sources", [])) - same_model
+
+
 def write_predictions(path: Path, scored: list[Scored], bundle: ModelBundle, thresholds: dict[str, float]) -> Path:
-    """One row per input: path, source id, probability, class at each threshold, stored score, error."""
+    """One row per input: path, source id, probability, class at each threshold, stored score and which model stored it, error."""
     stored = stored_scores(bundle.stored_predictions)
     task = bundle.task
     columns = ["path", "source", f"probability_{task.positive}".replace(" ", "_")]
     for name in thresholds:
         columns += [f"{name}_label", f"{name}_class"]
-    columns += ["flipped", "stored_score", "error"]
+    columns += ["flipped", "stored_score", "stored_by", "error"]
+    other_folds = scored_by_other_folds(bundle.stored_predictions)
 
     def write(target: Path) -> None:
         # Names that are not UTF-8 are written escaped (shown), so every finished score is
@@ -82,7 +95,8 @@ def write_predictions(path: Path, scored: list[Scored], bundle: ModelBundle, thr
                         label = int(row.score >= threshold)
                         cells += [label, task.positive if label else task.negative]
                 known = stored.get(row.item.key)
-                cells += [int(row.flipped), "" if known is None else repr(float(known)), shown(row.error or "")]
+                by = "" if known is None else "another fold's model" if row.item.key in other_folds else "this model"
+                cells += [int(row.flipped), "" if known is None else repr(float(known)), by, shown(row.error or "")]
                 out.writerow(cells)
 
     return write_atomically(path, write)

@@ -126,16 +126,24 @@ def predict(
 
 def _say_stored_match(scored: list[Scored], bundle: ModelBundle) -> None:
     from mammosearch.apply.agreement import SCORE_TOLERANCE, agreement
-    from mammosearch.apply.predict import stored_scores
+    from mammosearch.apply.predict import scored_by_other_folds, stored_scores
 
     stored = stored_scores(bundle.stored_predictions)
-    found = agreement((s.score, stored[s.item.key]) for s in scored if s.score is not None and s.item.key in stored)
+    other_folds = scored_by_other_folds(bundle.stored_predictions)
+    known = [s for s in scored if s.score is not None and s.item.key in stored]
+    found = agreement((s.score, stored[s.item.key]) for s in known if s.item.key not in other_folds and s.score is not None)
     if found is not None:
-        console.print(found.summary())
+        console.print(found.summary() + (" (this model's own fold and test images)" if other_folds else ""))
         if not found.all_within:
             # Rounding stays far below the tolerance; a larger gap is another model or other preprocessing.
             console.print(f"[yellow]{found.compared - found.within} image(s) differ by more than {SCORE_TOLERANCE:g}: "
                           "not the model or the preprocessing the study scored them with[/yellow]")
+    elsewhere = sum(1 for s in known if s.item.key in other_folds)
+    if elsewhere:
+        # Under CV the exported model is the first fold's; the other folds' models scored these images.
+        console.print(f"{elsewhere} image(s) were validation images of the other cross-validation folds: their stored "
+                      "(out-of-fold) scores come from those folds' models, not from this one (the first fold's), so they are "
+                      "not compared; the CSV's stored_by column says which", soft_wrap=True)
 
 
 @app.command(rich_help_panel=AFTER)
