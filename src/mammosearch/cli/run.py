@@ -34,7 +34,7 @@ def run(
     storage: StorageOption = None,
     study: StudyOption = None,
     n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Override study.n_trials (finished trials count towards it).")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Override study.timeout, in seconds.")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Override study.timeout, in seconds: no trial starts after it; the trial in progress then finishes, so a run can last up to one trial longer.")] = None,
     results_dir: ResultsOption = Path("results"),
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Write per-trial TensorBoard logs with hyper-parameters under results/<study>/tb/.")] = False,
     precision: Annotated[Precision, typer.Option("--precision", help="mixed: float16 (GPU) / bfloat16 (CPU) compute, float32 output.")] = Precision.float32,
@@ -54,6 +54,7 @@ def run(
     from mammosearch.report.progress import RichStudyListener
     from mammosearch.search.options import RunOptions
     from mammosearch.search.run import run_study
+    from mammosearch.search.samplers import describe_pruner
 
     # Each trial's outcome is printed by the progress display; Optuna's own log lines
     # (with a traceback for every failed trial) would only repeat it.
@@ -68,6 +69,8 @@ def run(
         # The resolved storage, so a worker never resolves a default of its own.
         worker_argv=tuple(worker_argv(ctx, study=study or loaded.study_name, storage=storage_url)) if workers > 1 else (),
     )
+    if engine == Engine.optuna:
+        console.print(f"pruner: {escape(describe_pruner(loaded))}")
     with RichStudyListener(console) as listener:
         summary = run_study(loaded, options, listener)
     best = "none yet" if summary.best_number is None else f"trial {summary.best_number}, validation AUC {summary.best_value:.4f}"

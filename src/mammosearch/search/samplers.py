@@ -61,3 +61,18 @@ def make_pruner(space: Space) -> optuna.pruners.BasePruner:
     if spec.name == "successive_halving":
         return FamilyPruner(optuna.pruners.SuccessiveHalvingPruner(min_resource=spec.min_resource, reduction_factor=spec.reduction_factor))
     return optuna.pruners.NopPruner()
+
+
+def describe_pruner(space: Space) -> str:
+    """What the pruner does, in one line for the run output."""
+    spec = space.study.pruner
+    step = "fold" if space.evaluation.cv_folds else "epoch"
+    if spec.name == "median":
+        return (f"median, within each model family: a trial is compared only with finished trials of its own family "
+                f"(a from-scratch CNN learns slower than a pretrained head), once {spec.n_startup_trials} of that family "
+                f"have finished, from {step} {spec.n_warmup_steps + 1} on")
+    if spec.name == "successive_halving":
+        return f"successive halving within each model family (min_resource {spec.min_resource}, reduction_factor {spec.reduction_factor})"
+    if spec.name == "hyperband":
+        return f"hyperband over the whole study (its brackets mix families), reduction_factor {spec.reduction_factor}"
+    return "none: every trial trains all its epochs"
