@@ -90,5 +90,5 @@ def test_the_run_output_says_how_trials_are_pruned():
     from mammosearch.search.samplers import describe_pruner
 
     space = parse_space("study: {pruner: {name: median, n_startup_trials: 3, n_warmup_steps: 1}}\ndata: {source: synthetic}\n", "s.yaml")
-    assert describe_pruner(space).startswith("median, within each model family")
+    assert describe_pruner(space).startswith("median within each model family")
     assert "once 3 of that family have finished, from epoch 2 on" in describe_pruner(space)

@@ -69,8 +69,6 @@ def run(
         # The resolved storage, so a worker never resolves a default of its own.
         worker_argv=tuple(worker_argv(ctx, study=study or loaded.study_name, storage=storage_url)) if workers > 1 else (),
     )
-    if engine == Engine.optuna:
-        console.print(f"pruner: {escape(describe_pruner(loaded))}")
     with RichStudyListener(console) as listener:
         summary = run_study(loaded, options, listener)
     best = "none yet" if summary.best_number is None else f"trial {summary.best_number}, validation AUC {summary.best_value:.4f}"
@@ -78,6 +76,8 @@ def run(
         f"[bold]study[/] {escape(summary.study_name)} in {escape(summary.storage_url)}: "
         f"{summary.new_trials} new trial(s), {summary.finished_trials} finished; best: {best}"
     )
+    if engine == Engine.optuna:
+        console.print(f"pruner: {escape(describe_pruner(loaded))}")  # which trials a trial was compared with
     for note in summary.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     print_next(next_hint("report", study=summary.study_name, storage=storage_url, results_dir=results_dir))

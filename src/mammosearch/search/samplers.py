@@ -68,9 +68,8 @@ def describe_pruner(space: Space) -> str:
     spec = space.study.pruner
     step = "fold" if space.evaluation.cv_folds else "epoch"
     if spec.name == "median":
-        return (f"median, within each model family: a trial is compared only with finished trials of its own family "
-                f"(a from-scratch CNN learns slower than a pretrained head), once {spec.n_startup_trials} of that family "
-                f"have finished, from {step} {spec.n_warmup_steps + 1} on")
+        return (f"median within each model family (a trial is compared only with finished trials of its own family), "
+                f"once {spec.n_startup_trials} of that family have finished, from {step} {spec.n_warmup_steps + 1} on")
     if spec.name == "successive_halving":
         return f"successive halving within each model family (min_resource {spec.min_resource}, reduction_factor {spec.reduction_factor})"
     if spec.name == "hyperband":
