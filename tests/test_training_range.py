@@ -93,3 +93,19 @@ def test_predict_and_explain_name_files_unlike_the_training_images(cnn_export, t
     explained = runner.invoke(app, ["explain", str(cnn_export["exported"]), str(folder), "--out", str(tmp_path / "explained")])
     assert explained.exit_code == 0, explained.output
     assert "1 of 2 input(s) fall outside the training data" in " ".join(explained.output.split())
+
+
+def test_evaluate_counts_images_unlike_the_training_data_in_metrics_json(cnn_export, tmp_path):
+    rng = np.random.default_rng(1)
+    for cls in ("benign", "malignant"):
+        (tmp_path / "site2" / cls).mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 4096, (200, 160)).astype(np.uint16)).save(tmp_path / "site2" / cls / f"{cls}_{i}.png")
+    out = tmp_path / "evaluation"
+    result = runner.invoke(app, ["evaluate", str(cnn_export["exported"]), "--data", "source=folder", "--data", f"root={tmp_path / 'site2'}",
+                                 "--out", str(out), "--results-dir", str(tmp_path / "results")])
+    assert result.exit_code == 0, result.output
+    assert "8 of 8 input(s) fall outside the training data" in " ".join(result.output.split())
+    outside = json.loads((out / "metrics.json").read_text())["outside_training"]
+    assert outside["checked"] == 8 and outside["outside"] == 8
+    assert outside["files"][0]["reasons"] == ["200x160 px: larger than any training image (32x32 px)", "16-bit, the training files were 8-bit"]
