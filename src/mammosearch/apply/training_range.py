@@ -20,8 +20,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from mammosearch.data.base import Provenance
 from mammosearch.data.fingerprint.photometry import UNDETERMINED
 from mammosearch.data.pixels import Decoded
@@ -97,8 +95,7 @@ class TrainingRange:
 
     def outside(self, facts: InputFacts) -> list[str]:
         """Why ``facts`` fall outside the training data; empty when they do not."""
-        reasons = [why for why in (self._size(facts), self._bits(facts), self._photometry(facts)) if why]
-        return reasons
+        return [why for why in (self._size(facts), self._bits(facts), self._photometry(facts)) if why]
 
     def _size(self, facts: InputFacts) -> str | None:
         size = f"{facts.height}x{facts.width} px"
@@ -176,4 +173,4 @@ def outside_by_name(check: RangeCheck) -> dict[str, str]:
 def share_outside(check: RangeCheck, names: Sequence[str]) -> int:
     """How many of ``names`` fell outside the training data (e.g. the images a pointing check used)."""
     flagged = {name for name, _ in check.outside}
-    return int(np.sum([name in flagged for name in names])) if names else 0
+    return sum(1 for name in names if name in flagged)
