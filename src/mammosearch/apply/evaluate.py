@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from mammosearch.apply.bundle import ModelBundle
+from mammosearch.apply.training_range import RangeCheck, TrainingRange, check_range, facts_of_provenance
 from mammosearch.data import paged
 from mammosearch.data.base import ImageSet
 from mammosearch.data.decode import resize_images
@@ -31,6 +32,7 @@ class Evaluation:
     labels: np.ndarray
     scores: np.ndarray
     images: ImageSet
+    checked: RangeCheck | None = None  # the evaluation images against the training data's fingerprint
 
 
 def shared_patients(bundle: ModelBundle, images: ImageSet) -> list[str]:
@@ -67,6 +69,7 @@ def evaluate_model(bundle: ModelBundle, images: ImageSet, per_image: dict[str, A
         predict_scores(bundle.model, resize_images(chunk, bundle.input_size), bundle.batch_size)
         for _, chunk in paged.chunks(images.images, step)
     ])
+    checked = check_range(TrainingRange.from_card(bundle.card, bundle.photometry), facts_of_provenance(images.provenance))
     patients = images.patient_ids
     main = evaluate_predictions(labels, scores, threshold=bundle.threshold)
     main["auc_ci95"] = patient_auc_ci(labels, scores, patients)
@@ -91,5 +94,6 @@ def evaluate_model(bundle: ModelBundle, images: ImageSet, per_image: dict[str, A
         "calibration": reliability,
         "precision_recall": pr_points(labels, scores),
         "subgroups": subgroup_aucs({"test": record}, per_image or {}),
+        "outside_training": checked.to_json(),
     }
-    return Evaluation(metrics, labels, scores, images)
+    return Evaluation(metrics, labels, scores, images, checked)

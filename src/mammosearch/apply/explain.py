@@ -15,6 +15,7 @@ from mammosearch.apply.gradcam import cam_parts, gradcam
 from mammosearch.apply.inputs import InputItem
 from mammosearch.apply.overlays import cam_at_original, overlay, write_overlay
 from mammosearch.apply.pointing import MiasCircles, point, summarise
+from mammosearch.apply.training_range import InputFacts, RangeCheck, TrainingRange, check_range, share_outside
 from mammosearch.data.export_images import file_name
 from mammosearch.data.file_names import shown as printable
 from mammosearch.files import write_json
@@ -34,6 +35,8 @@ class Explained:
     grid: Path | None = None
     pointing: dict[str, Any] | None = None
     pointing_file: Path | None = None
+    checked: RangeCheck | None = None  # the inputs against the training data's fingerprint
+    pointing_outside: int = 0  # images of the pointing check outside the training data (their hits mean little)
 
 
 def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer: str | None = None,
@@ -43,6 +46,7 @@ def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer
     circles = MiasCircles()
     points: list[dict[str, Any]] = []
     shown: list[tuple[np.ndarray, str]] = []
+    facts: list[InputFacts] = []
     from mammosearch.trial.training import predict_scores
 
     for chunk in prepared_chunks(bundle, items, CHUNK):
@@ -52,6 +56,8 @@ def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer
             maps = gradcam(parts, pixels, target, bundle.threshold)
             scores = predict_scores(bundle.model, pixels, bundle.batch_size)
             for (index, item, ready), cam, score in zip(chunk.ready, maps, scores):
+                if ready.decoded is not None:
+                    facts.append(InputFacts.of_decoded(printable(item.path), ready.decoded))
                 original = 255 - ready.original if ready.flipped else ready.original  # as the model saw it
                 picture = overlay(original, cam)
                 result.overlays.append(write_overlay(picture, out / "overlays" / file_name(index, str(item.path))))
@@ -65,6 +71,8 @@ def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer
     if shown:
         rows = [("", [p for p, _ in shown[i : i + GRID_COLUMNS]], [c for _, c in shown[i : i + GRID_COLUMNS]]) for i in range(0, len(shown), GRID_COLUMNS)]
         result.grid = plot_image_rows(rows, out / "grid.png", f"Grad-CAM at {', '.join(sorted(set(result.layers)))} ({target} class), {bundle.origin}")
+    result.checked = check_range(TrainingRange.from_card(bundle.card, bundle.photometry), facts)
+    result.pointing_outside = share_outside(result.checked, [p["file"] for p in points])
     result.pointing = summarise(points)
     if result.pointing is not None:
         result.pointing_file = write_json(out / "pointing.json", {**result.pointing, "per_image": points})

@@ -19,6 +19,7 @@ import numpy as np
 from mammosearch.apply.bundle import ModelBundle
 from mammosearch.apply.chunks import prepared_chunks
 from mammosearch.apply.inputs import InputItem
+from mammosearch.apply.training_range import InputFacts, RangeCheck, TrainingRange, check_range, outside_by_name
 from mammosearch.data.file_names import shown
 from mammosearch.files import write_atomically
 
@@ -31,6 +32,7 @@ class Scored:
     score: float | None  # None when the file could not be read
     error: str | None = None
     flipped: bool = False
+    facts: InputFacts | None = None  # the file's size, bit depth, photometry: compared with the training data
 
 
 def score_inputs(bundle: ModelBundle, items: list[InputItem], progress: Callable[[int], None] | None = None) -> list[Scored]:
@@ -43,7 +45,8 @@ def score_inputs(bundle: ModelBundle, items: list[InputItem], progress: Callable
         if chunk.ready:
             scores = predict_scores(bundle.model, np.stack([prepared.pixels for _, _, prepared in chunk.ready]), bundle.batch_size)
             for (index, item, prepared), score in zip(chunk.ready, scores):
-                results[index] = Scored(item, float(score), None, prepared.flipped)
+                facts = None if prepared.decoded is None else InputFacts.of_decoded(shown(item.path), prepared.decoded)
+                results[index] = Scored(item, float(score), None, prepared.flipped, facts)
         if progress is not None:
             progress(chunk.size)
     return [result for result in results if result is not None]  # every position is filled above
@@ -58,14 +61,34 @@ def stored_scores(stored: dict[str, Any]) -> dict[str, float]:
     return found
 
 
-def write_predictions(path: Path, scored: list[Scored], bundle: ModelBundle, thresholds: dict[str, float]) -> Path:
-    """One row per input: path, source id, probability, class at each threshold, stored score, error."""
+def scored_by_other_folds(stored: dict[str, Any]) -> set[str]:
+    """Source ids whose stored score another fold's model computed (cross-validation).
+
+    Under CV the trial keeps and exports the first fold's model; ``val`` holds that fold's
+    validation images and ``test`` is scored by it too, but ``out_of_fold`` pools every
+    fold's validation scores, each from its own fold's model. Only the first two can be
+    compared with what this model computes now.
+    """
+    same_model = {s for split in ("val", "test") for s in (stored.get(split) or {}).get("sources", [])}
+    return set((stored.get("out_of_fold") or {}).get("sources", [])) - same_model
+
+
+def range_check(bundle: ModelBundle, scored: list[Scored]) -> RangeCheck:
+    """The scored files against the training data's fingerprint (``training_range.py``)."""
+    return check_range(TrainingRange.from_card(bundle.card, bundle.photometry), [s.facts for s in scored if s.facts is not None])
+
+
+def write_predictions(path: Path, scored: list[Scored], bundle: ModelBundle, thresholds: dict[str, float],
+                      checked: RangeCheck | None = None) -> Path:
+    """One row per input: path, source id, probability, class at each threshold, why it is outside the training data, stored score and which model stored it, error."""
     stored = stored_scores(bundle.stored_predictions)
     task = bundle.task
     columns = ["path", "source", f"probability_{task.positive}".replace(" ", "_")]
     for name in thresholds:
         columns += [f"{name}_label", f"{name}_class"]
-    columns += ["flipped", "stored_score", "error"]
+    columns += ["flipped", "outside_training", "stored_score", "stored_by", "error"]
+    outside = outside_by_name(checked) if checked is not None else {}
+    other_folds = scored_by_other_folds(bundle.stored_predictions)
 
     def write(target: Path) -> None:
         # Names that are not UTF-8 are written escaped (shown), so every finished score is
@@ -82,7 +105,8 @@ def write_predictions(path: Path, scored: list[Scored], bundle: ModelBundle, thr
                         label = int(row.score >= threshold)
                         cells += [label, task.positive if label else task.negative]
                 known = stored.get(row.item.key)
-                cells += [int(row.flipped), "" if known is None else repr(float(known)), shown(row.error or "")]
+                by = "" if known is None else "another fold's model" if row.item.key in other_folds else "this model"
+                cells += [int(row.flipped), outside.get(shown(row.item.path), ""), "" if known is None else repr(float(known)), by, shown(row.error or "")]
                 out.writerow(cells)
 
     return write_atomically(path, write)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mammosearch.apply.bundle import ModelBundle
     from mammosearch.apply.inputs import InputItem
     from mammosearch.apply.predict import Scored
+    from mammosearch.apply.training_range import RangeCheck
 
 PathsArgument = Annotated[list[Path], typer.Argument(
     metavar="MODEL INPUTS...",
@@ -100,7 +101,7 @@ def predict(
     specificity: Annotated[float | None, typer.Option("--specificity", min=0.0, max=1.0, help="Also label at the card's operating point for this specificity (0.80, 0.90, 0.95).")] = None,
 ) -> None:
     """Score images with a found model: a CSV with the probability and the class at the model's threshold and the operating points asked for."""
-    from mammosearch.apply.predict import score_inputs, write_predictions
+    from mammosearch.apply.predict import range_check, score_inputs, write_predictions
 
     bundle, items = load_bundle_and_inputs(paths, study, trial, storage, results_dir)
     thresholds = {"threshold": bundle.threshold}
@@ -114,28 +115,47 @@ def predict(
     with progress_bar("predict") as bar:
         job = bar.add_task("predict", total=len(items))
         scored = score_inputs(bundle, items, lambda n: bar.advance(job, n))
+    checked = range_check(bundle, scored)
     with writing(out):
-        written = write_predictions(out, scored, bundle, thresholds)
+        written = write_predictions(out, scored, bundle, thresholds, checked)
     failed = [s for s in scored if s.score is None]
     positive = sum(1 for s in scored if s.score is not None and s.score >= bundle.threshold)
     console.print(f"scored {len(scored) - len(failed)} of {len(scored)} image(s) with {escape(bundle.origin)}: "
                   f"{positive} {escape(task.positive)} at threshold {bundle.threshold:.4f}; wrote {escape(str(written))}")
+    say_range_check(checked)
     _say_stored_match(scored, bundle)
     exit_on_failures([(s.item.path, s.error or "") for s in failed])
 
 
+def say_range_check(checked: RangeCheck) -> None:
+    """Each input outside the training data (the first few by name), then how many in all."""
+    lines = checked.lines()
+    for line in lines[:-1]:
+        console.print(f"[yellow]outside the training data:[/] {escape(line)}", soft_wrap=True)
+    if lines:
+        console.print(f"[yellow]warning:[/] {escape(lines[-1])}", soft_wrap=True)
+
+
 def _say_stored_match(scored: list[Scored], bundle: ModelBundle) -> None:
     from mammosearch.apply.agreement import SCORE_TOLERANCE, agreement
-    from mammosearch.apply.predict import stored_scores
+    from mammosearch.apply.predict import scored_by_other_folds, stored_scores
 
     stored = stored_scores(bundle.stored_predictions)
-    found = agreement((s.score, stored[s.item.key]) for s in scored if s.score is not None and s.item.key in stored)
+    other_folds = scored_by_other_folds(bundle.stored_predictions)
+    known = [s for s in scored if s.score is not None and s.item.key in stored]
+    found = agreement((s.score, stored[s.item.key]) for s in known if s.item.key not in other_folds and s.score is not None)
     if found is not None:
-        console.print(found.summary())
+        console.print(found.summary() + (" (this model's own fold and test images)" if other_folds else ""))
         if not found.all_within:
             # Rounding stays far below the tolerance; a larger gap is another model or other preprocessing.
             console.print(f"[yellow]{found.compared - found.within} image(s) differ by more than {SCORE_TOLERANCE:g}: "
                           "not the model or the preprocessing the study scored them with[/yellow]")
+    elsewhere = sum(1 for s in known if s.item.key in other_folds)
+    if elsewhere:
+        # Under CV the exported model is the first fold's; the other folds' models scored these images.
+        console.print(f"{elsewhere} image(s) were validation images of the other cross-validation folds: their stored "
+                      "(out-of-fold) scores come from those folds' models, not from this one (the first fold's), so they are "
+                      "not compared; the CSV's stored_by column says which", soft_wrap=True)
 
 
 @app.command(rich_help_panel=AFTER)
@@ -176,6 +196,8 @@ def evaluate(
     with writing(folder):
         written = write_evaluation(result, folder)
     _print_evaluation(result.metrics)
+    if result.checked is not None:
+        say_range_check(result.checked)
     console.print(f"wrote {len(written)} files to {escape(str(folder))}: " + ", ".join(escape(p.name) for p in written))
 
 
@@ -232,8 +254,13 @@ def explain(
     if min(coarsest) < 3:
         console.print(f"[yellow]warning:[/] the target layer is {coarsest[0]}x{coarsest[1]} at this input size, so the maps can hardly say "
                       "where; give --layer an earlier layer (or train at a larger input size)")
+    if result.checked is not None:
+        say_range_check(result.checked)
     if result.pointing is not None:
         p = result.pointing
         console.print(f"pointing check: the peak falls inside the lesion circle on {p['hits']} of {p['images']} abnormal images "
                       f"({p['share']:.1%}); a random peak on the breast: {p['random_peak_share']:.1%}. Saved {escape(str(result.pointing_file))}")
+        if result.pointing_outside:
+            console.print(f"[yellow]warning:[/] {result.pointing_outside} of those {p['images']} images are outside the training data "
+                          "(see above): the pointing check says little about this model there")
     exit_on_failures(result.failures)

@@ -34,7 +34,7 @@ def run(
     storage: StorageOption = None,
     study: StudyOption = None,
     n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Override study.n_trials (finished trials count towards it).")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Override study.timeout, in seconds.")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Override study.timeout, in seconds: no trial starts after it; the trial in progress then finishes, so a run can last up to one trial longer.")] = None,
     results_dir: ResultsOption = Path("results"),
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Write per-trial TensorBoard logs with hyper-parameters under results/<study>/tb/.")] = False,
     precision: Annotated[Precision, typer.Option("--precision", help="mixed: float16 (GPU) / bfloat16 (CPU) compute, float32 output.")] = Precision.float32,
@@ -54,6 +54,7 @@ def run(
     from mammosearch.report.progress import RichStudyListener
     from mammosearch.search.options import RunOptions
     from mammosearch.search.run import run_study
+    from mammosearch.search.samplers import describe_pruner
 
     # Each trial's outcome is printed by the progress display; Optuna's own log lines
     # (with a traceback for every failed trial) would only repeat it.
@@ -75,6 +76,8 @@ def run(
         f"[bold]study[/] {escape(summary.study_name)} in {escape(summary.storage_url)}: "
         f"{summary.new_trials} new trial(s), {summary.finished_trials} finished; best: {best}"
     )
+    if engine == Engine.optuna:
+        console.print(f"pruner: {escape(describe_pruner(loaded))}")  # which trials a trial was compared with
     for note in summary.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     print_next(next_hint("report", study=summary.study_name, storage=storage_url, results_dir=results_dir))

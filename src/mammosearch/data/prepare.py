@@ -16,7 +16,7 @@ import numpy as np
 
 from mammosearch.data.decode import decode_file, to_square
 from mammosearch.data.fingerprint.photometry import UNDETERMINED
-from mammosearch.data.pixels import ColorMode
+from mammosearch.data.pixels import ColorMode, Decoded
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class Prepared:
     pixels: np.ndarray  # uint8 (size, size, C)
     flipped: bool  # inverted because the file looked inverted (photometry: auto)
     original: np.ndarray  # the decoded file before resizing, for overlays
+    # What the file said about itself (size, bit depth, photometry): compared with the training data's fingerprint.
+    decoded: Decoded | None = None
 
 
 def color_for(channels: int) -> ColorMode:
@@ -41,4 +43,4 @@ def prepare_file(path: Path, channels: int, data_size: int, input_size: int, pho
     if flipped:
         # After the first resize, as load_image_set flips the loaded images: the order changes rounding.
         pixels = 255 - pixels
-    return Prepared(to_square(pixels, input_size), flipped, decoded.pixels)
+    return Prepared(to_square(pixels, input_size), flipped, decoded.pixels, decoded)

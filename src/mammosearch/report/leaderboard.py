@@ -20,6 +20,7 @@ from mammosearch.report.trials_frame import NEAR_COLLAPSE, near_collapsed, trial
 from mammosearch.store.ownership import owned_study_dir
 from mammosearch.store.record import RunEnd
 from mammosearch.store.results import StudyRecord, TrialRow
+from mammosearch.store.running import running_note
 
 LEADERBOARD_COLUMNS = [
     "trial", "family", "head", "fine_tune", "unfrozen_layers", "learning_rate", "fine_tune_learning_rate",
@@ -166,9 +167,8 @@ def _warnings(record: StudyRecord, top: list[TrialRow]) -> list[str]:
             notes.append(_near_collapse_note(row.number, "the test split at the validation-chosen threshold", row.test_metrics or {}))
         if row.model_missing:
             notes.append(f"trial {row.number}'s saved model is not on this machine: {row.missing_model_location}; export-best cannot use it here")
-    running = record.by_state("running")
-    if running:
-        notes.append(f"{len(running)} trial(s) still marked running: {', '.join(str(r.number) for r in running[:10])}")
+    running = running_note([r.number for r in record.by_state("running")])  # with how a killed run's trial is reclaimed
+    notes += [running] if running else []
     return notes
 
 

@@ -9,6 +9,7 @@ import optuna
 
 from mammosearch.config.schema import Space
 from mammosearch.errors import SpaceError
+from mammosearch.search.family_pruner import FamilyPruner
 from mammosearch.search.seeding import TrialSeededSampler
 
 
@@ -45,9 +46,12 @@ def max_epochs(space: Space) -> int:
 
 
 def make_pruner(space: Space) -> optuna.pruners.BasePruner:
+    """The space's pruner; median and successive halving compare a trial only with its own family."""
     spec = space.study.pruner
     if spec.name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=spec.n_startup_trials, n_warmup_steps=spec.n_warmup_steps)
+        # Within a family (search/family_pruner.py): a from-scratch CNN is not judged by a pretrained head's median.
+        median = optuna.pruners.MedianPruner(n_startup_trials=spec.n_startup_trials, n_warmup_steps=spec.n_warmup_steps)
+        return FamilyPruner(median)
     if spec.name == "hyperband":
         # The resource is epochs, or folds when cross-validating (one report per fold).
         resource = space.evaluation.cv_folds or max_epochs(space)
@@ -55,5 +59,19 @@ def make_pruner(space: Space) -> optuna.pruners.BasePruner:
             min_resource=spec.min_resource, max_resource=max(resource, spec.min_resource), reduction_factor=spec.reduction_factor
         )
     if spec.name == "successive_halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=spec.min_resource, reduction_factor=spec.reduction_factor)
+        return FamilyPruner(optuna.pruners.SuccessiveHalvingPruner(min_resource=spec.min_resource, reduction_factor=spec.reduction_factor))
     return optuna.pruners.NopPruner()
+
+
+def describe_pruner(space: Space) -> str:
+    """What the pruner does, in one line for the run output."""
+    spec = space.study.pruner
+    step = "fold" if space.evaluation.cv_folds else "epoch"
+    if spec.name == "median":
+        return (f"median within each model family (a trial is compared only with finished trials of its own family), "
+                f"once {spec.n_startup_trials} of that family have finished, from {step} {spec.n_warmup_steps + 1} on")
+    if spec.name == "successive_halving":
+        return f"successive halving within each model family (min_resource {spec.min_resource}, reduction_factor {spec.reduction_factor})"
+    if spec.name == "hyperband":
+        return f"hyperband over the whole study (its brackets mix families), reduction_factor {spec.reduction_factor}"
+    return "none: every trial trains all its epochs"

@@ -30,6 +30,7 @@ from mammosearch.search.samplers import make_pruner, make_sampler
 from mammosearch.search.space_check import extension_notes, record_space, settle_space
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import StudyContext, context_of, failed_by_objective, save_context
+from mammosearch.store.running import running_note, running_numbers
 from mammosearch.store.storage import mask_url, open_storage
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
@@ -204,5 +205,6 @@ def summarize(study: optuna.Study, options: RunOptions, finished_before: int, ru
         best_value=None if best is None else best.value,
         data_description=context.data_description,
         runtime=runtime_line,
-        notes=context.data_notes + extension_notes(context.space_extensions),
+        notes=context.data_notes + extension_notes(context.space_extensions)
+        + tuple(note for note in [running_note(running_numbers(study))] if note),  # a killed run's leftovers, with the hint
     )

@@ -18,7 +18,7 @@ from mammosearch.data.checks import DataChecks
 from mammosearch.data.fingerprint import duplicates, patients, photometry, shortcuts
 from mammosearch.files import write_json
 
-VERSION = 2
+VERSION = 3  # 3: sizes.cut_from_files (predict/evaluate/explain compare inputs with it)
 MAX_LISTED_PAIRS = 50
 
 
@@ -45,6 +45,9 @@ def _sizes(images: ImageSet) -> tuple[dict[str, Any], list[str]]:
         "image_size": images.image_size,
         "upscaled": int((sides < images.image_size).sum()),
         "bits": bits,
+        # Images the source cut from a larger file (``path#k``, e.g. mini-MIAS lesion crops): their
+        # stored size is the whole file's, so a model of them must not be fed whole files.
+        "cut_from_files": int(sum("#" in str(name) for name in prov.sources)),
     }
     notes = []
     if summary["upscaled"]:
