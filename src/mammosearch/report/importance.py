@@ -16,7 +16,6 @@ from mammosearch.store.record import RunEnd, run_end_of
 from mammosearch.store.results import StudyRecord
 from mammosearch.store.storage import open_storage
 
-
 # Optuna's default evaluator fits a random forest of the objective on the parameters; on a
 # handful of points any parameter can look decisive, so fewer complete trials than this get a caution.
 FEW_TRIALS = 10

@@ -21,6 +21,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "RocCurve",
@@ -198,6 +199,8 @@ def plot_optimization_history(
                     transform=ax.transAxes, color="0.4")
         else:
             ax.legend(loc="best", fontsize="small")
+        # Trials are counted: ticks at whole numbers only (matplotlib would put 0.5, 1.5 on a few trials).
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlabel("Trial number")
         ax.set_ylabel("Objective value (validation AUC)")
         ax.set_title(_plain(title))
