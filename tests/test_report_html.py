@@ -263,3 +263,15 @@ def test_chromium_lays_the_widest_leaderboard_out_within_1280_px(tmp_path):
     right = {title: edge for title, edge in layout["cells"]}
     assert set(YOUDEN_TITLES) | {"test AUC"} <= set(right)
     assert max(right.values()) <= min(layout["box"], WINDOW), right  # nothing scrolled off or cut at the window's edge
+
+
+def test_the_warnings_box_holds_the_data_checks_and_the_page_reads_as_prose(built):
+    study_record, _, path = built
+    page = path.read_text(encoding="utf-8")
+    box = re.search(r'<section id="warnings">.*?</section>', page, re.S)
+    assert box and "data check: fingerprint warning" in box.group(0)  # a shortcut baseline's warning is one of these
+    assert page.count("fingerprint warning") == 1  # not repeated in the fingerprint section
+    card = re.search(r'<section id="model-card">.*?</section>', page, re.S)
+    assert card and "learning rate" in card.group(0) and "learning_rate" not in card.group(0)
+    importance = re.search(r'<section id="importance">.*?</section>', page, re.S)
+    assert importance and "computed from only 3 complete trials" in importance.group(0)
