@@ -20,7 +20,7 @@ from mammosearch.report.html import render_html, write_html
 from mammosearch.report.leaderboard import build_report
 from mammosearch.store import record
 from mammosearch.store.results import load_study
-from report_studies import NAME, XSS, make_study
+from report_studies import NAME, make_study
 
 runner = CliRunner()
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

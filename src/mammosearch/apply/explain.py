@@ -11,9 +11,10 @@ import numpy as np
 
 from mammosearch.apply.bundle import ModelBundle
 from mammosearch.apply.chunks import prepared_chunks
-from mammosearch.apply.gradcam import cam_parts, gradcam
+from mammosearch.apply.gradcam import cam_parts, finer_layer, gradcam
+from mammosearch.apply.grid_sample import GRID_IMAGES, GridSample, caption
 from mammosearch.apply.inputs import InputItem
-from mammosearch.apply.overlays import cam_at_original, overlay, write_overlay
+from mammosearch.apply.overlays import cam_at_original, mark_circles, overlay, with_colour_bar, write_overlay
 from mammosearch.apply.pointing import MiasCircles, point, summarise
 from mammosearch.data.export_images import file_name
 from mammosearch.data.file_names import shown as printable
@@ -21,8 +22,8 @@ from mammosearch.files import write_json
 from mammosearch.report.plots import plot_image_rows
 
 GRID_COLUMNS = 6
-GRID_IMAGES = 24
 CHUNK = 64
+COARSE = 3  # a map with a side below this can hardly say where: suggest an earlier layer
 
 
 @dataclass
@@ -34,6 +35,15 @@ class Explained:
     grid: Path | None = None
     pointing: dict[str, Any] | None = None
     pointing_file: Path | None = None
+    finer: tuple[str, int] | None = None  # when a map is coarser than COARSE: an earlier layer and its map side
+
+
+def _group(item: InputItem, score: float, bundle: ModelBundle) -> str:
+    """The grid's class of one image: its true class where the inputs say it, else the predicted one."""
+    task = bundle.task
+    if item.label is not None:
+        return task.positive if item.label == 1 else task.negative
+    return f"predicted {task.positive if score >= bundle.threshold else task.negative}"
 
 
 def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer: str | None = None,
@@ -42,7 +52,7 @@ def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer
     result = Explained([p.layer for p in parts], [(int(p.features.output.shape[1]), int(p.features.output.shape[2])) for p in parts])
     circles = MiasCircles()
     points: list[dict[str, Any]] = []
-    shown: list[tuple[np.ndarray, str]] = []
+    grid = GridSample(GRID_IMAGES)
     from mammosearch.trial.training import predict_scores
 
     for chunk in prepared_chunks(bundle, items, CHUNK):
@@ -53,18 +63,20 @@ def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer
             scores = predict_scores(bundle.model, pixels, bundle.batch_size)
             for (index, item, ready), cam, score in zip(chunk.ready, maps, scores):
                 original = 255 - ready.original if ready.flipped else ready.original  # as the model saw it
-                picture = overlay(original, cam)
-                result.overlays.append(write_overlay(picture, out / "overlays" / file_name(index, str(item.path))))
-                if len(shown) < GRID_IMAGES:
-                    shown.append((picture, f"{printable(item.path.stem)[-12:]} p={score:.2f}"))  # a name not UTF-8 cannot be drawn
                 located = circles.of(item.path, original.shape[0])
+                picture = mark_circles(overlay(original, cam), located or [], original.shape)
+                result.overlays.append(write_overlay(with_colour_bar(picture), out / "overlays" / file_name(index, str(item.path))))
+                grid.offer(_group(item, float(score), bundle), index, picture, caption(printable(item.path.stem), float(score)))
                 if located:
                     points.append({"file": printable(item.path), "score": float(score), **point(cam_at_original(cam, original), original, located)})
         if progress is not None:
             progress(chunk.size)
-    if shown:
-        rows = [("", [p for p, _ in shown[i : i + GRID_COLUMNS]], [c for _, c in shown[i : i + GRID_COLUMNS]]) for i in range(0, len(shown), GRID_COLUMNS)]
-        result.grid = plot_image_rows(rows, out / "grid.png", f"Grad-CAM at {', '.join(sorted(set(result.layers)))} ({target} class), {bundle.origin}")
+    rows = grid.rows(GRID_COLUMNS)
+    if rows:
+        title = f"Grad-CAM at {', '.join(sorted(set(result.layers)))} ({target} class), {bundle.origin}"
+        result.grid = plot_image_rows(rows, out / "grid.png", title, colour_bar="Grad-CAM evidence (0 = none, 1 = the image's peak)")
+    if min(min(side) for side in result.map_sizes) < COARSE:
+        result.finer = finer_layer(bundle.model)
     result.pointing = summarise(points)
     if result.pointing is not None:
         result.pointing_file = write_json(out / "pointing.json", {**result.pointing, "per_image": points})
