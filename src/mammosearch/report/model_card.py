@@ -133,8 +133,8 @@ def predictive_values(task: Task, selection: tuple[np.ndarray, np.ndarray] | Non
     if screening_task(task):
         prevalences += [{"prevalence": p, "source": "a screening population (about 5 to 10 cancers per 1000 examinations)"} for p in SCREENING_PREVALENCES]
     at = val.get("at_youden") or {}
-    rows = {"recommended (Youden)": {"threshold": val.get("youden_threshold"), "sensitivity": at.get("sensitivity"), "specificity": at.get("specificity")},
-            **points}
+    youden = {"threshold": val.get("youden_threshold"), "sensitivity": at.get("sensitivity"), "specificity": at.get("specificity")}
+    rows: dict[str, dict[str, Any]] = {"recommended (Youden)": youden, **points}
     return {"prevalences": prevalences, "points": at_prevalences(rows, [p["prevalence"] for p in prevalences])}
 
 
