@@ -79,3 +79,33 @@ def test_a_coarse_target_layer_comes_with_an_earlier_one_to_use():
     assert finer_layer(build_model(params("cnn", 8), channels=1)) == ("conv1", 8)  # conv3 is 2 x 2 at 8 px
     assert finer_layer(build_model(params("cnn", 48), channels=1)) == ("conv3", 12)
     assert finer_layer(build_model(params("vgg16", 32), channels=1)) == ("block3_conv3", 8)  # block5_conv3 is 2 x 2 at 32 px
+
+
+def test_explain_names_the_earlier_layer_when_the_default_map_is_2x2(tmp_path):
+    import json
+
+    import keras
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from mammosearch.cli import app
+    from mammosearch.config.params import AugmentationParams, CnnParams, TrialParams
+    from mammosearch.models.registry import build_model
+
+    keras.backend.clear_session()
+    params = TrialParams(family="cnn", input_size=8, optimizer="adam", learning_rate=1e-3, batch_size=4, epochs=1,
+                         augmentation=AugmentationParams(), cnn=CnnParams(4, 3, 8, 0.2))
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    build_model(params, channels=1).save(exported / "model.keras")  # untrained: only the layer sizes matter here
+    (exported / "model_card.json").write_text(json.dumps({"input": {"photometry": "as_is", "data_image_size": 8}}), encoding="utf-8")
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / f"img{i}.png")
+    result = CliRunner().invoke(app, ["explain", str(exported), str(tmp_path / "img0.png"), str(tmp_path / "img1.png"), "--out", str(tmp_path / "out")],
+                                env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "the target layer is 2x2" in text and "try --layer conv1 (its map is 8 px a side)" in text
+    with Image.open(next((tmp_path / "out" / "overlays").glob("*.png"))) as picture:
+        assert picture.size == (DISPLAY + BAR_MARGIN, DISPLAY)  # an 8 px input, drawn readable
