@@ -26,7 +26,7 @@ th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.5rem; text-align: right; 
 th { background: #eef2f6; } td.text, th.text { text-align: left; }
 tr.best td { background: #e6f4ea; font-weight: 600; } tr.flagged td { background: #fff4e5; }
 .scroll { overflow-x: auto; }
-#leaderboard { font-size: 0.82rem; } #leaderboard th, #leaderboard td { padding: 0.2rem 0.35rem; } #leaderboard td:not(.text) { white-space: nowrap; }
+#leaderboard { font-size: 0.8rem; } #leaderboard th, #leaderboard td { padding: 0.2rem 0.3rem; } #leaderboard td:not(.text) { white-space: nowrap; }
 ul.warnings { background: #fff8c5; border: 1px solid #d4a72c; padding: 0.6rem 0.6rem 0.6rem 2rem; }
 ul.failures { background: #ffebe9; border: 1px solid #cf222e; padding: 0.6rem 0.6rem 0.6rem 2rem; }
 p.note { background: #fff8c5; border-left: 4px solid #d4a72c; padding: 0.4rem 0.6rem; }
