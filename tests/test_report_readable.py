@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mammosearch.data.decode import RECIPE
 from mammosearch.report.importance import FEW_TRIALS, Importance
-from mammosearch.report.readable import decode_text, named_params
+from mammosearch.report.readable import decode_text, named_params, param_name
 from mammosearch.store.record import StudyContext
 
 STORED = {  # a transfer trial's params as a run stores them (TrialParams as JSON)
@@ -38,3 +38,8 @@ def test_importances_from_a_handful_of_trials_say_so():
     assert few.to_json()["caution"] == few.caution
     assert Importance(values={"learning_rate": 1.0}, evaluator="e", trials=FEW_TRIALS).caution is None
     assert Importance(skipped="needs at least 2", trials=1).caution is None  # nothing computed, nothing to caution
+
+
+def test_optuna_parameter_names_read_as_the_params_table_names_them():
+    assert [param_name(n) for n in ("learning_rate", "cnn_filters", "head_dropout", "augmentation_flip", "new_knob")] == [
+        "learning rate", "CNN filters (first block)", "head dropout", "augmentation: flip", "new knob"]

@@ -18,6 +18,7 @@ from mammosearch.files import write_atomically
 from mammosearch.report.html_facts import fingerprint_section, model_card_section
 from mammosearch.report.html_parts import auc_ci, bullet_list, esc, facts, inline_png, is_missing, page, paragraph, rate, section, table
 from mammosearch.report.leaderboard import Report, run_end_note
+from mammosearch.report.readable import param_name
 from mammosearch.report.trials_frame import NEAR_COLLAPSE
 from mammosearch.store.ownership import owned_study_dir
 from mammosearch.store.results import StudyRecord
@@ -161,10 +162,10 @@ def _importance(report: Report) -> str:
         return section("Hyper-parameter importance", paragraph(f"skipped: {importance.skipped}", "muted"), section_id="importance")
     if not importance.values:
         return ""
-    rows = [[name, value] for name, value in importance.values.items()]
+    rows = [[param_name(name), name, value] for name, value in importance.values.items()]
     what = paragraph(f"{importance.evaluator}, over {importance.trials} complete trials (importances sum to 1).", "muted")
     caution = paragraph(importance.caution, "note") if importance.caution else ""
-    return section("Hyper-parameter importance", caution, what, table(["parameter", "importance"], rows), section_id="importance")
+    return section("Hyper-parameter importance", caution, what, table(["parameter", "Optuna name", "importance"], rows, text_columns=(0, 1)), section_id="importance")
 
 
 def page_warnings(report: Report) -> list[str]:

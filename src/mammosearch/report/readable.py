@@ -67,6 +67,15 @@ def _flatten(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any
     return pairs
 
 
+def param_name(optuna_name: str) -> str:
+    """A parameter as Optuna names it (``cnn_filters``, ``head_dropout``) in the reader's words."""
+    for prefix in ("cnn_", "head_", "augmentation_"):
+        if optuna_name.startswith(prefix):
+            dotted = prefix[:-1] + "." + optuna_name[len(prefix) :]
+            return NAMES.get(dotted, dotted.replace("_", " "))
+    return NAMES.get(optuna_name, optuna_name.replace("_", " "))
+
+
 def named_params(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``(reader's name, rounded value)`` for every leaf of a trial's params, nested records opened.
 
