@@ -183,6 +183,10 @@ def test_the_model_card_names_the_task_the_operating_points_and_hashes_the_patie
     text = (cam_model["exported"] / "MODEL_CARD.md").read_text()
     for needed in ("## Intended use", "## Known limitations", "sensitivity_0.90", "synthetic phantoms", "split seed 0"):
         assert needed in text, needed
+    # PPV / NPV at the study's own prevalence only: phantoms are no screening population.
+    stated = card["predictive_values"]["prevalences"]
+    assert [p["prevalence"] for p in stated] == [0.5] and "PPV / NPV at 50.0%" in text
+    assert set(card["predictive_values"]["points"]) == {"recommended (Youden)", *points}
 
 
 def test_the_task_follows_the_loader():
@@ -220,6 +224,8 @@ def test_explain_and_predict_take_an_ensemble_export(tiny_study, tmp_path):
     assert _invoke("export-best", "--storage", tiny_study["storage"], "--study", "tiny", "--ensemble", "2", "--out", ensemble).exit_code == 0
     card = json.loads((ensemble / "model_card.json").read_text())
     assert len(card["ensemble"]["members"]) == 2 and card["operating_points"]  # its own, from the members' mean scores
+    youden = card["predictive_values"]["points"]["recommended (Youden)"][0]  # at the ensemble's own threshold, not a member's
+    assert youden["ppv"] is not None and 0.0 <= youden["ppv"] <= 1.0 and set(card["predictive_values"]["points"]) == {"recommended (Youden)", *card["operating_points"]}
     rng = np.random.default_rng(0)
     for i in range(3):
         Image.fromarray(rng.integers(0, 256, (40, 40), dtype=np.uint8)).save(tmp_path / f"img{i}.png")

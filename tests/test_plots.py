@@ -81,3 +81,24 @@ def test_no_figure_leak_and_no_pyplot_state(tmp_path: Path) -> None:
     for i in range(15):
         plot_confusion_matrix([[i, 1], [2, 3]], tmp_path / f"cm{i}.png", f"run {i}")
     assert plt.get_fignums() == before
+
+
+@pytest.mark.parametrize("numbers", [[0, 1, 2], [0, 1], [7]])
+def test_the_history_axis_counts_trials_in_whole_numbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, numbers: list[int]) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mammosearch.report import plots
+
+    ticks: list[float] = []
+    real_save = plots._save
+
+    def save_after_reading_ticks(fig, path):  # the real save, after reading the ticks the PNG will show
+        FigureCanvasAgg(fig).draw()
+        ax = fig.axes[0]
+        low, high = ax.get_xlim()
+        ticks.extend(t for t in ax.get_xticks() if low <= t <= high)
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", save_after_reading_ticks)
+    _assert_png(plots.plot_optimization_history(numbers, [0.6] * len(numbers), ["COMPLETE"] * len(numbers), tmp_path / "h.png", "few"))
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks  # matplotlib's default puts 0.25, 0.5, ... on a few trials

@@ -20,7 +20,7 @@ from mammosearch.report.html import render_html, write_html
 from mammosearch.report.leaderboard import build_report
 from mammosearch.store import record
 from mammosearch.store.results import load_study
-from report_studies import NAME, XSS, make_study
+from report_studies import NAME, make_study
 
 runner = CliRunner()
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -200,3 +200,78 @@ def test_chromium_renders_the_page_with_the_leaderboard(request, tmp_path):
     best = load_study(tiny_study["storage"], "tiny").ranked()[0]
     assert board[0][:2] == ["#", "trial"] and board[1][:2] == ["1", str(best.number)]
     assert len(board) == 1 + 3
+
+
+# --- what fits a 1280 px window --------------------------------------------------------------
+
+WINDOW = 1280
+YOUDEN_TITLES = ("Youden thr", "Youden sens", "Youden spec", "Youden F1")
+# Appended to a copy of the page (whose own policy runs no script): writes where each leaderboard
+# header cell ends, as laid out by the browser, and where its scrolling box ends, into the DOM.
+MEASURE = (
+    "<script>const box = document.querySelector('#leaderboard').parentElement.getBoundingClientRect();"
+    "const cells = [...document.querySelectorAll('#leaderboard thead th')].map(th => [th.textContent, th.getBoundingClientRect().right]);"
+    "document.body.setAttribute('data-layout', JSON.stringify({box: box.right, window: window.innerWidth, cells}));</script>"
+)
+
+
+def _widest_board(report):
+    """The report with every page column filled for each trial, in the longest form it takes (a fine-tuned transfer study under CV with a test split)."""
+    import dataclasses
+
+    board = report.leaderboard.copy()
+    board["head"] = "dense_bn_dropout"
+    board["unfrozen_layers"] = 12
+    board["fine_tune_learning_rate"] = 0.000123456
+    board["pooled_oof_auc"] = 0.6543
+    board["learning_rate"] = 0.000398107
+    board["family"] = "resnet50"
+    return dataclasses.replace(report, leaderboard=board)
+
+
+def test_the_page_leaves_the_05_threshold_columns_to_the_csv_and_keeps_the_youden_ones(tmp_path):
+    from mammosearch.report.html import LEADERBOARD, page_columns
+
+    storage = make_study(tmp_path)
+    study_record = load_study(storage, NAME)
+    report = _widest_board(build_report(study_record, tmp_path / "r", write_files=False))
+    titles = [t for t, _ in page_columns(report.leaderboard)]
+    assert titles == [t for t, _ in LEADERBOARD]  # every page column has a value here
+    assert set(YOUDEN_TITLES) <= set(titles) and not any("0.5" in t for t in titles)
+    assert "val_accuracy_05" in report.leaderboard.columns  # ... which stay in leaderboard.csv, and the page says so
+    page = render_html(study_record, report)
+    assert "leaderboard.csv holds every column" in page and tables_of(page)["leaderboard"][0] == titles
+    # A CNN study without folds: no empty head, fine-tuning or pooled-AUC columns take the width.
+    plain = [t for t, _ in page_columns(build_report(study_record, tmp_path / "r", write_files=False).leaderboard)]
+    assert {"head", "fine-tuning", "pooled OOF AUC"}.isdisjoint(plain) and set(YOUDEN_TITLES) <= set(plain)
+
+
+def test_chromium_lays_the_widest_leaderboard_out_within_1280_px(tmp_path):
+    import json
+
+    _require_browser()
+    storage = make_study(tmp_path)
+    study_record = load_study(storage, NAME)
+    page = render_html(study_record, _widest_board(build_report(study_record, tmp_path / "r", write_files=False)))
+    probe = tmp_path / "measured.html"
+    probe.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page).replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = _chromium(f"--window-size={WINDOW},900", "--dump-dom", probe.as_uri())
+    found = re.search(r'data-layout="([^"]*)"', dom.stdout)
+    assert found, f"the measuring script left nothing (exit {dom.returncode}): {dom.stderr[-1500:]}"
+    layout = json.loads(found.group(1).replace("&quot;", '"'))
+    assert layout["window"] == WINDOW
+    right = {title: edge for title, edge in layout["cells"]}
+    assert set(YOUDEN_TITLES) | {"test AUC"} <= set(right)
+    assert max(right.values()) <= min(layout["box"], WINDOW), right  # nothing scrolled off or cut at the window's edge
+
+
+def test_the_warnings_box_holds_the_data_checks_and_the_page_reads_as_prose(built):
+    study_record, _, path = built
+    page = path.read_text(encoding="utf-8")
+    box = re.search(r'<section id="warnings">.*?</section>', page, re.S)
+    assert box and "data check: fingerprint warning" in box.group(0)  # a shortcut baseline's warning is one of these
+    assert page.count("fingerprint warning") == 1  # not repeated in the fingerprint section
+    card = re.search(r'<section id="model-card">.*?</section>', page, re.S)
+    assert card and "learning rate" in card.group(0) and "learning_rate" not in card.group(0)
+    importance = re.search(r'<section id="importance">.*?</section>', page, re.S)
+    assert importance and "computed from only 3 complete trials" in importance.group(0)

@@ -76,6 +76,43 @@ def _single(model: Any, layer: str | None) -> CamParts:
     return CamParts(features, keras.Model(inputs, x), target)
 
 
+def _cut_points(model: Any) -> list[tuple[str, int]]:
+    """(layer, smaller side of its map) for each layer of ``model`` Grad-CAM can cut at, input first."""
+    import keras
+
+    from mammosearch.models.cut import single_input_cuts
+    from mammosearch.models.freezing import backbone_of, countable_layers, has_backbone
+
+    if has_backbone(model):
+        backbone = backbone_of(model)
+        layers = countable_layers(backbone)
+        chosen = [layers[i] for i in single_input_cuts(backbone)] + [layers[-1]]
+    else:
+        chosen = [item for item in model.layers if isinstance(item, keras.layers.Conv2D)]
+    sides = []
+    for item in chosen:
+        shape = tuple(item.output.shape)
+        if len(shape) == 4 and shape[1] is not None and shape[2] is not None:
+            sides.append((item.name, min(int(shape[1]), int(shape[2]))))
+    return sides
+
+
+def finer_layer(model: Any, enough: int = 7, least: int = 3) -> tuple[str, int] | None:
+    """The deepest layer whose map is at least ``enough`` pixels a side (else ``least``): what to give ``--layer``
+    when the default layer's map is too coarse to say where. None when no layer is that fine."""
+    import keras
+
+    nested = [sub for sub in model.layers if isinstance(sub, keras.Model)]
+    if nested and any(isinstance(sub, keras.layers.Average) for sub in model.layers):
+        model = nested[0]  # an ensemble: --layer names one layer for every member; suggest from the first
+    sides = _cut_points(model)
+    for side in (enough, least):
+        fine = [(name, size) for name, size in sides if size >= side]
+        if fine:
+            return fine[-1]
+    return None
+
+
 def gradcam(parts: list[CamParts], pixels: np.ndarray, target: str = "predicted", threshold: float = 0.5, batch_size: int = 16) -> np.ndarray:
     """Maps ``(N, S, S)`` in 0..1 for ``pixels`` ``(N, S, S, C)`` (raw 0..255, as the model takes them).
 

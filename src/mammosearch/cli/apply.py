@@ -252,8 +252,10 @@ def explain(
                   f"{escape(str(out / 'overlays'))}; grid {escape(str(result.grid))}")
     coarsest = min(result.map_sizes)
     if min(coarsest) < 3:
+        earlier = (f"try --layer {result.finer[0]} (its map is {result.finer[1]} px a side)" if result.finer is not None
+                   else "no layer of this model has a finer map at this input size: train at a larger input size")
         console.print(f"[yellow]warning:[/] the target layer is {coarsest[0]}x{coarsest[1]} at this input size, so the maps can hardly say "
-                      "where; give --layer an earlier layer (or train at a larger input size)")
+                      f"where; {escape(earlier)}")
     if result.checked is not None:
         say_range_check(result.checked)
     if result.pointing is not None:

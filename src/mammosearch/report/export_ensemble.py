@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mammosearch.data.task import Task
 from mammosearch.errors import ExportError
 from mammosearch.files import write_json
-from mammosearch.metrics import youden_threshold
+from mammosearch.metrics import threshold_metrics, youden_threshold
 from mammosearch.metrics.operating import operating_points
 from mammosearch.report.ensemble import ensemble_scores, members, selection_mean
 from mammosearch.report.export import ExportResult, assembled_path, write_card_text
 from mammosearch.report.export_folder import CARD_FILE, MODEL_FILE, SHA256_KEY, file_sha256, staged_export
-from mammosearch.report.model_card import model_card
+from mammosearch.report.model_card import model_card, predictive_values
 from mammosearch.store.results import StudyRecord
 
 
@@ -56,7 +57,9 @@ def export_ensemble(record: StudyRecord, out_dir: Path, k: int) -> ExportResult:
         if selection is not None:
             # The ensemble's own operating points: its mean scores, not its best member's.
             card["operating_points"] = operating_points(*selection)
-            card["threshold"]["recommended"] = youden_threshold(*selection)
+            card["threshold"]["recommended"] = threshold = youden_threshold(*selection)
+            own = {"youden_threshold": threshold, "at_youden": threshold_metrics(*selection, threshold)}
+            card["predictive_values"] = predictive_values(Task.from_json(record.context.task), selection, own, card["operating_points"])
         write_json(staged / CARD_FILE, card)
         write_card_text(staged, card)
         if scores:

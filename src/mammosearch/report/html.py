@@ -12,22 +12,29 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from mammosearch.files import write_atomically
 from mammosearch.report.html_facts import fingerprint_section, model_card_section
-from mammosearch.report.html_parts import auc_ci, bullet_list, esc, facts, inline_png, is_missing, page, paragraph, section, table
+from mammosearch.report.html_parts import auc_ci, bullet_list, esc, facts, inline_png, is_missing, page, paragraph, rate, section, table
 from mammosearch.report.leaderboard import Report, run_end_note
+from mammosearch.report.readable import param_name
 from mammosearch.report.trials_frame import NEAR_COLLAPSE
 from mammosearch.store.ownership import owned_study_dir
 from mammosearch.store.results import StudyRecord
 
-# (title, leaderboard key); None: a cell made from several keys (rank, flag, interval).
+# The page's leaderboard: (title, leaderboard key); None: a cell made from several keys (rank,
+# flag, interval). Twenty columns do not fit a 1280 px window or a printed page, and the ones
+# cut were the Youden operating point's, the threshold the model card recommends; so the page
+# shows what trials are compared by (AUC, AP and the Youden operating point) and leaves the
+# 0.5-threshold metrics, confusion counts and fold AUCs to leaderboard.csv, which has every column.
 LEADERBOARD: list[tuple[str, str | None]] = [
-    ("#", None), ("trial", "trial"), ("flag", None), ("family", "family"), ("head", "head"), ("unfrozen", "unfrozen_layers"),
-    ("lr", "learning_rate"), ("fine-tune lr", "fine_tune_learning_rate"), ("best epoch", "best_epoch"), ("val AUC", "val_auc"),
-    ("95% CI", None), ("pooled OOF AUC", "pooled_oof_auc"), ("AP", "val_average_precision"), ("acc@0.5", "val_accuracy_05"),
-    ("sens@0.5", "val_recall_05"), ("spec@0.5", "val_specificity_05"), ("F1@0.5", "val_f1_05"), ("Youden thr", "youden_threshold"),
-    ("sens@Youden", "val_recall_youden"), ("spec@Youden", "val_specificity_youden"), ("F1@Youden", "val_f1_youden"), ("test AUC", "test_auc"),
+    ("#", None), ("trial", "trial"), ("flag", None), ("family", "family"), ("head", "head"), ("lr", "learning_rate"),
+    ("fine-tuning", "unfrozen_layers"), ("best epoch", "best_epoch"), ("val AUC", "val_auc"),
+    ("95% CI", None), ("pooled OOF AUC", "pooled_oof_auc"), ("AP", "val_average_precision"), ("Youden thr", "youden_threshold"),
+    ("Youden sens", "val_recall_youden"), ("Youden spec", "val_specificity_youden"), ("Youden F1", "val_f1_youden"), ("test AUC", "test_auc"),
 ]
+CSV_ONLY_NOTE = "accuracy, sensitivity, specificity, precision and F1 at threshold 0.5, the confusion counts and the fold AUCs"
 INTEGER_KEYS = {"trial", "unfrozen_layers", "best_epoch", "trials", "complete", "pruned", "failed", "best_trial"}
 RATE_KEYS = {"learning_rate", "fine_tune_learning_rate"}
 PLOT_CAPTIONS = {
@@ -44,13 +51,25 @@ def _flag(row: Mapping[Hashable, Any]) -> str:
     return "single class" if row.get("collapsed") is True else "near-collapsed" if row.get("near_collapsed") is True else ""
 
 
+def _fine_tuning(row: Mapping[Hashable, Any]) -> str:
+    """Unfrozen layers and their learning rate in one cell: one setting, read together."""
+    layers, speed = row.get("unfrozen_layers"), row.get("fine_tune_learning_rate")
+    if is_missing(layers) or not layers:
+        return "-"
+    return f"top {int(layers)}" + ("" if is_missing(speed) else f", lr {rate(speed)}")
+
+
+def page_columns(board: pd.DataFrame) -> list[tuple[str, str | None]]:
+    """The page's columns for this leaderboard: a column no trial has a value in (no fine-tuning in a CNN study,
+    no pooled AUC without folds, no test split) takes no width from the ones that have."""
+    return [(t, k) for t, k in LEADERBOARD if k is None or (k in board.columns and not board[k].isna().all())]
+
+
 def _leaderboard(report: Report) -> str:
     board = report.leaderboard
     if board.empty:
         return paragraph("no completed trial yet", "muted")
-    columns = [(t, k) for t, k in LEADERBOARD if k is None or k in board.columns]
-    if "pooled_oof_auc" not in board.columns or board["pooled_oof_auc"].isna().all():
-        columns = [(t, k) for t, k in columns if k != "pooled_oof_auc"]
+    columns = page_columns(board)
     rows, classes = [], []
     for rank, row in enumerate(board.to_dict(orient="records"), start=1):
         cells: list[Any] = []
@@ -62,18 +81,20 @@ def _leaderboard(report: Report) -> str:
             elif title == "95% CI":
                 low, high = row.get("val_auc_ci_low"), row.get("val_auc_ci_high")
                 cells.append("-" if is_missing(low) else f"{low:.3f}-{high:.3f}")
+            elif title == "fine-tuning":
+                cells.append(_fine_tuning(row))
             elif key in INTEGER_KEYS and not is_missing(row.get(key)):
                 cells.append(int(row[key]))  # pandas makes a column with a gap float
             elif key in RATE_KEYS and not is_missing(row.get(key)):
-                cells.append(f"{float(row[key]):.3g}")  # log-sampled: significant digits, not decimals
+                cells.append(rate(row[key]))  # log-sampled: significant digits, not decimals
             else:
                 cells.append(row.get(key) if key else None)
         rows.append(cells)
         classes.append("best" if rank == 1 else "flagged" if _flag(row) else "")
     titles = [t for t, _ in columns]
     note = paragraph(f"flag: single class = every validation score on one side of 0.5; near-collapsed = sensitivity or specificity "
-                     f"below {NEAR_COLLAPSE} at the Youden threshold. Every column is in leaderboard.csv.", "muted")
-    return table(titles, rows, table_id="leaderboard", text_columns=(titles.index("family"), titles.index("head"), titles.index("flag")), row_classes=classes) + note
+                     f"below {NEAR_COLLAPSE} at the Youden threshold. Not shown here ({CSV_ONLY_NOTE}): leaderboard.csv holds every column.", "muted")
+    return table(titles, rows, table_id="leaderboard", text_columns=[i for i, t in enumerate(titles) if t in ("family", "head", "fine-tuning", "flag")], row_classes=classes) + note
 
 
 def _test_split(report: Report) -> str:
@@ -141,9 +162,15 @@ def _importance(report: Report) -> str:
         return section("Hyper-parameter importance", paragraph(f"skipped: {importance.skipped}", "muted"), section_id="importance")
     if not importance.values:
         return ""
-    rows = [[name, value] for name, value in importance.values.items()]
+    rows = [[param_name(name), name, value] for name, value in importance.values.items()]
     what = paragraph(f"{importance.evaluator}, over {importance.trials} complete trials (importances sum to 1).", "muted")
-    return section("Hyper-parameter importance", what, table(["parameter", "importance"], rows), section_id="importance")
+    caution = paragraph(importance.caution, "note") if importance.caution else ""
+    return section("Hyper-parameter importance", caution, what, table(["parameter", "Optuna name", "importance"], rows, text_columns=(0, 1)), section_id="importance")
+
+
+def page_warnings(report: Report) -> list[str]:
+    """The trials' warnings, then the data checks' (a shortcut baseline that predicts the label is one): all in one box."""
+    return [*report.warnings, *(f"data check: {w}" for w in report.fingerprint_warnings)]
 
 
 def _plots(report: Report) -> str:
@@ -165,7 +192,7 @@ def render_html(record: StudyRecord, report: Report) -> str:
     body = "".join([
         header,
         paragraph(stopped, "note") if stopped else "",
-        section("Warnings", bullet_list(report.warnings, "warnings"), section_id="warnings"),
+        section("Warnings", bullet_list(page_warnings(report), "warnings"), section_id="warnings"),
         _estimates(report),
         section("Leaderboard (validation; ranked by AUC)", _leaderboard(report), section_id="leaderboard-section"),
         _test_split(report),
@@ -173,7 +200,8 @@ def render_html(record: StudyRecord, report: Report) -> str:
         _baselines(report),
         _importance(report),
         model_card_section(record, report.best),
-        fingerprint_section(record.context.fingerprint),
+        # Its warnings are in the warnings box at the top, where a reader looks for them; not twice.
+        fingerprint_section({**record.context.fingerprint, "warnings": []} if record.context.fingerprint else None),
         _plots(report),
         section("Failed trials", failures, section_id="failures"),
     ])

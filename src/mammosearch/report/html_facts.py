@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mammosearch.report.html_parts import auc_ci, bullet_list, facts, fmt, paragraph, section, table
+from mammosearch.report.readable import decode_text, named_params
 from mammosearch.store.results import StudyRecord, TrialRow
 from mammosearch.store.storage import mask_url
 
@@ -42,7 +43,7 @@ def model_card_section(record: StudyRecord, best: TrialRow | None) -> str:
         ("recommended threshold", f"{fmt(val.get('youden_threshold'))} (Youden's J on the validation split; default 0.5)"),
         ("output", "probability of malignancy (label 1)"),
         ("data", record.context.data_description or "-"),
-        ("decode recipe", record.context.decode_recipe or "not recorded"),
+        ("decode recipe", decode_text(record.context)),
         ("model file", best.model_path or best.pending_model_path or ("missing from disk" if best.model_missing else "not kept")),
         ("storage", mask_url(record.storage_url)),
     ])
@@ -51,8 +52,8 @@ def model_card_section(record: StudyRecord, best: TrialRow | None) -> str:
         _split_rows("validation", best.val_metrics) + _split_rows("test", best.test_metrics),
         text_columns=(0, 3),
     )
-    # Floats with significant digits: a log-sampled learning rate of 0.00158 must not read as 0.002.
-    params = table(["hyper-parameter", "value"], [[k, f"{v:.4g}" if isinstance(v, float) else v] for k, v in sorted(best.params.items())], text_columns=(0, 1))
+    # Named and rounded (readable.py): nested head/cnn/augmentation records opened, not shown as JSON.
+    params = table(["hyper-parameter", "value"], named_params(best.params), text_columns=(0, 1))
     return section(
         "Best trial (model card facts)", summary, "<h3>Metrics</h3>", metrics, "<h3>Hyper-parameters</h3>", params,
         section_id="model-card",

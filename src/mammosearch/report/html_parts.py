@@ -26,6 +26,7 @@ th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.5rem; text-align: right; 
 th { background: #eef2f6; } td.text, th.text { text-align: left; }
 tr.best td { background: #e6f4ea; font-weight: 600; } tr.flagged td { background: #fff4e5; }
 .scroll { overflow-x: auto; }
+#leaderboard { font-size: 0.8rem; } #leaderboard th, #leaderboard td { padding: 0.2rem 0.3rem; } #leaderboard td:not(.text) { white-space: nowrap; }
 ul.warnings { background: #fff8c5; border: 1px solid #d4a72c; padding: 0.6rem 0.6rem 0.6rem 2rem; }
 ul.failures { background: #ffebe9; border: 1px solid #cf222e; padding: 0.6rem 0.6rem 0.6rem 2rem; }
 p.note { background: #fff8c5; border-left: 4px solid #d4a72c; padding: 0.4rem 0.6rem; }
@@ -33,6 +34,9 @@ figure { display: inline-block; margin: 0.5rem 1rem 1rem 0; vertical-align: top;
 figure img { max-width: 560px; border: 1px solid #d0d7de; } figcaption { font-size: 0.85rem; color: #57606a; }
 dl.facts { display: grid; grid-template-columns: max-content auto; gap: 0.2rem 1rem; } dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }
+p.note + p.muted { margin-top: 0; }
+@media print { body { max-width: none; margin: 0; font-size: 0.8rem; } .scroll { overflow: visible; } table { font-size: 0.72rem; }
+               th, td { padding: 0.15rem 0.3rem; } figure img { max-width: 100%; } tr, figure { break-inside: avoid; } }
 """
 
 
@@ -62,6 +66,17 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(value, default=str)
     return str(value)
+
+
+def rate(value: Any) -> str:
+    """A learning rate in 3 significant digits, small ones as ``3.98e-4`` (narrower than ``0.000398``, same digits)."""
+    if is_missing(value):
+        return "-"
+    number = float(value)
+    if number == 0 or abs(number) >= 1e-3:
+        return f"{number:.3g}"
+    mantissa, exponent = f"{number:.2e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def auc_ci(auc: Any, ci: Sequence[Any] | None) -> str:

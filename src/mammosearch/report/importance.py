@@ -16,6 +16,10 @@ from mammosearch.store.record import RunEnd, run_end_of
 from mammosearch.store.results import StudyRecord
 from mammosearch.store.storage import open_storage
 
+# Optuna's default evaluator fits a random forest of the objective on the parameters; on a
+# handful of points any parameter can look decisive, so fewer complete trials than this get a caution.
+FEW_TRIALS = 10
+
 
 @dataclass(frozen=True)
 class Importance:
@@ -26,8 +30,16 @@ class Importance:
     evaluator: str = ""
     trials: int = 0  # complete trials the evaluator saw
 
+    @property
+    def caution(self) -> str | None:
+        """One line when the importances rest on too few trials to mean much (None otherwise)."""
+        if not self.values or self.trials >= FEW_TRIALS:
+            return None
+        return (f"computed from only {self.trials} complete trials: below {FEW_TRIALS}, the evaluator's forest fits noise "
+                "and the ranking can change with every new trial; read it as a hint, not a finding")
+
     def to_json(self) -> dict[str, Any]:
-        return {"values": self.values, "skipped": self.skipped, "evaluator": self.evaluator, "trials": self.trials}
+        return {"values": self.values, "skipped": self.skipped, "evaluator": self.evaluator, "trials": self.trials, "caution": self.caution}
 
 
 def open_optuna_study(record: StudyRecord) -> optuna.Study | None:

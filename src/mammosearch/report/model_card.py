@@ -17,6 +17,7 @@ import numpy as np
 
 from mammosearch.data.task import Task
 from mammosearch.metrics.operating import operating_points
+from mammosearch.metrics.predictive import SCREENING_PREVALENCES, at_prevalences
 from mammosearch.models.registry import FAMILIES
 from mammosearch.report.estimates import bbc_estimate, honest_test
 from mammosearch.report.subgroups import read_predictions
@@ -58,6 +59,7 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
     val = row.val_metrics or {}
     task = Task.from_json(context.task)
     selection = selection_scores(read_predictions(row.model_path or row.pending_model_path))
+    points = operating_points(*selection) if selection is not None else {}
     return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "study": record.name,
@@ -91,7 +93,8 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
             "chosen_on": ("pooled out-of-fold predictions" if val.get("fold_aucs") else "validation split") + " (Youden's J)",
             "default": 0.5,
         },
-        "operating_points": operating_points(*selection) if selection is not None else {},
+        "operating_points": points,
+        "predictive_values": predictive_values(task, selection, val, points),
         "metrics": {"validation": val, "test": row.test_metrics},
         "estimates": {"bbc_cv": bbc_estimate(record), "honest_test": honest_test(row)},
         "data": context.data_description,
@@ -106,6 +109,33 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
         "limitations": limitations(record, row),
         "packages": package_versions(),
     }
+
+
+def screening_task(task: Task) -> bool:
+    """Whole mammograms (or images) labelled cancer / no cancer: the model could meet a screening population."""
+    cancer = task.positive.lower() in ("malignant", "cancer") or "cancer" in task.positive.lower()
+    return cancer and task.unit in ("whole mammogram", "image")
+
+
+def predictive_values(task: Task, selection: tuple[np.ndarray, np.ndarray] | None, val: dict[str, Any],
+                      points: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """PPV and NPV of the recommended threshold and each operating point, at the prevalences they are stated for.
+
+    Always the study's own prevalence (the share of positives in the data the thresholds were
+    chosen on); for a screening task also 0.5% and 1%, what a screening population has.
+    """
+    prevalences: list[dict[str, Any]] = []
+    if selection is not None and len(selection[0]):
+        labels = selection[0]
+        positives = int((labels == 1).sum())
+        prevalences.append({"prevalence": positives / len(labels),
+                            "source": f"this study: {positives} of {len(labels)} images {task.positive}, in the data the thresholds were chosen on"})
+    if screening_task(task):
+        prevalences += [{"prevalence": p, "source": "a screening population (about 5 to 10 cancers per 1000 examinations)"} for p in SCREENING_PREVALENCES]
+    at = val.get("at_youden") or {}
+    youden = {"threshold": val.get("youden_threshold"), "sensitivity": at.get("sensitivity"), "specificity": at.get("specificity")}
+    rows: dict[str, dict[str, Any]] = {"recommended (Youden)": youden, **points}
+    return {"prevalences": prevalences, "points": at_prevalences(rows, [p["prevalence"] for p in prevalences])}
 
 
 def limitations(record: StudyRecord, row: TrialRow) -> list[str]:

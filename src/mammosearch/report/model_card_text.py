@@ -61,6 +61,50 @@ def _metrics_rows(name: str, metrics: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _input_words(inputs: dict[str, Any]) -> list[str]:
+    """The input contract as sentences: size, channels, value range, what the model does itself, the resize before it."""
+    shape = inputs.get("shape")
+    if not (isinstance(shape, list) and len(shape) == 3):
+        return [f"- shape {_md(shape)}, {_md(inputs.get('dtype'))}, {_md(inputs.get('value_range'))}"]
+    height, width, channels = shape
+    grey = "one channel (grey levels)" if channels == 1 else f"{_md(channels)} channels (the grey image copied into each)" if channels == 3 else f"{_md(channels)} channels"
+    lines = [
+        f"- One image at a time, {_md(height)} x {_md(width)} pixels with {grey}, as {_md(inputs.get('dtype', 'float32'))} numbers.",
+        "- Pixel values are the raw 8-bit grey levels, 0 (black) to 255 (white): do not scale them to 0-1 or normalise them; "
+        "the model does its own preprocessing (below).",
+    ]
+    if inputs.get("data_image_size"):
+        lines.append(f"- A file is first resized to a {_md(inputs['data_image_size'])} x {_md(inputs['data_image_size'])} square, as in training, "
+                     f"then to {_md(height)} x {_md(width)}; the aspect ratio is not kept.")
+    return lines
+
+
+def _pv(value: Any) -> str:
+    return f"{value:.1%}" if isinstance(value, float) else "n/a"
+
+
+def _prevalence(value: Any) -> str:
+    if not isinstance(value, (int, float)):
+        return "?"
+    return f"{value:.1%}" if value >= 0.1 else f"{value * 100:.3g}%"  # 0.5%, 1%, 37.5%
+
+
+def _predictive_lines(predictive: dict[str, Any]) -> list[str]:
+    """PPV / NPV per operating point, one column per stated prevalence (Bayes from sensitivity and specificity)."""
+    prevalences = predictive.get("prevalences") or []
+    points = predictive.get("points") or {}
+    if not prevalences or not points:
+        return []
+    lines = ["", "What a call means depends on how common the disease is. PPV = share of positive calls that are "
+             "positive, NPV = share of negative calls that are negative, at a stated prevalence:", ""]
+    lines += [f"- {_prevalence(p.get('prevalence'))}: {_md(p.get('source'))}" for p in prevalences]
+    lines += ["", "| point | " + " | ".join(f"PPV / NPV at {_prevalence(p.get('prevalence'))}" for p in prevalences) + " |",
+              "|---|" + "---|" * len(prevalences)]
+    for name, values in points.items():
+        lines.append(f"| {_md(name)} | " + " | ".join(f"{_pv(v.get('ppv'))} / {_pv(v.get('npv'))}" for v in values) + " |")
+    return lines
+
+
 def _head_kind(head: Any) -> Any:
     return head.get("kind") if isinstance(head, dict) else head
 
@@ -97,7 +141,7 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         "",
         "## Input: exactly what the model expects",
         "",
-        f"- shape {_md(inputs.get('shape'))}, {_md(inputs.get('dtype'))}, {_md(inputs.get('value_range'))}",
+        *_input_words(inputs),
         f"- decode: {_md(card.get('decode'))}",
         f"- photometry: {_code(inputs.get('photometry'))} (auto: an image that looks inverted, bright background, is flipped first)",
         f"- {_md(inputs.get('preprocessing'))}",
@@ -128,6 +172,7 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         lines += ["| point | threshold | sensitivity | specificity |", "|---|---|---|---|"]
         lines += [f"| {_md(name)} | {_num(p.get('threshold'), 4)} | {_num(p.get('sensitivity'))} | {_num(p.get('specificity'))} |" for name, p in points.items()]
         lines += ["", "Measured on the same predictions the threshold was chosen on; `predict --sensitivity 0.90` uses them."]
+    lines += _predictive_lines(card.get("predictive_values") or {})
     lines += ["", "## Known limitations", ""] + [f"- {_md(note)}" for note in card.get("limitations", [])]
     versions = ", ".join(f"{_md(k)} {_md(v)}" for k, v in (card.get("packages") or {}).items())
     lines += ["", "## Software", "", versions, ""]

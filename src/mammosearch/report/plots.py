@@ -21,6 +21,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "RocCurve",
@@ -198,6 +199,8 @@ def plot_optimization_history(
                     transform=ax.transAxes, color="0.4")
         else:
             ax.legend(loc="best", fontsize="small")
+        # Trials are counted: ticks at whole numbers only (matplotlib would put 0.5, 1.5 on a few trials).
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlabel("Trial number")
         ax.set_ylabel("Objective value (validation AUC)")
         ax.set_title(_plain(title))
@@ -205,11 +208,17 @@ def plot_optimization_history(
         return _save(fig, path)
 
 
-def plot_image_rows(rows: list[tuple[str, list[np.ndarray], list[str]]], path: Path, title: str) -> Path:
-    """One row per (label, images, captions): uint8 HxWx1 or HxWx3 images shown as they are."""
+def plot_image_rows(rows: list[tuple[str, list[np.ndarray], list[str]]], path: Path, title: str, colour_bar: str | None = None) -> Path:
+    """One row per (label, images, captions): uint8 HxWx1 or HxWx3 images shown as they are.
+
+    Captions may hold several lines (a long file name wrapped, never cut); the rows are as tall
+    as the longest needs. ``colour_bar``: the label of a jet 0..1 colour bar beside the grid,
+    for images that are heat-map overlays.
+    """
     n_cols = max([len(images) for _, images, _ in rows] + [1])
+    lines = max([caption.count("\n") + 1 for _, _, captions in rows for caption in captions] + [1])
     with matplotlib.rc_context(_RC):
-        figure = Figure(figsize=(1.6 * n_cols, 1.9 * len(rows) + 0.5))
+        figure = Figure(figsize=(1.6 * n_cols + (0.8 if colour_bar else 0.0), (1.75 + 0.13 * lines) * len(rows) + 0.5), layout="constrained")
         axes = figure.subplots(len(rows), n_cols, squeeze=False)
         for r, (label, images, captions) in enumerate(rows):
             for c in range(n_cols):
@@ -226,8 +235,13 @@ def plot_image_rows(rows: list[tuple[str, list[np.ndarray], list[str]]], path: P
                 else:
                     ax.axis("off")
             axes[r][0].set_ylabel(_plain(label), fontsize=9)
+        if colour_bar:
+            from matplotlib.cm import ScalarMappable
+            from matplotlib.colors import Normalize
+
+            bar = figure.colorbar(ScalarMappable(norm=Normalize(0.0, 1.0), cmap="jet"), ax=axes.ravel().tolist(), fraction=0.03, pad=0.02)
+            bar.set_label(_plain(colour_bar), fontsize=8)
         figure.suptitle(_plain(title), fontsize=9)
-        figure.tight_layout()
         return _save(figure, path)
 
 

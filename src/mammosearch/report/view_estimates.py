@@ -120,3 +120,5 @@ def print_importance(console: Console, report: Report) -> None:
     for name, value in importance.values.items():
         table.add_row(escape(name), f"{value:.3f}", "#" * round(value * 20))
     console.print(table)
+    if importance.caution:
+        console.print(f"[yellow]importance: {escape(importance.caution)}[/]")
