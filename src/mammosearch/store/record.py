@@ -140,9 +140,7 @@ class StudyContext:
     # time a run changed it with --extend-space: {"at", "finished_before", "changes"}.
     search_space: dict[str, str] | None = None
     space_extensions: list[dict[str, Any]] | None = None
-    # {plain parameter name: versioned Optuna name} for each parameter whose distribution an
-    # --extend-space changed incompatibly (trial/param_names.py); written by save_param_names only.
-    param_names: dict[str, str] | None = None
+    param_names: dict[str, str] | None = None  # {plain: versioned Optuna name} (trial/param_names.py); save_param_names only
     # A random id given to the study when its results folder is first claimed (store/ownership.py);
     # written by save_study_uid only, never by save_context (a fresh context leaves it None).
     study_uid: str | None = None
@@ -221,9 +219,7 @@ PARAM_NAMES_KEY = "param_names"
 def param_names_of(attrs: Mapping[str, Any]) -> dict[str, str]:
     """The study's versioned parameter names ({} when none was ever needed, or the value is malformed)."""
     raw = attrs.get(PARAM_NAMES_KEY)
-    if not isinstance(raw, dict):
-        return {}
-    return {str(k): str(v) for k, v in raw.items() if isinstance(v, str)}
+    return {str(k): v for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, dict) else {}
 
 
 def save_param_names(study: StudyAttributeSink, names: Mapping[str, str]) -> None:
