@@ -12,6 +12,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from typer.testing import CliRunner
 
+from conftest import TINY_SPACE
 from mammosearch.cli import app
 from mammosearch.config.reader import parse_space
 from mammosearch.errors import SpaceError
@@ -20,8 +21,6 @@ from mammosearch.search.space_check import SpaceCheck, canonical_space, record_s
 from mammosearch.store.record import context_of, param_names_of
 from mammosearch.trial.param_names import choose_names, plain_name
 from mammosearch.trial.sampling import sample_params, space_distributions
-
-from conftest import TINY_SPACE
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 runner = CliRunner()
@@ -67,8 +66,15 @@ def test_a_versioned_name_lets_one_storage_hold_both_choice_lists_and_tpe_sample
         sample_params(study.ask(), new)
     names = choose_names(space_distributions(new), {n: d for t in study.trials for n, d in t.distributions.items()})
     assert names == {"cnn_filters": "cnn_filters@2"}
-    drawn = []
-    study.optimize(lambda t: float(drawn.append(sample_params(t, new, names).cnn.filters) or drawn[-1]), n_trials=12)  # type: ignore[union-attr, func-returns-value]
+    drawn: list[int] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        cnn = sample_params(trial, new, names).cnn
+        assert cnn is not None
+        drawn.append(cnn.filters)
+        return float(cnn.filters)  # the larger the better: TPE has something to learn
+
+    study.optimize(objective, n_trials=12)
     assert set(drawn) == {4, 8, 16}
     complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert sum("cnn_filters" in t.params for t in complete) == 4 and sum("cnn_filters@2" in t.params for t in complete) == 12
@@ -153,7 +159,6 @@ def test_the_readme_extension_of_a_categorical_runs_resumes_and_reports_both_spa
     assert report.exit_code == 0, report.output
     for output in (extended.output, again.output, report.output):
         assert "Traceback" not in output
-    assert "trials: 3 complete" in report.output
     rows = (tmp_path / "res" / "tiny" / "report" / "trials.csv").read_text().splitlines()[1:]
     assert sorted(int(row.split(",")[0]) for row in rows) == [0, 1, 2]
     study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{tmp_path / 'res' / 'mammosearch.db'}")
