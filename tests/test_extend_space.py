@@ -166,3 +166,17 @@ def test_the_readme_extension_of_a_categorical_runs_resumes_and_reports_both_spa
     context = context_of(study.user_attrs)
     assert context.param_names == {"cnn_filters": "cnn_filters@2"}
     assert context.space_extensions is not None and context.space_extensions[0]["renamed"] == {"cnn_filters": "cnn_filters@2"}
+
+
+def test_the_kerastuner_engine_refuses_a_changed_parameter_its_oracle_would_ignore(tmp_path):
+    """KerasTuner's reloaded oracle keeps `cnn_filters` as [4, 8]: extending it there would never try 16."""
+    options = _options(tmp_path, engine="kerastuner", extend_space=True)
+    settle_space(parse_space(TINY_SPACE), options, "tiny-kt")
+    study = optuna.load_study(study_name="tiny-kt", storage=options.storage_url)
+    study.optimize(lambda t: float(sample_params(t, parse_space(TINY_SPACE)).learning_rate), n_trials=1)
+    before = _sha(tmp_path / "s.db")
+    with pytest.raises(SpaceError, match=r"cannot be extended under --engine kerastuner: .*\(cnn_filters\)"):
+        settle_space(parse_space(EXTENDED), options, "tiny-kt")
+    assert _sha(tmp_path / "s.db") == before
+    # A change KerasTuner does not sample (a fixed value) still extends.
+    assert settle_space(parse_space(TINY_SPACE.replace("epochs: 2", "epochs: 1")), options, "tiny-kt").changes

@@ -198,7 +198,9 @@ def settle_space(space: Space, options: RunOptions, name: str) -> SpaceCheck:
             save_search_space(_StoredStudy(storage, study_id), current, None)
             return SpaceCheck(current, current)
     recorded = _recorded_space(storage, study_id)
-    names = choose_names(space_distributions(space), first_distributions(storage.get_all_trials(study_id, deepcopy=False)))
+    distributions = space_distributions(space)
+    drawn = first_distributions(storage.get_all_trials(study_id, deepcopy=False))
+    names = choose_names(distributions, drawn)
     if recorded is None:
         return SpaceCheck(current, None, param_names=names)
     changes = space_differences(recorded.search_space or {}, current)
@@ -207,8 +209,20 @@ def settle_space(space: Space, options: RunOptions, name: str) -> SpaceCheck:
     frozen = not_extendable(changes)
     if frozen:
         raise SpaceError(extension_refusal(name, frozen))
+    if options.engine == "kerastuner":
+        _refuse_kerastuner_change(name, distributions, drawn)
     return SpaceCheck(current, dict(recorded.search_space or {}), changes, tuple(recorded.space_extensions or ()),
                       names, dict(recorded.param_names or {}))
+
+
+def _refuse_kerastuner_change(study_name: str, current: Mapping[str, Any], drawn: Mapping[str, Any]) -> None:
+    """KerasTuner's oracle, reloaded from its folder, keeps each hyper-parameter as it first declared it
+    (``HyperParameters._retrieve``): a changed range or choice list would be silently never tried."""
+    changed = sorted(n for n, distribution in current.items() if drawn.get(n) not in (None, distribution))
+    if changed:
+        raise SpaceError(f"study '{study_name}' cannot be extended under --engine kerastuner: its oracle keeps the "
+                         f"hyper-parameters as first declared ({', '.join(changed)}), so the new values would never be "
+                         "tried (nothing was written); use --study NEW_NAME, or the optuna engine")
 
 
 def _recorded_space(storage: optuna.storages.BaseStorage, study_id: int) -> StudyContext | None:
