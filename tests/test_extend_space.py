@@ -133,6 +133,7 @@ def test_a_study_left_by_the_old_crashing_extension_resumes(tmp_path):
 
     summary = run_study(new, dataclasses.replace(options, study_name="tiny"))
     assert summary.new_trials == 1
+    assert any("new trials sample cnn_filters as cnn_filters@2" in note for note in summary.notes), summary.notes
     trials = optuna.load_study(study_name="tiny", storage=options.storage_url).get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert [sorted(t.params) for t in trials[-1:]] == [["cnn_filters@2", "learning_rate"]]
     assert param_names_of(optuna.load_study(study_name="tiny", storage=options.storage_url).user_attrs) == {"cnn_filters": "cnn_filters@2"}

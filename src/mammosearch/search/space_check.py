@@ -250,13 +250,17 @@ def record_space(study: optuna.Study, check: SpaceCheck, finished_before: int) -
     written whenever they differ, also without a change of space: a study extended by a
     version that did not yet version names holds the new space and trials of the old one.
     """
+    renamed = {plain: name for plain, name in check.param_names.items() if check.recorded_names.get(plain) != name}
     if check.param_names != check.recorded_names:
         save_param_names(study, check.param_names)
+    extensions = [dict(ext) for ext in check.extensions]
     if check.recorded is not None and not check.changes:
+        if renamed and extensions and "renamed" not in extensions[-1]:
+            # That older extension's summary line now says how its changed parameters are sampled.
+            extensions[-1]["renamed"] = renamed
+            save_search_space(study, check.current, extensions)
         return
-    extensions = list(check.extensions)
     if check.changes:
-        renamed = {plain: name for plain, name in check.param_names.items() if check.recorded_names.get(plain) != name}
         extensions.append({
             "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "finished_before": finished_before,
