@@ -56,8 +56,19 @@ class SearchObjective:
         self.engine = engine
         self.runner = TrialRunner(space, images, listener, study_dir.tensorboard_dir if tensorboard else None, activation_dir)
 
+    @staticmethod
+    def _param_names(trial: Any) -> dict[str, str]:
+        """The versioned names this study's sampler knows its parameters by (search/space_check.py records them).
+
+        Read per trial, from the study: every process that runs trials (recycled children,
+        workers) finds the names the run that settled the space recorded.
+        """
+        if not isinstance(trial, optuna.trial.Trial):
+            return {}  # KerasTuner's trials: its oracle names the hyper-parameters
+        return record.param_names_of(trial.study.user_attrs)
+
     def __call__(self, trial: Any) -> float:
-        params = self.adjust(sample_params(trial, self.space), trial)
+        params = self.adjust(sample_params(trial, self.space, self._param_names(trial)), trial)
         params = replace(params, seed=self.space.study.seed * 10_007 + trial.number * 101)
         outcome = TrialOutcome(
             params=params, step_unit=self.runner.step_unit, engine=self.engine,

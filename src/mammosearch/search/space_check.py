@@ -13,6 +13,14 @@ its split, the checks that alter images, training and evaluation settings. Left 
 only decides how many trials run, which points are tried or what is kept (``LEFT_OUT``):
 those change legitimately on resume (``--n-trials``, ``--timeout``), and recycled children
 and ``--workers`` processes receive a space whose budget was rewritten for them.
+
+``--extend-space`` extends what a trial tries (model and training parameters, whatever
+their kind: a parameter Optuna cannot keep under its name is sampled under a versioned one,
+trial/param_names.py), never what a trial is scored on (``NOT_EXTENDABLE``): the data, its
+split and checks, the cross-validation and the objective. Trials scored on other images or
+by another figure cannot be ranked together, and a run records the data's context (the
+CV pool, the baseline, the training patients) anew, so the old trials' stored scores would
+be read against another pool. Such a change is refused in one line, having written nothing.
 """
 
 from __future__ import annotations
@@ -30,8 +38,10 @@ from mammosearch.config.params import PARAM_SPECS
 from mammosearch.config.schema import Space
 from mammosearch.errors import SpaceError
 from mammosearch.search.options import RunOptions
-from mammosearch.store.record import StudyContext, context_of, save_search_space
+from mammosearch.store.record import StudyContext, context_of, save_param_names, save_search_space
 from mammosearch.store.storage import open_storage
+from mammosearch.trial.param_names import choose_names, first_distributions
+from mammosearch.trial.sampling import space_distributions
 
 # Key paths (and everything under them) that may differ between runs of one study.
 LEFT_OUT = (
@@ -43,6 +53,15 @@ LEFT_OUT = (
     "study.sampler",  # which points are tried next, not what a point means
     "study.seed",
     "study.pruner",  # when a trial is stopped; a pruned trial is never ranked as complete
+)
+# Key paths (and everything under them) that decide what a trial is scored on: changing one
+# is a new study, never an extension of this one.
+NOT_EXTENDABLE = (
+    "data",
+    "split",
+    "checks.photometry",  # flips images: other pixels
+    "evaluation",  # cross-validation or not, its folds
+    "study.objective",  # the figure trials are ranked by
 )
 MAX_LISTED = 20
 ABSENT = "(not recorded)"
@@ -71,7 +90,16 @@ def canonical_space(space: Space) -> dict[str, str]:
     """``{"key.path": value}`` for every setting that decides what a trial of ``space`` means."""
     flat: dict[str, str] = {}
     _flatten(space, "", flat)
-    return {key: value for key, value in sorted(flat.items()) if not any(key == left or key.startswith(left + ".") for left in LEFT_OUT)}
+    return {key: value for key, value in sorted(flat.items()) if not _under(key, LEFT_OUT)}
+
+
+def _under(key: str, prefixes: tuple[str, ...]) -> bool:
+    return any(key == prefix or key.startswith(prefix + ".") for prefix in prefixes)
+
+
+def not_extendable(changes: tuple[str, ...]) -> tuple[str, ...]:
+    """The changes (``key.path: old -> new``) that ``--extend-space`` refuses."""
+    return tuple(change for change in changes if _under(change.split(":", 1)[0], NOT_EXTENDABLE))
 
 
 def space_differences(recorded: Mapping[str, str], current: Mapping[str, str]) -> tuple[str, ...]:
@@ -92,18 +120,40 @@ class SpaceCheck:
     recorded: dict[str, str] | None  # None: a new study, or one recorded before spaces were
     changes: tuple[str, ...] = ()
     extensions: tuple[dict[str, Any], ...] = ()  # the study's earlier --extend-space records
+    # {plain: versioned} Optuna names the study's trials are to sample under now, and as recorded.
+    param_names: dict[str, str] = dataclasses.field(default_factory=dict)
+    recorded_names: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def refusal(study_name: str, changes: tuple[str, ...]) -> str:
     listed = [f"  {change}" for change in changes[:MAX_LISTED]]
     if len(changes) > MAX_LISTED:
         listed.append(f"  ... and {len(changes) - MAX_LISTED} more")
+    frozen = not_extendable(changes)
+    advice = (
+        "pass --extend-space to add trials under the new space (the change is recorded in the study), "
+        "or use --study NEW_NAME to start a new study"
+        if not frozen else
+        f"--extend-space cannot add these trials ({_keys(frozen)} decide what every trial is scored on); "
+        "use --study NEW_NAME to start a new study"
+    )
     return "\n".join([
         f"study '{study_name}' was run with another search space; resuming it would mix two spaces in one study:",
         *listed,
-        "pass --extend-space to add trials under the new space (the change is recorded in the study), "
-        "or use --study NEW_NAME to start a new study",
+        advice,
     ])
+
+
+def _keys(changes: tuple[str, ...]) -> str:
+    keys = [change.split(":", 1)[0] for change in changes]
+    return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+
+def extension_refusal(study_name: str, frozen: tuple[str, ...]) -> str:
+    """One line: the changes --extend-space does not extend, and what to do instead."""
+    shown = "; ".join(frozen[:3]) + (f"; ... {len(frozen) - 3} more" if len(frozen) > 3 else "")
+    return (f"study '{study_name}' cannot be extended to this space: {shown} would score its new trials on other "
+            "data or by another figure than its earlier ones (nothing was written); use --study NEW_NAME to start a new study")
 
 
 # How long a run that finds a study created a moment ago by another run waits for that
@@ -148,12 +198,31 @@ def settle_space(space: Space, options: RunOptions, name: str) -> SpaceCheck:
             save_search_space(_StoredStudy(storage, study_id), current, None)
             return SpaceCheck(current, current)
     recorded = _recorded_space(storage, study_id)
+    distributions = space_distributions(space)
+    drawn = first_distributions(storage.get_all_trials(study_id, deepcopy=False))
+    names = choose_names(distributions, drawn)
     if recorded is None:
-        return SpaceCheck(current, None)
+        return SpaceCheck(current, None, param_names=names)
     changes = space_differences(recorded.search_space or {}, current)
     if changes and not options.extend_space:
         raise SpaceError(refusal(name, changes))
-    return SpaceCheck(current, dict(recorded.search_space or {}), changes, tuple(recorded.space_extensions or ()))
+    frozen = not_extendable(changes)
+    if frozen:
+        raise SpaceError(extension_refusal(name, frozen))
+    if options.engine == "kerastuner":
+        _refuse_kerastuner_change(name, distributions, drawn)
+    return SpaceCheck(current, dict(recorded.search_space or {}), changes, tuple(recorded.space_extensions or ()),
+                      names, dict(recorded.param_names or {}))
+
+
+def _refuse_kerastuner_change(study_name: str, current: Mapping[str, Any], drawn: Mapping[str, Any]) -> None:
+    """KerasTuner's oracle, reloaded from its folder, keeps each hyper-parameter as it first declared it
+    (``HyperParameters._retrieve``): a changed range or choice list would be silently never tried."""
+    changed = sorted(n for n, distribution in current.items() if drawn.get(n) not in (None, distribution))
+    if changed:
+        raise SpaceError(f"study '{study_name}' cannot be extended under --engine kerastuner: its oracle keeps the "
+                         f"hyper-parameters as first declared ({', '.join(changed)}), so the new values would never be "
+                         "tried (nothing was written); use --study NEW_NAME, or the optuna engine")
 
 
 def _recorded_space(storage: optuna.storages.BaseStorage, study_id: int) -> StudyContext | None:
@@ -175,15 +244,28 @@ def _recorded_space(storage: optuna.storages.BaseStorage, study_id: int) -> Stud
 
 
 def record_space(study: optuna.Study, check: SpaceCheck, finished_before: int) -> None:
-    """Record the space of a new study, or an extension of an existing one (nothing when it is unchanged)."""
+    """Record the space of a new study, or an extension of an existing one, and the parameter names its trials sample under.
+
+    Nothing is written for an unchanged space whose names are as recorded. The names are
+    written whenever they differ, also without a change of space: a study extended by a
+    version that did not yet version names holds the new space and trials of the old one.
+    """
+    renamed = {plain: name for plain, name in check.param_names.items() if check.recorded_names.get(plain) != name}
+    if check.param_names != check.recorded_names:
+        save_param_names(study, check.param_names)
+    extensions = [dict(ext) for ext in check.extensions]
     if check.recorded is not None and not check.changes:
+        if renamed and extensions and "renamed" not in extensions[-1]:
+            # That older extension's summary line now says how its changed parameters are sampled.
+            extensions[-1]["renamed"] = renamed
+            save_search_space(study, check.current, extensions)
         return
-    extensions = list(check.extensions)
     if check.changes:
         extensions.append({
             "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "finished_before": finished_before,
             "changes": list(check.changes),
+            **({"renamed": renamed} if renamed else {}),
         })
     save_search_space(study, check.current, extensions or None)
 
@@ -194,6 +276,9 @@ def extension_notes(extensions: list[dict[str, Any]] | None) -> tuple[str, ...]:
     for ext in extensions or ():
         changes = [str(change) for change in ext.get("changes", [])]
         shown = "; ".join(changes[:3]) + (f"; ... {len(changes) - 3} more" if len(changes) > 3 else "")
+        renamed = ext.get("renamed")
+        sampled = "".join(f"; new trials sample {plain} as {name} in Optuna (its choices or kind changed)"
+                          for plain, name in sorted(renamed.items())) if isinstance(renamed, dict) else ""
         notes.append(f"search space extended with --extend-space after {ext.get('finished_before', '?')} finished trial(s) "
-                     f"({ext.get('at', 'time not recorded')}): {shown}")
+                     f"({ext.get('at', 'time not recorded')}): {shown}{sampled}")
     return tuple(notes)

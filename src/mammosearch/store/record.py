@@ -140,6 +140,7 @@ class StudyContext:
     # time a run changed it with --extend-space: {"at", "finished_before", "changes"}.
     search_space: dict[str, str] | None = None
     space_extensions: list[dict[str, Any]] | None = None
+    param_names: dict[str, str] | None = None  # {plain: versioned Optuna name} (trial/param_names.py); save_param_names only
     # A random id given to the study when its results folder is first claimed (store/ownership.py);
     # written by save_study_uid only, never by save_context (a fresh context leaves it None).
     study_uid: str | None = None
@@ -181,6 +182,7 @@ def context_of(attrs: Mapping[str, Any]) -> StudyContext:
         image_size=attrs.get("image_size"),
         search_space=attrs.get("search_space"),
         space_extensions=attrs.get("space_extensions"),
+        param_names=param_names_of(attrs) or None,
         study_uid=study_uid_of(attrs),
     )
 
@@ -209,6 +211,19 @@ def save_search_space(study: StudyAttributeSink, space: dict[str, str], extensio
     study.set_user_attr("search_space", json_ready(space))
     if extensions:
         study.set_user_attr("space_extensions", json_ready(extensions))
+
+
+PARAM_NAMES_KEY = "param_names"
+
+
+def param_names_of(attrs: Mapping[str, Any]) -> dict[str, str]:
+    """The study's versioned parameter names ({} when none was ever needed, or the value is malformed)."""
+    raw = attrs.get(PARAM_NAMES_KEY)
+    return {str(k): v for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, dict) else {}
+
+
+def save_param_names(study: StudyAttributeSink, names: Mapping[str, str]) -> None:
+    study.set_user_attr(PARAM_NAMES_KEY, dict(names))
 
 
 # --- How the study's last run ended ------------------------------------------------------

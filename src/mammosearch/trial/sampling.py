@@ -9,22 +9,35 @@ they still end up in the :class:`TrialParams` stored with the trial.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from optuna.distributions import BaseDistribution
 
 from mammosearch.config.params import (
     AugmentationParams,
+    Categorical,
     CnnParams,
+    FloatRange,
     HeadParams,
+    IntRange,
     Suggester,
     TrialParams,
     one_of,
 )
 from mammosearch.config.schema import Space
 from mammosearch.models.registry import family as family_entry
+from mammosearch.trial.param_names import Renamed
 
 
-def sample_params(trial: Suggester, space: Space) -> TrialParams:
-    """Turn one trial into the typed parameters of one model and its training."""
+def sample_params(trial: Suggester, space: Space, names: Mapping[str, str] | None = None) -> TrialParams:
+    """Turn one trial into the typed parameters of one model and its training.
+
+    ``names`` gives a parameter the versioned name Optuna knows it by in this study
+    (trial/param_names.py); the params returned are the same whatever the names.
+    """
+    if names:
+        trial = Renamed(trial, names)
     model, training = space.model, space.training
     family = one_of(model.families).suggest(trial, "family")
     aug = training.augmentation
@@ -70,3 +83,32 @@ def sample_params(trial: Suggester, space: Space) -> TrialParams:
             fine_tune_epochs=int(training.fine_tune_epochs.suggest(trial, "fine_tune_epochs")),
         )
     return TrialParams(**common, weights=model.weights.get(family), head=head, fine_tune=fine_tune, **tuning)
+
+
+class _Declaring:
+    """Walks one branch of the space (family, head, fine-tuning forced), noting each suggested distribution."""
+
+    def __init__(self, forced: dict[str, Any], into: dict[str, BaseDistribution]) -> None:
+        self.forced, self.into = forced, into
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        self.into[name] = Categorical(tuple(choices)).distribution()
+        return self.forced.get(name, list(choices)[0])
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        self.into[name] = IntRange(low, high, step, log).distribution()
+        return low
+
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False) -> float:
+        self.into[name] = FloatRange(low, high, log, step).distribution()
+        return low
+
+
+def space_distributions(space: Space) -> dict[str, BaseDistribution]:
+    """Every parameter Optuna samples in ``space`` (any branch), by its plain name, with its distribution."""
+    found: dict[str, BaseDistribution] = {}
+    for family in space.model.families:
+        for head in space.model.heads:
+            for fine_tune in (False, True):
+                sample_params(_Declaring({"family": family, "head": head, "fine_tune": fine_tune}, found), space)
+    return found
