@@ -25,11 +25,12 @@ from mammosearch.data.paged import in_memory_bytes
 from mammosearch.data.registry import source
 from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.files import write_json
+from mammosearch.report.figures import baseline_verdict, selection_figures
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
 from mammosearch.search.samplers import make_pruner, make_sampler
 from mammosearch.search.space_check import extension_notes, record_space, settle_space
 from mammosearch.store.ownership import claimed_study_dir
-from mammosearch.store.record import StudyContext, context_of, failed_by_objective, save_context
+from mammosearch.store.record import StudyContext, context_of, failed_by_objective, from_user_attrs, save_context
 from mammosearch.store.storage import mask_url, open_storage
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
@@ -124,7 +125,7 @@ def record_context(study: optuna.Study, space: Space, images: ImageSet, options:
         decode_recipe=RECIPE,
         fingerprint=summary_of(fingerprint),
         cv_pool=_cv_pool(images) if space.evaluation.cv_folds else None,
-        trivial_baseline=_trivial_baseline(space, images),
+        trivial_baseline=_trivial_baseline(space, images, context_of(study.user_attrs)),
         task=images.task.to_json(),
         training_patients=sorted({str(p) for p in images.patient_ids[images.splits != "test"]}) if images.carries_patients else None,
         split_seed=space.split.seed,
@@ -136,9 +137,17 @@ def record_context(study: optuna.Study, space: Space, images: ImageSet, options:
     ))
 
 
-def _trivial_baseline(space: Space, images: ImageSet) -> dict[str, Any] | None:
-    """Image and acquisition statistics, fitted and scored on the very folds the trials use."""
-    from mammosearch.data.baselines import evaluate_on_folds, study_folds
+def _trivial_baseline(space: Space, images: ImageSet, recorded: StudyContext) -> dict[str, Any] | None:
+    """Image and acquisition statistics, fitted and scored on the very folds the trials use.
+
+    Computed once per study: a resumed study on the same data keeps the figure it recorded
+    first, so the run summary, `report` and the model card quote one number.
+    """
+    from mammosearch.data.baselines import evaluate_on_folds, evaluated_on, study_folds
+
+    kept = recorded.trivial_baseline
+    if kept and recorded.data_description == images.description and kept.get("evaluated_on") == evaluated_on(space.evaluation.cv_folds):
+        return kept
     from mammosearch.data.fingerprint.photometry import UNDETERMINED
     from mammosearch.data.fingerprint.shortcuts import statistics
 
@@ -195,6 +204,7 @@ def summarize(study: optuna.Study, options: RunOptions, finished_before: int, ru
     finished = finished_trials(study)
     best = best_trial(study)
     context = context_of(study.user_attrs)
+    metrics = None if best is None else from_user_attrs(best.user_attrs).val_metrics
     return RunSummary(
         study_name=study.study_name,
         storage_url=mask_url(options.storage_url),
@@ -205,4 +215,6 @@ def summarize(study: optuna.Study, options: RunOptions, finished_before: int, ru
         data_description=context.data_description,
         runtime=runtime_line,
         notes=context.data_notes + extension_notes(context.space_extensions),
+        best_figures=() if best is None else tuple(selection_figures(metrics, best.value)),
+        baseline_verdict=baseline_verdict(metrics, context.trivial_baseline),
     )
