@@ -29,6 +29,11 @@ def scored_on(metrics: dict[str, Any] | None) -> str:
     return POOLED if is_cv(metrics) else VALIDATION
 
 
+def evaluated_on(metrics: dict[str, Any] | None) -> str:
+    """The same as a phrase, worded as data/baselines.py words a baseline's."""
+    return "the pooled out-of-fold predictions" if is_cv(metrics) else "the validation split"
+
+
 def objective_name(metrics: dict[str, Any] | None) -> str:
     """The figure that ranks the trials."""
     return "mean fold AUC" if is_cv(metrics) else "validation AUC"
@@ -92,4 +97,4 @@ def baseline_verdict(metrics: dict[str, Any] | None, baseline: dict[str, Any] | 
     )
 
 
-__all__ = ["ABOVE", "BELOW", "POOLED", "VALIDATION", "WITHIN", "auc_ci", "baseline_verdict", "fold_text", "is_cv", "objective_name", "scored_on", "selection_figures"]
+__all__ = ["ABOVE", "BELOW", "POOLED", "VALIDATION", "WITHIN", "auc_ci", "baseline_verdict", "evaluated_on", "fold_text", "is_cv", "objective_name", "scored_on", "selection_figures"]

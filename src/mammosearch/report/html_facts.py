@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mammosearch.report.figures import scored_on, selection_figures
+from mammosearch.report.figures import evaluated_on, scored_on, selection_figures
 from mammosearch.report.html_parts import auc_ci, bullet_list, facts, fmt, paragraph, section, table
 from mammosearch.store.results import StudyRecord, TrialRow
 from mammosearch.store.storage import mask_url
@@ -42,7 +42,7 @@ def model_card_section(record: StudyRecord, best: TrialRow | None) -> str:
         *selection_figures(val, best.value),
         ("best epoch", best.best_epoch),
         ("family / head", f"{best.family or '?'} / {best.head or '-'}"),
-        ("recommended threshold", f"{fmt(val.get('youden_threshold'))} (Youden's J on the {where} predictions; default 0.5)"),
+        ("recommended threshold", f"{fmt(val.get('youden_threshold'))} (Youden's J on {evaluated_on(val)}; default 0.5)"),
         ("output", "probability of malignancy (label 1)"),
         ("data", record.context.data_description or "-"),
         ("decode recipe", record.context.decode_recipe or "not recorded"),

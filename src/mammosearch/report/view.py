@@ -94,6 +94,9 @@ Column = tuple[str, "str | None"]  # (title, leaderboard key); None: computed fr
 OPTIONAL_COLUMNS = ("fold SD", "F1@Youden", "Youden thr", "ft lr", "AP", "acc", "prec", "unfrozen", "lr", "F1")
 
 
+POOLED_CI = "pooled\n95% CI"
+
+
 def _leaderboard_columns(board: Any) -> list[Column]:
     columns: list[Column] = [
         ("#", None), ("trial", "trial"), ("family", "family"), ("head", "head"), ("unfrozen", "unfrozen_layers"),
@@ -106,10 +109,11 @@ def _leaderboard_columns(board: Any) -> list[Column]:
         # Mean fold AUC ranks the trials, with the folds' spread; the bootstrap CI belongs to
         # the pooled out-of-fold AUC and sits beside it, never beside the mean.
         at = [title for title, _ in columns].index("AUC")
-        columns[at] = ("mean fold AUC", "val_auc")
+        # Two-line titles: with four AUC columns an 80-column terminal has no room for one-line ones.
+        columns[at] = ("mean fold\nAUC", "val_auc")
         columns[at + 1] = ("fold SD", "fold_auc_sd")
-        columns.insert(at + 2, ("pooled AUC", "pooled_oof_auc"))
-        columns.insert(at + 3, ("pooled 95% CI", None))
+        columns.insert(at + 2, ("pooled\nAUC", "pooled_oof_auc"))
+        columns.insert(at + 3, (POOLED_CI, None))
     if "test_auc" in board.columns:
         columns.append(("test AUC", "test_auc"))
     return columns
@@ -129,8 +133,8 @@ def _leaderboard_cells(columns: list[Column], board: Any) -> list[list[str]]:
             elif key == "trial":
                 # A mark on the trial number, not a column of its own: an 80-column terminal has no room left.
                 cells.append(str(int(row["trial"])) + ("!" if row.get("near_collapsed") is True else "") + ("*" if row.get("collapsed") is True else ""))
-            elif title in ("AUC 95% CI", "pooled 95% CI"):
-                prefix = "pooled_oof_auc" if title == "pooled 95% CI" else "val_auc"
+            elif title in ("AUC 95% CI", POOLED_CI):
+                prefix = "pooled_oof_auc" if title == POOLED_CI else "val_auc"
                 low, high = row.get(f"{prefix}_ci_low"), row.get(f"{prefix}_ci_high")
                 cells.append("-" if low is None or (isinstance(low, float) and math.isnan(low)) else f"{low:.3f}-{high:.3f}")
             elif key == "unfrozen_layers":
@@ -143,9 +147,10 @@ def _leaderboard_cells(columns: list[Column], board: Any) -> list[list[str]]:
 
 def _minimum_width(titles: list[str], rows: list[list[str]]) -> int:
     """Characters the table needs with no header or cell cut: one border and two spaces of
-    padding per column, plus the closing border. Headers count unwrapped: when a table is
-    too wide, Rich shrinks every column in proportion rather than wrapping headers first."""
-    widths = [max([len(title)] + [len(r[i]) for r in rows]) for i, title in enumerate(titles)]
+    padding per column, plus the closing border. Headers count unwrapped (their longest line
+    when they hold a newline): when a table is too wide, Rich shrinks every column in
+    proportion rather than wrapping headers first."""
+    widths = [max([len(line) for line in title.split("\n")] + [len(r[i]) for r in rows]) for i, title in enumerate(titles)]
     return sum(w + 3 for w in widths) + 1
 
 
