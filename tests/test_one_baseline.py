@@ -3,14 +3,13 @@ with the best trial placed above, within or below its interval."""
 
 from __future__ import annotations
 
+from conftest import TINY_SPACE
 from mammosearch.config.reader import parse_space
 from mammosearch.data.loading import load_image_set
 from mammosearch.report.leaderboard import build_report
 from mammosearch.search.study import _trivial_baseline
 from mammosearch.store.record import StudyContext
 from mammosearch.store.results import load_study
-
-from conftest import TINY_SPACE
 
 VERDICTS = ("is above the baseline's 95% CI", "is within the baseline's 95% CI", "is below the baseline's 95% CI")
 

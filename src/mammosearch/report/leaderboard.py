@@ -13,7 +13,7 @@ import pandas as pd
 from mammosearch.files import write_atomically, write_json
 from mammosearch.report.ensemble import ensemble_scores
 from mammosearch.report.estimates import bbc_estimate, honest_test
-from mammosearch.report.figures import baseline_verdict, objective_name, scored_on, selection_figures
+from mammosearch.report.figures import baseline_verdict, evaluated_on, objective_name, scored_on, selection_figures
 from mammosearch.report.importance import Importance, last_run_end, open_optuna_study, param_importances
 from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_param_importances, plot_roc_curves
 from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_check, subgroup_aucs
@@ -177,9 +177,9 @@ def _warnings(record: StudyRecord, top: list[TrialRow]) -> list[str]:
     notes = []
     for row in top:
         if row.val_metrics and row.val_metrics.get("collapsed"):
-            notes.append(f"trial {row.number} predicts a single class on validation (collapsed); its AUC ranks scores but its threshold metrics are meaningless")
+            notes.append(f"trial {row.number} predicts a single class on {evaluated_on(row.val_metrics)} (collapsed); its AUC ranks scores but its threshold metrics are meaningless")
         elif near_collapsed(row.val_metrics):
-            notes.append(_near_collapse_note(row.number, "validation at its Youden threshold", row.val_metrics or {}))
+            notes.append(_near_collapse_note(row.number, f"{evaluated_on(row.val_metrics)} at its Youden threshold", row.val_metrics or {}))
         if near_collapsed(row.test_metrics):
             notes.append(_near_collapse_note(row.number, "the test split at the validation-chosen threshold", row.test_metrics or {}))
         if row.model_missing:
