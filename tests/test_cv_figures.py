@@ -147,3 +147,5 @@ def test_the_model_card_says_the_photometry_the_study_asked_for_and_decode_once(
     assert "- photometry: `as_is` (images are used as decoded, never flipped); the study asked for `auto`" in text
     assert "| pooled out-of-fold (selected on) |" in text and "validation (selected on)" not in text
     assert any(f"pooled out-of-fold AUC's 95% CI is {_pooled(cv_study)[1]}" in note for note in card["limitations"])
+    assert card["baseline"]["auc"] == BASELINE["auc"] and "is above the baseline's 95% CI" in card["baseline"]["verdict"]
+    assert "Against the study's trivial baseline: pooled out-of-fold AUC" in text

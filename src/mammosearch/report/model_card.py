@@ -19,6 +19,7 @@ from mammosearch.data.task import Task
 from mammosearch.metrics.operating import operating_points
 from mammosearch.models.registry import FAMILIES
 from mammosearch.report.estimates import bbc_estimate, honest_test
+from mammosearch.report.figures import baseline_verdict
 from mammosearch.report.subgroups import read_predictions
 from mammosearch.store.results import StudyRecord, TrialRow
 from mammosearch.store.storage import mask_url
@@ -96,6 +97,8 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
         "operating_points": operating_points(*selection) if selection is not None else {},
         "metrics": {"validation": val, "test": row.test_metrics},
         "estimates": {"bbc_cv": bbc_estimate(record), "honest_test": honest_test(row)},
+        # The study's one trivial baseline, recorded when the study was set up, and where this model stands against it.
+        "baseline": None if not context.trivial_baseline else {**context.trivial_baseline, "verdict": baseline_verdict(val, context.trivial_baseline)},
         "data": context.data_description,
         "patients": {
             "grouping": context.patient_source,

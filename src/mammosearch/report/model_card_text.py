@@ -146,6 +146,9 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         lines += ["", f"Estimate that survives selection (BBC-CV over {_md(bbc.get('trials'))} trials): AUC {_num(bbc.get('auc'))}{_ci(bbc.get('ci95'))}."]
     if estimates.get("honest_test"):
         lines += ["", f"Honest figure: the selected trial's test AUC {_num(estimates['honest_test'].get('auc'))}{_ci(estimates['honest_test'].get('ci95'))}."]
+    baseline = card.get("baseline") or {}
+    if baseline.get("verdict"):
+        lines += ["", f"Against the study's trivial baseline: {_md(baseline['verdict'])}."]
     threshold = card.get("threshold") or {}
     lines += ["", "## Operating points", "", f"Recommended threshold {_num(threshold.get('recommended'), 4)}, chosen on the {_md(threshold.get('chosen_on'))}.", ""]
     points = card.get("operating_points") or {}
