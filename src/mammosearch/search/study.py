@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import optuna
 
 from mammosearch import runtime
@@ -143,21 +142,13 @@ def _trivial_baseline(space: Space, images: ImageSet, recorded: StudyContext) ->
     Computed once per study: a resumed study on the same data keeps the figure it recorded
     first, so the run summary, `report` and the model card quote one number.
     """
-    from mammosearch.data.baselines import evaluate_on_folds, evaluated_on, study_folds
+    from mammosearch.data.baselines import evaluated_on
+    from mammosearch.data.trivial_baseline import trivial_baseline
 
     kept = recorded.trivial_baseline
     if kept and recorded.data_description == images.description and kept.get("evaluated_on") == evaluated_on(space.evaluation.cv_folds):
         return kept
-    from mammosearch.data.fingerprint.photometry import UNDETERMINED
-    from mammosearch.data.fingerprint.shortcuts import statistics
-
-    prov = images.provenance
-    groups = statistics(images.images, prov.photometry > UNDETERMINED, prov.heights, prov.widths, prov.bits)
-    if not groups:
-        return None
-    folds = study_folds(images.labels, images.patient_ids, images.splits, space.evaluation.cv_folds, space.evaluation.seed)
-    features = np.concatenate(list(groups.values()), axis=1)
-    return evaluate_on_folds(features, images.labels, images.patient_ids, folds, f"trivial baseline ({', '.join(groups)})")
+    return trivial_baseline(images, space.evaluation.cv_folds, space.evaluation.seed)
 
 
 def _cv_pool(images: ImageSet) -> dict[str, list[Any]]:
