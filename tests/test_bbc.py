@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from mammosearch.cli import app
 from mammosearch.metrics import bbc_cv, evaluate_predictions
+from mammosearch.store.results import load_study
 
 
 def test_among_pure_noise_the_estimate_falls_back_to_chance_while_the_best_looks_good():
@@ -49,10 +50,26 @@ def test_report_under_cross_validation_gives_the_bbc_estimate_and_the_honest_tes
     )
     storage = f"sqlite:///{tmp_path / 's.db'}"
     runner = CliRunner()
-    assert runner.invoke(app, ["run", "--space", str(space), "--storage", storage, "--results-dir", str(tmp_path / "r")]).exit_code == 0
+    ran = runner.invoke(app, ["run", "--space", str(space), "--storage", storage, "--results-dir", str(tmp_path / "r")], env={"COLUMNS": "250"})
+    assert ran.exit_code == 0, ran.output
     result = runner.invoke(app, ["report", "--storage", storage, "--results-dir", str(tmp_path / "r")], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     assert "BBC-CV estimate of the selected configuration" in result.output and "honest figure" in result.output
     payload = json.loads((tmp_path / "r" / "cv" / "report" / "report.json").read_text())
     assert payload["bbc_cv"]["trials"] == 3 and 0.0 <= payload["bbc_cv"]["auc"] <= 1.0
     assert payload["selected_trial_test"]["trial"] == payload["best_trial"]
+    # Each figure beside its own interval (issue 21): the mean fold AUC with its folds' spread, the
+    # pooled out-of-fold AUC with the bootstrap interval the trial stored for it.
+    best = next(row for row in payload["leaderboard"] if row["trial"] == payload["best_trial"])
+    stored = load_study(storage, "cv").ranked()[0].val_metrics or {}
+    assert best["val_auc"] == pytest.approx(np.mean(stored["fold_aucs"])) and best["val_auc_ci_low"] is None
+    assert best["pooled_oof_auc"] == stored["auc"] and [best["pooled_oof_auc_ci_low"], best["pooled_oof_auc_ci_high"]] == stored["auc_ci95"]
+    low, high = stored["auc_ci95"]
+    figures = {f["name"]: f["figure"] for f in payload["best_trial_figures"]}
+    assert figures["pooled out-of-fold AUC"] == f"{stored['auc']:.3f} (95% CI {low:.3f}-{high:.3f})"
+    assert figures["mean fold AUC (the objective)"].startswith(f"{np.mean(stored['fold_aucs']):.3f} ± ")
+    # The run summary names both figures and says where the best trial stands against the one baseline.
+    summary = " ".join(ran.output.split())
+    assert f"pooled out-of-fold AUC {stored['auc']:.3f} (95% CI {low:.3f}-{high:.3f})" in summary and "mean fold AUC (the objective)" in summary
+    assert payload["baseline_verdict"] is not None and "against the trivial baseline: pooled out-of-fold AUC" in summary
+    assert any(verdict in summary for verdict in ("is above the baseline's 95% CI", "is within the baseline's 95% CI", "is below the baseline's 95% CI"))

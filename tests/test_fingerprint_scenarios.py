@@ -32,7 +32,7 @@ def test_inspect_mini_mias(tmp_path, monkeypatch):
     monkeypatch.setenv("MAMMOSEARCH_DATA", str(MINI_MIAS.parent))
     out = inspect(tmp_path, "{source: mias, image_size: 64}")
     assert "119 lesion crops" in out and "0 look inverted" in out and "ids from the data set itself" in out
-    assert "near-duplicates across splits" in out and "shortcut baseline" in out
+    assert "near-duplicates across splits" in out and "shortcut check" in out
 
 
 def _abnormal(info: Path) -> dict[str, int]:

@@ -77,7 +77,7 @@ def test_a_near_collapsed_trial_is_marked_in_the_table_and_warned_about(tmp_path
     marked = [line for line in board.splitlines() if " 1! " in line]
     assert len(marked) == 1, board  # trial 1 only: its sensitivity at Youden is 0.05
     assert " 0! " not in board and " 2! " not in board
-    assert "warning: trial 1 is near-collapsed on validation" in text and "sensitivity 0.05" in text
+    assert "warning: trial 1 is near-collapsed on the validation split" in text and "sensitivity 0.05" in text
     assert "trial 0 is near-collapsed" not in text
 
 

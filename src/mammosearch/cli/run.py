@@ -71,11 +71,16 @@ def run(
     )
     with RichStudyListener(console) as listener:
         summary = run_study(loaded, options, listener)
-    best = "none yet" if summary.best_number is None else f"trial {summary.best_number}, validation AUC {summary.best_value:.4f}"
+    # Each of the best trial's AUCs with its own name and interval (under CV the mean fold AUC
+    # and the pooled out-of-fold AUC differ), then whether it beat the study's trivial baseline.
+    figures = "; ".join(f"{name} {figure}" for name, figure in summary.best_figures) or f"{summary.best_value:.4f}"
+    best = "none yet" if summary.best_number is None else f"trial {summary.best_number}, {figures}"
     console.print(
         f"[bold]study[/] {escape(summary.study_name)} in {escape(summary.storage_url)}: "
-        f"{summary.new_trials} new trial(s), {summary.finished_trials} finished; best: {best}"
+        f"{summary.new_trials} new trial(s), {summary.finished_trials} finished; best: {escape(best)}"
     )
+    if summary.baseline_verdict is not None:
+        console.print(f"against the trivial baseline: {escape(summary.baseline_verdict)}")
     if engine == Engine.optuna:
         console.print(f"pruner: {escape(describe_pruner(loaded))}")  # which trials a trial was compared with
     for note in summary.notes:

@@ -77,7 +77,8 @@ def export_best(
         raise ExportError("--trial and --ensemble exclude each other: export one trial, or the top K")
     result = export_ensemble(record, out, ensemble) if ensemble is not None else do_export(record, out, trial)
     what = f"an ensemble led by trial {result.trial}" if ensemble is not None else f"trial {result.trial}"
-    console.print(f"exported {what} (validation AUC {result.value:.4f}) of study {escape(record.name)}:")
+    objective = "mean fold AUC" if record.context.cv_pool else "validation AUC"  # the value that ranked it
+    console.print(f"exported {what} ({objective} {result.value:.4f}) of study {escape(record.name)}:")
     for path in (result.model_file, result.card_file, result.predictions_file):
         if path is not None:
             console.print(f"  {escape(str(path))}")

@@ -63,8 +63,13 @@ def evaluate_on_folds(features: np.ndarray, labels: np.ndarray, patient_ids: np.
         "auc": float(evaluate_predictions(labels[scored], scores[scored])["auc"]),
         "ci95": patient_auc_ci(labels[scored], scores[scored], patient_ids[scored]),
         "fold_aucs": fold_aucs,
-        "evaluated_on": "pooled out-of-fold predictions" if len(folds) > 1 else "the validation split",
+        "evaluated_on": evaluated_on(len(folds) if len(folds) > 1 else None),
     }
+
+
+def evaluated_on(cv_folds: int | None) -> str:
+    """What a baseline (and every trial's selection metrics) is scored on."""
+    return "pooled out-of-fold predictions" if cv_folds else "the validation split"
 
 
 def study_folds(labels: np.ndarray, patient_ids: np.ndarray, splits: np.ndarray, cv_folds: int | None, seed: int) -> list[Fold]:

@@ -13,15 +13,21 @@ scalars or NaN) so it can go straight into ``json.dumps`` and Optuna user attrib
 from mammosearch.metrics.auc import auc_from_ranks, bootstrap_auc_ci, patient_auc_ci
 from mammosearch.metrics.bbc import BbcEstimate, bbc_cv
 from mammosearch.metrics.classification import evaluate_predictions, is_collapsed, roc_points, threshold_metrics, youden_threshold
+from mammosearch.metrics.comparison import ABOVE, BELOW, WITHIN, fold_spread, position
 
 __all__ = [
+    "ABOVE",
+    "BELOW",
+    "WITHIN",
     "BbcEstimate",
     "auc_from_ranks",
     "bbc_cv",
     "bootstrap_auc_ci",
     "evaluate_predictions",
+    "fold_spread",
     "is_collapsed",
     "patient_auc_ci",
+    "position",
     "roc_points",
     "threshold_metrics",
     "youden_threshold",

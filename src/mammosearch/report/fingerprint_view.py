@@ -44,12 +44,15 @@ def print_fingerprint(console: Console, fingerprint: dict[str, Any]) -> None:
         console.print(f"  {escape(pair['a'])} ({pair['split_a']}) ~ {escape(pair['b'])} ({pair['split_b']}), distance {pair['distance']}")
     shortcut = fingerprint.get("shortcuts")
     if shortcut is None:
-        console.print("shortcut baseline: not fitted (no statistic varies, or the training split lacks a class)")
+        console.print("shortcut check: not fitted (no statistic varies, or the training split lacks a class)")
     else:
         scores, acquisition = shortcut["scores"], shortcut.get("acquisition_scores", {})
         strongest = f"; strongest alone: {shortcut['strongest']} ({shortcut['strongest_auc']:.3f})" if shortcut.get("strongest") else ""
         console.print(
-            f"shortcut baseline (logistic regression on {', '.join(shortcut['statistics'])}): "
+            # Not the study's trivial baseline (tuned, on the study's folds; `report` shows it): a quick
+            # untuned fit on the training split, to flag acquisition shortcuts.
+            f"shortcut check (untuned logistic regression on {', '.join(shortcut['statistics'])}, fitted on the training split; "
+            f"not the trivial baseline `report` compares trials with): "
             f"validation AUC {_ci(scores.get('val'))}, test AUC {_ci(scores.get('test'))}; "
             f"without the histogram (acquisition only): validation {_ci(acquisition.get('val'))}{strongest}"
         )

@@ -35,6 +35,12 @@ LEADERBOARD: list[tuple[str, str | None]] = [
     ("Youden sens", "val_recall_youden"), ("Youden spec", "val_specificity_youden"), ("Youden F1", "val_f1_youden"), ("test AUC", "test_auc"),
 ]
 CSV_ONLY_NOTE = "accuracy, sensitivity, specificity, precision and F1 at threshold 0.5, the confusion counts and the fold AUCs"
+# Under cross-validation each AUC comes with its own spread: the mean fold AUC with its folds'
+# SD, the pooled out-of-fold AUC with its bootstrap interval (never one figure with the other's).
+CV_AUC_COLUMNS: dict[str, list[tuple[str, str | None]]] = {
+    "val_auc": [("mean fold AUC", "val_auc"), ("fold SD", "fold_auc_sd")],
+    "pooled_oof_auc": [("pooled OOF AUC", "pooled_oof_auc"), ("pooled 95% CI", None)],
+}
 INTEGER_KEYS = {"trial", "unfrozen_layers", "best_epoch", "trials", "complete", "pruned", "failed", "best_trial"}
 RATE_KEYS = {"learning_rate", "fine_tune_learning_rate"}
 PLOT_CAPTIONS = {
@@ -62,7 +68,10 @@ def _fine_tuning(row: Mapping[Hashable, Any]) -> str:
 def page_columns(board: pd.DataFrame) -> list[tuple[str, str | None]]:
     """The page's columns for this leaderboard: a column no trial has a value in (no fine-tuning in a CNN study,
     no pooled AUC without folds, no test split) takes no width from the ones that have."""
-    return [(t, k) for t, k in LEADERBOARD if k is None or (k in board.columns and not board[k].isna().all())]
+    columns = [(t, k) for t, k in LEADERBOARD if k is None or (k in board.columns and not board[k].isna().all())]
+    if any(k == "pooled_oof_auc" for _, k in columns):
+        columns = [c for t, k in columns if t != "95% CI" for c in CV_AUC_COLUMNS.get(k or "", [(t, k)])]
+    return columns
 
 
 def _leaderboard(report: Report) -> str:
@@ -78,8 +87,9 @@ def _leaderboard(report: Report) -> str:
                 cells.append(rank)
             elif title == "flag":
                 cells.append(_flag(row))
-            elif title == "95% CI":
-                low, high = row.get("val_auc_ci_low"), row.get("val_auc_ci_high")
+            elif title in ("95% CI", "pooled 95% CI"):
+                prefix = "pooled_oof_auc" if title == "pooled 95% CI" else "val_auc"
+                low, high = row.get(f"{prefix}_ci_low"), row.get(f"{prefix}_ci_high")
                 cells.append("-" if is_missing(low) else f"{low:.3f}-{high:.3f}")
             elif title == "fine-tuning":
                 cells.append(_fine_tuning(row))
@@ -132,8 +142,8 @@ def _estimates(report: Report) -> str:
         pairs.append(("BBC-CV estimate of the selected configuration", f"AUC {auc_ci(bbc['auc'], bbc['ci95'])} ({bbc['trials']} complete trials, "
                       f"{bbc['resamples']} patient resamples; trial {bbc['most_chosen_trial']} chosen in {bbc['most_chosen_share']:.0%})"))
     if report.best is not None:
-        pairs.append((f"best trial {report.best.number}'s validation AUC", f"{auc_ci(report.best.value, (report.best.val_metrics or {}).get('auc_ci95'))} "
-                      "(the maximum over the trials: optimistic)"))
+        # Each of the best trial's AUCs with its own interval (report/figures.py).
+        pairs += [(f"best trial {report.best.number}'s {name}", f"{figure} (the maximum over the trials: optimistic)") for name, figure in report.best_figures]
     if report.ensemble is not None:
         members = ", ".join(str(m) for m in report.ensemble["members"])
         for split, scores in report.ensemble["splits"].items():
@@ -147,9 +157,8 @@ def _baselines(report: Report) -> str:
     if report.baselines:
         rows = [[b["name"], auc_ci(b["auc"], b.get("ci95")), b.get("evaluated_on")] for b in report.baselines]
         parts.append(table(["model", "AUC (95% CI)", "evaluated on"], rows, text_columns=(0, 2)))
-    elif report.baseline is not None:
-        val = (report.baseline.get("scores") or {}).get("val") or {}
-        parts.append(paragraph(f"trivial baseline (image and acquisition statistics): validation AUC {auc_ci(val.get('auc'), val.get('ci95'))}"))
+    if report.baseline_verdict is not None and report.best is not None:
+        parts.append(paragraph(f"best trial {report.best.number} against the trivial baseline: {report.baseline_verdict}"))
     if report.subgroups:
         rows = [[s["split"], f"{s['kind']}: {s['group']}", s["benign"], s["malignant"], auc_ci(s["auc"], s.get("ci95"))] for s in report.subgroups]
         parts.append("<h3>Best trial within subgroups</h3>" + table(["split", "subgroup", "benign", "malignant", "AUC (95% CI)"], rows, text_columns=(0, 1)))
@@ -174,7 +183,8 @@ def page_warnings(report: Report) -> list[str]:
 
 
 def _plots(report: Report) -> str:
-    figures = [inline_png(p, PLOT_CAPTIONS.get(p.name, p.stem.replace("_", " "))) for p in report.files if p.suffix == ".png" and p.is_file()]
+    captions = {**PLOT_CAPTIONS, **report.plot_captions}  # the report's own say "pooled out-of-fold" under CV
+    figures = [inline_png(p, captions.get(p.name, p.stem.replace("_", " "))) for p in report.files if p.suffix == ".png" and p.is_file()]
     return section("Plots", *figures, section_id="plots")
 
 
@@ -194,7 +204,8 @@ def render_html(record: StudyRecord, report: Report) -> str:
         paragraph(stopped, "note") if stopped else "",
         section("Warnings", bullet_list(page_warnings(report), "warnings"), section_id="warnings"),
         _estimates(report),
-        section("Leaderboard (validation; ranked by AUC)", _leaderboard(report), section_id="leaderboard-section"),
+        section("Leaderboard (ranked by mean fold AUC; pooled out-of-fold predictions)" if "pooled_oof_auc" in report.leaderboard.columns
+                and report.leaderboard["pooled_oof_auc"].notna().any() else "Leaderboard (validation; ranked by AUC)", _leaderboard(report), section_id="leaderboard-section"),
         _test_split(report),
         _families(report),
         _baselines(report),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mammosearch.report.figures import evaluated_on, scored_on, selection_figures
 from mammosearch.report.html_parts import auc_ci, bullet_list, facts, fmt, paragraph, section, table
 from mammosearch.report.readable import decode_text, named_params
 from mammosearch.store.results import StudyRecord, TrialRow
@@ -17,12 +18,12 @@ from mammosearch.store.storage import mask_url
 THRESHOLD_NAMES = ("accuracy", "recall", "specificity", "precision", "f1")
 
 
-def _split_rows(name: str, metrics: dict[str, Any] | None) -> list[list[Any]]:
+def _split_rows(name: str, metrics: dict[str, Any] | None, chosen_on: str) -> list[list[Any]]:
     """One row per operating point of one split: AUC (CI), AP, then the threshold metrics."""
     if not metrics:
         return []
     rows = []
-    for where, label in (("at_youden", "Youden (chosen on validation)"), ("at_0.5", "0.5")):
+    for where, label in (("at_youden", f"Youden (chosen on {chosen_on})"), ("at_0.5", "0.5")):
         at = metrics.get(where) or {}
         threshold = metrics.get("youden_threshold") if where == "at_youden" else 0.5
         rows.append([name, auc_ci(metrics.get("auc"), metrics.get("auc_ci95")), metrics.get("average_precision"),
@@ -35,12 +36,14 @@ def model_card_section(record: StudyRecord, best: TrialRow | None) -> str:
     if best is None:
         return section("Best trial (model card facts)", paragraph("no completed trial yet", "muted"))
     val = best.val_metrics or {}
+    where = scored_on(val)  # "pooled out-of-fold" under cross-validation: never called validation
     summary = facts([
         ("trial", best.number),
-        ("objective (validation ROC AUC)", auc_ci(best.value, val.get("auc_ci95"))),
+        # Each AUC with its own interval: under CV the mean fold AUC (the objective) and the pooled one differ.
+        *selection_figures(val, best.value),
         ("best epoch", best.best_epoch),
         ("family / head", f"{best.family or '?'} / {best.head or '-'}"),
-        ("recommended threshold", f"{fmt(val.get('youden_threshold'))} (Youden's J on the validation split; default 0.5)"),
+        ("recommended threshold", f"{fmt(val.get('youden_threshold'))} (Youden's J on {evaluated_on(val)}; default 0.5)"),
         ("output", "probability of malignancy (label 1)"),
         ("data", record.context.data_description or "-"),
         ("decode recipe", decode_text(record.context)),
@@ -49,7 +52,7 @@ def model_card_section(record: StudyRecord, best: TrialRow | None) -> str:
     ])
     metrics = table(
         ["split", "AUC (95% CI)", "AP", "threshold", "accuracy", "sensitivity", "specificity", "precision", "F1"],
-        _split_rows("validation", best.val_metrics) + _split_rows("test", best.test_metrics),
+        _split_rows(where, best.val_metrics, where) + _split_rows("test", best.test_metrics, where),
         text_columns=(0, 3),
     )
     # Named and rounded (readable.py): nested head/cnn/augmentation records opened, not shown as JSON.
@@ -100,12 +103,16 @@ def _size(pair: Any) -> str:
 
 def _shortcuts(shortcut: dict[str, Any] | None) -> str:
     if not shortcut:
-        return paragraph("shortcut baseline: not fitted (no statistic varies, or the training split lacks a class)", "muted")
+        return paragraph("shortcut check: not fitted (no statistic varies, or the training split lacks a class)", "muted")
     rows = []
     for kind, scores in (("acquisition + histogram", shortcut.get("scores") or {}), ("acquisition only", shortcut.get("acquisition_scores") or {})):
         for split, score in scores.items():
             rows.append([kind, split, auc_ci((score or {}).get("auc"), (score or {}).get("ci95"))])
     statistics = ", ".join(str(s) for s in shortcut.get("statistics") or [])
-    return "<h3>Shortcut baseline</h3>" + paragraph(f"logistic regression on {statistics}, fitted on the training split") + table(
+    # Named apart from the study's trivial baseline (the Baselines section): a quick, untuned fit on
+    # the training split scored per split, to flag acquisition shortcuts, not the figure to beat.
+    return "<h3>Shortcut check</h3>" + paragraph(
+        f"untuned logistic regression on {statistics}, fitted on the training split; a warning sign for acquisition "
+        "shortcuts, not the study's baseline (see Baselines)") + table(
         ["statistics", "split", "AUC (95% CI)"], rows, text_columns=(0, 1)
     )

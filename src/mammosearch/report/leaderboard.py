@@ -13,9 +13,10 @@ import pandas as pd
 from mammosearch.files import write_atomically, write_json
 from mammosearch.report.ensemble import ensemble_scores
 from mammosearch.report.estimates import bbc_estimate, honest_test
+from mammosearch.report.figures import baseline_verdict, evaluated_on, objective_name, scored_on, selection_figures
 from mammosearch.report.importance import Importance, last_run_end, open_optuna_study, param_importances
 from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_param_importances, plot_roc_curves
-from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_baseline, subgroup_aucs
+from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_check, subgroup_aucs
 from mammosearch.report.trials_frame import NEAR_COLLAPSE, near_collapsed, trials_frame
 from mammosearch.store.ownership import owned_study_dir
 from mammosearch.store.record import RunEnd
@@ -24,7 +25,8 @@ from mammosearch.store.running import running_note
 
 LEADERBOARD_COLUMNS = [
     "trial", "family", "head", "fine_tune", "unfrozen_layers", "learning_rate", "fine_tune_learning_rate",
-    "input_size", "best_epoch", "val_auc", "val_auc_ci_low", "val_auc_ci_high", "fold_aucs", "pooled_oof_auc", "val_average_precision",
+    "input_size", "best_epoch", "val_auc", "val_auc_ci_low", "val_auc_ci_high", "fold_aucs", "fold_auc_sd",
+    "pooled_oof_auc", "pooled_oof_auc_ci_low", "pooled_oof_auc_ci_high", "scored_on", "val_average_precision",
     "val_accuracy_05", "val_precision_05", "val_recall_05", "val_specificity_05", "val_f1_05",
     "youden_threshold", "val_accuracy_youden", "val_precision_youden", "val_recall_youden",
     "val_specificity_youden", "val_f1_youden", "val_tn_05", "val_fp_05", "val_fn_05", "val_tp_05", "collapsed", "near_collapsed",
@@ -47,7 +49,9 @@ class Report:
     failures: list[tuple[int, str]]
     warnings: list[str]
     files: list[Path]
-    baseline: dict[str, Any] | None = None  # the data fingerprint's acquisition-shortcut baseline
+    # The data fingerprint's shortcut check (image statistics, untuned, fitted on the training
+    # split): a warning sign, not the baseline; the baseline is the first of ``baselines``.
+    shortcut_check: dict[str, Any] | None = None
     subgroups: list[dict[str, Any]] = field(default_factory=list)  # the best trial's AUC per subgroup
     fingerprint_warnings: list[str] = field(default_factory=list)
     bbc: dict[str, Any] | None = None  # BBC-CV estimate of the selected configuration (cross-validation)
@@ -57,6 +61,18 @@ class Report:
     kept_bytes: int = 0  # disk used by the kept trials' models (study.keep_top_k): what ensembles and export need
     importance: Importance = field(default_factory=Importance)  # hyper-parameter importances over the complete trials
     run_end: RunEnd | None = None  # how the last run stopped (its time limit or its trial budget), when recorded
+    plot_captions: dict[str, str] = field(default_factory=dict)  # file name -> what the plot shows (written plots only)
+
+    @property
+    def best_figures(self) -> list[tuple[str, str]]:
+        """The best trial's AUCs, each with its own name and interval (figures.py)."""
+        return [] if self.best is None else selection_figures(self.best.val_metrics, self.best.value)
+
+    @property
+    def baseline_verdict(self) -> str | None:
+        """Whether the best trial beat the study's trivial baseline (None without one)."""
+        trivial = next((b for b in self.baselines if str(b.get("name", "")).startswith("trivial baseline")), None)
+        return None if self.best is None else baseline_verdict(self.best.val_metrics, trivial)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,13 +84,15 @@ class Report:
             "best_trial": None if self.best is None else self.best.number,
             "failures": [{"trial": n, "reason": r} for n, r in self.failures],
             "warnings": self.warnings,
-            "shortcut_baseline": self.baseline,
+            "best_trial_figures": [{"name": name, "figure": figure} for name, figure in self.best_figures],
+            "shortcut_check": self.shortcut_check,
             "best_trial_subgroups": self.subgroups,
             "data_warnings": self.fingerprint_warnings,
             "bbc_cv": self.bbc,
             "selected_trial_test": self.honest_test,
             "ensemble": self.ensemble,
             "baselines": self.baselines,
+            "baseline_verdict": self.baseline_verdict,
             "kept_models_bytes": self.kept_bytes,
             "param_importances": self.importance.to_json(),
             "last_run_end": None if self.run_end is None else self.run_end.__dict__,
@@ -134,7 +152,7 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
         failures=[(r.number, r.fail_reason or "no reason recorded") for r in record.by_state("failed")],
         warnings=warnings,
         files=[],
-        baseline=shortcut_baseline(fingerprint),
+        shortcut_check=shortcut_check(fingerprint),
         subgroups=subgroup_aucs(read_predictions(best.model_path or best.pending_model_path), per_image) if best is not None and per_image else [],
         fingerprint_warnings=list((fingerprint or {}).get("warnings", [])),
         bbc=bbc_estimate(record),
@@ -147,8 +165,8 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
     )
     if not write_files:
         return report
-    files = _write_files(record, report, frame, ranked[:top_k], study_dir.report_dir())
-    return Report(**{**report.__dict__, "files": files})
+    files, captions = _write_files(record, report, frame, ranked[:top_k], study_dir.report_dir())
+    return Report(**{**report.__dict__, "files": files, "plot_captions": captions})
 
 
 def _kept_bytes(record: StudyRecord) -> int:
@@ -160,9 +178,9 @@ def _warnings(record: StudyRecord, top: list[TrialRow]) -> list[str]:
     notes = []
     for row in top:
         if row.val_metrics and row.val_metrics.get("collapsed"):
-            notes.append(f"trial {row.number} predicts a single class on validation (collapsed); its AUC ranks scores but its threshold metrics are meaningless")
+            notes.append(f"trial {row.number} predicts a single class on {evaluated_on(row.val_metrics)} (collapsed); its AUC ranks scores but its threshold metrics are meaningless")
         elif near_collapsed(row.val_metrics):
-            notes.append(_near_collapse_note(row.number, "validation at its Youden threshold", row.val_metrics or {}))
+            notes.append(_near_collapse_note(row.number, f"{evaluated_on(row.val_metrics)} at its Youden threshold", row.val_metrics or {}))
         if near_collapsed(row.test_metrics):
             notes.append(_near_collapse_note(row.number, "the test split at the validation-chosen threshold", row.test_metrics or {}))
         if row.model_missing:
@@ -180,7 +198,8 @@ def _near_collapse_note(number: int, where: str, metrics: dict[str, Any]) -> str
     return f"trial {number} is near-collapsed on {where}{at_threshold}: {rates}; below {NEAR_COLLAPSE} it calls almost every image one class"
 
 
-def _write_files(record: StudyRecord, report: Report, frame: pd.DataFrame, top: list[TrialRow], out: Path) -> list[Path]:
+def _write_files(record: StudyRecord, report: Report, frame: pd.DataFrame, top: list[TrialRow], out: Path) -> tuple[list[Path], dict[str, str]]:
+    """The CSVs, report.json and the plots; with each plot's caption (pooled out-of-fold under CV, never "validation")."""
     out.mkdir(parents=True, exist_ok=True)
     files = [
         write_atomically(out / "trials.csv", lambda p: frame.to_csv(p, index=False)),
@@ -189,25 +208,32 @@ def _write_files(record: StudyRecord, report: Report, frame: pd.DataFrame, top: 
         write_json(out / "report.json", report.to_json()),
     ]
     title = f"study {record.name}"
+    selection = top[0].val_metrics if top else None
+    where = scored_on(selection)  # "validation", or "pooled out-of-fold" under cross-validation
+    captions: dict[str, str] = {}
     curves = [
         RocCurve.from_evaluation(f"trial {r.number} ({r.family})", r.val_metrics)
         for r in top[:5]
         if r.val_metrics
     ]
     if curves:
-        files.append(plot_roc_curves(curves, out / "roc_top.png", f"{title}: validation ROC, top {len(curves)}"))
+        files.append(plot_roc_curves(curves, out / "roc_top.png", f"{title}: {where} ROC, top {len(curves)}"))
+        captions["roc_top.png"] = f"{where.capitalize()} ROC of the top trials"
     if top and top[0].val_metrics:
         cm = top[0].val_metrics["at_0.5"]["confusion_matrix"]
-        files.append(plot_confusion_matrix(cm, out / "confusion_best.png", f"{title}: trial {top[0].number}, validation, threshold 0.5"))
+        files.append(plot_confusion_matrix(cm, out / "confusion_best.png", f"{title}: trial {top[0].number}, {where}, threshold 0.5"))
+        captions["confusion_best.png"] = f"Best trial, {where}, threshold 0.5"
     files += _test_plots(top, out, title)
     if record.rows:
         values = [r.value if r.state == "complete" else r.last_intermediate for r in record.rows]
         files.append(plot_optimization_history(
-            [r.number for r in record.rows], values, [r.state for r in record.rows], out / "history.png", f"{title}: optimization history"
+            [r.number for r in record.rows], values, [r.state for r in record.rows], out / "history.png", f"{title}: optimization history",
+            value_name=objective_name(selection),
         ))
+        captions["history.png"] = f"Optimization history ({objective_name(selection)})"
     if report.importance.values:
-        files.append(plot_param_importances(report.importance.values, out / "importance.png", f"{title}: hyper-parameter importance"))
-    return files
+        files.append(plot_param_importances(report.importance.values, out / "importance.png", f"{title}: hyper-parameter importance", value_name=objective_name(selection)))
+    return files, captions
 
 
 def _test_plots(top: list[TrialRow], out: Path, title: str) -> list[Path]:

@@ -20,6 +20,7 @@ from mammosearch.metrics.operating import operating_points
 from mammosearch.metrics.predictive import SCREENING_PREVALENCES, at_prevalences
 from mammosearch.models.registry import FAMILIES
 from mammosearch.report.estimates import bbc_estimate, honest_test
+from mammosearch.report.figures import baseline_verdict
 from mammosearch.report.subgroups import read_predictions
 from mammosearch.store.results import StudyRecord, TrialRow
 from mammosearch.store.storage import mask_url
@@ -67,7 +68,7 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
         "trial": row.number,
         "task": task.to_json(),
         "intended_use": task.intended_use,
-        "objective": {"name": "validation ROC AUC" + (" (mean over folds)" if val.get("fold_aucs") else ""), "value": row.value, "best_epoch": row.best_epoch},
+        "objective": {"name": "mean fold ROC AUC (cross-validation)" if val.get("fold_aucs") else "validation ROC AUC", "value": row.value, "best_epoch": row.best_epoch},
         "model": {
             "family": family,
             "head": params.get("head"),
@@ -83,7 +84,9 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
             "dtype": "float32",
             "value_range": "raw pixel values 0..255 (8-bit image), resized to the input shape",
             "preprocessing": entry.preprocessing if entry is not None else "unknown family",
-            "photometry": context.photometry or "auto",
+            "photometry": context.photometry or "auto",  # what predict does: read by apply/bundle.py
+            # What the study asked for (data.photometry, as the data check applied it), when it differs.
+            "photometry_requested": _requested_photometry(context.fingerprint, context.photometry),
             # Files are resized to this square first (and flipped there), then to the input size, as in training.
             "data_image_size": context.image_size,
         },
@@ -97,6 +100,8 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
         "predictive_values": predictive_values(task, selection, val, points),
         "metrics": {"validation": val, "test": row.test_metrics},
         "estimates": {"bbc_cv": bbc_estimate(record), "honest_test": honest_test(row)},
+        # The study's one trivial baseline, recorded when the study was set up, and where this model stands against it.
+        "baseline": None if not context.trivial_baseline else {**context.trivial_baseline, "verdict": baseline_verdict(val, context.trivial_baseline)},
         "data": context.data_description,
         "patients": {
             "grouping": context.patient_source,
@@ -145,7 +150,8 @@ def limitations(record: StudyRecord, row: TrialRow) -> list[str]:
     notes = []
     n = val.get("n")
     if n is not None:
-        notes.append(f"validated on {n} images ({val.get('n_positive')} positive); the AUC's 95% CI is {_ci(val.get('auc_ci95'))}")
+        which = "pooled out-of-fold AUC" if val.get("fold_aucs") else "validation AUC"
+        notes.append(f"{'scored out of fold' if val.get('fold_aucs') else 'validated'} on {n} images ({val.get('n_positive')} positive); the {which}'s 95% CI is {_ci(val.get('auc_ci95'))}")
     if not row.test_metrics and not context.cv_pool:
         notes.append("no test split: the validation AUC chose this model among all trials and is optimistic")
     elif context.cv_pool:
@@ -159,6 +165,17 @@ def limitations(record: StudyRecord, row: TrialRow) -> list[str]:
     notes.extend(f"data check: {w}" for w in (context.fingerprint or {}).get("warnings", []))
     notes.append("one data source and one population; performance on other scanners, sites or populations is unknown until evaluated there")
     return notes
+
+
+def _requested_photometry(fingerprint: dict[str, Any] | None, recorded: str | None) -> str | None:
+    """data.photometry as the study ran it, when the recorded policy (what predict applies) differs.
+
+    Images that were generated rather than decoded from files are recorded ``as_is`` whatever
+    the space asked (nothing was checked or flipped, so predict must not flip either); the
+    card then says both, instead of an ``as_is`` the user never wrote.
+    """
+    asked = ((fingerprint or {}).get("photometry") or {}).get("policy")
+    return str(asked) if asked and recorded and asked != recorded else None
 
 
 def _ci(ci: list[float] | None) -> str:

@@ -105,6 +105,29 @@ def _predictive_lines(predictive: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _recipe(recipe: Any) -> str:
+    """The decode recipe without its own leading "decode:" (the line already says it)."""
+    text = str(recipe or "not recorded").strip()
+    return text.split(":", 1)[1].strip() if text.lower().startswith("decode:") else text
+
+
+PHOTOMETRY_MEANING = {
+    "auto": "an image that looks inverted (bright background) is flipped first, in training and in `predict`",
+    "as_is": "images are used as decoded, never flipped",
+}
+
+
+def _photometry(inputs: dict[str, Any]) -> str:
+    """The policy predict applies, what it means, and what the study asked for when that differs."""
+    policy, asked = inputs.get("photometry"), inputs.get("photometry_requested")
+    meaning = PHOTOMETRY_MEANING.get(str(policy), "")
+    line = _code(policy) + (f" ({meaning})" if meaning else "")
+    if asked:
+        line += (f"; the study asked for {_code(asked)}, but its images were generated, not decoded from files, "
+                 "so nothing was checked or flipped and `predict` flips nothing either")
+    return line
+
+
 def _head_kind(head: Any) -> Any:
     return head.get("kind") if isinstance(head, dict) else head
 
@@ -142,8 +165,8 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         "## Input: exactly what the model expects",
         "",
         *_input_words(inputs),
-        f"- decode: {_md(card.get('decode'))}",
-        f"- photometry: {_code(inputs.get('photometry'))} (auto: an image that looks inverted, bright background, is flipped first)",
+        f"- decode: {_md(_recipe(card.get('decode')))}",
+        f"- photometry: {_photometry(inputs)}",
         f"- {_md(inputs.get('preprocessing'))}",
         "- `mammosearch predict` applies all of this; feeding the model by hand with another loader shifts the scores.",
         "",
@@ -157,7 +180,9 @@ def model_card_markdown(card: dict[str, Any]) -> str:
     lines += [f"- data check warning: {_md(w)}" for w in warnings] or ["- data checks: no warning"]
     lines += ["", "## Performance", "", "| split | images | AUC | sensitivity | specificity | F1 | threshold |", "|---|---|---|---|---|---|---|"]
     metrics = card.get("metrics") or {}
-    lines += _metrics_rows("validation (selected on)", metrics.get("validation"))
+    selected = metrics.get("validation") or {}
+    # Under cross-validation these are the pooled out-of-fold predictions, not a validation split.
+    lines += _metrics_rows("pooled out-of-fold (selected on)" if selected.get("fold_aucs") else "validation (selected on)", selected)
     lines += _metrics_rows("test (honest)", metrics.get("test"))
     estimates = card.get("estimates") or {}
     if estimates.get("bbc_cv"):
@@ -165,6 +190,9 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         lines += ["", f"Estimate that survives selection (BBC-CV over {_md(bbc.get('trials'))} trials): AUC {_num(bbc.get('auc'))}{_ci(bbc.get('ci95'))}."]
     if estimates.get("honest_test"):
         lines += ["", f"Honest figure: the selected trial's test AUC {_num(estimates['honest_test'].get('auc'))}{_ci(estimates['honest_test'].get('ci95'))}."]
+    baseline = card.get("baseline") or {}
+    if baseline.get("verdict"):
+        lines += ["", f"Against the study's trivial baseline: {_md(baseline['verdict'])}."]
     threshold = card.get("threshold") or {}
     lines += ["", "## Operating points", "", f"Recommended threshold {_num(threshold.get('recommended'), 4)}, chosen on the {_md(threshold.get('chosen_on'))}.", ""]
     points = card.get("operating_points") or {}

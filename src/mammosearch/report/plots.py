@@ -151,6 +151,7 @@ def plot_optimization_history(
     title: str,
     *,
     maximize: bool = True,
+    value_name: str = "validation AUC",
 ) -> Path:
     """Objective value per trial with the best-so-far line, for a maximised AUC by default.
 
@@ -202,7 +203,8 @@ def plot_optimization_history(
         # Trials are counted: ticks at whole numbers only (matplotlib would put 0.5, 1.5 on a few trials).
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.set_xlabel("Trial number")
-        ax.set_ylabel("Objective value (validation AUC)")
+        # Named by the caller: under cross-validation the objective is the mean fold AUC.
+        ax.set_ylabel(_plain(f"Objective value ({value_name})"))
         ax.set_title(_plain(title))
         ax.grid(alpha=0.3)
         return _save(fig, path)
@@ -245,7 +247,7 @@ def plot_image_rows(rows: list[tuple[str, list[np.ndarray], list[str]]], path: P
         return _save(figure, path)
 
 
-def plot_param_importances(importances: dict[str, float], path: Path, title: str) -> Path:
+def plot_param_importances(importances: dict[str, float], path: Path, title: str, value_name: str = "validation AUC") -> Path:
     """Horizontal bars, most important parameter on top, each labelled with its share."""
     if not importances:
         raise ValueError(f"`importances` must name at least one parameter, but got ({importances=}).")
@@ -260,7 +262,7 @@ def plot_param_importances(importances: dict[str, float], path: Path, title: str
         for y, value in enumerate(values):
             ax.text(value, y, f" {value:.2f}", va="center", fontsize=9)
         ax.set_xlim(0.0, max(1.0, max(values) * 1.15))
-        ax.set_xlabel("Importance for validation AUC (normalised to sum to 1)")
+        ax.set_xlabel(_plain(f"Importance for the {value_name} (normalised to sum to 1)"))
         ax.set_title(_plain(title))
         ax.grid(axis="x", alpha=0.3)
         return _save(fig, path)

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mammosearch.config.params import TrialParams
+from mammosearch.report.figures import is_cv
 from mammosearch.store.record import from_user_attrs
 
 
@@ -112,7 +113,8 @@ class RichStudyListener:
             self.counts["complete"] += 1
             if self.best is None or trial.value > self.best[0]:
                 self.best = (trial.value, trial.number)
-            line = f"[green]complete[/] val AUC {trial.value:.4f} (best epoch {outcome.best_epoch})"
+            # Under cross-validation the value is the mean fold AUC, not one validation split's.
+            line = f"[green]complete[/] {'mean fold AUC' if is_cv(outcome.val_metrics) else 'val AUC'} {trial.value:.4f} (best epoch {outcome.best_epoch})"
         elif state == optuna.trial.TrialState.PRUNED:
             self.counts["pruned"] += 1
             step = trial.last_step

@@ -1,4 +1,4 @@
-"""The best trial's AUC within subgroups the data fingerprint defines, and the shortcut baseline beside it.
+"""The best trial's AUC within subgroups the data fingerprint defines, and the data check's shortcut fit beside it.
 
 A model that learned the photometry or the site instead of the lesion scores well overall
 and near chance inside each group; reading the AUC per group shows it. Groups: images that
@@ -77,8 +77,8 @@ def read_predictions(model_path: Path | None) -> dict[str, Any]:
         return {}
 
 
-def shortcut_baseline(fingerprint: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The acquisition-statistics baseline's scores, to show beside the best trial's."""
+def shortcut_check(fingerprint: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The data check's shortcut fit (image statistics, fitted on the training split): a warning sign, not the study's baseline."""
     if not fingerprint or not fingerprint.get("shortcuts"):
         return None
     shortcut = fingerprint["shortcuts"]

@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from mammosearch.metrics import fold_spread
+from mammosearch.report.figures import scored_on
 from mammosearch.store.results import StudyRecord
 
 
@@ -38,7 +40,11 @@ def trials_frame(record: StudyRecord) -> pd.DataFrame:
     rows = []
     for r in record.rows:
         p, v, t = r.params, r.val_metrics, r.test_metrics
+        # The stored interval belongs to the metrics' own AUC: the validation AUC, or under
+        # cross-validation the pooled out-of-fold AUC, never the mean fold AUC that ranks.
         ci = _metric(v, "auc_ci95") or [None, None]
+        folds = _metric(v, "fold_aucs") or []
+        spread = fold_spread(folds)
         row: dict[str, Any] = {
             "trial": r.number,
             "state": r.state,
@@ -54,12 +60,17 @@ def trials_frame(record: StudyRecord) -> pd.DataFrame:
             "input_size": p.get("input_size"),
             "epochs_trained": r.epochs_trained,
             "best_epoch": r.best_epoch,
-            "val_auc": r.value,
-            "val_auc_ci_low": ci[0],
-            "val_auc_ci_high": ci[1],
+            "val_auc": r.value,  # the objective: the validation AUC, or the mean fold AUC under CV
+            "val_auc_ci_low": None if folds else ci[0],
+            "val_auc_ci_high": None if folds else ci[1],
+            "fold_aucs": " ".join(f"{a:.3f}" for a in folds) or None,
+            "fold_auc_sd": None if spread is None else spread[1],
+            "pooled_oof_auc": _metric(v, "auc") if folds else None,
+            "pooled_oof_auc_ci_low": ci[0] if folds else None,
+            "pooled_oof_auc_ci_high": ci[1] if folds else None,
+            # What the val_* threshold metrics, the Youden threshold and the ROC were computed on.
+            "scored_on": scored_on(v) if v else None,
             "val_average_precision": _metric(v, "average_precision"),
-            "fold_aucs": " ".join(f"{a:.3f}" for a in (_metric(v, "fold_aucs") or [])) or None,
-            "pooled_oof_auc": _metric(v, "auc") if _metric(v, "fold_aucs") else None,
             "collapsed": _metric(v, "collapsed"),
             "near_collapsed": near_collapsed(v),
             "youden_threshold": _metric(v, "youden_threshold"),

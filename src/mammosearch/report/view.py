@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mammosearch.report.data_summary import DataSummary
+from mammosearch.report.figures import scored_on
 from mammosearch.report.leaderboard import Report, run_end_note
 from mammosearch.report.trials_frame import NEAR_COLLAPSE
 from mammosearch.report.view_estimates import print_baseline_and_subgroups, print_estimates, print_importance, print_test_split
@@ -64,7 +65,7 @@ def print_report(console: Console, report: Report) -> None:
     if report.best is not None and report.best.val_metrics:
         cm = report.best.val_metrics["at_0.5"]["confusion_matrix"]
         console.print(
-            f"best trial {report.best.number}: confusion matrix at 0.5 (rows true benign/malignant): "
+            f"best trial {report.best.number}: confusion matrix at 0.5 on the {scored_on(report.best.val_metrics)} predictions (rows true benign/malignant): "
             f"[[TN {cm[0][0]}, FP {cm[0][1]}], [FN {cm[1][0]}, TP {cm[1][1]}]]"
         )
     print_test_split(console, report)
@@ -90,7 +91,10 @@ Column = tuple[str, "str | None"]  # (title, leaderboard key); None: computed fr
 # Dropped in this order while the terminal is too narrow for every column (at 80 columns
 # only those that always stay fit: rank, trial, family, head, AUC with its interval,
 # sensitivity, specificity and test AUC).
-OPTIONAL_COLUMNS = ("F1@Youden", "Youden thr", "ft lr", "AP", "acc", "prec", "unfrozen", "lr", "F1")
+OPTIONAL_COLUMNS = ("fold SD", "F1@Youden", "Youden thr", "ft lr", "AP", "acc", "prec", "unfrozen", "lr", "F1")
+
+
+POOLED_CI = "pooled\n95% CI"
 
 
 def _leaderboard_columns(board: Any) -> list[Column]:
@@ -101,15 +105,22 @@ def _leaderboard_columns(board: Any) -> list[Column]:
         ("sens", "val_recall_05"), ("spec", "val_specificity_05"), ("F1", "val_f1_05"),
         ("Youden thr", "youden_threshold"), ("F1@Youden", "val_f1_youden"),
     ]
-    if "pooled_oof_auc" in board.columns and board["pooled_oof_auc"].notna().any():
-        # Mean fold AUC ranks the trials; the CI belongs to the pooled out-of-fold AUC.
+    if _cross_validated(board):
+        # Mean fold AUC ranks the trials, with the folds' spread; the bootstrap CI belongs to
+        # the pooled out-of-fold AUC and sits beside it, never beside the mean.
         at = [title for title, _ in columns].index("AUC")
-        columns[at] = ("mean fold AUC", "val_auc")
-        columns[at + 1] = ("pooled AUC", "pooled_oof_auc")
-        columns.insert(at + 2, ("pooled 95% CI", None))
+        # Two-line titles: with four AUC columns an 80-column terminal has no room for one-line ones.
+        columns[at] = ("mean fold\nAUC", "val_auc")
+        columns[at + 1] = ("fold SD", "fold_auc_sd")
+        columns.insert(at + 2, ("pooled\nAUC", "pooled_oof_auc"))
+        columns.insert(at + 3, (POOLED_CI, None))
     if "test_auc" in board.columns:
         columns.append(("test AUC", "test_auc"))
     return columns
+
+
+def _cross_validated(board: Any) -> bool:
+    return "pooled_oof_auc" in board.columns and bool(board["pooled_oof_auc"].notna().any())
 
 
 def _leaderboard_cells(columns: list[Column], board: Any) -> list[list[str]]:
@@ -122,8 +133,9 @@ def _leaderboard_cells(columns: list[Column], board: Any) -> list[list[str]]:
             elif key == "trial":
                 # A mark on the trial number, not a column of its own: an 80-column terminal has no room left.
                 cells.append(str(int(row["trial"])) + ("!" if row.get("near_collapsed") is True else "") + ("*" if row.get("collapsed") is True else ""))
-            elif title in ("AUC 95% CI", "pooled 95% CI"):
-                low, high = row.get("val_auc_ci_low"), row.get("val_auc_ci_high")
+            elif title in ("AUC 95% CI", POOLED_CI):
+                prefix = "pooled_oof_auc" if title == POOLED_CI else "val_auc"
+                low, high = row.get(f"{prefix}_ci_low"), row.get(f"{prefix}_ci_high")
                 cells.append("-" if low is None or (isinstance(low, float) and math.isnan(low)) else f"{low:.3f}-{high:.3f}")
             elif key == "unfrozen_layers":
                 cells.append(_fmt(row.get(key), integer=True) if row.get("fine_tune") else "frozen" if row.get("family") != "cnn" else "-")
@@ -135,9 +147,10 @@ def _leaderboard_cells(columns: list[Column], board: Any) -> list[list[str]]:
 
 def _minimum_width(titles: list[str], rows: list[list[str]]) -> int:
     """Characters the table needs with no header or cell cut: one border and two spaces of
-    padding per column, plus the closing border. Headers count unwrapped: when a table is
-    too wide, Rich shrinks every column in proportion rather than wrapping headers first."""
-    widths = [max([len(title)] + [len(r[i]) for r in rows]) for i, title in enumerate(titles)]
+    padding per column, plus the closing border. Headers count unwrapped (their longest line
+    when they hold a newline): when a table is too wide, Rich shrinks every column in
+    proportion rather than wrapping headers first."""
+    widths = [max([len(line) for line in title.split("\n")] + [len(r[i]) for r in rows]) for i, title in enumerate(titles)]
     return sum(w + 3 for w in widths) + 1
 
 
@@ -153,7 +166,11 @@ def _fitting_table(console: Console, columns: list[Column], board: Any) -> tuple
         if title in titles:
             shown.remove(titles.index(title))
             hidden.append(title)
-    table = Table(title="Leaderboard (validation; threshold 0.5 unless noted)", header_style="bold")
+    title = (
+        "Leaderboard (ranked by mean fold AUC; pooled = pooled out-of-fold predictions, which the other metrics are on; threshold 0.5 unless noted)"
+        if _cross_validated(board) else "Leaderboard (validation; threshold 0.5 unless noted)"
+    )
+    table = Table(title=title, header_style="bold")
     for i in shown:
         table.add_column(titles[i], justify="left" if titles[i] in ("family", "head") else "right")
     for rank, cells in enumerate(rows, start=1):

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mammosearch.metrics import position
+from mammosearch.report.figures import scored_on
 from mammosearch.report.leaderboard import Report
 
 
@@ -20,7 +22,11 @@ def auc_ci(auc: float | None, ci: list[float] | None) -> str:
 
 
 def print_estimates(console: Console, report: Report) -> None:
-    """Which figure to quote for the selected model: BBC-CV under CV, its test AUC with a test split."""
+    """Which figure to quote for the selected model: BBC-CV under CV, its test AUC with a test split;
+    then the best trial's own figures, each with its own interval (optimistic: the maximum over the trials)."""
+    if report.best is not None and report.best_figures:
+        figures = "; ".join(f"{name} {escape(figure)}" for name, figure in report.best_figures)
+        console.print(f"best trial {report.best.number}: {figures} (the maximum over the trials: optimistic)")
     if report.bbc is not None and report.best is not None:
         bbc = report.bbc
         console.print(
@@ -47,12 +53,12 @@ def print_baselines(console: Console, report: Report) -> None:
     best = report.best.val_metrics or {}
     mine = best.get("auc")
     table = Table(title=f"Baselines, evaluated like the trials ({report.baselines[0]['evaluated_on']})", header_style="bold")
-    for title in ("model", "AUC (95% CI)", "best trial above it"):
+    # The best trial's AUC on the same evaluation (pooled out-of-fold under CV), against each interval.
+    for title in ("model", "AUC (95% CI)", f"best trial's {scored_on(best)} AUC vs this CI"):
         table.add_column(title)
     for baseline in report.baselines:
-        beaten = "-" if mine is None else ("yes" if mine > baseline["auc"] else "no")
-        table.add_row(escape(baseline["name"]), auc_ci(baseline["auc"], baseline["ci95"]), beaten)
-    table.add_row(f"best trial {report.best.number}", auc_ci(mine, best.get("auc_ci95")), "")
+        table.add_row(escape(baseline["name"]), auc_ci(baseline["auc"], baseline["ci95"]), position(mine, baseline.get("ci95")) or "-")
+    table.add_row(f"best trial {report.best.number} ({scored_on(best)})", auc_ci(mine, best.get("auc_ci95")), "")
     if report.bbc is not None:
         table.add_row("BBC-CV estimate (selection-corrected)", auc_ci(report.bbc["auc"], report.bbc["ci95"]), "")
     console.print(table)
@@ -61,14 +67,14 @@ def print_baselines(console: Console, report: Report) -> None:
 def print_baseline_and_subgroups(console: Console, report: Report) -> None:
     """The baselines and the shortcut check beside the best trial, and the best trial per subgroup."""
     print_baselines(console, report)
-    if report.baseline is not None and report.best is not None and not report.baselines:
-        scores = report.baseline["scores"]
-        val = scores.get("val") or {}
-        best = report.best.val_metrics or {}
-        which = "pooled out-of-fold AUC" if best.get("fold_aucs") else "validation AUC"
+    if report.baseline_verdict is not None and report.best is not None:
+        console.print(f"best trial {report.best.number} against the trivial baseline: {escape(report.baseline_verdict)}")
+    if report.shortcut_check is not None and report.best is not None and not report.baselines:
+        # A study recorded before baselines were: only the data check's shortcut fit exists, and it is not the baseline.
+        val = (report.shortcut_check["scores"] or {}).get("val") or {}
         console.print(
-            f"trivial baseline (logistic regression on image and acquisition statistics, trained on the training split): "
-            f"validation AUC {auc_ci(val.get('auc'), val.get('ci95'))} | best trial {report.best.number}: {which} {auc_ci(best.get('auc'), best.get('auc_ci95'))}"
+            f"shortcut check (data check: untuned logistic regression on image statistics, fitted on the training split; "
+            f"not the study's baseline): validation split AUC {auc_ci(val.get('auc'), val.get('ci95'))}"
         )
     if not report.subgroups:
         return

@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import optuna
 
 from mammosearch import runtime
@@ -25,11 +24,12 @@ from mammosearch.data.paged import in_memory_bytes
 from mammosearch.data.registry import source
 from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.files import write_json
+from mammosearch.report.figures import baseline_verdict, selection_figures
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
 from mammosearch.search.samplers import make_pruner, make_sampler
 from mammosearch.search.space_check import extension_notes, record_space, settle_space
 from mammosearch.store.ownership import claimed_study_dir
-from mammosearch.store.record import StudyContext, context_of, failed_by_objective, save_context
+from mammosearch.store.record import StudyContext, context_of, failed_by_objective, from_user_attrs, save_context
 from mammosearch.store.running import running_note, running_numbers
 from mammosearch.store.storage import mask_url, open_storage
 
@@ -125,7 +125,7 @@ def record_context(study: optuna.Study, space: Space, images: ImageSet, options:
         decode_recipe=RECIPE,
         fingerprint=summary_of(fingerprint),
         cv_pool=_cv_pool(images) if space.evaluation.cv_folds else None,
-        trivial_baseline=_trivial_baseline(space, images),
+        trivial_baseline=_trivial_baseline(space, images, context_of(study.user_attrs)),
         task=images.task.to_json(),
         training_patients=sorted({str(p) for p in images.patient_ids[images.splits != "test"]}) if images.carries_patients else None,
         split_seed=space.split.seed,
@@ -137,19 +137,19 @@ def record_context(study: optuna.Study, space: Space, images: ImageSet, options:
     ))
 
 
-def _trivial_baseline(space: Space, images: ImageSet) -> dict[str, Any] | None:
-    """Image and acquisition statistics, fitted and scored on the very folds the trials use."""
-    from mammosearch.data.baselines import evaluate_on_folds, study_folds
-    from mammosearch.data.fingerprint.photometry import UNDETERMINED
-    from mammosearch.data.fingerprint.shortcuts import statistics
+def _trivial_baseline(space: Space, images: ImageSet, recorded: StudyContext) -> dict[str, Any] | None:
+    """Image and acquisition statistics, fitted and scored on the very folds the trials use.
 
-    prov = images.provenance
-    groups = statistics(images.images, prov.photometry > UNDETERMINED, prov.heights, prov.widths, prov.bits)
-    if not groups:
-        return None
-    folds = study_folds(images.labels, images.patient_ids, images.splits, space.evaluation.cv_folds, space.evaluation.seed)
-    features = np.concatenate(list(groups.values()), axis=1)
-    return evaluate_on_folds(features, images.labels, images.patient_ids, folds, f"trivial baseline ({', '.join(groups)})")
+    Computed once per study: a resumed study on the same data keeps the figure it recorded
+    first, so the run summary, `report` and the model card quote one number.
+    """
+    from mammosearch.data.baselines import evaluated_on
+    from mammosearch.data.trivial_baseline import trivial_baseline
+
+    kept = recorded.trivial_baseline
+    if kept and recorded.data_description == images.description and kept.get("evaluated_on") == evaluated_on(space.evaluation.cv_folds):
+        return kept
+    return trivial_baseline(images, space.evaluation.cv_folds, space.evaluation.seed)
 
 
 def _cv_pool(images: ImageSet) -> dict[str, list[Any]]:
@@ -196,6 +196,7 @@ def summarize(study: optuna.Study, options: RunOptions, finished_before: int, ru
     finished = finished_trials(study)
     best = best_trial(study)
     context = context_of(study.user_attrs)
+    metrics = None if best is None else from_user_attrs(best.user_attrs).val_metrics
     return RunSummary(
         study_name=study.study_name,
         storage_url=mask_url(options.storage_url),
@@ -207,4 +208,6 @@ def summarize(study: optuna.Study, options: RunOptions, finished_before: int, ru
         runtime=runtime_line,
         notes=context.data_notes + extension_notes(context.space_extensions)
         + tuple(note for note in [running_note(running_numbers(study))] if note),  # a killed run's leftovers, with the hint
+        best_figures=() if best is None else tuple(selection_figures(metrics, best.value)),
+        baseline_verdict=baseline_verdict(metrics, context.trivial_baseline),
     )

@@ -3,7 +3,9 @@
 A logistic regression on image and acquisition statistics only (intensity histogram,
 corner brightness, the inverted flag, stored size and aspect ratio and bit depth where
 they vary) is fitted on the training split and scored on validation and test, with a
-95% bootstrap interval over patients: the trivial baseline a search must beat. A second
+95% bootstrap interval over patients. It is a quick check, untuned and on the training split
+only; the baseline a search must beat is the study's trivial baseline (data/baselines.py:
+the same statistics, tuned, on the study's own folds), so the two figures differ. A second
 fit leaves the histogram out: the histogram also sees the lesion when it fills the image
 (tight crops, small images), the other statistics never do. When that second interval is
 above 0.5, the labels can be told apart by the acquisition (site, scanner, export) alone.
@@ -155,5 +157,6 @@ def warnings_for(check: ShortcutCheck | None) -> list[str]:
     return [
         f"image statistics alone (mostly the {check.strongest}) give {split} AUC {score.auc:.3f} "
         f"(95% CI {score.ci95[0]:.3f}-{score.ci95[1]:.3f}): expected when the lesion fills the image (crops, small "
-        f"images); otherwise compare the windowing and exports of the two classes. A search must beat this baseline"
+        f"images); otherwise compare the windowing and exports of the two classes. A search must beat the trivial "
+        f"baseline `report` shows (the same statistics, on the study's own folds)"
     ]
