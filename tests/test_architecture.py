@@ -19,7 +19,7 @@ PACKAGE = SRC / "mammosearch"
 # layer, and never a sibling container of its own layer.
 SPACE = ("mammosearch.config.reader", "mammosearch.config.schema", "mammosearch.config.tunable")
 PARAMS = ("mammosearch.config.params", "mammosearch.config.fields", "mammosearch.config")
-BASE = ("mammosearch.metrics", "mammosearch.files", "mammosearch.downloads", "mammosearch.runtime", "mammosearch.errors", "mammosearch")
+BASE = ("mammosearch.metrics", "mammosearch.files", "mammosearch.words", "mammosearch.downloads", "mammosearch.runtime", "mammosearch.errors", "mammosearch")
 LAYERS: list[tuple[tuple[str, ...], ...]] = [
     (("mammosearch.cli",),),
     (("mammosearch.search",), ("mammosearch.apply",)),

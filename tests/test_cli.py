@@ -151,11 +151,11 @@ def test_the_installed_command_runs_resumes_and_reports(tmp_path):
     env = {**os.environ, "COLUMNS": "200"}
     first = subprocess.run([str(exe), "run", "--space", str(space)], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
     assert first.returncode == 0, first.stderr[-2000:]
-    assert "study tiny" in first.stdout and "2 new trial(s), 2 finished" in first.stdout
+    assert "study tiny" in first.stdout and "2 new trials, 2 finished" in first.stdout
     assert (tmp_path / "results" / "mammosearch.db").is_file()
     again = subprocess.run([str(exe), "run", "--space", str(space), "--n-trials", "3"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
-    assert again.returncode == 0 and "resuming: 2 trial(s) already finished" in again.stdout
-    assert "1 new trial(s), 3 finished" in again.stdout
+    assert again.returncode == 0 and "resuming: 2 trials already finished" in again.stdout
+    assert "1 new trial, 3 finished" in again.stdout
     report = subprocess.run([str(exe), "report"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
     assert report.returncode == 0 and "Leaderboard" in report.stdout
     assert "oneDNN" not in first.stderr + again.stderr  # backend start-up noise is hidden

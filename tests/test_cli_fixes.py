@@ -161,7 +161,7 @@ def test_n_trials_and_timeout_still_resume_the_same_space(tmp_path):
     assert _run(tmp_path, "--n-trials", "1").exit_code == 0
     again = _run(tmp_path, "--n-trials", "2", "--timeout", "600")
     assert again.exit_code == 0, again.output
-    assert "1 new trial(s), 2 finished" in again.output
+    assert "1 new trial, 2 finished" in again.output
     assert "space_extensions" not in _attrs(tmp_path)
 
 
@@ -169,7 +169,7 @@ def test_extend_space_adds_trials_under_the_new_space_and_records_it(tmp_path):
     assert _run(tmp_path, "--n-trials", "1").exit_code == 0
     extended = _run(tmp_path, "--n-trials", "2", "--set", "training.epochs=1", "--extend-space")
     assert extended.exit_code == 0, extended.output
-    assert "note: search space extended with --extend-space after 1 finished trial(s)" in extended.output
+    assert "note: search space extended with --extend-space after 1 finished trial" in extended.output
     assert "training.epochs: 2 -> 1" in extended.output
     context = context_of(_attrs(tmp_path))
     assert context.search_space is not None and context.search_space["training.epochs"] == "1"

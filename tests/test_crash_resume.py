@@ -56,7 +56,7 @@ def test_kill_minus_nine_mid_trial_then_rerun_keeps_everything_and_retries(tmp_p
     report = subprocess.run([command[0], "report", "--no-html"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
     # The leftover is named, with what reclaims it.
     said = " ".join(report.stdout.split())
-    assert f"1 trial(s) still marked running: {killed.number}" in said and "run the same `mammosearch run` command again" in said, said[-2000:]
+    assert f"1 trial still marked running: {killed.number}" in said and "run the same `mammosearch run` command again" in said, said[-2000:]
 
     time.sleep(3)  # longer than the grace period (2 heartbeats)
     rerun = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=900)

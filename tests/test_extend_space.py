@@ -155,7 +155,7 @@ def test_the_readme_extension_of_a_categorical_runs_resumes_and_reports_both_spa
     assert "new trials sample cnn_filters as cnn_filters@2" in " ".join(extended.output.split())
     again = runner.invoke(app, [*base, "--n-trials", "3", *wider])  # the new space is the study's now
     assert again.exit_code == 0, again.output
-    assert "1 new trial(s), 3 finished" in again.output
+    assert "1 new trial, 3 finished" in again.output
     report = runner.invoke(app, ["report", "--results-dir", str(tmp_path / "res")])
     assert report.exit_code == 0, report.output
     for output in (extended.output, again.output, report.output):

@@ -278,3 +278,17 @@ def test_the_warnings_box_holds_the_data_checks_and_the_page_reads_as_prose(buil
     assert card and "learning rate" in card.group(0) and "learning_rate" not in card.group(0)
     importance = re.search(r'<section id="importance">.*?</section>', page, re.S)
     assert importance and "computed from only 3 complete trials" in importance.group(0)
+
+
+def test_the_fine_tuning_cell_says_frozen_for_feature_extraction_and_dash_without_a_backbone():
+    from mammosearch.report.html import _fine_tuning
+
+    assert _fine_tuning({"family": "vgg16", "unfrozen_layers": None}) == "frozen"  # as the terminal leaderboard says
+    assert _fine_tuning({"family": "cnn", "unfrozen_layers": None}) == "-"
+    assert _fine_tuning({"family": "resnet50", "unfrozen_layers": 4, "fine_tune_learning_rate": 1e-5}).startswith("top 4, lr ")
+
+
+def test_counts_agree_with_their_noun():
+    from mammosearch.words import plural
+
+    assert (plural(1, "trial"), plural(0, "trial"), plural(3, "complete trial")) == ("1 trial", "0 trials", "3 complete trials")

@@ -121,7 +121,7 @@ def test_a_run_stopped_by_its_time_limit_says_so_and_a_finished_one_does_not(tmp
     study = optuna.load_study(study_name=NAME, storage=storage)
     record.save_run_end(study, record.RunEnd(record.STOPPED_BY_TIMEOUT, timeout_seconds=60.0, finished_trials=3))
     text = _text(storage, tmp_path / "r")
-    assert "the last run was stopped by its time limit (--timeout of 60 s) with 3 trial(s) finished" in text
+    assert "the last run was stopped by its time limit (--timeout of 60 s) with 3 trials finished" in text
     result = CliRunner().invoke(app, ["report", "--storage", storage, "--results-dir", str(tmp_path / "r"), "--format", "json", "--no-html"])
     assert json.loads(result.stdout)["last_run_end"] == {"stopped_by": "timeout", "timeout_seconds": 60.0, "finished_trials": 3}
 

@@ -16,7 +16,7 @@ def test_the_run_summary_names_a_leftover_running_trial_with_the_reclaim_hint(tm
     study.ask()  # as a killed process leaves it: never told
     summary = summarize(study, RunOptions(storage_url=storage, results_dir=tmp_path / "results"), 0, "")
     hint = [note for note in summary.notes if "still marked running" in note]
-    assert hint == ["1 trial(s) still marked running: 1; if no run is going on (the one that started it was killed), run the same "
+    assert hint == ["1 trial still marked running: 1; if no run is going on (the one that started it was killed), run the same "
                     "`mammosearch run` command again: a trial without a heartbeat for two intervals (--heartbeat, default 60 s) is "
                     "marked failed and its parameters are tried again (with --heartbeat 0 it stays running)"]
 
@@ -24,4 +24,4 @@ def test_the_run_summary_names_a_leftover_running_trial_with_the_reclaim_hint(tm
 def test_no_note_without_running_trials_and_a_long_list_is_cut():
     assert running_note([]) is None
     note = running_note(list(range(13)))
-    assert note is not None and note.startswith("13 trial(s) still marked running: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 3 more;")
+    assert note is not None and note.startswith("13 trials still marked running: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 3 more;")

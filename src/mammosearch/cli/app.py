@@ -72,11 +72,6 @@ def next_hint(command: str, *, study: str | None, storage: str, results_dir: Pat
     return shlex.join(argv)
 
 
-def plural(count: int, noun: str) -> str:
-    """``1 trial``, ``2 trials``: a count with its noun agreeing (a regular plural)."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def print_next(hint: str) -> None:
     # soft_wrap: a hint folded at the terminal's width would not paste back as one command.
     console.print(f"next: [cyan]{escape(hint)}[/]", soft_wrap=True)

@@ -24,6 +24,7 @@ from mammosearch.cli.app import (
     print_next,
     resolve_storage,
 )
+from mammosearch.words import plural
 
 
 @app.command(rich_help_panel=SEARCH)
@@ -77,7 +78,7 @@ def run(
     best = "none yet" if summary.best_number is None else f"trial {summary.best_number}, {figures}"
     console.print(
         f"[bold]study[/] {escape(summary.study_name)} in {escape(summary.storage_url)}: "
-        f"{summary.new_trials} new trial(s), {summary.finished_trials} finished; best: {escape(best)}"
+        f"{plural(summary.new_trials, 'new trial')}, {summary.finished_trials} finished; best: {escape(best)}"
     )
     if summary.baseline_verdict is not None:
         console.print(f"against the trivial baseline: {escape(summary.baseline_verdict)}")

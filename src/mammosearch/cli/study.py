@@ -20,9 +20,9 @@ from mammosearch.cli.app import (
     console,
     err_console,
     friendly_errors,
-    plural,
     resolve_storage,
 )
+from mammosearch.words import plural
 
 
 @app.command(rich_help_panel=SEARCH)

@@ -22,6 +22,7 @@ from mammosearch.report.readable import param_name
 from mammosearch.report.trials_frame import NEAR_COLLAPSE
 from mammosearch.store.ownership import owned_study_dir
 from mammosearch.store.results import StudyRecord
+from mammosearch.words import plural
 
 # The page's leaderboard: (title, leaderboard key); None: a cell made from several keys (rank,
 # flag, interval). Twenty columns do not fit a 1280 px window or a printed page, and the ones
@@ -61,7 +62,8 @@ def _fine_tuning(row: Mapping[Hashable, Any]) -> str:
     """Unfrozen layers and their learning rate in one cell: one setting, read together."""
     layers, speed = row.get("unfrozen_layers"), row.get("fine_tune_learning_rate")
     if is_missing(layers) or not layers:
-        return "-"
+        # As the terminal leaderboard says it: "frozen" is feature extraction, "-" no backbone at all.
+        return "frozen" if row.get("family") not in (None, "cnn") else "-"
     return f"top {int(layers)}" + ("" if is_missing(speed) else f", lr {rate(speed)}")
 
 
@@ -139,7 +141,7 @@ def _estimates(report: Report) -> str:
         pairs.append((f"honest figure: trial {test['trial']}'s test AUC", f"{auc_ci(test['auc'], test.get('ci95'))} (the test split chose nothing)"))
     if report.bbc is not None:
         bbc = report.bbc
-        pairs.append(("BBC-CV estimate of the selected configuration", f"AUC {auc_ci(bbc['auc'], bbc['ci95'])} ({bbc['trials']} complete trials, "
+        pairs.append(("BBC-CV estimate of the selected configuration", f"AUC {auc_ci(bbc['auc'], bbc['ci95'])} ({plural(bbc['trials'], 'complete trial')}, "
                       f"{bbc['resamples']} patient resamples; trial {bbc['most_chosen_trial']} chosen in {bbc['most_chosen_share']:.0%})"))
     if report.best is not None:
         # Each of the best trial's AUCs with its own interval (report/figures.py).
@@ -172,7 +174,7 @@ def _importance(report: Report) -> str:
     if not importance.values:
         return ""
     rows = [[param_name(name), name, value] for name, value in importance.values.items()]
-    what = paragraph(f"{importance.evaluator}, over {importance.trials} complete trials (importances sum to 1).", "muted")
+    what = paragraph(f"{importance.evaluator}, over {plural(importance.trials, 'complete trial')} (importances sum to 1).", "muted")
     caution = paragraph(importance.caution, "note") if importance.caution else ""
     return section("Hyper-parameter importance", caution, what, table(["parameter", "Optuna name", "importance"], rows, text_columns=(0, 1)), section_id="importance")
 

@@ -15,6 +15,7 @@ import optuna
 from mammosearch.store.record import RunEnd, run_end_of
 from mammosearch.store.results import StudyRecord
 from mammosearch.store.storage import open_storage
+from mammosearch.words import plural
 
 # Optuna's default evaluator fits a random forest of the objective on the parameters; on a
 # handful of points any parameter can look decisive, so fewer complete trials than this get a caution.
@@ -35,7 +36,7 @@ class Importance:
         """One line when the importances rest on too few trials to mean much (None otherwise)."""
         if not self.values or self.trials >= FEW_TRIALS:
             return None
-        return (f"computed from only {self.trials} complete trials: below {FEW_TRIALS}, the evaluator's forest fits noise "
+        return (f"computed from only {plural(self.trials, 'complete trial')}: below {FEW_TRIALS}, the evaluator's forest fits noise "
                 "and the ranking can change with every new trial; read it as a hint, not a finding")
 
     def to_json(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from mammosearch.store.ownership import owned_study_dir
 from mammosearch.store.record import RunEnd
 from mammosearch.store.results import StudyRecord, TrialRow
 from mammosearch.store.running import running_note
+from mammosearch.words import plural
 
 LEADERBOARD_COLUMNS = [
     "trial", "family", "head", "fine_tune", "unfrozen_layers", "learning_rate", "fine_tune_learning_rate",
@@ -126,7 +127,7 @@ def run_end_note(end: RunEnd | None) -> str | None:
     if end is None or not end.timed_out:
         return None
     limit = "" if end.timeout_seconds is None else f" of {end.timeout_seconds:g} s"
-    done = "" if end.finished_trials is None else f" with {end.finished_trials} trial(s) finished"
+    done = "" if end.finished_trials is None else f" with {plural(end.finished_trials, 'trial')} finished"
     return f"the last run was stopped by its time limit (--timeout{limit}){done}, not by its trial budget; run the same command to continue"
 
 

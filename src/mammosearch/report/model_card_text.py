@@ -14,6 +14,8 @@ import html
 import re
 from typing import Any
 
+from mammosearch.words import plural
+
 # Inline Markdown syntax (CommonMark + GFM: emphasis, code, links and images, tables,
 # strikethrough), backslash-escaped wherever it appears; <, > and & become entities instead,
 # which also disarms autolinks and raw HTML. "_" only where it can open or close emphasis: an
@@ -187,7 +189,7 @@ def model_card_markdown(card: dict[str, Any]) -> str:
     estimates = card.get("estimates") or {}
     if estimates.get("bbc_cv"):
         bbc = estimates["bbc_cv"]
-        lines += ["", f"Estimate that survives selection (BBC-CV over {_md(bbc.get('trials'))} trials): AUC {_num(bbc.get('auc'))}{_ci(bbc.get('ci95'))}."]
+        lines += ["", f"Estimate that survives selection (BBC-CV over {_md(plural(int(bbc['trials']), 'complete trial') if isinstance(bbc.get('trials'), int) else bbc.get('trials'))}): AUC {_num(bbc.get('auc'))}{_ci(bbc.get('ci95'))}."]
     if estimates.get("honest_test"):
         lines += ["", f"Honest figure: the selected trial's test AUC {_num(estimates['honest_test'].get('auc'))}{_ci(estimates['honest_test'].get('ci95'))}."]
     baseline = card.get("baseline") or {}

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from mammosearch.config.params import TrialParams
 from mammosearch.report.figures import is_cv
 from mammosearch.store.record import from_user_attrs
+from mammosearch.words import plural
 
 
 def describe(params: TrialParams) -> str:
@@ -87,7 +88,7 @@ class RichStudyListener:
         for note in notes:
             self.console.print(f"[yellow]note:[/] {escape(note)}")
         if finished:
-            self.console.print(f"resuming: {finished} trial(s) already finished")
+            self.console.print(f"resuming: {plural(finished, 'trial')} already finished")
         self.finished, self.n_trials = finished, n_trials
         self.progress.update(self.trials_task, total=n_trials, completed=finished, visible=True, info=self._status())
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from mammosearch.metrics import position
 from mammosearch.report.figures import scored_on
 from mammosearch.report.leaderboard import Report
+from mammosearch.words import plural
 
 
 def auc_ci(auc: float | None, ci: list[float] | None) -> str:
@@ -31,7 +32,7 @@ def print_estimates(console: Console, report: Report) -> None:
         bbc = report.bbc
         console.print(
             f"[bold]BBC-CV estimate[/] of the selected configuration: AUC {auc_ci(bbc['auc'], bbc['ci95'])} "
-            f"({bbc['trials']} complete trials, {bbc['resamples']} patient resamples; trial {bbc['most_chosen_trial']} chosen in "
+            f"({plural(bbc['trials'], 'complete trial')}, {bbc['resamples']} patient resamples; trial {bbc['most_chosen_trial']} chosen in "
             f"{bbc['most_chosen_share']:.0%}). The best mean fold AUC, {report.best.value:.3f}, is the maximum over the trials and optimistic."
         )
     if report.ensemble is not None:
@@ -119,7 +120,7 @@ def print_importance(console: Console, report: Report) -> None:
         return
     if not importance.values:
         return
-    table = Table(title=f"Hyper-parameter importance ({importance.trials} complete trials; {escape(importance.evaluator)})", header_style="bold")
+    table = Table(title=f"Hyper-parameter importance ({plural(importance.trials, 'complete trial')}; {escape(importance.evaluator)})", header_style="bold")
     table.add_column("parameter")
     table.add_column("importance", justify="right")
     table.add_column("", justify="left")

@@ -42,6 +42,7 @@ from mammosearch.store.record import StudyContext, context_of, save_param_names,
 from mammosearch.store.storage import open_storage
 from mammosearch.trial.param_names import choose_names, first_distributions
 from mammosearch.trial.sampling import space_distributions
+from mammosearch.words import plural
 
 # Key paths (and everything under them) that may differ between runs of one study.
 LEFT_OUT = (
@@ -270,6 +271,10 @@ def record_space(study: optuna.Study, check: SpaceCheck, finished_before: int) -
     save_search_space(study, check.current, extensions or None)
 
 
+def _finished(count: Any) -> str:
+    return plural(count, "finished trial") if isinstance(count, int) else f"{count or '?'} finished trials"
+
+
 def extension_notes(extensions: list[dict[str, Any]] | None) -> tuple[str, ...]:
     """One line per recorded --extend-space, for the run summary: the study mixes spaces, and how."""
     notes = []
@@ -279,6 +284,6 @@ def extension_notes(extensions: list[dict[str, Any]] | None) -> tuple[str, ...]:
         renamed = ext.get("renamed")
         sampled = "".join(f"; new trials sample {plain} as {name} in Optuna (its choices or kind changed)"
                           for plain, name in sorted(renamed.items())) if isinstance(renamed, dict) else ""
-        notes.append(f"search space extended with --extend-space after {ext.get('finished_before', '?')} finished trial(s) "
+        notes.append(f"search space extended with --extend-space after {_finished(ext.get('finished_before'))} "
                      f"({ext.get('at', 'time not recorded')}): {shown}{sampled}")
     return tuple(notes)

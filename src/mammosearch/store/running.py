@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import optuna
 
+from mammosearch.words import plural
+
 LISTED = 10
 RECLAIM_HINT = (
     "if no run is going on (the one that started it was killed), run the same `mammosearch run` command again: "
@@ -27,7 +29,7 @@ def running_note(numbers: Sequence[int]) -> str | None:
     if not numbers:
         return None
     shown = ", ".join(str(n) for n in numbers[:LISTED]) + (f" and {len(numbers) - LISTED} more" if len(numbers) > LISTED else "")
-    return f"{len(numbers)} trial(s) still marked running: {shown}; {RECLAIM_HINT}"
+    return f"{plural(len(numbers), 'trial')} still marked running: {shown}; {RECLAIM_HINT}"
 
 
 def running_numbers(study: optuna.Study) -> list[int]:
