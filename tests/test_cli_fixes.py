@@ -210,7 +210,7 @@ def test_recycled_children_of_an_extended_study_pass_the_check(tmp_path):
     assert _run(tmp_path, "--n-trials", "1").exit_code == 0
     extended = _run(tmp_path, "--n-trials", "3", "--set", "training.epochs=1", "--extend-space", "--trials-per-process", "1")
     assert extended.exit_code == 0, extended.output
-    assert "2 new trial(s), 3 finished" in extended.output
+    assert "2 new trials, 3 finished" in extended.output
     assert len(context_of(_attrs(tmp_path)).space_extensions or []) == 1
 
 
