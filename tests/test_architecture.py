@@ -163,6 +163,15 @@ def test_models_data_and_metrics_never_import_optuna():
             assert "optuna" not in _all_imports(path), module
 
 
+def test_report_never_reaches_keras():
+    """What people read is built without Keras: no backend import, and nothing from models/ or trial/, not even lazily
+    (exporting a model and writing its card live in apply/)."""
+    for module, path in MODULES.items():
+        if module.startswith("mammosearch.report"):
+            assert not _all_imports(path) & {"keras", "tensorflow", "keras_tuner", "jax", "torch"}, module
+            assert not {m for m in GRAPH[module] if m.startswith(("mammosearch.models", "mammosearch.trial"))}, module
+
+
 # The modules whose job is Keras itself; everything else imports no backend at module
 # level, so the coordinating process (recycling's parent, `report`, `export-best` before it
 # loads a model) starts without TensorFlow's seconds of start-up.

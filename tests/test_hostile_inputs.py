@@ -16,15 +16,14 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from mammosearch.store.artifacts import StudyDir, safe_name
+from conftest import unpack
+from mammosearch.apply.export.best import export_best
 from mammosearch.cli import app
-from mammosearch.data.sources.folder import load_folder
-from mammosearch.data.sources.folder import FolderSpec
+from mammosearch.data.sources.folder import FolderSpec, load_folder
 from mammosearch.errors import DataError, ExportError, TrialFailed
-from mammosearch.report.export import export_best
+from mammosearch.store.artifacts import StudyDir, safe_name
 from mammosearch.store.results import load_study
 from mammosearch.trial.training import Arrays, fit_two_phase
-from conftest import unpack
 from test_models import params_for
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -137,11 +136,10 @@ def test_an_exploding_learning_rate_fails_the_trial_with_the_reason():
 
 
 def test_an_unwritable_artifact_folder_fails_that_trial_and_the_study_goes_on(tmp_path):
+    from conftest import TINY_SPACE
     from mammosearch.config.reader import parse_space
     from mammosearch.search.options import RunOptions
     from mammosearch.search.run import run_study
-
-    from conftest import TINY_SPACE
 
     results = tmp_path / "results"
     (results / "tiny").mkdir(parents=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mammosearch.apply.card.facts import predictive_values as card_values
+from mammosearch.apply.card.markdown import model_card_markdown
 from mammosearch.data.task import Task
 from mammosearch.metrics.predictive import SCREENING_PREVALENCES, predictive_values
-from mammosearch.report.model_card import predictive_values as card_values
-from mammosearch.report.model_card_text import model_card_markdown
 
 
 def _counted(sensitivity: float, specificity: float, prevalence: float, n: int = 1_000_000) -> tuple[float, float]:

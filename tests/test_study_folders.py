@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import TINY_SPACE
+from mammosearch.apply.export.folder import file_sha256
 from mammosearch.cli import app
 from mammosearch.errors import StorageError
-from mammosearch.report.export_folder import file_sha256
 from mammosearch.store.artifacts import OWNER_FILE, StudyDir, folder_name
 from mammosearch.store.ownership import claimed_study_dir, owned_study_dir
 from mammosearch.store.record import study_uid_of

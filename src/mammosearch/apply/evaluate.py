@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from mammosearch.apply.bundle import ModelBundle
+from mammosearch.apply.card.facts import patient_digest
 from mammosearch.apply.training_range import RangeCheck, TrainingRange, check_range, facts_of_provenance
 from mammosearch.data import paged
 from mammosearch.data.base import ImageSet
@@ -22,7 +23,6 @@ from mammosearch.errors import ApplyError
 from mammosearch.metrics import evaluate_predictions, patient_auc_ci, threshold_metrics
 from mammosearch.metrics.operating import calibration, pr_points
 from mammosearch.metrics.threshold_ci import threshold_metric_cis
-from mammosearch.report.model_card import patient_digest
 from mammosearch.report.subgroups import subgroup_aucs
 
 

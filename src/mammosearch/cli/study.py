@@ -66,9 +66,9 @@ def export_best(
     results_dir: ResultsOption = Path("results"),
 ) -> None:
     """Write the best trial's trained model (or an ensemble of the top K) and its model card (no retraining)."""
+    from mammosearch.apply.export.best import export_best as do_export
+    from mammosearch.apply.export.ensemble import export_ensemble
     from mammosearch.errors import ExportError
-    from mammosearch.report.export import export_best as do_export
-    from mammosearch.report.export_ensemble import export_ensemble
     from mammosearch.store.results import load_study
 
     runtime.import_keras_quietly()

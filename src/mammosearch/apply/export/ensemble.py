@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mammosearch.apply.card.facts import model_card, predictive_values
+from mammosearch.apply.export.best import ExportResult, assembled_path, write_card_text
+from mammosearch.apply.export.folder import CARD_FILE, MODEL_FILE, SHA256_KEY, file_sha256, staged_export
 from mammosearch.data.task import Task
 from mammosearch.errors import ExportError
 from mammosearch.files import write_json
 from mammosearch.metrics import threshold_metrics, youden_threshold
 from mammosearch.metrics.operating import operating_points
 from mammosearch.report.ensemble import ensemble_scores, members, selection_mean
-from mammosearch.report.export import ExportResult, assembled_path, write_card_text
-from mammosearch.report.export_folder import CARD_FILE, MODEL_FILE, SHA256_KEY, file_sha256, staged_export
-from mammosearch.report.model_card import model_card, predictive_values
 from mammosearch.store.results import StudyRecord
 
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mammosearch.apply.card.facts import model_card
+from mammosearch.apply.card.markdown import model_card_markdown
+from mammosearch.apply.export.folder import CARD_FILE, MODEL_FILE, SHA256_KEY, file_sha256, staged_export
 from mammosearch.errors import ExportError
 from mammosearch.files import write_atomically, write_json
-from mammosearch.report.export_folder import CARD_FILE, MODEL_FILE, SHA256_KEY, file_sha256, staged_export
-from mammosearch.report.model_card import model_card
-from mammosearch.report.model_card_text import model_card_markdown
 from mammosearch.store.ownership import check_model_owner
 from mammosearch.store.results import StudyRecord, TrialRow
 
