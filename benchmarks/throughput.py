@@ -50,7 +50,7 @@ def peak_for(name: str) -> float | None:
 
 
 def build(family: str, size: int):  # type: ignore[no-untyped-def]
-    from mammosearch.config.params import AugmentationParams, CnnParams, HeadParams, TrialParams
+    from mammosearch.spec.params import AugmentationParams, CnnParams, HeadParams, TrialParams
     from mammosearch.models.registry import build_model
 
     params = TrialParams(

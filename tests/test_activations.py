@@ -13,7 +13,7 @@ from mammosearch.models.registry import build_model
 from mammosearch.models.cached import feature_model, output_cut, trainer_model
 from mammosearch.models.cut import plan_cut, single_input_cuts
 from mammosearch.models.freezing import backbone_of, countable_layers
-from mammosearch.config.params import AugmentationParams
+from mammosearch.spec.params import AugmentationParams
 from mammosearch.trial.training import Arrays, fit_two_phase
 from test_models import params_for
 

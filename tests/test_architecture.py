@@ -17,8 +17,8 @@ PACKAGE = SRC / "mammosearch"
 # Highest first. Each layer holds one or more containers (a package, or modules that go
 # together); a module may import its own container and any lower layer, never a higher
 # layer, and never a sibling container of its own layer.
-SPACE = ("mammosearch.config.reader", "mammosearch.config.schema", "mammosearch.config.tunable")
-PARAMS = ("mammosearch.config.params", "mammosearch.config.fields", "mammosearch.config")
+SPACE = ("mammosearch.config",)
+PARAMS = ("mammosearch.spec",)
 BASE = ("mammosearch.metrics", "mammosearch.files", "mammosearch.words", "mammosearch.downloads", "mammosearch.runtime", "mammosearch.errors", "mammosearch")
 LAYERS: list[tuple[tuple[str, ...], ...]] = [
     (("mammosearch.cli",),),

@@ -246,7 +246,7 @@ def _fake_trial(number: int, value: float) -> optuna.trial.FrozenTrial:
 
 
 def test_epoch_lines_are_throttled_and_a_terminal_still_gets_bars():
-    from mammosearch.config.params import AugmentationParams, CnnParams, TrialParams
+    from mammosearch.spec.params import AugmentationParams, CnnParams, TrialParams
     from mammosearch.report.progress import RichStudyListener
 
     params = TrialParams(family="cnn", input_size=32, optimizer="adam", learning_rate=1e-3, batch_size=8, epochs=3,

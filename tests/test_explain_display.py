@@ -67,7 +67,7 @@ def test_a_coarse_target_layer_comes_with_an_earlier_one_to_use():
     import keras
 
     from mammosearch.apply.gradcam import finer_layer
-    from mammosearch.config.params import AugmentationParams, CnnParams, HeadParams, TrialParams
+    from mammosearch.spec.params import AugmentationParams, CnnParams, HeadParams, TrialParams
     from mammosearch.models.registry import build_model
 
     def params(family: str, size: int) -> TrialParams:
@@ -89,7 +89,7 @@ def test_explain_names_the_earlier_layer_when_the_default_map_is_2x2(tmp_path):
     from typer.testing import CliRunner
 
     from mammosearch.cli import app
-    from mammosearch.config.params import AugmentationParams, CnnParams, TrialParams
+    from mammosearch.spec.params import AugmentationParams, CnnParams, TrialParams
     from mammosearch.models.registry import build_model
 
     keras.backend.clear_session()

@@ -123,7 +123,7 @@ def test_a_large_set_is_resized_into_a_file_that_a_later_call_reuses(tmp_path, e
 
 
 def test_training_rows_stream_from_where_they_lie_above_the_threshold(monkeypatch):
-    from mammosearch.config.params import AugmentationParams, HeadParams, TrialParams
+    from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
     from mammosearch.trial.streaming import training_data
     from mammosearch.trial.training import Arrays
     from mammosearch.trial.views import ViewBatches

@@ -10,7 +10,7 @@ from mammosearch.errors import TrialFailed
 from mammosearch.models.freezing import freeze_backbone, unfreeze_top_layers
 from mammosearch.models.registry import FAMILIES as MODEL_BUILDERS, build_model
 from mammosearch.models.freezing import backbone_of, countable_layers
-from mammosearch.config.params import AugmentationParams, CnnParams, HeadParams, TrialParams
+from mammosearch.spec.params import AugmentationParams, CnnParams, HeadParams, TrialParams
 from mammosearch.trial.training import Arrays, fit_two_phase
 
 AUG = AugmentationParams(flip=True, rotation=0.05, zoom=0.1, contrast=0.1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from mammosearch.config.params import AugmentationParams, Categorical, CnnParams, FloatRange, Fixed, IntRange, TrialParams
+from mammosearch.spec.params import AugmentationParams, Categorical, CnnParams, FloatRange, Fixed, IntRange, TrialParams
 from mammosearch.store import record
 from mammosearch.store.kept_models import top_k
 from mammosearch.trial.outcome import CACHED, FOLD, TrialOutcome

@@ -3,7 +3,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from mammosearch.config.params import TrialParams
+from mammosearch.spec.params import TrialParams
 from mammosearch.trial.sampling import sample_params
 from mammosearch.config.reader import parse_space
 from mammosearch.config.schema import Space

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mammosearch.errors import SpaceError
-from mammosearch.config.params import Categorical, FloatRange, Fixed, IntRange
+from mammosearch.spec.params import Categorical, FloatRange, Fixed, IntRange
 from mammosearch.config.reader import load_space, parse_space
 from mammosearch.config.schema import Space
 

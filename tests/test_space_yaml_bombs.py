@@ -7,7 +7,7 @@ import tracemalloc
 
 import pytest
 
-from mammosearch.config.fields import show
+from mammosearch.spec.fields import show
 from mammosearch.config.reader import parse_space
 from mammosearch.errors import SpaceError
 

@@ -7,7 +7,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from mammosearch.config.params import AugmentationParams, HeadParams, TrialParams
+from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
 from mammosearch.data.phantoms import generate_synthetic
 from mammosearch.data.sources.synthetic import SyntheticSpec
 from mammosearch.models.cached import feature_model, head_only_model

@@ -14,8 +14,6 @@ from typing import Any
 
 import yaml
 
-from mammosearch.config.fields import Fields, show
-from mammosearch.config.params import ParamSpec
 from mammosearch.config.schema import (
     MIN_TRANSFER_INPUT,
     OBJECTIVES,
@@ -41,6 +39,8 @@ from mammosearch.data.registry import SOURCES, data_keys
 from mammosearch.data.split import SplitSpec
 from mammosearch.errors import SpaceError
 from mammosearch.models.registry import HEADS, family_names, transfer_families
+from mammosearch.spec.fields import Fields, show
+from mammosearch.spec.params import ParamSpec
 
 
 def load_space(path: Path | None, overrides: Sequence[str] = ()) -> Space:

@@ -1,4 +1,4 @@
-"""A tunable YAML node -> its :class:`~mammosearch.config.params.ParamSpec`.
+"""A tunable YAML node -> its :class:`~mammosearch.spec.params.ParamSpec`.
 
 A scalar is :class:`Fixed`, a list :class:`Categorical` (or :class:`Fixed` when it holds
 one value), a mapping with ``low``/``high`` a range. Values are checked with the key's
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mammosearch.config.fields import Fields, show
-from mammosearch.config.params import Fixed, FloatRange, IntRange, ParamSpec, Scalar, one_of
+from mammosearch.spec.fields import Fields, show
+from mammosearch.spec.params import Fixed, FloatRange, IntRange, ParamSpec, Scalar, one_of
 
 
 def _choices(fields: Fields, values: tuple[Scalar, ...], path: str) -> ParamSpec:

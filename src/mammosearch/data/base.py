@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from mammosearch.config.fields import Fields
 from mammosearch.data.task import LESION, Task
+from mammosearch.spec.fields import Fields
 
 SPLIT_NAMES = ("train", "val", "test")
 

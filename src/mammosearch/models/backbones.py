@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import keras
 
-from mammosearch.config.params import TrialParams
 from mammosearch.models.heads import HEAD_BUILDERS
 from mammosearch.models.stem import apply_augmentation, caffe_preprocess
+from mammosearch.spec.params import TrialParams
 
 RANDOM_INIT_SEED = 1234  # `weights: none` means this one fixed random backbone per family
 

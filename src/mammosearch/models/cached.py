@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import keras
 
-from mammosearch.config.params import TrialParams
 from mammosearch.models.cut import bottom_until, top_layers_after
 from mammosearch.models.freezing import backbone_of, countable_layers
 from mammosearch.models.heads import HEAD_BUILDERS
+from mammosearch.spec.params import TrialParams
 
 PREPROCESSED = "imagenet_caffe_means"  # the stem's last layer (models/stem.py)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import keras
 
-from mammosearch.config.params import TrialParams
 from mammosearch.models.heads import sigmoid_output
 from mammosearch.models.stem import apply_augmentation, scale_to_unit
+from mammosearch.spec.params import TrialParams
 
 
 def build_cnn(params: TrialParams, channels: int) -> keras.Model:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import keras
 
-from mammosearch.config.params import HeadParams
+from mammosearch.spec.params import HeadParams
 
 
 def sigmoid_output(x: keras.KerasTensor, seed: int | None = None) -> keras.KerasTensor:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mammosearch.config.params import TrialParams
+    from mammosearch.spec.params import TrialParams
 
 ModelBuilder = Callable[["TrialParams", int], Any]
 

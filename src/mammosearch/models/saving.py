@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mammosearch.config.params import TrialParams
 from mammosearch.files import write_atomically
+from mammosearch.spec.params import TrialParams
 
 MODEL_FILE = "model.keras"
 HEAD_WEIGHTS_FILE = "head.weights.h5"

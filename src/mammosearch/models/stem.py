@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from mammosearch.config.params import AugmentationParams
+from mammosearch.spec.params import AugmentationParams
 
 CAFFE_BGR_MEANS = (103.939, 116.779, 123.68)  # ImageNet channel means, BGR order
 

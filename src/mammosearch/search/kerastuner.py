@@ -20,7 +20,6 @@ from typing import Any
 
 import optuna
 
-from mammosearch.config.params import Categorical, FloatRange, IntRange, ParamSpec, TrialParams
 from mammosearch.config.schema import Space
 from mammosearch.errors import SpaceError, TrialFailed
 from mammosearch.search.listener import StudyListener
@@ -28,6 +27,7 @@ from mammosearch.search.objective import SearchObjective
 from mammosearch.search.options import ALGORITHMS, RunOptions
 from mammosearch.search.samplers import max_epochs
 from mammosearch.search.study import Prepared
+from mammosearch.spec.params import Categorical, FloatRange, IntRange, ParamSpec, TrialParams
 from mammosearch.store.kept_models import assemble_pending
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.trial.sampling import sample_params

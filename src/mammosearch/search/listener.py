@@ -6,7 +6,7 @@ from typing import Protocol
 
 import optuna
 
-from mammosearch.config.params import TrialParams
+from mammosearch.spec.params import TrialParams
 
 
 class StudyListener(Protocol):

@@ -16,13 +16,13 @@ from typing import Any
 
 import optuna
 
-from mammosearch.config.params import TrialParams
 from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
 from mammosearch.errors import TrialFailed
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import worker_number
 from mammosearch.search.seeding import trial_seed
+from mammosearch.spec.params import TrialParams
 from mammosearch.store import record
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.kept_models import keep_if_top_k

@@ -21,12 +21,12 @@ from typing import Any
 
 import optuna
 
-from mammosearch.config.params import TrialParams
 from mammosearch.config.schema import Space
 from mammosearch.errors import MammosearchError
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import RunOptions
 from mammosearch.search.study import finished_trials
+from mammosearch.spec.params import TrialParams
 
 
 class QueueListener:

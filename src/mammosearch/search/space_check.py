@@ -34,10 +34,10 @@ from typing import Any
 
 import optuna
 
-from mammosearch.config.params import PARAM_SPECS
 from mammosearch.config.schema import Space
 from mammosearch.errors import SpaceError
 from mammosearch.search.options import RunOptions
+from mammosearch.spec.params import PARAM_SPECS
 from mammosearch.store.record import StudyContext, context_of, save_param_names, save_search_space
 from mammosearch.store.storage import open_storage
 from mammosearch.trial.param_names import choose_names, first_distributions

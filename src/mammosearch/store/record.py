@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from mammosearch.config.params import TrialParams
+from mammosearch.spec.params import TrialParams
 from mammosearch.trial.outcome import EPOCH, TrialOutcome
 
 # Every field of TrialOutcome is stored under its own name.

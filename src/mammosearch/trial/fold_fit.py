@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mammosearch.config.params import TrialParams
 from mammosearch.data.base import ImageSet
 from mammosearch.data.folds import Fold
+from mammosearch.spec.params import TrialParams
 from mammosearch.trial.activations import ActivationCache, ActivationKey, extract, weights_identity
 from mammosearch.trial.events import EpochListener
 from mammosearch.trial.outcome import CACHED, CACHED_VIEWS, TrialOutcome

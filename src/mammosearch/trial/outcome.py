@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mammosearch.config.params import TrialParams
+from mammosearch.spec.params import TrialParams
 
 # Which way a trial trained (recorded as ``training_path``).
 FULL = "full network"

@@ -9,7 +9,7 @@ the sampler learns about each name only from the trials that drew it (it never f
 old choices' results to the new choice list). A change Optuna accepts (a wider range, the
 same choices) keeps the name, so the sampler goes on learning from every trial.
 
-The name is Optuna's business only: :class:`~mammosearch.config.params.TrialParams`
+The name is Optuna's business only: :class:`~mammosearch.spec.params.TrialParams`
 (what the leaderboard, report and export read) holds the plain field, whatever the name.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 from optuna.distributions import BaseDistribution, check_distribution_compatibility
 
-from mammosearch.config.params import Suggester
+from mammosearch.spec.params import Suggester
 
 SEPARATOR = "@"
 

@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from mammosearch.config.params import TrialParams
 from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
 from mammosearch.data.baselines import study_folds
@@ -25,6 +24,7 @@ from mammosearch.data.folds import Fold
 from mammosearch.data.resized import images_at
 from mammosearch.errors import MammosearchError, TrialFailed
 from mammosearch.metrics import evaluate_predictions, patient_auc_ci
+from mammosearch.spec.params import TrialParams
 from mammosearch.trial.activations import ActivationCache, images_fingerprint
 from mammosearch.trial.events import EpochListener
 from mammosearch.trial.fold_fit import FoldContext, FoldFit, fit_fold

@@ -14,7 +14,9 @@ from typing import Any
 
 from optuna.distributions import BaseDistribution
 
-from mammosearch.config.params import (
+from mammosearch.config.schema import Space
+from mammosearch.models.registry import family as family_entry
+from mammosearch.spec.params import (
     AugmentationParams,
     Categorical,
     CnnParams,
@@ -25,8 +27,6 @@ from mammosearch.config.params import (
     TrialParams,
     one_of,
 )
-from mammosearch.config.schema import Space
-from mammosearch.models.registry import family as family_entry
 from mammosearch.trial.param_names import Renamed
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from mammosearch.config.params import TrialParams
 from mammosearch.data.paged import is_large
+from mammosearch.spec.params import TrialParams
 from mammosearch.trial.training import Arrays, class_weights_for
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import keras
 
-from mammosearch.config.params import TrialParams
 from mammosearch.errors import SpaceError
+from mammosearch.spec.params import TrialParams
 
 
 def flat_hparams(params: TrialParams) -> dict[str, bool | int | float | str]:

@@ -16,10 +16,10 @@ from typing import Any
 import keras
 import numpy as np
 
-from mammosearch.config.params import TrialParams
 from mammosearch.data.paged import release
 from mammosearch.errors import TrialFailed
 from mammosearch.models.freezing import freeze_backbone, has_backbone, unfreeze_top_layers
+from mammosearch.spec.params import TrialParams
 from mammosearch.trial.events import MONITOR, EpochListener
 
 

@@ -19,9 +19,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from mammosearch.config.params import AugmentationParams
 from mammosearch.data.paged import computed_into, is_large, new_array, read_mapped, release
 from mammosearch.models.stem import augmentation_layers
+from mammosearch.spec.params import AugmentationParams
 
 BATCH = 64
 CHUNK = 16 * BATCH  # augmented images held at once (as float32) before the extractor sees them

@@ -20,7 +20,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mammosearch.config.fields import Fields
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode_many import decode_all
 from mammosearch.data.file_names import link_problem, undecodable
@@ -28,6 +27,7 @@ from mammosearch.data.provenance import provenance_of
 from mammosearch.data.split import SplitSpec, assign_splits
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
+from mammosearch.spec.fields import Fields
 
 PATHOLOGY = {"BENIGN": 0, "BENIGN_WITHOUT_CALLBACK": 0, "MALIGNANT": 1}
 REQUIRED = ("patient_id", "pathology", "image file path", "cropped image file path")

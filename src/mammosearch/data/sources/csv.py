@@ -15,7 +15,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mammosearch.config.fields import Fields, show
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import ColorMode
 from mammosearch.data.decode_many import decode_stacked
@@ -24,6 +23,7 @@ from mammosearch.data.file_names import link_problem, resolved
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
+from mammosearch.spec.fields import Fields, show
 
 LABELS = {"0": 0, "1": 1, "benign": 0, "malignant": 1}
 SPLITS = {"train": "train", "val": "val", "validation": "val", "test": "test"}

@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mammosearch.config.fields import Fields
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import Decoded, to_square
 from mammosearch.data.decode_many import decode_all
@@ -29,6 +28,7 @@ from mammosearch.data.file_names import undecodable
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
+from mammosearch.spec.fields import Fields
 
 ROW = re.compile(r"^mdb\d{3}\s")
 BACKGROUNDS = {"F", "G", "D"}

@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mammosearch.config.fields import Fields
 from mammosearch.data.base import Loaded, Provenance, Source
 from mammosearch.data.phantoms import generate_synthetic
 from mammosearch.data.task import Task
+from mammosearch.spec.fields import Fields
 
 
 @dataclass(frozen=True)

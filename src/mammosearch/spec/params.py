@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from mammosearch.config.fields import show  # messages show a short prefix of a value, never all of it
+from mammosearch.spec.fields import show  # messages show a short prefix of a value, never all of it
 
 Scalar = int | float | str | bool
 
