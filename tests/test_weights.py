@@ -102,7 +102,7 @@ def test_a_weights_file_of_the_wrong_shape_is_refused(tmp_path):
 def _serve(monkeypatch, www: Path, url: str, payload: bytes, md5: str | None = None) -> None:
     (www / "vgg16_notop.h5").write_bytes(payload)
     vgg16 = registry.FAMILIES["vgg16"]
-    served = dataclasses.replace(vgg16.imagenet, url=f"{url}/vgg16_notop.h5", md5=md5 or hashlib.md5(payload).hexdigest())
+    served = dataclasses.replace(vgg16.imagenet, url=f"{url}/vgg16_notop.h5", hash=md5 or hashlib.md5(payload).hexdigest())
     monkeypatch.setitem(registry.FAMILIES, "vgg16", dataclasses.replace(vgg16, imagenet=served))
 
 

@@ -1,9 +1,10 @@
 """Transfer families: a keras.applications backbone (frozen) with a new head.
 
-Both VGG16 and ResNet50 use Keras' "caffe" preprocessing (RGB -> BGR, minus the ImageNet
-channel means, no scaling). The models do that preprocessing *inside* the network with
-built-in layers, so an exported model takes raw 0..255 pixels and loads in Keras safe
-mode without any custom code. Which backbone, and its weights file: ``registry.py``.
+One builder for every family: the registry entry says which backbone, which preprocessing
+its weights expect (VGG16/ResNet50: Keras' "caffe"; EfficientNetV2/ConvNeXt: built into the
+backbone) and its weights file. The models preprocess *inside* the network with built-in
+layers, so an exported model takes raw 0..255 pixels and loads in Keras safe mode without
+any custom code.
 """
 
 from __future__ import annotations
@@ -12,25 +13,33 @@ import keras
 
 from mammosearch.config.params import TrialParams
 from mammosearch.models.heads import HEAD_BUILDERS
-from mammosearch.models.stem import apply_augmentation, caffe_preprocess
+from mammosearch.models.registry import Family
+from mammosearch.models.stem import PREPROCESSORS, apply_augmentation
 
 RANDOM_INIT_SEED = 1234  # `weights: none` means this one fixed random backbone per family
 
 
-def build_transfer(params: TrialParams, channels: int, application: str) -> keras.Model:
+def build_transfer(params: TrialParams, channels: int, entry: Family) -> keras.Model:
     """Frozen ``keras.applications.<application>`` backbone + a new head (feature extraction); fine-tuning unfreezes later."""
     if params.head is None:
         raise ValueError(f"the {params.family} family needs `params.head`")
+    assert entry.application is not None and entry.output_layer is not None
     size = params.input_size
-    constructor = getattr(keras.applications, application)
-    # weights: "imagenet" (fetched before the first trial), a local file, or None.
+    constructor = getattr(keras.applications, entry.application)
+    # weights: "imagenet" (fetched before the first trial), a local file, or None. Families with
+    # preprocessing built in get it from Keras (include_preprocessing defaults to True there).
     backbone = constructor(include_top=False, weights=params.weights, input_shape=(size, size, 3))
+    last = backbone.layers[-1]
+    if last.name != entry.output_layer:
+        # Keras auto-names it (ConvNeXt's "layer_normalization_<n>", n depending on what the
+        # process built before): a fixed name keeps cache keys and Grad-CAM targets stable.
+        last.name = entry.output_layer
     if params.weights is None:
         reinitialize_deterministically(backbone)
     backbone.trainable = False
     inputs = keras.Input((size, size, channels), name="image")
     x = apply_augmentation(inputs, params.augmentation)
-    x = caffe_preprocess(x, channels)
+    x = PREPROCESSORS[entry.preprocessing_mode](x, channels)
     # training=False keeps the backbone's BatchNorm layers in inference mode, also when fine-tuning.
     features = backbone(x, training=False)
     outputs = HEAD_BUILDERS[params.head.kind](features, params.head, seed=params.seed)

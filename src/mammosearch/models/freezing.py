@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from mammosearch.errors import TrialFailed
+from mammosearch.models.registry import family_of_backbone
 
 
 def backbone_of(model: keras.Model) -> keras.Model:
@@ -13,6 +14,12 @@ def backbone_of(model: keras.Model) -> keras.Model:
         if isinstance(layer, keras.Model):
             return layer
     raise ValueError(f"model {model.name!r} has no backbone (only transfer families have one)")
+
+
+def backbone_input(model: keras.Model) -> keras.KerasTensor:
+    """The tensor the full model feeds its backbone (the stem's output), whatever layer made it."""
+    backbone = backbone_of(model)
+    return backbone._inbound_nodes[-1].input_tensors[0]  # Keras 3 functional graph (no public accessor)
 
 
 def has_backbone(model: keras.Model) -> bool:
@@ -31,7 +38,9 @@ def freeze_backbone(model: keras.Model) -> None:
 def unfreeze_top_layers(model: keras.Model, n_layers: int) -> int:
     """Unfreeze the top ``n_layers`` of the backbone; returns how many now hold trainable weights.
 
-    BatchNormalization layers stay frozen: the backbone is always called with
+    A family that fine-tunes by blocks (``registry.Family.fine_tune_by``) rounds ``n_layers``
+    to the nearest whole block first, the same rounding as the cached path's cut, so both
+    paths train the same layers. BatchNormalization layers stay frozen: the backbone is always called with
     ``training=False`` (inference-mode statistics) and its gamma/beta are not updated
     either, the usual recipe for fine-tuning on small data sets.
     """
@@ -42,6 +51,11 @@ def unfreeze_top_layers(model: keras.Model, n_layers: int) -> int:
             f"unfrozen_layers={n_layers} but {backbone.name} has {len(layers)} layers; "
             f"choose 1..{len(layers)}"
         )
+    entry = family_of_backbone(backbone.name)
+    if entry is not None and entry.fine_tune_by == "blocks":
+        from mammosearch.models.cut import plan_cut
+
+        n_layers = plan_cut(backbone, n_layers).unfrozen
     backbone.trainable = True
     for layer in layers[: len(layers) - n_layers]:
         layer.trainable = False
