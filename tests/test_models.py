@@ -268,3 +268,16 @@ def test_block_families_unfreeze_whole_blocks_the_same_as_the_cached_cut(family)
     # The lowest unfrozen layer reads the cut tensor: the cached path's trainer starts exactly there.
     first = above[0]
     assert first.input is cut_tensor(backbone, plan.cut_layer) or plan.cut_layer == first.name + INPUT_SUFFIX
+
+
+@pytest.mark.parametrize("family", TRANSFER)
+def test_weights_none_is_the_same_random_backbone_whatever_the_global_seed(family):
+    # What caching its activations across trials and assembling an export from a head rely on;
+    # EfficientNetV2's depthwise kernels and ConvNeXt's nested stem were once left to the global RNG.
+    drawn = []
+    for seed in (1, 2):
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed)
+        drawn.append(backbone_of(build_model(params_for(family), channels=1)).weights)
+    for first, second in zip(*drawn):
+        np.testing.assert_array_equal(first.numpy(), second.numpy(), err_msg=first.path)

@@ -46,17 +46,36 @@ def build_transfer(params: TrialParams, channels: int, entry: Family) -> keras.M
     return keras.Model(inputs, outputs, name=f"{params.family}_{params.head.kind}")
 
 
+# Each weight and where its layer keeps the initializer (Keras 3's DepthwiseConv2D keeps its
+# `kernel`'s as `depthwise_initializer`).
+_INITIALIZERS: dict[str, tuple[str, ...]] = {
+    "kernel": ("kernel_initializer", "depthwise_initializer"),
+    "depthwise_kernel": ("depthwise_kernel_initializer", "depthwise_initializer"),
+    "pointwise_kernel": ("pointwise_initializer",),
+    "bias": ("bias_initializer",),
+    "gamma": ("gamma_initializer",),
+    "beta": ("beta_initializer",),
+    "moving_mean": ("moving_mean_initializer",),
+    "moving_variance": ("moving_variance_initializer",),
+}
+_NESTED_SEED_STRIDE = 100_000  # seeds of a nested model's layers (ConvNeXt's stem) stay clear of the others
+
+
 def reinitialize_deterministically(model: keras.Model, seed: int = RANDOM_INIT_SEED) -> None:
     """Re-draw every weight with the layer's own initializer and a fixed seed.
 
     ``weights: none`` then means the same random backbone in every trial (whatever the
     trial's seed), which is what lets its activations be cached across trials and makes
-    "from scratch" results comparable between trials.
+    "from scratch" results comparable between trials. Nested models (ConvNeXt's stem and
+    downsampling blocks) are re-drawn too, with seeds of their own.
     """
     for index, layer in enumerate(model.layers):
-        for name in ("kernel", "depthwise_kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"):
+        if isinstance(layer, keras.Model):
+            reinitialize_deterministically(layer, seed + _NESTED_SEED_STRIDE * (index + 1))
+            continue
+        for name, initializer_names in _INITIALIZERS.items():
             variable = getattr(layer, name, None)
-            initializer = getattr(layer, f"{name}_initializer", None)
+            initializer = next((getattr(layer, n) for n in initializer_names if getattr(layer, n, None) is not None), None)
             if variable is None or initializer is None or not hasattr(variable, "assign"):
                 continue
             config = initializer.get_config()

@@ -40,11 +40,10 @@ class CutPlan:
 
 
 def _producers(operation: Any) -> list[Any]:
-    found = []
-    for node in operation._inbound_nodes:  # Keras 3 functional graph (no public accessor)
-        for tensor in node.input_tensors:
-            found.append(tensor._keras_history.operation)
-    return found
+    # The first node is the backbone's own graph (Keras 3, no public accessor); a model built
+    # later on part of it (the cached path's trainer) adds nodes that read other tensors.
+    node = operation._inbound_nodes[0]
+    return [tensor._keras_history.operation for tensor in node.input_tensors]
 
 
 def all_cuts(backbone: keras.Model) -> list[Cut]:
