@@ -102,8 +102,10 @@ def test_the_key_changes_with_images_and_preprocessing(tmp_path):
     assert len(calls) == 1
 
 
+# A random EfficientNetV2-B0's 32 px features are tiny (std 1e-3): a BatchNorm head would blow
+# up float rounding between the two paths, so it gets the pooling head here.
 @pytest.mark.parametrize("family, head", [
-    ("vgg16", "gap_dropout"), ("resnet50", "dense_bn_dropout"), ("efficientnetv2-b0", "dense_bn_dropout"), ("convnext_tiny", "gap_dropout"),
+    ("vgg16", "gap_dropout"), ("resnet50", "dense_bn_dropout"), ("efficientnetv2-b0", "gap_dropout"), ("convnext_tiny", "dense_bn_dropout"),
 ])
 def test_the_head_alone_on_cached_activations_trains_like_the_full_model(family, head):
     """What the objective does for feature extraction: no backbone built, same predictions."""
