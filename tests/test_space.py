@@ -210,11 +210,34 @@ def test_the_backbone_layer_counts_the_spaces_readme_states_are_true():
     from mammosearch.models.registry import family
 
     text = (REPO / "search_spaces" / "README.md").read_text(encoding="utf-8")
-    stated = {name.lower(): int(count) for name, count in re.findall(r"(VGG16|ResNet50): (\d+) layers", text)}
-    assert set(stated) == {"vgg16", "resnet50"}
+    from mammosearch.models.registry import transfer_families
+
+    by_application = {family(name).application: name for name in transfer_families()}
+    stated = {by_application[app]: int(count) for app, count in re.findall(r"(\w+): (\d+) layers", text) if app in by_application}
+    assert set(stated) == set(transfer_families())
     for name, count in stated.items():
         build = getattr(keras.applications, family(name).application)
         backbone = build(include_top=False, weights=None, input_shape=(32, 32, 3))
         assert len(countable_layers(backbone)) == count, name
     for path in SHIPPED:
         assert not re.search(r"(VGG16|ResNet50) has \d+", path.read_text(encoding="utf-8")), f"{path.name} states a layer count of its own"
+
+
+def test_the_family_table_of_the_spaces_readme_names_every_family_with_its_weights_file():
+    from mammosearch.models.registry import FAMILIES
+
+    text = (REPO / "search_spaces" / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line for line in text.splitlines() if line.startswith("| `") and line.count("|") == 7}
+    assert set(rows) == set(FAMILIES)
+    for name, entry in FAMILIES.items():
+        if entry.imagenet is not None:
+            assert f"`{entry.imagenet.name}` ({entry.imagenet.algorithm})" in rows[name]
+            assert f"| {entry.min_input_size} |" in rows[name]
+
+
+@pytest.mark.parametrize("family", ["efficientnetv2-b0", "convnext_tiny"])
+def test_the_new_families_are_allowed_with_their_own_weights_key_and_minimum(family: str):
+    space = parse_space(f"model: {{families: [{family}], weights: {{{family}: imagenet}}}}\n")
+    assert space.model.families == (family,) and space.model.weights == {family: "imagenet"}
+    with pytest.raises(SpaceError, match=f"model.input_size: .* needs inputs of at least 32 px, got 24"):
+        parse_space(f"model: {{families: [{family}], input_size: 24}}\n")
