@@ -13,33 +13,35 @@ import keras
 
 from mammosearch.config.params import TrialParams
 from mammosearch.models.heads import HEAD_BUILDERS
-from mammosearch.models.registry import Family
 from mammosearch.models.stem import PREPROCESSORS, apply_augmentation
 
 RANDOM_INIT_SEED = 1234  # `weights: none` means this one fixed random backbone per family
 
 
-def build_transfer(params: TrialParams, channels: int, entry: Family) -> keras.Model:
-    """Frozen ``keras.applications.<application>`` backbone + a new head (feature extraction); fine-tuning unfreezes later."""
+def build_transfer(params: TrialParams, channels: int, *, application: str, output_layer: str, preprocessing: str) -> keras.Model:
+    """Frozen ``keras.applications.<application>`` backbone + a new head (feature extraction); fine-tuning unfreezes later.
+
+    The keyword arguments are the family's registry entry: its backbone constructor, the name of
+    the backbone's last layer, and its preprocessing mode (``stem.PREPROCESSORS``).
+    """
     if params.head is None:
         raise ValueError(f"the {params.family} family needs `params.head`")
-    assert entry.application is not None and entry.output_layer is not None
     size = params.input_size
-    constructor = getattr(keras.applications, entry.application)
+    constructor = getattr(keras.applications, application)
     # weights: "imagenet" (fetched before the first trial), a local file, or None. Families with
     # preprocessing built in get it from Keras (include_preprocessing defaults to True there).
     backbone = constructor(include_top=False, weights=params.weights, input_shape=(size, size, 3))
     last = backbone.layers[-1]
-    if last.name != entry.output_layer:
+    if last.name != output_layer:
         # Keras auto-names it (ConvNeXt's "layer_normalization_<n>", n depending on what the
         # process built before): a fixed name keeps cache keys and Grad-CAM targets stable.
-        last.name = entry.output_layer
+        last.name = output_layer
     if params.weights is None:
         reinitialize_deterministically(backbone)
     backbone.trainable = False
     inputs = keras.Input((size, size, channels), name="image")
     x = apply_augmentation(inputs, params.augmentation)
-    x = PREPROCESSORS[entry.preprocessing_mode](x, channels)
+    x = PREPROCESSORS[preprocessing](x, channels)
     # training=False keeps the backbone's BatchNorm layers in inference mode, also when fine-tuning.
     features = backbone(x, training=False)
     outputs = HEAD_BUILDERS[params.head.kind](features, params.head, seed=params.seed)

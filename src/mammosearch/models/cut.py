@@ -20,7 +20,7 @@ from typing import Any
 
 import keras
 
-from mammosearch.models.freezing import countable_layers
+from mammosearch.models.graph import countable_layers
 from mammosearch.models.registry import family_of_backbone
 
 INPUT_SUFFIX = ":input"

@@ -5,30 +5,11 @@ from __future__ import annotations
 import keras
 
 from mammosearch.errors import TrialFailed
+from mammosearch.models.cut import plan_cut
+from mammosearch.models.graph import backbone_input, backbone_of, countable_layers, has_backbone
 from mammosearch.models.registry import family_of_backbone
 
-
-def backbone_of(model: keras.Model) -> keras.Model:
-    """The nested keras.applications model (named after its family: vgg16, resnet50)."""
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            return layer
-    raise ValueError(f"model {model.name!r} has no backbone (only transfer families have one)")
-
-
-def backbone_input(model: keras.Model) -> keras.KerasTensor:
-    """The tensor the full model feeds its backbone (the stem's output), whatever layer made it."""
-    backbone = backbone_of(model)
-    return backbone._inbound_nodes[-1].input_tensors[0]  # Keras 3 functional graph (no public accessor)
-
-
-def has_backbone(model: keras.Model) -> bool:
-    return any(isinstance(layer, keras.Model) for layer in model.layers)
-
-
-def countable_layers(backbone: keras.Model) -> list[keras.layers.Layer]:
-    """The layers that ``unfrozen_layers`` counts: every layer but the input."""
-    return [layer for layer in backbone.layers if not isinstance(layer, keras.layers.InputLayer)]
+__all__ = ["backbone_input", "backbone_of", "countable_layers", "freeze_backbone", "has_backbone", "unfreeze_top_layers"]
 
 
 def freeze_backbone(model: keras.Model) -> None:
@@ -53,8 +34,6 @@ def unfreeze_top_layers(model: keras.Model, n_layers: int) -> int:
         )
     entry = family_of_backbone(backbone.name)
     if entry is not None and entry.fine_tune_by == "blocks":
-        from mammosearch.models.cut import plan_cut
-
         n_layers = plan_cut(backbone, n_layers).unfrozen
     backbone.trainable = True
     for layer in layers[: len(layers) - n_layers]:

@@ -59,7 +59,11 @@ def _build_cnn(params: TrialParams, channels: int) -> Any:
 def _build_transfer(params: TrialParams, channels: int) -> Any:
     from mammosearch.models.backbones import build_transfer
 
-    return build_transfer(params, channels, FAMILIES[params.family])
+    entry = FAMILIES[params.family]
+    assert entry.application is not None and entry.output_layer is not None
+    return build_transfer(
+        params, channels, application=entry.application, output_layer=entry.output_layer, preprocessing=entry.preprocessing_mode
+    )
 
 
 @dataclass(frozen=True)
