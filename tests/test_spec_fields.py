@@ -9,13 +9,18 @@ import pytest
 
 from mammosearch.config.fields import Fields
 from mammosearch.data.registry import SOURCES, data_keys
+from mammosearch.data.sources.cbis_ddsm import CbisDdsmSpec
+from mammosearch.data.sources.csv import CsvSpec
 from mammosearch.data.sources.folder import FolderSpec
+from mammosearch.data.sources.mias import MiasSpec
 from mammosearch.data.sources.synthetic import SyntheticSpec
 from mammosearch.data.spec_fields import integer, key, number, read_spec, spec_keys
 from mammosearch.errors import SpaceError
 
 
-@pytest.mark.parametrize("name, spec", [("synthetic", SyntheticSpec), ("folder", FolderSpec)])
+@pytest.mark.parametrize("name, spec", [
+    ("synthetic", SyntheticSpec), ("folder", FolderSpec), ("mias", MiasSpec), ("csv", CsvSpec), ("cbis_ddsm", CbisDdsmSpec),
+])
 def test_a_sources_keys_are_its_spec_fields(name, spec):
     assert SOURCES[name].keys == spec_keys(spec) == tuple(f.name for f in dataclasses.fields(spec) if f.name != "source")
 

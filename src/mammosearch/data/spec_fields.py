@@ -38,6 +38,15 @@ def choice(*allowed: str) -> Reader:
     return lambda fields, node, path: fields.choice(node, path, allowed)
 
 
+def boolean() -> Reader:
+    return lambda fields, node, path: fields.boolean(node, path)
+
+
+def optional_path() -> Reader:
+    """A path, or null for the source's own default place."""
+    return lambda fields, node, where: fields.path(node, where) if node is not None else None
+
+
 def path() -> Reader:
     return lambda fields, node, where: fields.path(node, where)
 
