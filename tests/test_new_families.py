@@ -59,3 +59,18 @@ def test_a_new_family_searches_exports_and_reloads_in_safe_mode(tmp_path, family
     scores = model.predict(val.images.astype("float32"), verbose=0).reshape(-1)
     stored = json.loads((out / "predictions.json").read_text())["val"]
     np.testing.assert_allclose(scores, stored["scores"], atol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["efficientnetv2-b0", "convnext_tiny"])
+def test_grad_cam_finds_the_new_familys_default_layer_and_explains(family):
+    from mammosearch.apply.gradcam import cam_parts, gradcam
+    from mammosearch.models.registry import FAMILIES, build_model
+    from test_models import params_for
+
+    keras.backend.clear_session()
+    model = build_model(params_for(family, input_size=64), channels=1)
+    parts = cam_parts(model)
+    assert [p.layer for p in parts] == [FAMILIES[family].gradcam_layer]
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 64, 64, 1)).astype("float32")
+    maps = gradcam(parts, pixels)
+    assert maps.shape[0] == 2 and np.all(np.isfinite(maps))
