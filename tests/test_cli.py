@@ -42,7 +42,7 @@ BAD_SPACES = {
     "unknown_key": ("trainig: {epochs: 2}\n", "did you mean 'training'"),
     "wrong_type": ("training: {epochs: lots}\n", "training.epochs: expected an integer, got 'lots'"),
     "low_above_high": ("training: {learning_rate: {low: 0.1, high: 0.001}}\n", "`low <= high` must hold"),
-    "unknown_family": ("model: {families: [cnn, inception]}\n", "unknown value 'inception' (allowed: cnn, vgg16, resnet50)"),
+    "unknown_family": ("model: {families: [cnn, inception]}\n", "unknown value 'inception' (allowed: cnn, vgg16, resnet50, efficientnetv2-b0, convnext_tiny)"),
     "unknown_head": ("model: {heads: [attention]}\n", "unknown value 'attention'"),
 }
 

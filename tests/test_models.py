@@ -180,3 +180,104 @@ def test_fit_returns_the_validation_scores_of_the_restored_best_epoch():
     np.testing.assert_allclose(result.best_val_scores, predict_scores(model, x, params.batch_size), atol=1e-6)
     best = result.history[result.best_epoch - 1]
     assert validation_metrics(1 - y, result.best_val_scores)["val_auc"] == pytest.approx(best["val_auc"], abs=1e-12)
+
+
+# --- The registry's data, held against the graphs Keras builds (one build per family per module) ---
+
+TRANSFER = [name for name, entry in MODEL_BUILDERS.items() if entry.transfer]
+
+
+@pytest.fixture(scope="module")
+def built():
+    """One full model per transfer family (grayscale, 32 px), built once for this module's checks."""
+    models: dict[str, keras.Model] = {}
+
+    def get(family: str) -> keras.Model:
+        if family not in models:
+            models[family] = build_model(params_for(family), channels=1)
+        return models[family]
+
+    return get
+
+
+@pytest.mark.parametrize("family", TRANSFER)
+def test_each_entry_states_what_its_built_backbone_is(built, family):
+    from mammosearch.models.cut import all_cuts, block_cuts
+
+    entry = MODEL_BUILDERS[family]
+    backbone = backbone_of(built(family))
+    assert backbone.name == family  # the family is named as Keras names its backbone
+    assert countable_layers(backbone)[-1].name == entry.output_layer
+    assert entry.gradcam_layer in {layer.name for layer in backbone.layers}
+    weights = {layer.name: tuple(layer.weights[0].shape) for layer in backbone.layers if layer.weights}
+    for layer, shape in entry.weight_markers:
+        assert weights[layer] == shape, layer
+    blocks, every = block_cuts(backbone), all_cuts(backbone)
+    assert blocks and set(blocks) <= set(every)  # every declared block boundary is a real cut
+    if entry.fine_tune_by == "layers":
+        assert blocks == every  # VGG16 and ResNet50 cut where they cut before the entries said so
+    else:
+        assert len(blocks) < len(every)
+
+
+@pytest.mark.parametrize("family", TRANSFER)
+def test_each_entry_states_the_smallest_input_keras_builds(family):
+    entry = MODEL_BUILDERS[family]
+    constructor = getattr(keras.applications, entry.application)
+    side = entry.min_input_size - 1
+    with pytest.raises(ValueError, match="at least"):
+        constructor(include_top=False, weights=None, input_shape=(side, side, 3))
+
+
+@pytest.mark.parametrize("family", [f for f in TRANSFER if MODEL_BUILDERS[f].preprocessing_mode == "model"])
+def test_built_in_preprocessing_families_get_raw_pixels_repeated_to_three_channels(built, family):
+    model = built(family)
+    before = [layer.name for layer in model.layers[: model.layers.index(backbone_of(model))]]
+    assert before == ["image", "aug_flip", "aug_rotation", "aug_zoom", "aug_contrast", "gray_to_rgb"]
+    # ... and the backbone normalises them itself with ImageNet statistics (scaled to 0..255 or after /255).
+    norms = [layer for layer in backbone_of(model).layers[:4] if isinstance(layer, keras.layers.Normalization)]
+    assert len(norms) == 1
+
+
+@pytest.mark.parametrize("mode", ["torch", "tf"])
+def test_torch_and_tf_modes_match_keras_preprocess_input(mode):
+    from keras.src.applications.imagenet_utils import preprocess_input
+
+    from mammosearch.models.stem import PREPROCESSORS
+
+    inputs = keras.Input((8, 8, 3))
+    stem = keras.Model(inputs, PREPROCESSORS[mode](inputs, 3))
+    rgb = np.random.default_rng(4).integers(0, 256, (2, 8, 8, 3)).astype("float32")
+    np.testing.assert_allclose(stem.predict(rgb, verbose=0), preprocess_input(rgb.copy(), mode=mode), atol=1e-5)
+
+
+@pytest.mark.parametrize("family", [f for f in TRANSFER if MODEL_BUILDERS[f].fine_tune_by == "blocks"])
+def test_block_families_unfreeze_whole_blocks_the_same_as_the_cached_cut(family):
+    from mammosearch.models.cut import INPUT_SUFFIX, cut_tensor, plan_cut
+
+    model = build_model(params_for(family), channels=1)
+    backbone = backbone_of(model)
+    freeze_backbone(model)
+    plan = plan_cut(backbone, 12)
+    unfreeze_top_layers(model, 12)
+    layers = countable_layers(backbone)
+    above, below = layers[len(layers) - plan.unfrozen :], layers[: len(layers) - plan.unfrozen]
+    assert plan.unfrozen != 12  # rounded to a whole block, not 12 layers
+    assert not any(layer.trainable for layer in below)
+    assert all(layer.trainable for layer in above if not isinstance(layer, keras.layers.BatchNormalization))
+    # The lowest unfrozen layer reads the cut tensor: the cached path's trainer starts exactly there.
+    first = above[0]
+    assert first.input is cut_tensor(backbone, plan.cut_layer) or plan.cut_layer == first.name + INPUT_SUFFIX
+
+
+@pytest.mark.parametrize("family", TRANSFER)
+def test_weights_none_is_the_same_random_backbone_whatever_the_global_seed(family):
+    # What caching its activations across trials and assembling an export from a head rely on;
+    # EfficientNetV2's depthwise kernels and ConvNeXt's nested stem were once left to the global RNG.
+    drawn = []
+    for seed in (1, 2):
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed)
+        drawn.append(backbone_of(build_model(params_for(family), channels=1)).weights)
+    for first, second in zip(*drawn):
+        np.testing.assert_array_equal(first.numpy(), second.numpy(), err_msg=first.path)

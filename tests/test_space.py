@@ -84,10 +84,10 @@ def test_weights_accept_a_local_file_and_per_family_values(tmp_path: Path):
         ("training: {learning_rate: {low: 0, high: 0.01, log: true}}", "training.learning_rate.low: must be > 0"),
         ("training: {learning_rate: .nan}", "training.learning_rate: expected a finite number"),
         ("training: {learning_rate: {high: 0.1}}", "`low` is missing"),
-        ("model: {families: [cnn, alexnet]}", "model.families[1]: unknown value 'alexnet' (allowed: cnn, vgg16, resnet50)"),
+        ("model: {families: [cnn, alexnet]}", "model.families[1]: unknown value 'alexnet' (allowed: cnn, vgg16, resnet50, efficientnetv2-b0, convnext_tiny)"),
         ("model: {families: []}", "model.families: must name at least one"),
         ("model: {heads: [gap]}", "model.heads[0]: unknown value 'gap'"),
-        ("model: {families: [vgg16], input_size: 16}", "model.input_size: VGG16 and ResNet50 need inputs of at least 32 px"),
+        ("model: {families: [vgg16], input_size: 16}", "model.input_size: VGG16 needs inputs of at least 32 px"),
         ("model: {families: [vgg16], weights: /no/such/file.h5}", "model.weights: expected imagenet, none or an existing weights file"),
         ("study: {sampler: bayes}", "study.sampler: unknown value 'bayes'"),
         ("study: {pruner: {name: median, patience: 2}}", "study.pruner.patience: unknown key"),
@@ -210,11 +210,34 @@ def test_the_backbone_layer_counts_the_spaces_readme_states_are_true():
     from mammosearch.models.registry import family
 
     text = (REPO / "search_spaces" / "README.md").read_text(encoding="utf-8")
-    stated = {name.lower(): int(count) for name, count in re.findall(r"(VGG16|ResNet50): (\d+) layers", text)}
-    assert set(stated) == {"vgg16", "resnet50"}
+    from mammosearch.models.registry import transfer_families
+
+    by_application = {family(name).application: name for name in transfer_families()}
+    stated = {by_application[app]: int(count) for app, count in re.findall(r"(\w+): (\d+) layers", text) if app in by_application}
+    assert set(stated) == set(transfer_families())
     for name, count in stated.items():
         build = getattr(keras.applications, family(name).application)
         backbone = build(include_top=False, weights=None, input_shape=(32, 32, 3))
         assert len(countable_layers(backbone)) == count, name
     for path in SHIPPED:
         assert not re.search(r"(VGG16|ResNet50) has \d+", path.read_text(encoding="utf-8")), f"{path.name} states a layer count of its own"
+
+
+def test_the_family_table_of_the_spaces_readme_names_every_family_with_its_weights_file():
+    from mammosearch.models.registry import FAMILIES
+
+    text = (REPO / "search_spaces" / "README.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line for line in text.splitlines() if line.startswith("| `") and line.count("|") == 7}
+    assert set(rows) == set(FAMILIES)
+    for name, entry in FAMILIES.items():
+        if entry.imagenet is not None:
+            assert f"`{entry.imagenet.name}` ({entry.imagenet.algorithm})" in rows[name]
+            assert f"| {entry.min_input_size} |" in rows[name]
+
+
+@pytest.mark.parametrize("family", ["efficientnetv2-b0", "convnext_tiny"])
+def test_the_new_families_are_allowed_with_their_own_weights_key_and_minimum(family: str):
+    space = parse_space(f"model: {{families: [{family}], weights: {{{family}: imagenet}}}}\n")
+    assert space.model.families == (family,) and space.model.weights == {family: "imagenet"}
+    with pytest.raises(SpaceError, match=f"model.input_size: .* needs inputs of at least 32 px, got 24"):
+        parse_space(f"model: {{families: [{family}], input_size: 24}}\n")

@@ -99,25 +99,60 @@ def test_a_weights_file_of_the_wrong_shape_is_refused(tmp_path):
     _one_error_line(result, "model.weights.vgg16", "block1_conv1 has kernel shape (3, 3, 1, 64)", "(3, 3, 3, 64)")
 
 
-def _serve(monkeypatch, www: Path, url: str, payload: bytes, md5: str | None = None) -> None:
-    (www / "vgg16_notop.h5").write_bytes(payload)
-    vgg16 = registry.FAMILIES["vgg16"]
-    served = dataclasses.replace(vgg16.imagenet, url=f"{url}/vgg16_notop.h5", md5=md5 or hashlib.md5(payload).hexdigest())
-    monkeypatch.setitem(registry.FAMILIES, "vgg16", dataclasses.replace(vgg16, imagenet=served))
+def _serve(monkeypatch, www: Path, url: str, payload: bytes, md5: str | None = None, family: str = "vgg16") -> None:
+    """Serve ``payload`` as ``family``'s ImageNet file, pinned with a hash of the family's own algorithm."""
+    entry = registry.FAMILIES[family]
+    (www / f"{family}_notop.h5").write_bytes(payload)
+    digest = md5 or hashlib.new(entry.imagenet.algorithm, payload).hexdigest()
+    served = dataclasses.replace(entry.imagenet, url=f"{url}/{family}_notop.h5", hash=digest)
+    monkeypatch.setitem(registry.FAMILIES, family, dataclasses.replace(entry, imagenet=served))
 
 
-def test_weights_fetch_puts_a_hash_checked_file_where_keras_looks_and_check_sees_it(tmp_path, server, monkeypatch):
+WITH_IMAGENET = [name for name, entry in registry.FAMILIES.items() if entry.imagenet is not None]
+
+
+@pytest.mark.parametrize("family", WITH_IMAGENET)
+def test_weights_fetch_puts_a_hash_checked_file_where_keras_looks_and_check_sees_it(tmp_path, server, monkeypatch, family):
     www, url = server
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    _serve(monkeypatch, www, url, b"pretend weights " * 1000)
+    _serve(monkeypatch, www, url, b"pretend weights " * 1000, family=family)
     before = runner.invoke(app, ["weights", "check"], env={"COLUMNS": "250"})
     assert before.exit_code == 0 and "missing" in before.output
-    fetched = runner.invoke(app, ["weights", "fetch", "--family", "vgg16"], env={"COLUMNS": "250"})
+    fetched = runner.invoke(app, ["weights", "fetch", "--family", family], env={"COLUMNS": "250"})
     assert fetched.exit_code == 0, fetched.output
-    target = tmp_path / "keras" / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    target = tmp_path / "keras" / "models" / registry.FAMILIES[family].imagenet.name
     assert target.read_bytes() == b"pretend weights " * 1000
     after = runner.invoke(app, ["weights", "check"], env={"COLUMNS": "250"})
-    assert "vgg16" in after.output and "ready" in after.output
+    row = next(line for line in after.output.splitlines() if f" {family} " in line)
+    assert "ready" in row, after.output
+    # The check before a run (`weights: imagenet`) accepts it offline under the same pinned hash.
+    from mammosearch.models.weights import ensure_imagenet_weights
+
+    assert ensure_imagenet_weights(family) == target
+
+
+def _keras_pinned(application: str) -> tuple[str, str]:
+    """(no-top file URL, hash) as the installed keras.applications module pins them."""
+    from keras.src.applications import convnext, efficientnet_v2, resnet, vgg16
+
+    if application == "VGG16":
+        return vgg16.WEIGHTS_PATH_NO_TOP, "6d6bbae143d832006294945121d1f1fc"  # vgg16.py passes it inline to get_file
+    if application == "ResNet50":
+        name = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+        return resnet.BASE_WEIGHTS_PATH + name, resnet.WEIGHTS_HASHES["resnet50"][1]
+    if application == "EfficientNetV2B0":
+        return efficientnet_v2.BASE_WEIGHTS_PATH + "efficientnetv2-b0_notop.h5", efficientnet_v2.WEIGHTS_HASHES["b0"][1]
+    assert application == "ConvNeXtTiny"
+    return convnext.BASE_WEIGHTS_PATH + "convnext_tiny_notop.h5", convnext.WEIGHTS_HASHES["convnext_tiny"][1]
+
+
+@pytest.mark.parametrize("family", WITH_IMAGENET)
+def test_each_family_pins_the_no_top_file_and_hash_keras_applications_pins(family):
+    entry = registry.FAMILIES[family]
+    url, digest = _keras_pinned(entry.application)
+    assert (entry.imagenet.url, entry.imagenet.hash) == (url, digest)
+    assert url.endswith("/" + entry.imagenet.name)
+    assert entry.imagenet.algorithm == ("sha256" if family == "convnext_tiny" else "md5")
 
 
 def test_weights_fetch_refuses_a_file_whose_hash_differs_and_removes_it(tmp_path, server, monkeypatch):
@@ -167,3 +202,27 @@ def test_weights_check_says_a_cached_imagenet_file_is_truncated(tmp_path, monkey
     _cached_imagenet_file(tmp_path, monkeypatch, truncated=True)
     result = runner.invoke(app, ["weights", "check"], env={"COLUMNS": "250"})
     assert result.exit_code == 0 and "truncated or damaged" in result.output
+
+
+def _marker_file(path: Path, family: str) -> Path:
+    """A small HDF5 file laid out as Keras saves no-top weights, holding ``family``'s marker layers."""
+    markers = registry.FAMILIES[family].weight_markers
+    with h5py.File(path, "w") as handle:
+        handle.attrs["layer_names"] = [layer.encode() for layer, _ in markers]
+        for layer, shape in markers:
+            group = handle.create_group(layer)
+            group.attrs["weight_names"] = [f"{layer}/kernel:0".encode()]
+            group.create_dataset(f"{layer}/kernel:0", data=np.zeros(shape, dtype=np.float32))
+    return path
+
+
+@pytest.mark.parametrize("family, other", [("efficientnetv2-b0", "convnext_tiny"), ("convnext_tiny", "efficientnetv2-b0")])
+def test_a_new_familys_weights_file_is_checked_by_its_markers(tmp_path, family, other):
+    from mammosearch.errors import SpaceError
+    from mammosearch.models.weights import check_weights_file
+
+    own = _marker_file(tmp_path / f"{family}.h5", family)
+    check_weights_file(own, family, "model.weights")  # its own markers: accepted
+    application = registry.FAMILIES[other].application
+    with pytest.raises(SpaceError, match=f"so it is not {application} no-top weights"):
+        check_weights_file(own, other, f"model.weights.{other}")

@@ -15,7 +15,6 @@ from typing import Any
 import yaml
 
 from mammosearch.config.schema import (
-    MIN_TRANSFER_INPUT,
     OBJECTIVES,
     OPTIMIZERS,
     PRUNERS,
@@ -39,6 +38,7 @@ from mammosearch.data.registry import SOURCES, data_keys
 from mammosearch.data.split import SplitSpec
 from mammosearch.errors import SpaceError
 from mammosearch.models.registry import HEADS, family_names, transfer_families
+from mammosearch.models.registry import family as family_entry
 from mammosearch.spec.fields import Fields, show
 from mammosearch.spec.params import ParamSpec
 
@@ -213,8 +213,11 @@ class _Sections:
         families = f.choices(raw.get("families", list(d.families)), "model.families", family_names())
         heads = f.choices(raw.get("heads", list(d.heads)), "model.heads", HEADS)
         input_size = int_param(f, raw.get("input_size", 32), "model.input_size", 16, 1024)
-        if any(family in transfer_families() for family in families) and input_size.smallest() < MIN_TRANSFER_INPUT:
-            raise f.fail("model.input_size", f"VGG16 and ResNet50 need inputs of at least {MIN_TRANSFER_INPUT} px, got {int(input_size.smallest())}")
+        too_small = [family_entry(name) for name in families if input_size.smallest() < family_entry(name).min_input_size]
+        if too_small:
+            needs = max(entry.min_input_size for entry in too_small)
+            names = " and ".join(entry.application or entry.name for entry in too_small)
+            raise f.fail("model.input_size", f"{names} need{'s' if len(too_small) == 1 else ''} inputs of at least {needs} px, got {int(input_size.smallest())}")
         cnn_raw = f.mapping(raw.get("cnn"), "model.cnn", ("filters", "kernel_size", "dense_units", "dropout"))
         c = CnnSpace()
         cnn = CnnSpace(

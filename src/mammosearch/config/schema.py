@@ -22,7 +22,6 @@ SAMPLERS = ("tpe", "random", "gp", "cmaes")
 PRUNERS = ("median", "hyperband", "successive_halving", "none")
 OBJECTIVES = ("val_auc",)
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
-MIN_TRANSFER_INPUT = 32  # keras.applications VGG16/ResNet50 refuse smaller inputs
 
 
 @dataclass(frozen=True)

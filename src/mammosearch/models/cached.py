@@ -11,11 +11,9 @@ from __future__ import annotations
 import keras
 
 from mammosearch.models.cut import bottom_until, top_layers_after
-from mammosearch.models.freezing import backbone_of, countable_layers
+from mammosearch.models.freezing import backbone_input, backbone_of, countable_layers
 from mammosearch.models.heads import HEAD_BUILDERS
 from mammosearch.spec.params import TrialParams
-
-PREPROCESSED = "imagenet_caffe_means"  # the stem's last layer (models/stem.py)
 
 
 def output_cut(full: keras.Model) -> str:
@@ -24,8 +22,9 @@ def output_cut(full: keras.Model) -> str:
 
 
 def feature_model(full: keras.Model, cut_layer: str) -> keras.Model:
+    # Whatever feeds the backbone (the stem's output, whichever preprocessing mode built it).
     backbone = backbone_of(full)
-    preprocessed = full.get_layer(PREPROCESSED).output
+    preprocessed = backbone_input(full)
     return keras.Model(full.input, bottom_until(backbone, cut_layer)(preprocessed), name="features")
 
 

@@ -2,65 +2,122 @@
 
 Fine-tuning the top N layers only needs the activations just below them, computed once.
 That works where everything above the cut reads nothing from below it but the cut
-layer's own output: in VGG16 (a chain) that is every layer; in ResNet50 it is the
-residual-block outputs (``convK_blockB_out``) and the stem, because inside a block the
-shortcut still reads the block's input.
+tensor itself: in VGG16 (a chain) that is every layer; in ResNet50, EfficientNetV2 and
+ConvNeXt it is the block boundaries, because inside a block the shortcut still reads the
+block's input. The graph decides which points are possible; the family's registry entry
+(``cut_points``) says which of them are its blocks.
+
+A cut is named by the layer that makes its tensor, or, where an operation that is not a
+layer makes it (ConvNeXt's ``inputs + x``), as ``"<layer>:input"`` after the first layer
+that reads it: names that stay the same from one build to the next.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 
-from mammosearch.models.freezing import countable_layers
+from mammosearch.models.graph import countable_layers
+from mammosearch.models.registry import family_of_backbone
+
+INPUT_SUFFIX = ":input"
+
+
+@dataclass(frozen=True)
+class Cut:
+    name: str  # the layer whose output is the cut tensor, or "<layer>:input"
+    unfrozen: int  # countable layers above the cut
 
 
 @dataclass(frozen=True)
 class CutPlan:
-    cut_layer: str  # the last frozen layer; its output is what gets cached
+    cut_layer: str  # the cut's name; its tensor is what gets cached
     requested: int  # unfrozen layers asked for
     unfrozen: int  # unfrozen layers actually used (rounded to a single-input boundary)
 
 
-def _inbound_layers(layer: keras.layers.Layer) -> list[str]:
-    names = []
-    for node in layer._inbound_nodes:  # Keras 3 functional graph (no public accessor)
-        for tensor in node.input_tensors:
-            names.append(tensor._keras_history.operation.name)
-    return names
+def _producers(operation: Any) -> list[Any]:
+    # The first node is the backbone's own graph (Keras 3, no public accessor); a model built
+    # later on part of it (the cached path's trainer) adds nodes that read other tensors.
+    node = operation._inbound_nodes[0]
+    return [tensor._keras_history.operation for tensor in node.input_tensors]
+
+
+def all_cuts(backbone: keras.Model) -> list[Cut]:
+    """Every point (bottom to top) above which the backbone reads only the tensor made there or later.
+
+    Walks all operations, layers or not, in the graph's order: a point after operation j is
+    a cut when no operation after j reads a tensor made before j.
+    """
+    operations = [op for op in backbone._operations if not isinstance(op, keras.layers.InputLayer)]
+    position = {id(op): i for i, op in enumerate(operations)}
+    reads = [[position.get(id(p), -1) for p in _producers(op)] for op in operations]
+    is_layer = [isinstance(op, keras.layers.Layer) for op in operations]
+    layers_after = [0] * len(operations)
+    for i in range(len(operations) - 2, -1, -1):
+        layers_after[i] = layers_after[i + 1] + int(is_layer[i + 1])
+    cuts: list[Cut] = []
+    earliest_read = len(operations)  # the earliest position any operation after j reads
+    candidates: list[int] = []
+    for j in range(len(operations) - 1, -1, -1):
+        if j < len(operations) - 1 and earliest_read >= j:
+            candidates.append(j)
+        if reads[j]:
+            earliest_read = min(earliest_read, min(reads[j]))
+    for j in reversed(candidates):
+        name = _cut_name(operations, reads, j, is_layer)
+        if name is not None:
+            cuts.append(Cut(name, layers_after[j]))
+    return cuts
+
+
+def _cut_name(operations: list[Any], reads: list[list[int]], j: int, is_layer: list[bool]) -> str | None:
+    if is_layer[j]:
+        return str(operations[j].name)
+    reader = next((k for k in range(j + 1, len(operations)) if is_layer[k] and j in reads[k]), None)
+    return None if reader is None else f"{operations[reader].name}{INPUT_SUFFIX}"
 
 
 def single_input_cuts(backbone: keras.Model) -> list[int]:
-    """Indices i into ``countable_layers`` such that layers after i read only layer i or later."""
-    layers = countable_layers(backbone)
-    index = {layer.name: i for i, layer in enumerate(layers)}
-    earliest_read_after = [len(layers)] * len(layers)  # min index read by any layer > i
-    reads = [[index.get(name, -1) for name in _inbound_layers(layer)] for layer in layers]
-    running = len(layers)
-    for i in range(len(layers) - 1, -1, -1):
-        earliest_read_after[i] = running
-        if reads[i]:
-            running = min(running, min(reads[i]))
-    return [i for i in range(len(layers) - 1) if earliest_read_after[i] >= i]
+    """Indices into ``countable_layers`` of the cuts that are a layer's output (what Grad-CAM can target)."""
+    index = {layer.name: i for i, layer in enumerate(countable_layers(backbone))}
+    return [index[cut.name] for cut in all_cuts(backbone) if cut.name in index]
+
+
+def block_cuts(backbone: keras.Model) -> list[Cut]:
+    """The single-input cuts that are the family's block boundaries (its registry ``cut_points``)."""
+    cuts = all_cuts(backbone)
+    entry = family_of_backbone(backbone.name)
+    if entry is None:
+        return cuts
+    pattern = re.compile(entry.cut_points)
+    return [cut for cut in cuts if pattern.fullmatch(cut.name)]
 
 
 def plan_cut(backbone: keras.Model, requested: int) -> CutPlan:
-    """Round ``requested`` unfrozen layers to the nearest single-input cut (ties: fewer layers)."""
+    """Round ``requested`` unfrozen layers to the nearest block boundary (ties: fewer layers)."""
     layers = countable_layers(backbone)
     if requested < 1 or requested > len(layers):
         from mammosearch.errors import TrialFailed
 
         raise TrialFailed(f"unfrozen_layers={requested} but {backbone.name} has {len(layers)} layers; choose 1..{len(layers)}")
-    options = [(abs((len(layers) - 1 - i) - requested), len(layers) - 1 - i, i) for i in single_input_cuts(backbone)]
-    _, unfrozen, cut = min(options)
-    return CutPlan(cut_layer=layers[cut].name, requested=requested, unfrozen=unfrozen)
+    _, unfrozen, name = min((abs(cut.unfrozen - requested), cut.unfrozen, cut.name) for cut in block_cuts(backbone))
+    return CutPlan(cut_layer=name, requested=requested, unfrozen=unfrozen)
 
 
-def top_layers_after(backbone: keras.Model, cut_layer: str) -> keras.Model:
-    """The backbone above ``cut_layer`` as a model taking that layer's output (weights shared)."""
-    return keras.Model(backbone.get_layer(cut_layer).output, backbone.output, name=f"{backbone.name}_top")
+def cut_tensor(backbone: keras.Model, cut: str) -> keras.KerasTensor:
+    if cut.endswith(INPUT_SUFFIX):
+        return backbone.get_layer(cut[: -len(INPUT_SUFFIX)]).input
+    return backbone.get_layer(cut).output
 
 
-def bottom_until(backbone: keras.Model, cut_layer: str) -> keras.Model:
-    return keras.Model(backbone.input, backbone.get_layer(cut_layer).output, name=f"{backbone.name}_bottom")
+def top_layers_after(backbone: keras.Model, cut: str) -> keras.Model:
+    """The backbone above ``cut`` as a model taking the cut tensor (weights shared)."""
+    return keras.Model(cut_tensor(backbone, cut), backbone.output, name=f"{backbone.name}_top")
+
+
+def bottom_until(backbone: keras.Model, cut: str) -> keras.Model:
+    return keras.Model(backbone.input, cut_tensor(backbone, cut), name=f"{backbone.name}_bottom")

@@ -5,23 +5,11 @@ from __future__ import annotations
 import keras
 
 from mammosearch.errors import TrialFailed
+from mammosearch.models.cut import plan_cut
+from mammosearch.models.graph import backbone_input, backbone_of, countable_layers, has_backbone
+from mammosearch.models.registry import family_of_backbone
 
-
-def backbone_of(model: keras.Model) -> keras.Model:
-    """The nested keras.applications model (named after its family: vgg16, resnet50)."""
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            return layer
-    raise ValueError(f"model {model.name!r} has no backbone (only transfer families have one)")
-
-
-def has_backbone(model: keras.Model) -> bool:
-    return any(isinstance(layer, keras.Model) for layer in model.layers)
-
-
-def countable_layers(backbone: keras.Model) -> list[keras.layers.Layer]:
-    """The layers that ``unfrozen_layers`` counts: every layer but the input."""
-    return [layer for layer in backbone.layers if not isinstance(layer, keras.layers.InputLayer)]
+__all__ = ["backbone_input", "backbone_of", "countable_layers", "freeze_backbone", "has_backbone", "unfreeze_top_layers"]
 
 
 def freeze_backbone(model: keras.Model) -> None:
@@ -31,7 +19,9 @@ def freeze_backbone(model: keras.Model) -> None:
 def unfreeze_top_layers(model: keras.Model, n_layers: int) -> int:
     """Unfreeze the top ``n_layers`` of the backbone; returns how many now hold trainable weights.
 
-    BatchNormalization layers stay frozen: the backbone is always called with
+    A family that fine-tunes by blocks (``registry.Family.fine_tune_by``) rounds ``n_layers``
+    to the nearest whole block first, the same rounding as the cached path's cut, so both
+    paths train the same layers. BatchNormalization layers stay frozen: the backbone is always called with
     ``training=False`` (inference-mode statistics) and its gamma/beta are not updated
     either, the usual recipe for fine-tuning on small data sets.
     """
@@ -42,6 +32,9 @@ def unfreeze_top_layers(model: keras.Model, n_layers: int) -> int:
             f"unfrozen_layers={n_layers} but {backbone.name} has {len(layers)} layers; "
             f"choose 1..{len(layers)}"
         )
+    entry = family_of_backbone(backbone.name)
+    if entry is not None and entry.fine_tune_by == "blocks":
+        n_layers = plan_cut(backbone, n_layers).unfrozen
     backbone.trainable = True
     for layer in layers[: len(layers) - n_layers]:
         layer.trainable = False

@@ -6,12 +6,16 @@ Augmentation layers are active only in ``fit`` (Keras turns them off in inferenc
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 import numpy as np
 
 from mammosearch.spec.params import AugmentationParams
 
 CAFFE_BGR_MEANS = (103.939, 116.779, 123.68)  # ImageNet channel means, BGR order
+TORCH_RGB_MEANS = (0.485, 0.456, 0.406)
+TORCH_RGB_STDS = (0.229, 0.224, 0.225)
 
 
 def augmentation_layers(aug: AugmentationParams, seed: int | None = None) -> list[keras.layers.Layer]:
@@ -39,6 +43,11 @@ def scale_to_unit(x: keras.KerasTensor) -> keras.KerasTensor:
     return keras.layers.Rescaling(1.0 / 255.0, name="scale_0_1")(x)
 
 
+def to_three_channels(x: keras.KerasTensor, channels: int) -> keras.KerasTensor:
+    """Grayscale is repeated to the three channels every ImageNet backbone takes; RGB passes."""
+    return keras.layers.Concatenate(axis=-1, name="gray_to_rgb")([x, x, x]) if channels == 1 else x
+
+
 def caffe_preprocess(x: keras.KerasTensor, channels: int) -> keras.KerasTensor:
     """Grayscale or RGB 0..255 -> what VGG16/ResNet50 ImageNet weights expect.
 
@@ -47,7 +56,7 @@ def caffe_preprocess(x: keras.KerasTensor, channels: int) -> keras.KerasTensor:
     are subtracted (``Normalization`` with unit variance does exactly ``x - mean``).
     """
     if channels == 1:
-        x = keras.layers.Concatenate(axis=-1, name="gray_to_rgb")([x, x, x])
+        x = to_three_channels(x, channels)
     else:
         swap = keras.layers.Dense(3, use_bias=False, trainable=False, name="rgb_to_bgr")
         x = swap(x)
@@ -56,3 +65,32 @@ def caffe_preprocess(x: keras.KerasTensor, channels: int) -> keras.KerasTensor:
         axis=-1, mean=list(CAFFE_BGR_MEANS), variance=[1.0, 1.0, 1.0], name="imagenet_caffe_means"
     )
     return normalize(x)
+
+
+def torch_preprocess(x: keras.KerasTensor, channels: int) -> keras.KerasTensor:
+    """Keras' "torch" mode: 0..255 -> 0..1, minus the ImageNet RGB means, over their standard deviations."""
+    x = keras.layers.Rescaling(1.0 / 255.0, name="scale_0_1")(to_three_channels(x, channels))
+    normalize = keras.layers.Normalization(
+        axis=-1, mean=list(TORCH_RGB_MEANS), variance=[s * s for s in TORCH_RGB_STDS], name="imagenet_torch_norm"
+    )
+    return normalize(x)
+
+
+def tf_preprocess(x: keras.KerasTensor, channels: int) -> keras.KerasTensor:
+    """Keras' "tf" mode: 0..255 -> -1..1."""
+    return keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale_minus1_1")(to_three_channels(x, channels))
+
+
+def model_preprocess(x: keras.KerasTensor, channels: int) -> keras.KerasTensor:
+    """The backbone scales and normalises raw pixels itself (``include_preprocessing=True``)."""
+    return to_three_channels(x, channels)
+
+
+# One builder per registry preprocessing mode (``registry.PreprocessingMode``); all built-in
+# layers, so the exported model still loads in safe mode.
+PREPROCESSORS: dict[str, Callable[[keras.KerasTensor, int], keras.KerasTensor]] = {
+    "caffe": caffe_preprocess,
+    "torch": torch_preprocess,
+    "tf": tf_preprocess,
+    "model": model_preprocess,
+}

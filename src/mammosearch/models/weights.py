@@ -50,7 +50,7 @@ def ensure_imagenet_weights(family_name: str) -> Path:
     import keras
 
     try:
-        fetched = keras.utils.get_file(weights.name, weights.url, cache_subdir="models", file_hash=weights.md5)
+        fetched = keras.utils.get_file(weights.name, weights.url, cache_subdir="models", file_hash=weights.hash)
     except Exception as exc:  # network errors come in many types; all mean the same here
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         reason = text.rsplit(" -- ", 1)[-1]  # Keras prefixes the URL, which the message names anyway
@@ -63,7 +63,7 @@ def ensure_imagenet_weights(family_name: str) -> Path:
 
 
 def imagenet_file_problem(path: Path, weights: WeightsFile) -> str | None:
-    """None when ``path`` is the file Keras expects (its md5 matches); else what is wrong with it, in a few words.
+    """None when ``path`` is the file Keras expects (its pinned md5 or sha256 matches); else what is wrong with it, in a few words.
 
     The hash decides; the HDF5 structure only tells a truncated or damaged download apart
     from a complete file that is not the one Keras publishes (what to tell the user differs).
@@ -71,7 +71,7 @@ def imagenet_file_problem(path: Path, weights: WeightsFile) -> str | None:
     from mammosearch.downloads import digest_of
 
     try:
-        if digest_of(path, "md5") == weights.md5:
+        if digest_of(path, weights.algorithm) == weights.hash:
             return None
     except OSError as exc:
         return f"cannot be read ({exc.strerror or exc})"
@@ -82,7 +82,7 @@ def imagenet_file_problem(path: Path, weights: WeightsFile) -> str | None:
             pass
     except (OSError, ValueError):
         return f"is truncated or damaged (not a complete HDF5 file, {path.stat().st_size:,} bytes)"
-    return f"is not the file Keras publishes (its md5 differs from {weights.md5})"
+    return f"is not the file Keras publishes (its {weights.algorithm} differs from {weights.hash})"
 
 
 def check_weights_file(path: Path, family_name: str, key: str) -> None:
@@ -152,11 +152,11 @@ def fetch_imagenet(family_name: str, progress: Progress | None = None) -> Path:
     if weights is None:
         raise SpaceError(f"--family: {family_name} has no ImageNet weights (families with them: {', '.join(s.family for s in imagenet_status())})")
     target = keras_models_dir() / weights.name
-    if target.is_file() and digest_of(target, "md5") == weights.md5:
+    if target.is_file() and digest_of(target, weights.algorithm) == weights.hash:
         return target
     download(weights.url, target, progress)
-    found = digest_of(target, "md5")
-    if found != weights.md5:
+    found = digest_of(target, weights.algorithm)
+    if found != weights.hash:
         target.unlink(missing_ok=True)
-        raise SpaceError(f"{weights.url}: md5 {found} is not the expected {weights.md5}; the file was removed")
+        raise SpaceError(f"{weights.url}: {weights.algorithm} {found} is not the expected {weights.hash}; the file was removed")
     return target

@@ -20,10 +20,12 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mammosearch.data import spec_fields as sf
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode_many import decode_all
 from mammosearch.data.file_names import link_problem, undecodable
 from mammosearch.data.provenance import provenance_of
+from mammosearch.data.spec_fields import key, read_spec, spec_keys
 from mammosearch.data.split import SplitSpec, assign_splits
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
@@ -38,31 +40,19 @@ SERIES = {"crop": "cropped images", "full": "full mammogram images"}
 class CbisDdsmSpec:
     """CBIS-DDSM description CSVs with DICOM files or the JPEG re-export."""
 
-    root: Path
-    image_size: int = 64
-    abnormality: Literal["mass", "calc", "both"] = "mass"
-    image: Literal["crop", "full"] = "crop"
-    keep_official_split: bool = True  # official test set -> test; train -> train/val by patient
-    validation: float = 0.2  # fraction of training patients for validation
-    test: float = 0.2  # only when keep_official_split is false
-    seed: int = 0
+    root: Path = key(read=sf.path())
+    image_size: int = key(64, sf.integer(16, 2048))
+    abnormality: Literal["mass", "calc", "both"] = key("mass", sf.choice("mass", "calc", "both"))
+    image: Literal["crop", "full"] = key("crop", sf.choice("crop", "full"))
+    keep_official_split: bool = key(True, sf.boolean())  # official test set -> test; train -> train/val by patient
+    validation: float = key(0.2, sf.number(0.01, 0.9))  # fraction of training patients for validation
+    test: float = key(0.2, sf.number(0.0, 0.9))  # only when keep_official_split is false
+    seed: int = key(0, sf.integer(0))
     source: Literal["cbis_ddsm"] = "cbis_ddsm"
 
 
 def read(fields: Fields, raw: dict[str, Any]) -> CbisDdsmSpec:
-    if "root" not in raw:
-        raise fields.fail("data.root", "source 'cbis_ddsm' needs `root`, the folder with the description CSVs (or csv/ and jpeg/)")
-    d = CbisDdsmSpec(root=Path("."))
-    return CbisDdsmSpec(
-        root=fields.path(raw["root"], "data.root"),
-        image_size=fields.integer(raw.get("image_size", d.image_size), "data.image_size", 16, 2048),
-        abnormality=fields.choice(raw.get("abnormality", d.abnormality), "data.abnormality", ("mass", "calc", "both")),  # type: ignore[arg-type]
-        image=fields.choice(raw.get("image", d.image), "data.image", ("crop", "full")),  # type: ignore[arg-type]
-        keep_official_split=fields.boolean(raw.get("keep_official_split", d.keep_official_split), "data.keep_official_split"),
-        validation=fields.number(raw.get("validation", d.validation), "data.validation", 0.01, 0.9),
-        test=fields.number(raw.get("test", d.test), "data.test", 0.0, 0.9),
-        seed=fields.integer(raw.get("seed", d.seed), "data.seed", 0),
-    )
+    return read_spec(CbisDdsmSpec, fields, raw, lambda _: "source 'cbis_ddsm' needs `root`, the folder with the description CSVs (or csv/ and jpeg/)")
 
 
 def files(spec: CbisDdsmSpec) -> list[Path]:
@@ -214,6 +204,6 @@ def task(spec: CbisDdsmSpec) -> Task:
 
 SOURCE = Source(
     task=task,
-    name="cbis_ddsm", keys=("root", "image_size", "abnormality", "image", "keep_official_split", "validation", "test", "seed"),
+    name="cbis_ddsm", keys=spec_keys(CbisDdsmSpec),
     read=read, load=load_cbis_ddsm, describe=describe, files=files,
 )

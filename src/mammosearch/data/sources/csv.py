@@ -15,12 +15,14 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mammosearch.data import spec_fields as sf
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import ColorMode
 from mammosearch.data.decode_many import decode_stacked
 from mammosearch.data.dicom_patients import patients_from_files
 from mammosearch.data.file_names import link_problem, resolved
 from mammosearch.data.provenance import provenance_of
+from mammosearch.data.spec_fields import key, read_spec, spec_keys
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
 from mammosearch.spec.fields import Fields, show
@@ -34,34 +36,30 @@ REQUIRED = ("path", "label")
 class CsvSpec:
     """A manifest CSV with ``path,label`` and optional ``patient_id``, ``split`` columns."""
 
-    path: Path
-    image_size: int = 64
-    color: ColorMode = "grayscale"
+    path: Path = key(read=sf.path())
+    image_size: int = key(64, sf.integer(16, 2048))
+    color: ColorMode = key("grayscale", sf.choice("grayscale", "rgb"))
     # Extra label spellings -> 0/1 (lower-case keys), on top of 0/1 and benign/malignant;
     # a tuple of pairs rather than a dict so the spec stays hashable.
-    labels: tuple[tuple[str, int], ...] = ()
+    labels: tuple[tuple[str, int], ...] = key((), lambda fields, node, where: _labels(fields, node))
     # What label 0 and label 1 mean (e.g. [no cancer, cancer] for a screening manifest).
-    classes: tuple[str, str] = ("benign", "malignant")
+    classes: tuple[str, str] = key(("benign", "malignant"), lambda fields, node, where: _classes(fields, node))
     source: Literal["csv"] = "csv"
 
 
 def read(fields: Fields, raw: dict[str, Any]) -> CsvSpec:
-    if "path" not in raw:
-        raise fields.fail("data.path", "source 'csv' needs `path`, a CSV with columns path,label[,patient_id][,split]")
-    labels = raw.get("labels") or {}
+    return read_spec(CsvSpec, fields, raw, lambda _: "source 'csv' needs `path`, a CSV with columns path,label[,patient_id][,split]")
+
+
+def _labels(fields: Fields, labels: Any) -> tuple[tuple[str, int], ...]:
+    labels = labels or {}
     if not isinstance(labels, dict):
         raise fields.fail("data.labels", f"expected a mapping of label values to 0 or 1, e.g. {{B: 0, M: 1}}, got {show(labels)}")
     for value, label in labels.items():
         if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
             raise fields.fail("data.labels", f"label values must be non-empty strings or integers, got {show(value)}")
         fields.integer(label, f"data.labels.{value}", 0, 1)
-    return CsvSpec(
-        path=fields.path(raw["path"], "data.path"),
-        image_size=fields.integer(raw.get("image_size", 64), "data.image_size", 16, 2048),
-        color=fields.choice(raw.get("color", "grayscale"), "data.color", ("grayscale", "rgb")),  # type: ignore[arg-type]
-        labels=tuple(sorted((str(value).strip().lower(), int(label)) for value, label in labels.items())),
-        classes=_classes(fields, raw.get("classes", ["benign", "malignant"])),
-    )
+    return tuple(sorted((str(value).strip().lower(), int(label)) for value, label in labels.items()))
 
 
 def _classes(fields: Fields, raw: Any) -> tuple[str, str]:
@@ -153,6 +151,6 @@ def _folders(files: list[Path]) -> list[str] | None:
 
 
 SOURCE = Source(
-    name="csv", keys=("path", "image_size", "color", "labels", "classes"),
+    name="csv", keys=spec_keys(CsvSpec),
     read=read, load=load_manifest, describe=describe, files=files, task=task,
 )

@@ -15,42 +15,39 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mammosearch.data import spec_fields
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import ColorMode, is_image_file
 from mammosearch.data.decode_many import decode_stacked
 from mammosearch.data.dicom_patients import patients_from_files
 from mammosearch.data.file_names import refuse_unusable, resolved
 from mammosearch.data.provenance import provenance_of
+from mammosearch.data.spec_fields import key, read_spec, spec_keys
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
 from mammosearch.spec.fields import Fields, show
+
+
+def _classes(fields: Fields, classes: Any, where: str) -> tuple[str, str]:
+    if not (isinstance(classes, list) and len(classes) == 2 and all(isinstance(c, str) and c for c in classes)) or classes[0] == classes[1]:
+        raise fields.fail(where, f"expected two different folder names [benign, malignant], got {show(classes)}")
+    return (classes[0], classes[1])
 
 
 @dataclass(frozen=True)
 class FolderSpec:
     """``root/<class>/*.png|jpg|pgm|tif``; class names map to benign (0) and malignant (1)."""
 
-    root: Path
-    image_size: int = 64
-    classes: tuple[str, str] = ("benign", "malignant")
-    color: ColorMode = "grayscale"
-    patient_regex: str | None = None  # first group (or whole match) is the patient id
+    root: Path = key(read=spec_fields.path())
+    image_size: int = key(64, spec_fields.integer(16, 2048))
+    classes: tuple[str, str] = key(("benign", "malignant"), _classes)
+    color: ColorMode = key("grayscale", spec_fields.choice("grayscale", "rgb"))
+    patient_regex: str | None = key(None, spec_fields.regex())  # first group (or whole match) is the patient id
     source: Literal["folder"] = "folder"
 
 
 def read(fields: Fields, raw: dict[str, Any]) -> FolderSpec:
-    if "root" not in raw:
-        raise fields.fail("data.root", "source 'folder' needs `root`, the folder that holds one sub-folder per class")
-    classes = raw.get("classes", ["benign", "malignant"])
-    if not (isinstance(classes, list) and len(classes) == 2 and all(isinstance(c, str) and c for c in classes)) or classes[0] == classes[1]:
-        raise fields.fail("data.classes", f"expected two different folder names [benign, malignant], got {show(classes)}")
-    return FolderSpec(
-        root=fields.path(raw["root"], "data.root"),
-        image_size=fields.integer(raw.get("image_size", 64), "data.image_size", 16, 2048),
-        classes=(classes[0], classes[1]),
-        color=fields.choice(raw.get("color", "grayscale"), "data.color", ("grayscale", "rgb")),  # type: ignore[arg-type]
-        patient_regex=fields.regex(raw.get("patient_regex"), "data.patient_regex"),
-    )
+    return read_spec(FolderSpec, fields, raw, lambda _: "source 'folder' needs `root`, the folder that holds one sub-folder per class")
 
 
 def files(spec: FolderSpec) -> list[Path]:
@@ -214,6 +211,6 @@ def task(spec: FolderSpec) -> Task:
 
 SOURCE = Source(
     task=task,
-    name="folder", keys=("root", "image_size", "classes", "color", "patient_regex"),
+    name="folder", keys=spec_keys(FolderSpec),
     read=read, load=load_folder, describe=describe, files=files,
 )

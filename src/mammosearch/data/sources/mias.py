@@ -21,11 +21,13 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mammosearch.data import spec_fields as sf
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import Decoded, to_square
 from mammosearch.data.decode_many import decode_all
 from mammosearch.data.file_names import undecodable
 from mammosearch.data.provenance import provenance_of
+from mammosearch.data.spec_fields import key, read_spec, spec_keys
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
 from mammosearch.spec.fields import Fields
@@ -39,27 +41,18 @@ CLASSES = {"CALC", "CIRC", "SPIC", "MISC", "ARCH", "ASYM", "NORM"}
 class MiasSpec:
     """mini-MIAS (``Info.txt`` + ``mdbNNN.pgm|png``): lesion crops, or whole images."""
 
-    root: Path | None = None  # None: the folder `mammosearch data fetch mini-mias` fills
-    image_size: int = 64
-    task: Literal["benign_vs_malignant", "normal_vs_abnormal"] = "benign_vs_malignant"
-    margin: float = 1.5  # crop side = max(min_crop, 2 * radius * margin)
-    min_crop: int = 64
-    missing_coordinates: Literal["skip", "center"] = "skip"
-    center_crop: int = 512  # crop side for lesions without coordinates when "center"
+    root: Path | None = key(None, sf.optional_path())  # None: the folder `mammosearch data fetch mini-mias` fills
+    image_size: int = key(64, sf.integer(16, 1024))
+    task: Literal["benign_vs_malignant", "normal_vs_abnormal"] = key("benign_vs_malignant", sf.choice("benign_vs_malignant", "normal_vs_abnormal"))
+    margin: float = key(1.5, sf.number(0.5, 10.0))  # crop side = max(min_crop, 2 * radius * margin)
+    min_crop: int = key(64, sf.integer(8, 1024))
+    missing_coordinates: Literal["skip", "center"] = key("skip", sf.choice("skip", "center"))
+    center_crop: int = key(512, sf.integer(16, 1024))  # crop side for lesions without coordinates when "center"
     source: Literal["mias"] = "mias"
 
 
 def read(fields: Fields, raw: dict[str, Any]) -> MiasSpec:
-    d = MiasSpec()
-    return MiasSpec(
-        root=fields.path(raw["root"], "data.root") if raw.get("root") is not None else None,
-        image_size=fields.integer(raw.get("image_size", d.image_size), "data.image_size", 16, 1024),
-        task=fields.choice(raw.get("task", d.task), "data.task", ("benign_vs_malignant", "normal_vs_abnormal")),  # type: ignore[arg-type]
-        margin=fields.number(raw.get("margin", d.margin), "data.margin", 0.5, 10.0),
-        min_crop=fields.integer(raw.get("min_crop", d.min_crop), "data.min_crop", 8, 1024),
-        missing_coordinates=fields.choice(raw.get("missing_coordinates", d.missing_coordinates), "data.missing_coordinates", ("skip", "center")),  # type: ignore[arg-type]
-        center_crop=fields.integer(raw.get("center_crop", d.center_crop), "data.center_crop", 16, 1024),
-    )
+    return read_spec(MiasSpec, fields, raw)
 
 
 def files(spec: MiasSpec) -> list[Path]:
@@ -263,6 +256,6 @@ def task(spec: MiasSpec) -> Task:
 
 SOURCE = Source(
     task=task,
-    name="mias", keys=("root", "image_size", "task", "margin", "min_crop", "missing_coordinates", "center_crop"),
+    name="mias", keys=spec_keys(MiasSpec),
     read=read, load=load_mias, describe=describe, files=files,
 )

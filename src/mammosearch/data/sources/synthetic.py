@@ -9,6 +9,7 @@ import numpy as np
 
 from mammosearch.data.base import Loaded, Provenance, Source
 from mammosearch.data.phantoms import generate_synthetic
+from mammosearch.data.spec_fields import integer, key, number, read_spec, spec_keys
 from mammosearch.data.task import Task
 from mammosearch.spec.fields import Fields
 
@@ -17,25 +18,17 @@ from mammosearch.spec.fields import Fields
 class SyntheticSpec:
     """Seeded mammogram-like phantoms: benign round masses vs malignant spiculated ones."""
 
-    n_images: int = 400
-    image_size: int = 64
-    malignant_fraction: float = 0.5
-    difficulty: float = 0.5  # 0 = obvious, 1 = nearly indistinguishable
-    images_per_patient: int = 2  # like left/right views of one woman
-    seed: int = 0
+    n_images: int = key(400, integer(8, 1_000_000))
+    image_size: int = key(64, integer(16, 1024))
+    malignant_fraction: float = key(0.5, number(0.05, 0.95))
+    difficulty: float = key(0.5, number(0.0, 1.0))  # 0 = obvious, 1 = nearly indistinguishable
+    images_per_patient: int = key(2, integer(1, 16))  # like left/right views of one woman
+    seed: int = key(0, integer(0))
     source: Literal["synthetic"] = "synthetic"
 
 
 def read(fields: Fields, raw: dict[str, Any]) -> SyntheticSpec:
-    d = SyntheticSpec()
-    return SyntheticSpec(
-        n_images=fields.integer(raw.get("n_images", d.n_images), "data.n_images", 8, 1_000_000),
-        image_size=fields.integer(raw.get("image_size", d.image_size), "data.image_size", 16, 1024),
-        malignant_fraction=fields.number(raw.get("malignant_fraction", d.malignant_fraction), "data.malignant_fraction", 0.05, 0.95),
-        difficulty=fields.number(raw.get("difficulty", d.difficulty), "data.difficulty", 0.0, 1.0),
-        images_per_patient=fields.integer(raw.get("images_per_patient", d.images_per_patient), "data.images_per_patient", 1, 16),
-        seed=fields.integer(raw.get("seed", d.seed), "data.seed", 0),
-    )
+    return read_spec(SyntheticSpec, fields, raw)
 
 
 def describe(spec: SyntheticSpec, data: Loaded) -> str:
@@ -55,7 +48,7 @@ def load(spec: SyntheticSpec) -> Loaded:
 SOURCE = Source(
     task=lambda spec: Task("benign_vs_malignant", "benign", "malignant", "synthetic phantom"),
     name="synthetic",
-    keys=("n_images", "image_size", "malignant_fraction", "difficulty", "images_per_patient", "seed"),
+    keys=spec_keys(SyntheticSpec),
     read=read,
     load=load,
     describe=describe,
