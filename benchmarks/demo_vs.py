@@ -66,6 +66,15 @@ STAGES = [
     ("mammosearch.search.loop", "record_linear_probes", "set-up: linear probes"),
     ("mammosearch.runtime", "configure", "runtime.configure (TensorFlow import, threads)"),
     ("mammosearch.search.loop", "run_trials", "trial loop: total"),
+    ("mammosearch.models.registry", "build_model", "  in trials: build models"),
+    ("mammosearch.trial.training", "fit_two_phase", "  in trials: fit (Keras fit, trace included)"),
+    ("mammosearch.trial.activations", "extract", "  in trials: activation passes (cache misses)"),
+    ("mammosearch.trial.training", "predict_scores", "  in trials: scoring test/val"),
+    ("mammosearch.search.objective", "keep_if_top_k", "  in trials: keep top-k (save model, predictions)"),
+    ("mammosearch.store.record", "save", "  in trials: record outcome in storage"),
+    ("mammosearch.trial.sampling", "sample_params", "  in trials: sample params"),
+    ("mammosearch.search.loop", "assemble_pending", "after trials: assemble kept heads"),
+    ("mammosearch.search.run", "record_run_end", "after trials: record run end"),
 ]
 for module_name, attr, label in STAGES:
     wrap(module_name, attr, label)
@@ -112,7 +121,7 @@ def stages(tree: Path) -> None:
     for label, values in timings.items():
         calls = f" ({len(values)} calls)" if len(values) > 1 else ""
         print(f"  {label:<55} {sum(values):6.1f} s{calls}")
-    print("  per trial (wall = build + trace + fit + scoring + saving; fit = Keras fit calls):")
+    print("  per trial (wall from the storage's start/complete times; fit = build + trace + fit of fit_fold; other = scoring, saving, recording):")
     for number, family, state, trial_s, fit_s in trials:
         print(f"    trial {number:>2} {family:<9} {state:<9} {trial_s:6.1f} s  fit {fit_s:6.1f} s  other {trial_s - fit_s:5.1f} s")
     print(f"  trials in all: {sum(t[3] for t in trials):.1f} s, of which fit {sum(t[4] for t in trials):.1f} s")
@@ -129,7 +138,9 @@ def _trial_times(db: Path) -> list[tuple[int, str, str, float, float]]:
     for trial in optuna.load_study(study_name=name, storage=storage).trials:
         attrs = trial.user_attrs
         family = (attrs.get("params") or {}).get("family", "?")
-        rows.append((trial.number, family, trial.state.name.lower(), float(attrs.get("trial_seconds") or 0), float(attrs.get("fit_seconds") or 0)))
+        # The trial's wall time as the storage saw it (also for pruned trials, which record no trial_seconds).
+        wall = (trial.datetime_complete - trial.datetime_start).total_seconds() if trial.datetime_complete and trial.datetime_start else 0.0
+        rows.append((trial.number, family, trial.state.name.lower(), wall, float(attrs.get("fit_seconds") or 0)))
     return rows
 
 
