@@ -42,17 +42,20 @@ def test_a_recycled_run_sets_the_study_up_once_in_the_coordinating_process(tmp_p
     assert _setups(log) == [f"{os.getpid()} tiny"]  # ... and neither set the study up again
 
 
-def test_two_workers_open_the_study_their_run_set_up_once(tmp_path):
+def test_two_workers_and_their_recycled_children_open_the_study_their_run_set_up_once(tmp_path):
     space = tmp_path / "tiny.yaml"
     space.write_text(TINY_SPACE.replace("n_trials: 3", "n_trials: 2"))
     log = tmp_path / "setups.log"
     env = {**os.environ, SETUP_LOG_ENV: str(log)}
-    result = subprocess.run([EXE, "run", "--space", str(space), "--workers", "2"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    # Each worker's share (2) is longer than --trials-per-process: the workers train in recycled children too.
+    command = [EXE, "run", "--space", str(space), "--workers", "2", "--trials-per-process", "1"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert len(_setups(log)) == 1, _setups(log)
     study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{tmp_path / 'results' / 'mammosearch.db'}")
     workers = {t.user_attrs.get("worker") for t in study.trials}
     assert workers <= {0, 1} and len(study.trials) >= 2
+    assert len({t.user_attrs["process"] for t in study.trials}) == len(study.trials)  # one child per trial
     logs = sorted((tmp_path / "results" / "tiny" / "workers").glob("worker-*.log"))
     assert len(logs) == 2 and any("trial 0 " in log.read_text() or "trial 1 " in log.read_text() for log in logs)
 

@@ -2,7 +2,8 @@
 
 The coordinating ``run`` sets the study up once (``study.setup_study``) and writes what
 to run (the space and the run options, pickled) to ``ORDER`` in the study's workers
-folder; each worker only opens the prepared study and runs the trial loop, as Optuna's
+folder; each worker only opens the prepared study and runs the trial loop (in recycled
+children when its share is longer than ``--trials-per-process``), as Optuna's
 workers run ``_optimize_sequential`` and never ``_optimize`` again. Its output (one line
 per trial) goes to the worker's log.
 """
@@ -37,14 +38,23 @@ class LogListener:
 
 
 def main(argv: list[str]) -> int:
-    from mammosearch.search.loop import run_trials
     from mammosearch.search.opened import open_prepared
+    from mammosearch.search.run import recycles
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     # Written by this user's own `run` into its study folder a moment ago (workers.py).
     space, options = pickle.loads(Path(argv[0]).read_bytes())
     try:
-        runtime_line = run_trials(open_prepared(space, options), space, options, LogListener())
+        prepared = open_prepared(space, options)
+        if recycles(options, prepared.remaining(space)):
+            from mammosearch.search.recycling import run_recycled
+
+            # A long share trains in recycled children too (memory stays flat); they open the study as this worker did.
+            runtime_line = run_recycled(space, options, prepared.study, LogListener())
+        else:
+            from mammosearch.search.loop import run_trials
+
+            runtime_line = run_trials(prepared, space, options, LogListener())
     except MammosearchError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -132,7 +132,7 @@ def run_workers(space: Space, options: RunOptions, listener: StudyListener | Non
     plans = plan_workers(options.workers, claimed_study_dir(options.results_dir, prepared.study).workers_dir())
     order = plans[0].log.parent / "order.pickle"
     order.parent.mkdir(parents=True, exist_ok=True)
-    order.write_bytes(pickle.dumps((space, dataclasses.replace(options, workers=1, worker_argv=(), trials_per_process=None))))
+    order.write_bytes(pickle.dumps((space, dataclasses.replace(options, workers=1))))
     watcher = _Watcher(options, name, listener)
     watcher.seen = {t.number for t in prepared.study.get_trials(deepcopy=False) if t.state.is_finished()}
     watcher.finished_before = prepared.finished_before
