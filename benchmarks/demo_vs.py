@@ -56,28 +56,50 @@ timings["start-up: import mammosearch.cli"] = [time.perf_counter() - t0]
 STAGES = [
     ("mammosearch.search.study", "preflight", "set-up: preflight (sampler, weights, load data)"),
     ("mammosearch.search.study", "cached_fingerprint", "set-up: data fingerprint"),
-    ("mammosearch.search.space_check", "settle_space", "set-up: space check"),
     ("mammosearch.search.study", "settle_space", "set-up: space check"),
     ("mammosearch.search.study", "open_study", "set-up: open/create study"),
     ("mammosearch.search.study", "_trivial_baseline", "set-up: trivial baseline"),
     ("mammosearch.search.study", "record_context", "set-up: record context (incl. baseline)"),
-    ("mammosearch.search.setup", "setup_study", "set-up: total"),
+    ("mammosearch.search.study", "setup_study", "set-up: total"),
     ("mammosearch.search.study", "prepare", "set-up: total"),
+    ("mammosearch.study", "prepare", "set-up: total"),  # older trees
     ("mammosearch.search.loop", "record_linear_probes", "set-up: linear probes"),
-    ("mammosearch.runtime", "configure", "runtime.configure (TensorFlow import, threads)"),
     ("mammosearch.search.loop", "run_trials", "trial loop: total"),
+    ("mammosearch.study", "run_trials", "trial loop: total"),  # older trees
+    ("mammosearch.search.loop", "assemble_pending", "after trials: assemble kept heads"),
+    ("mammosearch.study", "assemble_pending", "after trials: assemble kept heads"),
+    ("mammosearch.search.run", "record_run_end", "after trials: record run end"),
+]
+# Modules that import Keras are wrapped only once runtime.configure has imported it, so the
+# probe does not move the TensorFlow import out of the run it measures.
+LATE = [
     ("mammosearch.models.registry", "build_model", "  in trials: build models"),
     ("mammosearch.trial.training", "fit_two_phase", "  in trials: fit (Keras fit, trace included)"),
     ("mammosearch.trial.activations", "extract", "  in trials: activation passes (cache misses)"),
+    ("mammosearch.activations", "extract", "  in trials: activation passes (cache misses)"),
     ("mammosearch.trial.training", "predict_scores", "  in trials: scoring test/val"),
     ("mammosearch.search.objective", "keep_if_top_k", "  in trials: keep top-k (save model, predictions)"),
     ("mammosearch.store.record", "save", "  in trials: record outcome in storage"),
     ("mammosearch.trial.sampling", "sample_params", "  in trials: sample params"),
-    ("mammosearch.search.loop", "assemble_pending", "after trials: assemble kept heads"),
-    ("mammosearch.search.run", "record_run_end", "after trials: record run end"),
 ]
 for module_name, attr, label in STAGES:
     wrap(module_name, attr, label)
+import mammosearch.runtime as _runtime
+_configure = _runtime.configure
+def _configure_then_wrap(*args, **kwargs):
+    start = time.perf_counter()
+    try:
+        return _configure(*args, **kwargs)
+    finally:
+        timings.setdefault("runtime.configure (rest of the TensorFlow import, threads)", []).append(time.perf_counter() - start)
+        for module_name, attr, label in LATE:
+            if not timings.get("_late_done"):
+                wrap(module_name, attr, label)
+        timings["_late_done"] = []
+_runtime.configure = _configure_then_wrap
+for other in list(sys.modules.values()):
+    if other is not None and getattr(other, "configure", None) is _configure and other is not _runtime:
+        setattr(other, "configure", _configure_then_wrap)
 t_run = time.perf_counter()
 try:
     app(["run"], standalone_mode=False)
@@ -119,6 +141,8 @@ def stages(tree: Path) -> None:
         trials = _trial_times(db)
     print(f"\nwhere the time goes ({tree}): {wall:.1f} s wall, process start to exit")
     for label, values in timings.items():
+        if label.startswith("_"):
+            continue
         calls = f" ({len(values)} calls)" if len(values) > 1 else ""
         print(f"  {label:<55} {sum(values):6.1f} s{calls}")
     print("  per trial (wall from the storage's start/complete times; fit = build + trace + fit of fit_fold; other = scoring, saving, recording):")
@@ -164,6 +188,8 @@ def main() -> None:
                   f"(load {os.getloadavg()[0]:.2f})", flush=True)
         print(f"median ratio head/base: {statistics.median(ratios):.2f} over {args.pairs} pairs")
     stages(head)
+    if not args.stages_only:
+        stages(base)
 
 
 if __name__ == "__main__":
