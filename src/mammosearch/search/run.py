@@ -8,7 +8,6 @@ trial loop (``loop.run_trials``) or KerasTuner's, never this function again.
 from __future__ import annotations
 
 import dataclasses
-import threading
 
 import optuna
 
@@ -52,41 +51,16 @@ def record_run_end(space: Space, options: RunOptions, summary: RunSummary) -> No
     save_run_end(study, RunEnd(STOPPED_BY_TIMEOUT if timed_out else STOPPED_BY_BUDGET, timeout, finished))
 
 
-def _import_backend_during_setup(space: Space, options: RunOptions) -> threading.Thread | None:
-    """Import Keras and its backend in a thread while set-up runs, when this process will train.
-
-    The import (about 4-6 s on 2 cores) and the set-up (data, fingerprint, baseline: 2-3 s)
-    need nothing from each other, so they overlap. Not in a coordinating process (recycled
-    children or workers train there), which must never load TensorFlow.
-    """
-    if options.engine != "kerastuner" and recycles(options, space.study.n_trials):
-        return None
-    from mammosearch import runtime
-
-    def load() -> None:
-        try:
-            runtime.import_keras_quietly()
-        except Exception:  # noqa: BLE001 - the training code imports it again and reports the error there
-            pass
-
-    thread = threading.Thread(target=load, name="backend-import", daemon=True)
-    thread.start()
-    return thread
-
-
 def _dispatch(space: Space, options: RunOptions, listener: StudyListener | None) -> RunSummary:
     if options.workers > 1:
         from mammosearch.search.workers import run_workers
 
         return run_workers(space, options, listener)
     options = engine_study_name(space, options)
-    backend_import = _import_backend_during_setup(space, options)
-    try:
-        prepared = prepare(space, options)
-    finally:
-        if backend_import is not None:
-            # Before training, or before an error ends the process: never leave TensorFlow half imported.
-            backend_import.join()
+    # Not overlapped with the Keras import in a thread: tried, and on 2 cores the GIL made
+    # set-up as much slower (trivial baseline 0.1 -> 4.0 s) as the import got faster
+    # (benchmarks/demo_vs.py, in the closing note of issue 22).
+    prepared = prepare(space, options)
     announce(listener, prepared, space)
     if options.engine == "kerastuner":
         from mammosearch.search.kerastuner import run_kerastuner_trials
