@@ -66,9 +66,7 @@ def run(
         storage_url=storage_url, results_dir=results_dir, study_name=study or (loaded.study_name if workers > 1 else None),
         tensorboard=tensorboard, precision=precision.value, heartbeat=heartbeat or None,
         trials_per_process=trials_per_process or None, engine=engine.value, algorithm=algorithm.value, workers=workers,
-        extend_space=extend_space,
-        # The resolved storage, so a worker never resolves a default of its own.
-        worker_argv=tuple(worker_argv(ctx, study=study or loaded.study_name, storage=storage_url)) if workers > 1 else (),
+        extend_space=extend_space,  # workers get these options from run_workers, which sets the study up for them
     )
     with RichStudyListener(console) as listener:
         summary = run_study(loaded, options, listener)

@@ -1,6 +1,7 @@
 """The trial loop of one process: what an in-process run, a recycled child and a worker all run.
 
-It never sets the study up (``study.prepare`` does, once) and never dispatches (``run.py``
+It never sets the study up (``study.setup_study`` does, once per run; children and workers
+get their ``Prepared`` from ``opened.open_prepared``) and never dispatches (``run.py``
 does): children and workers call this, never the entry point again.
 """
 

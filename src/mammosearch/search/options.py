@@ -26,9 +26,6 @@ class RunOptions:
     workers: int = 1
     # Resume a study whose search space differs from the recorded one (the change is recorded).
     extend_space: bool = False
-    # The command line each of several workers runs (`mammosearch run ... --workers 1`),
-    # built by the CLI from every option it was given, so none is lost on the way.
-    worker_argv: tuple[str, ...] = ()
     # Assemble the kept heads' full models when the trials are done. A recycled child that
     # is not the run's last leaves them to the last one (each assembly builds and writes a
     # whole backbone, seconds during which no trial runs).

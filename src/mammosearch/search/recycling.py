@@ -5,7 +5,8 @@ TensorFlow keeps part of every model it has traced for the life of the process (
 ``clear_session``; Keras and Optuna users report the same growth. A long study therefore
 runs its trials in a child process that is replaced every ``trials_per_process`` trials:
 the memory goes back to the system with the process. The parent keeps the storage, the
-progress display and the budget; children find data and activations in the on-disk caches.
+progress display and the budget; children open the study the parent set up (``opened.py``)
+and find data and activations in the on-disk caches.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _child(orders: Any, options: RunOptions, events: Any, verbosity: int) -> Non
 def _train_when_told(orders: Any, options: RunOptions, events: Any, verbosity: int) -> None:
     from mammosearch import runtime
     from mammosearch.search.loop import run_trials
-    from mammosearch.search.study import prepare
+    from mammosearch.search.opened import open_prepared
 
     optuna.logging.set_verbosity(verbosity)  # a spawned interpreter starts with Optuna's default
     runtime.configure(options.precision)  # the slow imports happen while the previous child trains
@@ -85,8 +86,9 @@ def _train_when_told(orders: Any, options: RunOptions, events: Any, verbosity: i
         return
     space, last = order
     child_options = dataclasses.replace(options, assemble_at_end=last)
-    # The parent prepared the study; the child re-opens it and finds the data in the cache.
-    runtime_line = run_trials(prepare(space, child_options), space, child_options, QueueListener(events))
+    # The parent set the study up; the child only opens it (no fingerprint, no baseline
+    # refit, no space check) and finds the data in the cache.
+    runtime_line = run_trials(open_prepared(space, child_options), space, child_options, QueueListener(events))
     events.put(("runtime", runtime_line))  # Keras, backend and devices, as the child saw them
 
 

@@ -57,6 +57,9 @@ def _dispatch(space: Space, options: RunOptions, listener: StudyListener | None)
 
         return run_workers(space, options, listener)
     options = engine_study_name(space, options)
+    # Not overlapped with the Keras import in a thread: tried, and on 2 cores the GIL made
+    # set-up as much slower (trivial baseline 0.1 -> 4.0 s) as the import got faster
+    # (benchmarks/demo_vs.py, in the closing note of issue 22).
     prepared = prepare(space, options)
     announce(listener, prepared, space)
     if options.engine == "kerastuner":

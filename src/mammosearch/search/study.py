@@ -1,12 +1,16 @@
-"""Setting a study up, the same way for every engine, and summing it up afterwards.
+"""Setting a study up, once, the same way for every engine, and summing it up afterwards.
 
-Everything that would fail every trial fails here, once, before any trial starts:
-sampler, ImageNet weights, data, storage. Then the study is opened (or created) and the
-context `report` and `export-best` need is recorded with it.
+The set-up stage (``setup_study``, as nnU-Net's experiment planning comes before its
+training): everything that would fail every trial fails here, once, before any trial
+starts (sampler, ImageNet weights, data, storage); the data fingerprint, the space check,
+the trivial baseline and the CV pool are computed and recorded with the study, which is
+then marked as set up for its data (``StudyContext.setup_data_key``). Recycled children
+and ``--workers`` processes never run it: they open the prepared study (``opened.py``).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -134,6 +138,7 @@ def record_context(study: optuna.Study, space: Space, images: ImageSet, options:
         # flip either when it later scores files, where the heuristic can misfire on a phantom.
         photometry=space.checks.photometry if source(space.data.source).files is not None else "as_is",
         image_size=images.image_size,
+        setup_data_key=images.data_key,  # the last key written: the study is set up for these data
     ))
 
 
@@ -162,9 +167,22 @@ def _cv_pool(images: ImageSet) -> dict[str, list[Any]]:
     }
 
 
-def prepare(space: Space, options: RunOptions) -> Prepared:
-    """Preflight, open or create the study, record its context: the set-up every engine shares."""
+# Only tests set it: each set-up execution appends a line (pid and study) to this file, so a
+# test can count set-ups across the processes of one run (tests/test_setup_once.py).
+SETUP_LOG_ENV = "MAMMOSEARCH_SETUP_LOG"
+
+
+def _log_setup(name: str) -> None:
+    path = os.environ.get(SETUP_LOG_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(f"{os.getpid()} {name}\n")
+
+
+def setup_study(space: Space, options: RunOptions) -> Prepared:
+    """Preflight, open or create the study, record its context: the set-up every engine shares, run once per run."""
     check_options(options)
+    _log_setup(options.study_name or space.study_name)
     cache = Path(options.results_dir) / "cache"
     images = preflight(space, cache)
     fingerprint = cached_fingerprint(images, space.checks, cache)
@@ -176,6 +194,9 @@ def prepare(space: Space, options: RunOptions) -> Prepared:
     finished_before = finished_trials(study)
     record_space(study, space_check, finished_before)
     return Prepared(study, images, finished_before, fingerprint)
+
+
+prepare = setup_study  # the name older callers (and tests) know it by
 
 
 def engine_study_name(space: Space, options: RunOptions) -> RunOptions:

@@ -1,8 +1,9 @@
 """`mammosearch run --workers N`: N worker processes on one study, on one machine.
 
-Each worker is the same `mammosearch run` command with `--workers 1` (``RunOptions.worker_argv``,
-built by the CLI from every option it was given); they share the
-study through the storage (SQLite with a 30 s lock timeout here; PostgreSQL across
+This process sets the study up once (``study.setup_study``: preflight, fingerprint, space
+check, baseline); each worker is ``python -m mammosearch.search.worker_main``, which only
+opens the prepared study and runs the trial loop (never the `run` command again). They
+share the study through the storage (SQLite with a 30 s lock timeout here; PostgreSQL across
 machines), so trial numbers stay unique and the budget is shared: a worker stops once the
 study holds ``n_trials`` finished trials (a few trials already in flight may finish past
 it). On a GPU machine each worker sees one GPU (``CUDA_VISIBLE_DEVICES``); on a CPU the
@@ -12,7 +13,9 @@ cores are split between the workers. Each worker's output goes to
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -27,9 +30,8 @@ from mammosearch.config.schema import Space
 from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import WORKER_ENV, RunOptions, RunSummary
-from mammosearch.search.space_check import record_space, settle_space
-from mammosearch.search.study import finished_trials, summarize
-from mammosearch.store.ownership import owned_study_dir
+from mammosearch.search.study import setup_study, summarize
+from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import from_user_attrs
 from mammosearch.store.storage import open_storage
 
@@ -70,12 +72,12 @@ def plan_workers(n: int, log_dir: Path) -> list[WorkerPlan]:
 
 
 def start_and_wait(command: list[str], plans: list[WorkerPlan], poll: Callable[[], None] | None = None) -> list[int]:
-    """Start every worker, call ``poll`` every second while they run, return their exit codes."""
+    """Start every worker (``command``, a whole command line), call ``poll`` every second while they run, return their exit codes."""
     processes = []
     for plan in plans:
         plan.log.parent.mkdir(parents=True, exist_ok=True)
         handle = plan.log.open("w")
-        processes.append((subprocess.Popen([sys.executable, "-m", "mammosearch.cli", *command], env=plan.env, stdout=handle, stderr=subprocess.STDOUT), handle))
+        processes.append((subprocess.Popen(command, env=plan.env, stdout=handle, stderr=subprocess.STDOUT), handle))
     try:
         while any(p.poll() is None for p, _ in processes):
             if poll is not None:
@@ -119,29 +121,25 @@ class _Watcher:
 
 
 def run_workers(space: Space, options: RunOptions, listener: StudyListener | None) -> RunSummary:
-    """Start ``options.workers`` processes on one study, show their trials as they finish, wait for all."""
+    """Set the study up once, start ``options.workers`` processes on it, show their trials as they finish, wait for all."""
     if options.engine == "kerastuner":
         raise SpaceError("--workers works with the optuna engine; KerasTuner's oracle lives in one process")
-    if not options.worker_argv:
-        raise SpaceError("--workers needs the worker command line (run several workers with `mammosearch run --workers N`)")
-    name = options.study_name or space.study_name
-    open_storage(options.storage_url)  # a bad URL fails here, once, not in every worker
-    # A new study is created with its space, or a changed space refused (or its extension
-    # recorded) here, once: the workers then find the space they run with already recorded.
-    space_check = settle_space(space, options, name)
-    plans = plan_workers(options.workers, owned_study_dir(options.results_dir, name, None).workers_dir())
+    options = dataclasses.replace(options, study_name=options.study_name or space.study_name)
+    # Everything that would fail every worker fails here, once; the space is settled and
+    # the context recorded before any worker starts.
+    prepared = setup_study(space, options)
+    name = prepared.study.study_name
+    plans = plan_workers(options.workers, claimed_study_dir(options.results_dir, prepared.study).workers_dir())
+    order = plans[0].log.parent / "order.pickle"
+    order.parent.mkdir(parents=True, exist_ok=True)
+    order.write_bytes(pickle.dumps((space, dataclasses.replace(options, workers=1))))
     watcher = _Watcher(options, name, listener)
-    try:
-        before = optuna.load_study(study_name=name, storage=open_storage(options.storage_url))
-        watcher.seen = {t.number for t in before.get_trials(deepcopy=False) if t.state.is_finished()}
-        watcher.finished_before = finished_trials(before)
-        record_space(before, space_check, watcher.finished_before)
-    except KeyError:
-        pass  # deleted in between: the first worker creates it again
+    watcher.seen = {t.number for t in prepared.study.get_trials(deepcopy=False) if t.state.is_finished()}
+    watcher.finished_before = prepared.finished_before
     if listener is not None:
         listener.on_study_start(name, watcher.finished_before, space.study.n_trials,
-                                f"{options.workers} worker processes, logs in {plans[0].log.parent}/", ())
-    codes = start_and_wait(list(options.worker_argv), plans, watcher.poll)
+                                f"{options.workers} worker processes, logs in {plans[0].log.parent}/", prepared.notes)
+    codes = start_and_wait([sys.executable, "-m", "mammosearch.search.worker_main", str(order)], plans, watcher.poll)
     failed = [i for i, code in enumerate(codes) if code != 0]
     if failed:
         raise MammosearchError(f"worker(s) {', '.join(map(str, failed))} exited with an error; see {plans[failed[0]].log}")

@@ -141,6 +141,7 @@ class StudyContext:
     search_space: dict[str, str] | None = None
     space_extensions: list[dict[str, Any]] | None = None
     param_names: dict[str, str] | None = None  # {plain: versioned Optuna name} (trial/param_names.py); save_param_names only
+    setup_data_key: str | None = None  # ImageSet.data_key of the set-up: children and workers open only a study set up for their data
     # A random id given to the study when its results folder is first claimed (store/ownership.py);
     # written by save_study_uid only, never by save_context (a fresh context leaves it None).
     study_uid: str | None = None
@@ -183,6 +184,7 @@ def context_of(attrs: Mapping[str, Any]) -> StudyContext:
         search_space=attrs.get("search_space"),
         space_extensions=attrs.get("space_extensions"),
         param_names=param_names_of(attrs) or None,
+        setup_data_key=attrs.get("setup_data_key"),
         study_uid=study_uid_of(attrs),
     )
 
