@@ -17,8 +17,8 @@ from typing import Any
 
 import optuna
 
-from mammosearch.config.params import TrialParams
 from mammosearch.errors import MammosearchError
+from mammosearch.spec.params import TrialParams
 
 
 class LogListener:
