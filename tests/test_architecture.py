@@ -19,7 +19,7 @@ PACKAGE = SRC / "mammosearch"
 # layer, and never a sibling container of its own layer.
 SPACE = ("mammosearch.config",)
 PARAMS = ("mammosearch.spec",)
-BASE = ("mammosearch.metrics", "mammosearch.files", "mammosearch.words", "mammosearch.downloads", "mammosearch.runtime", "mammosearch.errors", "mammosearch")
+BASE = ("mammosearch.metrics", "mammosearch.files", "mammosearch.words", "mammosearch.settings", "mammosearch.downloads", "mammosearch.runtime", "mammosearch.errors", "mammosearch")
 LAYERS: list[tuple[tuple[str, ...], ...]] = [
     (("mammosearch.cli",),),
     (("mammosearch.search",), ("mammosearch.apply",)),

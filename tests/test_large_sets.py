@@ -200,7 +200,7 @@ def test_the_cache_file_is_handed_to_one_array_per_entry(tmp_path):
     assert not isinstance(images_array((1, 4, 4, 1)), np.memmap)  # outside a cache fill: memory
 
 
-@pytest.mark.parametrize("value", ["lots", "-5", "nan"])
+@pytest.mark.parametrize("value", ["lots", "-5", "nan", "inf"])
 def test_a_malformed_threshold_is_one_line_before_any_trial(tmp_path, monkeypatch, value):
     monkeypatch.setenv("MAMMOSEARCH_IN_MEMORY_MB", value)
     space = tmp_path / "space.yaml"

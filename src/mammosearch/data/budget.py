@@ -17,11 +17,11 @@ checked in ``run``'s preflight and before ``predict``/``explain`` score anything
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from mammosearch.data.file_names import shown
-from mammosearch.errors import DataError, MammosearchError
+from mammosearch.errors import DataError
+from mammosearch.settings import number_setting
 
 __all__ = ["DEFAULT_MAX_PIXELS", "check", "max_pixels"]
 
@@ -34,17 +34,9 @@ def max_pixels() -> int:
     """The budget: ``MAX_PIXELS``, else ``MAMMOSEARCH_MAX_PIXELS`` (a whole number, ``_`` allowed), else 64 MP."""
     if MAX_PIXELS is not None:
         return MAX_PIXELS
-    raw = os.environ.get("MAMMOSEARCH_MAX_PIXELS", "").strip()
-    if not raw:
-        return DEFAULT_MAX_PIXELS
-    try:
-        value = int(raw)  # int() accepts 64_000_000 as Python writes it
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise MammosearchError(f"MAMMOSEARCH_MAX_PIXELS must be a whole number of pixels above 0, got {raw!r}; "
-                               f"unset it for the default {DEFAULT_MAX_PIXELS:_}")
-    return value
+    # int() accepts 64_000_000 as Python writes it
+    return number_setting("MAMMOSEARCH_MAX_PIXELS", int, lambda value: value > 0, "a whole number of pixels above 0",
+                          DEFAULT_MAX_PIXELS, f"{DEFAULT_MAX_PIXELS:_}")
 
 
 def check(path: Path, width: int, height: int, samples: int = 1, bytes_per_sample: int = 1, frames: int = 1) -> None:

@@ -20,8 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from mammosearch.data.partial import filling_path, sweep_stale
-from mammosearch.errors import MammosearchError
 from mammosearch.files import write_atomically
+from mammosearch.settings import number_setting
 
 # Above this many bytes an array a trial derives from the data (the images at another
 # size, the activations, a split's training rows as float32) is kept on disk and read in
@@ -34,16 +34,8 @@ def in_memory_bytes() -> int:
     """The threshold: ``IN_MEMORY_BYTES``, else ``MAMMOSEARCH_IN_MEMORY_MB`` megabytes, else 256 MB."""
     if IN_MEMORY_BYTES is not None:
         return IN_MEMORY_BYTES
-    raw = os.environ.get("MAMMOSEARCH_IN_MEMORY_MB", "").strip()
-    if not raw:
-        return DEFAULT_IN_MEMORY_MB * 2**20
-    try:
-        megabytes = float(raw)
-    except ValueError:
-        megabytes = -1.0
-    if not megabytes >= 0:  # also NaN
-        raise MammosearchError(f"MAMMOSEARCH_IN_MEMORY_MB must be a number of megabytes (0 or more), got {raw!r}; "
-                               f"unset it for the default {DEFAULT_IN_MEMORY_MB}")
+    megabytes = number_setting("MAMMOSEARCH_IN_MEMORY_MB", float, lambda value: 0 <= value < float("inf"), "a number of megabytes (0 or more)",
+                               float(DEFAULT_IN_MEMORY_MB), str(DEFAULT_IN_MEMORY_MB))
     return int(megabytes * 2**20)
 
 
