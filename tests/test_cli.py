@@ -207,11 +207,11 @@ def _trials_without_assembling(space_path: Path, storage: str, results: Path) ->
     from mammosearch.config.reader import load_space
     from mammosearch.search.loop import run_trials
     from mammosearch.search.options import RunOptions
-    from mammosearch.search.study import prepare
+    from mammosearch.search.study import setup_study
 
     space = load_space(space_path)
     options = RunOptions(storage_url=storage, results_dir=results, assemble_at_end=False)
-    run_trials(prepare(space, options), space, options, None)
+    run_trials(setup_study(space, options), space, options, None)
 
 
 @pytest.mark.parametrize("assembled_by", ["the end of the run", "export-best after an interrupted run"])
@@ -274,28 +274,6 @@ def test_the_leaderboard_fits_the_terminal_without_cutting_cells(tiny_study, wid
     for always in ("trial", "family", "AUC", "95% CI", "sens", "spec", "test AUC"):
         assert always.split()[0] in board, always
     assert ("hidden at this terminal width" in text) == (width < 200)
-
-
-def test_a_worker_is_given_every_option_of_run():
-    """`--workers N` starts `run ... --workers 1`; every other option must reach the worker unchanged."""
-    import typer
-
-    from mammosearch.cli import worker_argv
-
-    command = typer.main.get_command(app).commands["run"]
-    given = [
-        "--space", "s.yaml", "--storage", "sqlite:///x.db", "--study", "s", "--n-trials", "7", "--timeout", "30",
-        "--results-dir", "out", "--tensorboard", "--precision", "mixed", "--set", "a.b=1", "--set", "c=[2, 3]",
-        "--engine", "kerastuner", "--algorithm", "random", "--heartbeat", "5", "--workers", "3", "--trials-per-process", "4",
-        "--extend-space",
-    ]
-    ctx = command.make_context("run", list(given))
-    defaults = {p.name: p.default for p in command.params}
-    # Every option differs from its default here, so an option added later and not passed on fails this test.
-    assert all(ctx.params[name] != default for name, default in defaults.items()), [n for n, d in defaults.items() if ctx.params[n] == d]
-    argv = worker_argv(ctx)
-    assert argv[0] == "run" and argv[-2:] != ["--workers", "3"]
-    assert command.make_context("run", argv[1:]).params == {**ctx.params, "workers": 1}
 
 
 def test_version_prints_the_package_version():

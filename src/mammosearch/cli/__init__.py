@@ -9,6 +9,5 @@ data and weights (hence the import order below, which is not alphabetical).
 from mammosearch.cli import run, study
 from mammosearch.cli import apply, data, weights
 from mammosearch.cli.app import app, main
-from mammosearch.cli.run import worker_argv
 
-__all__ = ["app", "apply", "data", "main", "run", "study", "weights", "worker_argv"]
+__all__ = ["app", "apply", "data", "main", "run", "study", "weights"]

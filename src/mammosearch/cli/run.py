@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -85,30 +84,3 @@ def run(
     for note in summary.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     print_next(next_hint("report", study=summary.study_name, storage=storage_url, results_dir=results_dir))
-
-
-def worker_argv(ctx: typer.Context, **replaced: Any) -> list[str]:
-    """The `run` command line of one worker: every option this command got, then ``--workers 1``.
-
-    Built from the parsed parameters themselves, so an option added to `run` reaches the
-    workers without anyone remembering to pass it on.
-    """
-    values = {**ctx.params, **replaced, "workers": 1}
-    argv = ["run"]
-    for param in ctx.command.params:
-        # Options only (typer carries its own copy of click, so no isinstance on click's class).
-        if getattr(param, "param_type_name", None) != "option" or param.name is None:
-            continue
-        value = values.get(param.name)
-        flag = max(param.opts, key=len)  # the long form
-        is_flag, multiple = getattr(param, "is_flag", False), getattr(param, "multiple", False)
-        if value is None or (is_flag and not value):
-            continue
-        if is_flag:
-            argv.append(flag)
-        elif multiple:
-            for item in value:
-                argv += [flag, str(item)]
-        else:
-            argv += [flag, str(value.value if isinstance(value, Enum) else value)]
-    return argv

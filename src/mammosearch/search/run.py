@@ -14,7 +14,7 @@ import optuna
 from mammosearch.config.schema import Space
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import RunOptions, RunSummary
-from mammosearch.search.study import Prepared, check_options, engine_study_name, prepare, summarize
+from mammosearch.search.study import Prepared, check_options, engine_study_name, setup_study, summarize
 from mammosearch.store.record import STOPPED_BY_BUDGET, STOPPED_BY_TIMEOUT, RunEnd, save_run_end
 from mammosearch.store.storage import open_storage
 
@@ -60,7 +60,7 @@ def _dispatch(space: Space, options: RunOptions, listener: StudyListener | None)
     # Not overlapped with the Keras import in a thread: tried, and on 2 cores the GIL made
     # set-up as much slower (trivial baseline 0.1 -> 4.0 s) as the import got faster
     # (benchmarks/demo_vs.py, in the closing note of issue 22).
-    prepared = prepare(space, options)
+    prepared = setup_study(space, options)
     announce(listener, prepared, space)
     if options.engine == "kerastuner":
         from mammosearch.search.kerastuner import run_kerastuner_trials

@@ -196,7 +196,6 @@ def setup_study(space: Space, options: RunOptions) -> Prepared:
     return Prepared(study, images, finished_before, fingerprint)
 
 
-prepare = setup_study  # the name older callers (and tests) know it by
 
 
 def engine_study_name(space: Space, options: RunOptions) -> RunOptions:
