@@ -110,3 +110,15 @@ def trial_progress(db: Path) -> tuple[int, int]:
     except sqlite3.Error:
         return 0, 0  # not created yet, or locked for a moment
     return int(complete), int(steps)
+
+
+def decode_refusal(path: Path) -> str:
+    """The one line the decode path refuses ``path`` with (asserted to name the file and to be one line)."""
+    from mammosearch.data.decode import decode_file
+    from mammosearch.errors import DataError
+
+    with pytest.raises(DataError) as caught:
+        decode_file(path, "grayscale")
+    message = str(caught.value)
+    assert str(path) in message and "\n" not in message
+    return message

@@ -16,23 +16,16 @@ pydicom = pytest.importorskip("pydicom", reason="pydicom is the `dicom` extra: p
 
 from pydicom.uid import DeflatedExplicitVRLittleEndian  # noqa: E402
 
+from conftest import decode_refusal  # noqa: E402
 from dicom_files import write_deflate_bomb, write_dicom  # noqa: E402
 from mammosearch.cli import app  # noqa: E402
 from mammosearch.data import pixels as pixels_module  # noqa: E402
 from mammosearch.data.budget import DEFAULT_MAX_PIXELS, max_pixels  # noqa: E402
 from mammosearch.data.decode import decode_file  # noqa: E402
-from mammosearch.errors import DataError, MammosearchError  # noqa: E402
+from mammosearch.errors import MammosearchError  # noqa: E402
 
 runner = CliRunner()
 MB = 2**20
-
-
-def _refused(path: Path) -> str:
-    with pytest.raises(DataError) as caught:
-        decode_file(path, "grayscale")
-    message = str(caught.value)
-    assert str(path) in message and "\n" not in message
-    return message
 
 
 def _traced_peak(action) -> int:
@@ -58,14 +51,14 @@ def test_a_deflated_dicom_bomb_is_refused_from_its_header_without_inflating_it(t
     bomb = write_deflate_bomb(tmp_path / "bomb.dcm", 20000, 20000)  # 800 MB of pixels in under 1 MB
     assert bomb.stat().st_size < MB
     messages: list[str] = []
-    peak = _traced_peak(lambda: messages.append(_refused(bomb)))
+    peak = _traced_peak(lambda: messages.append(decode_refusal(bomb)))
     assert "20000 x 20000" in messages[0] and "MAMMOSEARCH_MAX_PIXELS" in messages[0]
     assert peak < 32 * MB  # pydicom alone inflates all 800 MB before reading Rows
 
 
 def test_a_deflated_stream_longer_than_its_declared_image_is_refused(tmp_path):
     long = write_deflate_bomb(tmp_path / "long.dcm", 64, 64, pixel_bytes=12 * MB)  # a small header, 12 MB inflated
-    assert "inflates to more than" in _refused(long)
+    assert "inflates to more than" in decode_refusal(long)
 
 
 def test_a_genuine_deflated_dicom_still_decodes_as_its_uncompressed_twin(tmp_path):
@@ -79,7 +72,7 @@ def test_a_16_bit_png_in_pillows_warn_only_band_is_refused_before_decoding(tmp_p
     # 100 MP: above Pillow's MAX_IMAGE_PIXELS (89 MP), below its error at twice that, so Pillow only warns
     png = _png_header_16bit(tmp_path / "wide.png", 10000, 10000)
     with pytest.warns(Image.DecompressionBombWarning):
-        message = _refused(png)
+        message = decode_refusal(png)
     assert "decoding budget" in message and "10000 x 10000" in message
 
 
@@ -94,7 +87,7 @@ def test_the_budget_counts_bytes_per_sample_and_samples(tmp_path, monkeypatch):
     Image.fromarray(np.full((30, 30, 3), 9, np.uint8)).save(colour)  # 2700 bytes
     dicom16 = write_dicom(tmp_path / "gray16.dcm", np.full((40, 40), 900, np.uint16), bits_stored=12)
     for path in (wide, colour, dicom16):
-        assert "decoding budget" in _refused(path)
+        assert "decoding budget" in decode_refusal(path)
     dicom8 = write_dicom(tmp_path / "gray8.dcm", np.full((40, 40), 9, np.uint8), bits_stored=8)
     assert decode_file(dicom8, "grayscale").pixels.shape == (40, 40, 1)
 
@@ -196,6 +189,6 @@ def test_a_large_16_bit_dicom_is_converted_without_a_float64_copy_of_the_whole_i
 def test_a_budget_raised_past_pillows_own_guard_reaches_pillow_formats(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # restored after the test
     png = _png_header_16bit(tmp_path / "huge.png", 15000, 15000)  # 225 MP: past Pillow's refusal at 179 MP
-    assert "decompression bomb" in _refused(png)  # default budget: refused, naming the file
+    assert "decompression bomb" in decode_refusal(png)  # default budget: refused, naming the file
     monkeypatch.setenv("MAMMOSEARCH_MAX_PIXELS", "300_000_000")
-    assert "truncated" in _refused(png)  # allowed now: Pillow reads on, and finds the pixel data missing
+    assert "truncated" in decode_refusal(png)  # allowed now: Pillow reads on, and finds the pixel data missing

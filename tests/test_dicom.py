@@ -17,6 +17,7 @@ pydicom = pytest.importorskip("pydicom", reason="pydicom is the `dicom` extra: p
 from pydicom.pixels import convert_color_space, get_decoder  # noqa: E402
 from pydicom.uid import MPEG2MPML, JPEG2000Lossless, JPEGLosslessSV1, RLELossless  # noqa: E402
 
+from conftest import decode_refusal  # noqa: E402
 from dicom_files import write_dicom, write_non_image  # noqa: E402
 from mammosearch.cli import app  # noqa: E402
 from mammosearch.data.decode import decode_file  # noqa: E402
@@ -24,7 +25,6 @@ from mammosearch.data.loading import load_image_set  # noqa: E402
 from mammosearch.data.sources.csv import CsvSpec  # noqa: E402
 from mammosearch.data.sources.folder import FolderSpec  # noqa: E402
 from mammosearch.data.split import SplitSpec  # noqa: E402
-from mammosearch.errors import DataError  # noqa: E402
 
 RAMP12 = np.arange(4096, dtype=np.uint16).reshape(64, 64)  # every 12-bit value once
 RNG = np.random.default_rng(7)
@@ -33,14 +33,6 @@ NOISE12 = RNG.integers(0, 4096, (48, 40)).astype(np.uint16)
 
 def gray(path: Path) -> np.ndarray:
     return decode_file(path, "grayscale").pixels[:, :, 0]
-
-
-def refusal(path: Path) -> str:
-    with pytest.raises(DataError) as caught:
-        decode_file(path, "grayscale")
-    message = str(caught.value)
-    assert str(path) in message and "\n" not in message
-    return message
 
 
 @pytest.mark.parametrize(("window", "slope", "intercept", "signed"), [
@@ -152,7 +144,7 @@ def test_rgb_dicom_becomes_its_luminance_and_unconverted_colour_is_refused(tmp_p
     ds = pydicom.dcmread(path)
     ds.PhotometricInterpretation = "YBR_RCT"  # only meaningful inside JPEG 2000: pydicom leaves it as it is
     ds.save_as(path)
-    assert "photometric interpretation YBR_RCT is not supported" in refusal(path)
+    assert "photometric interpretation YBR_RCT is not supported" in decode_refusal(path)
 
 
 @pytest.mark.parametrize(("kind", "name"), [
@@ -160,28 +152,28 @@ def test_rgb_dicom_becomes_its_luminance_and_unconverted_colour_is_refused(tmp_p
 ])
 def test_objects_without_pixel_data_are_refused_by_what_they_are(tmp_path, kind, name):
     path = write_non_image(tmp_path / f"{kind}.dcm", kind)
-    assert refusal(path) == f"{path} is {name} object, not an image; keep only image files in the data folder or manifest"
+    assert decode_refusal(path) == f"{path} is {name} object, not an image; keep only image files in the data folder or manifest"
 
 
 def test_multi_frame_images_are_refused(tmp_path):
     path = write_dicom(tmp_path / "tomo.dcm", NOISE12, bits_stored=12, frames=3)
-    assert refusal(path) == f"{path} has 3 frames; mammosearch reads single-frame images (split it, or export the frame you need)"
+    assert decode_refusal(path) == f"{path} has 3 frames; mammosearch reads single-frame images (split it, or export the frame you need)"
 
 
 def test_damaged_files_and_undecodable_syntaxes_are_one_line(tmp_path):
     whole = write_dicom(tmp_path / "whole.dcm", NOISE12, bits_stored=12).read_bytes()
     (tmp_path / "short.dcm").write_bytes(whole[:-400])
-    assert refusal(tmp_path / "short.dcm").startswith(f"cannot read DICOM {tmp_path / 'short.dcm'}: The number of bytes of pixel data is less")
+    assert decode_refusal(tmp_path / "short.dcm").startswith(f"cannot read DICOM {tmp_path / 'short.dcm'}: The number of bytes of pixel data is less")
     (tmp_path / "header.dcm").write_bytes(whole[:300])
-    assert "has no pixel data (truncated" in refusal(tmp_path / "header.dcm")
+    assert "has no pixel data (truncated" in decode_refusal(tmp_path / "header.dcm")
     Image.fromarray(NOISE12.astype(np.uint8)).save(tmp_path / "png.png")
     (tmp_path / "renamed.dcm").write_bytes((tmp_path / "png.png").read_bytes())
-    assert refusal(tmp_path / "renamed.dcm").endswith("not a DICOM file (no 'DICM' header at byte 128)")
+    assert decode_refusal(tmp_path / "renamed.dcm").endswith("not a DICOM file (no 'DICM' header at byte 128)")
     path = write_dicom(tmp_path / "video.dcm", NOISE12, bits_stored=12, transfer_syntax=RLELossless)
     ds = pydicom.dcmread(path)
     ds.file_meta.TransferSyntaxUID = MPEG2MPML  # no pydicom decoder exists for video
     ds.save_as(path)
-    assert "transfer syntax MPEG2 Main Profile / Main Level (1.2.840.10008.1.2.4.100) cannot be decoded by pydicom" in refusal(path)
+    assert "transfer syntax MPEG2 Main Profile / Main Level (1.2.840.10008.1.2.4.100) cannot be decoded by pydicom" in decode_refusal(path)
 
 
 BLOCKER = "import sys\nfor name in ('pylibjpeg', 'libjpeg', 'openjpeg', 'rle'):\n    sys.modules[name] = None  # `import name` now raises ImportError\n"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import hashlib
 import os
 import re
 import secrets
@@ -29,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mammosearch.downloads import digest_of
 from mammosearch.errors import ExportError
 
 MODEL_FILE = "model.keras"
@@ -40,11 +40,8 @@ _RENAME_EXCHANGE = 2  # linux/fs.h
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):  # hashlib.file_digest is 3.11+; the package supports 3.10
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The sha256 a card records for its model file (read a MiB at a time, as every download check is)."""
+    return digest_of(path, "sha256")
 
 
 def _host() -> str:
