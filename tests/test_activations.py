@@ -8,12 +8,12 @@ import keras
 import numpy as np
 import pytest
 
-from mammosearch.trial.activations import ActivationCache, ActivationKey, images_fingerprint
-from mammosearch.models.registry import build_model
 from mammosearch.models.cached import feature_model, output_cut, trainer_model
 from mammosearch.models.cut import plan_cut, single_input_cuts
 from mammosearch.models.freezing import backbone_of, countable_layers
+from mammosearch.models.registry import build_model
 from mammosearch.spec.params import AugmentationParams
+from mammosearch.trial.activations import ActivationCache, ActivationKey, images_fingerprint
 from mammosearch.trial.training import Arrays, fit_two_phase
 from test_models import params_for
 

@@ -17,18 +17,19 @@ PACKAGE = SRC / "mammosearch"
 # Highest first. Each layer holds one or more containers (a package, or modules that go
 # together); a module may import its own container and any lower layer, never a higher
 # layer, and never a sibling container of its own layer.
-SPACE = ("mammosearch.config",)
-PARAMS = ("mammosearch.spec",)
-BASE = ("mammosearch.metrics", "mammosearch.files", "mammosearch.words", "mammosearch.settings", "mammosearch.downloads", "mammosearch.runtime", "mammosearch.errors", "mammosearch")
+# The order of DESIGN.md ("One package order, bottom first"), highest first here.
+BASE = ("mammosearch.files", "mammosearch.words", "mammosearch.settings", "mammosearch.downloads", "mammosearch.runtime", "mammosearch.errors", "mammosearch")
 LAYERS: list[tuple[tuple[str, ...], ...]] = [
     (("mammosearch.cli",),),
-    (("mammosearch.search",), ("mammosearch.apply",)),
+    (("mammosearch.apply",),),
     (("mammosearch.report",),),
-    (("mammosearch.store",),),
+    (("mammosearch.search",),),
     (("mammosearch.trial",),),
-    (SPACE,),
+    (("mammosearch.store",),),
+    (("mammosearch.config",),),
     (("mammosearch.data",), ("mammosearch.models",)),
-    (PARAMS,),
+    (("mammosearch.metrics",),),
+    (("mammosearch.spec",),),
     (BASE,),
 ]
 MAX_LINES = 300

@@ -14,9 +14,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from mammosearch.cli import app
-
 from conftest import TINY_SPACE, TINY_TRANSFER_SPACE
+from mammosearch.cli import app
 
 runner = CliRunner()
 

@@ -15,11 +15,10 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from conftest import TINY_SPACE
 from mammosearch.cli import app
 from mammosearch.cli.app import next_hint, resolve_storage
 from mammosearch.store.record import context_of
-
-from conftest import TINY_SPACE
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 runner = CliRunner()
@@ -246,8 +245,8 @@ def _fake_trial(number: int, value: float) -> optuna.trial.FrozenTrial:
 
 
 def test_epoch_lines_are_throttled_and_a_terminal_still_gets_bars():
-    from mammosearch.spec.params import AugmentationParams, CnnParams, TrialParams
     from mammosearch.report.progress import RichStudyListener
+    from mammosearch.spec.params import AugmentationParams, CnnParams, TrialParams
 
     params = TrialParams(family="cnn", input_size=32, optimizer="adam", learning_rate=1e-3, batch_size=8, epochs=3,
                          augmentation=AugmentationParams(), cnn=CnnParams(filters=4, kernel_size=3, dense_units=8, dropout=0.2))

@@ -18,13 +18,13 @@ from rich.console import Console
 
 from mammosearch.apply.card.markdown import model_card_markdown
 from mammosearch.metrics import ABOVE, BELOW, WITHIN, evaluate_predictions, fold_spread, patient_auc_ci, position
-from mammosearch.report.figures import baseline_verdict, selection_figures
+from mammosearch.metrics.figures import baseline_verdict, selection_figures
 from mammosearch.report.html import render_html
 from mammosearch.report.leaderboard import build_report
 from mammosearch.report.view import print_report
+from mammosearch.spec.outcome import TrialOutcome
 from mammosearch.store import record
 from mammosearch.store.results import load_study
-from mammosearch.trial.outcome import TrialOutcome
 
 FOLDS = [0.61, 0.70, 0.682]  # mean 0.664
 LR = optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)

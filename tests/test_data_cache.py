@@ -11,7 +11,6 @@ from mammosearch.data import decode_many
 from mammosearch.data.loading import load_image_set
 from mammosearch.data.sources.mias import MiasSpec
 from mammosearch.data.split import SplitSpec
-
 from test_data_mias import _fixture
 
 ROWS = [f"mdb{i:03d} G CIRC {'B' if i % 4 < 2 else 'M'} 100 100 20" for i in range(1, 17)]

@@ -11,16 +11,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import MINI_MIAS
 from mammosearch.cli import app
 from mammosearch.data import pinned
 from mammosearch.data.fetch import MINI_MIAS_URL, fetch_archive, fetch_mini_mias
-from mammosearch.data.pinned import PinnedFiles
 from mammosearch.data.loading import load_image_set
+from mammosearch.data.pinned import PinnedFiles
 from mammosearch.data.sources.mias import MiasSpec
 from mammosearch.data.split import SplitSpec
 from mammosearch.errors import DataError
-
-from conftest import MINI_MIAS
 
 needs_mias = pytest.mark.skipif(not MINI_MIAS.is_dir(), reason=f"mini-MIAS not present at {MINI_MIAS}")
 

@@ -13,8 +13,8 @@ from mammosearch.data import loading
 from mammosearch.data.loading import load_image_set
 from mammosearch.data.registry import SOURCES as LOADERS
 from mammosearch.data.sources.folder import FolderSpec
-from mammosearch.data.split import SplitSpec
 from mammosearch.data.sources.synthetic import SyntheticSpec
+from mammosearch.data.split import SplitSpec
 from mammosearch.errors import DataError
 
 

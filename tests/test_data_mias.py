@@ -6,13 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import MINI_MIAS, unpack
 from mammosearch.data.loading import load_image_set
-from mammosearch.data.sources.mias import crop_lesion, load_mias, parse_info, woman_id
-from mammosearch.data.sources.mias import MiasSpec
+from mammosearch.data.sources.mias import MiasSpec, crop_lesion, load_mias, parse_info, woman_id
 from mammosearch.data.split import SplitSpec
 from mammosearch.errors import DataError
-
-from conftest import MINI_MIAS, unpack
 
 HEADER = "MIAS README prose\n=====\n"
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mammosearch.data.split import SplitSpec
-from mammosearch.data.split import assign_splits, check_no_patient_leakage
+from mammosearch.data.split import SplitSpec, assign_splits, check_no_patient_leakage
 from mammosearch.errors import DataError
 
 

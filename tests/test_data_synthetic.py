@@ -12,8 +12,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mammosearch.data.sources.synthetic import SyntheticSpec
 from mammosearch.data.phantoms import generate_synthetic
+from mammosearch.data.sources.synthetic import SyntheticSpec
 from mammosearch.errors import DataError
 
 

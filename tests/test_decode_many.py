@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from tests.dicom_files import write_dicom
 
 from mammosearch.data.decode_many import decode_all
 from mammosearch.errors import DataError
-from tests.dicom_files import write_dicom
 
 
 @pytest.fixture

@@ -7,13 +7,12 @@ import json
 import numpy as np
 from typer.testing import CliRunner
 
+from conftest import TINY_SPACE
 from mammosearch.cli import app
 from mammosearch.config.reader import parse_space
 from mammosearch.data.loading import load_image_set
 from mammosearch.report.ensemble import ensemble_scores
 from mammosearch.store.results import load_study
-
-from conftest import TINY_SPACE
 
 
 def test_the_exported_ensemble_reloads_in_safe_mode_and_reproduces_the_reported_scores(tiny_study, tmp_path):

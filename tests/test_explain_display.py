@@ -67,8 +67,8 @@ def test_a_coarse_target_layer_comes_with_an_earlier_one_to_use():
     import keras
 
     from mammosearch.apply.gradcam import finer_layer
-    from mammosearch.spec.params import AugmentationParams, CnnParams, HeadParams, TrialParams
     from mammosearch.models.registry import build_model
+    from mammosearch.spec.params import AugmentationParams, CnnParams, HeadParams, TrialParams
 
     def params(family: str, size: int) -> TrialParams:
         return TrialParams(family=family, input_size=size, optimizer="adam", learning_rate=1e-3, batch_size=4, epochs=1,
@@ -89,8 +89,8 @@ def test_explain_names_the_earlier_layer_when_the_default_map_is_2x2(tmp_path):
     from typer.testing import CliRunner
 
     from mammosearch.cli import app
-    from mammosearch.spec.params import AugmentationParams, CnnParams, TrialParams
     from mammosearch.models.registry import build_model
+    from mammosearch.spec.params import AugmentationParams, CnnParams, TrialParams
 
     keras.backend.clear_session()
     params = TrialParams(family="cnn", input_size=8, optimizer="adam", learning_rate=1e-3, batch_size=4, epochs=1,

@@ -7,14 +7,13 @@ import dataclasses
 import optuna
 import pytest
 
-from mammosearch.search.kerastuner import apply_budget, declare_space
-from mammosearch.search.run import run_kerastuner
-from mammosearch.report.leaderboard import build_report
-from mammosearch.store.results import load_study
-from mammosearch.config.reader import parse_space
-from mammosearch.search.options import RunOptions
-
 from conftest import TINY_SPACE
+from mammosearch.config.reader import parse_space
+from mammosearch.report.leaderboard import build_report
+from mammosearch.search.kerastuner import apply_budget, declare_space
+from mammosearch.search.options import RunOptions
+from mammosearch.search.run import run_kerastuner
+from mammosearch.store.results import load_study
 from test_models import params_for
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from mammosearch.errors import TrialFailed
-from mammosearch.models.freezing import freeze_backbone, unfreeze_top_layers
-from mammosearch.models.registry import FAMILIES as MODEL_BUILDERS, build_model
-from mammosearch.models.freezing import backbone_of, countable_layers
+from mammosearch.models.freezing import backbone_of, countable_layers, freeze_backbone, unfreeze_top_layers
+from mammosearch.models.registry import FAMILIES as MODEL_BUILDERS
+from mammosearch.models.registry import build_model
 from mammosearch.spec.params import AugmentationParams, CnnParams, HeadParams, TrialParams
 from mammosearch.trial.training import Arrays, fit_two_phase
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from mammosearch.spec.params import AugmentationParams, Categorical, CnnParams, FloatRange, Fixed, IntRange, TrialParams
+from mammosearch.spec.outcome import CACHED, FOLD, TrialOutcome
+from mammosearch.spec.params import AugmentationParams, Categorical, CnnParams, Fixed, FloatRange, IntRange, TrialParams
 from mammosearch.store import record
 from mammosearch.store.kept_models import top_k
-from mammosearch.trial.outcome import CACHED, FOLD, TrialOutcome
 
 PARAMS = TrialParams(
     family="cnn", input_size=32, optimizer="adam", learning_rate=1e-3, batch_size=8, epochs=2,

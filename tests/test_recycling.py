@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import optuna
 
-from mammosearch.store.results import load_study
+from conftest import TINY_SPACE, TINY_TRANSFER_SPACE, trial_progress
 from mammosearch.config.reader import parse_space
 from mammosearch.search.options import RunOptions
 from mammosearch.search.run import run_study
-
-from conftest import TINY_SPACE, TINY_TRANSFER_SPACE, trial_progress
+from mammosearch.store.results import load_study
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 

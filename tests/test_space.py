@@ -5,12 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from mammosearch.errors import SpaceError
-from mammosearch.spec.params import Categorical, FloatRange, Fixed, IntRange
+from conftest import REPO
 from mammosearch.config.reader import load_space, parse_space
 from mammosearch.config.schema import Space
-
-from conftest import REPO
+from mammosearch.errors import SpaceError
+from mammosearch.spec.params import Categorical, Fixed, FloatRange, IntRange
 
 SHIPPED = sorted((REPO / "search_spaces").glob("*.yaml"))
 

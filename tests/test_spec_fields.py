@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from mammosearch.spec.fields import Fields
 from mammosearch.data.registry import SOURCES, data_keys
 from mammosearch.data.sources.cbis_ddsm import CbisDdsmSpec
 from mammosearch.data.sources.csv import CsvSpec
@@ -16,6 +15,7 @@ from mammosearch.data.sources.mias import MiasSpec
 from mammosearch.data.sources.synthetic import SyntheticSpec
 from mammosearch.data.spec_fields import integer, key, number, read_spec, spec_keys
 from mammosearch.errors import SpaceError
+from mammosearch.spec.fields import Fields
 
 
 @pytest.mark.parametrize("name, spec", [

@@ -7,15 +7,14 @@ import dataclasses
 import optuna
 import pytest
 
-from mammosearch.errors import DataError, StorageError
-from mammosearch.store.results import load_study
+from conftest import TINY_SPACE
 from mammosearch.config.reader import parse_space
 from mammosearch.config.schema import with_overrides
+from mammosearch.errors import DataError, StorageError
 from mammosearch.search.options import RunOptions
 from mammosearch.search.run import run_study
 from mammosearch.search.samplers import make_pruner, max_epochs
-
-from conftest import TINY_SPACE
+from mammosearch.store.results import load_study
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 

@@ -7,11 +7,11 @@ import dataclasses
 import keras
 import numpy as np
 
-from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
 from mammosearch.data.phantoms import generate_synthetic
 from mammosearch.data.sources.synthetic import SyntheticSpec
 from mammosearch.models.cached import feature_model, head_only_model
 from mammosearch.models.registry import build_model
+from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
 from mammosearch.trial.training import Arrays, fit_two_phase, predict_scores
 from mammosearch.trial.views import ViewBatches, augment, cached_views, view_activations
 

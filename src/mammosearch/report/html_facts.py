@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mammosearch.report.figures import evaluated_on, scored_on, selection_figures
+from mammosearch.metrics.figures import evaluated_on, scored_on, selection_figures
 from mammosearch.report.html_parts import auc_ci, bullet_list, facts, fmt, paragraph, section, table
 from mammosearch.report.readable import decode_text, named_params
 from mammosearch.store.results import StudyRecord, TrialRow

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mammosearch.metrics.figures import scored_on
 from mammosearch.report.data_summary import DataSummary
-from mammosearch.report.figures import scored_on
 from mammosearch.report.leaderboard import Report, run_end_note
 from mammosearch.report.trials_frame import NEAR_COLLAPSE
 from mammosearch.report.view_estimates import print_baseline_and_subgroups, print_estimates, print_importance, print_test_split

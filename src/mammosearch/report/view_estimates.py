@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mammosearch.metrics import position
-from mammosearch.report.figures import scored_on
+from mammosearch.metrics.figures import scored_on
 from mammosearch.report.leaderboard import Report
 from mammosearch.words import plural
 

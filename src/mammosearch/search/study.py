@@ -28,7 +28,7 @@ from mammosearch.data.paged import in_memory_bytes
 from mammosearch.data.registry import source
 from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.files import write_json
-from mammosearch.report.figures import baseline_verdict, selection_figures
+from mammosearch.metrics.figures import baseline_verdict, selection_figures
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
 from mammosearch.search.samplers import make_pruner, make_sampler
 from mammosearch.search.space_check import extension_notes, record_space, settle_space

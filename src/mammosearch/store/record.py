@@ -12,8 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from mammosearch.spec.outcome import EPOCH, TrialOutcome
 from mammosearch.spec.params import TrialParams
-from mammosearch.trial.outcome import EPOCH, TrialOutcome
 
 # Every field of TrialOutcome is stored under its own name.
 KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrialOutcome))

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from mammosearch.data.task import Task
+from mammosearch.metrics.figures import baseline_verdict
 from mammosearch.metrics.operating import operating_points
 from mammosearch.metrics.predictive import SCREENING_PREVALENCES, at_prevalences
 from mammosearch.models.registry import FAMILIES
 from mammosearch.report.estimates import bbc_estimate, honest_test
-from mammosearch.report.figures import baseline_verdict
 from mammosearch.report.subgroups import read_predictions
 from mammosearch.store.results import StudyRecord, TrialRow
 from mammosearch.store.storage import mask_url

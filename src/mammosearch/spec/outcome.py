@@ -7,7 +7,9 @@ turns it into an Optuna trial's attributes and back. Everything else reads the d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mammosearch.spec.params import TrialParams
@@ -60,3 +62,11 @@ class TrialOutcome:
     def fold_aucs(self) -> list[float] | None:
         value = (self.val_metrics or {}).get("fold_aucs")
         return None if value is None else [float(v) for v in value]
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A finished trial's model: how to save it, and its predictions per split (for the kept files)."""
+
+    save_model: Callable[[Path], None]
+    predictions: dict[str, Any]
