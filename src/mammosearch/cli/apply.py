@@ -24,6 +24,7 @@ from mammosearch.cli.app import (
 )
 from mammosearch.data.file_names import shown
 from mammosearch.errors import ApplyError
+from mammosearch.spec.rates import RATES
 
 if TYPE_CHECKING:
     from mammosearch.apply.bundle import ModelBundle
@@ -215,12 +216,12 @@ def _print_evaluation(metrics: dict[str, Any]) -> None:
 
     console.print(f"[bold]{escape(metrics['model'])}[/] on {escape(metrics['data'])}: {main['n']} images, {metrics['patients']} patients")
     console.print(f"AUC {main['auc']:.3f}{ci(main['auc_ci95'])}, average precision {main['average_precision']:.3f}, Brier {main['brier']:.3f}")
-    table = Table("operating point", "threshold", "sensitivity (95% CI)", "specificity (95% CI)", "F1")
+    # Every rate of the table (spec/rates.py), each with its patient-bootstrap interval.
+    table = Table("operating point", "threshold", *(f"{rate.label} (95% CI)" for rate in RATES))
     rows = [("model threshold", main["at_youden"], main["at_threshold_ci95"])]
     rows += [(name, at, at["ci95"]) for name, at in metrics["operating_points"].items()]
     for name, at, cis in rows:
-        table.add_row(name, f"{at['threshold']:.4f}", f"{at['sensitivity']:.3f}{ci(cis['sensitivity'])}",
-                      f"{at['specificity']:.3f}{ci(cis['specificity'])}", f"{at['f1']:.3f}")
+        table.add_row(name, f"{at['threshold']:.4f}", *(f"{rate.format(rate.read(at))}{ci(cis.get(rate.key))}" for rate in RATES))
     console.print(table)
     for row in metrics["subgroups"]:
         auc = "n/a (one class)" if row["auc"] is None else f"{row['auc']:.3f}{ci(row.get('ci95'))}"

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from mammosearch.spec.outcome import EPOCH, TrialOutcome
 from mammosearch.spec.params import TrialParams
+from mammosearch.spec.split_metrics import SplitMetrics
 
 # Every field of TrialOutcome is stored under its own name.
 KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrialOutcome))
@@ -26,9 +27,9 @@ class AttributeSink(Protocol):
 
 
 def json_ready(value: Any) -> Any:
-    """Plain JSON types: dataclasses as dicts, numpy scalars as floats."""
+    """Plain JSON types: typed metrics as their stored dicts, other dataclasses as dicts, numpy scalars as floats."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
+        value = value.to_record() if isinstance(value, SplitMetrics) else dataclasses.asdict(value)
     return json.loads(json.dumps(value, default=float))
 
 
@@ -88,8 +89,8 @@ def from_user_attrs(attrs: Mapping[str, Any]) -> TrialOutcome:
         epochs_trained=number("epochs_trained"),
         history=list(attrs.get("history") or []),
         oof_scores=None if attrs.get("oof_scores") is None else [float(v) for v in attrs["oof_scores"]],
-        val_metrics=attrs.get("val_metrics"),
-        test_metrics=attrs.get("test_metrics"),
+        val_metrics=SplitMetrics.from_record(attrs.get("val_metrics")),
+        test_metrics=SplitMetrics.from_record(attrs.get("test_metrics")),
         fit_seconds=seconds("fit_seconds"),
         trial_seconds=seconds("trial_seconds"),
         fail_reason=text("fail_reason"),
