@@ -118,13 +118,13 @@ def _spot_images(n: int, value: int, seed: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def _peaks_inside(maps: np.ndarray, centres: np.ndarray) -> list[bool]:
-    from mammosearch.apply.gradcam import peak_of
+    from mammosearch.apply.explain import peak_of
 
     return [(col + 0.5 - cx) ** 2 + (row + 0.5 - cy) ** 2 <= 36 for cam, (cx, cy) in zip(maps, centres) for row, col in [peak_of(cam)]]
 
 
 def test_gradcam_peaks_where_a_constructed_model_keeps_its_evidence_for_the_predicted_class():
-    from mammosearch.apply.gradcam import cam_parts, gradcam
+    from mammosearch.apply.explain import cam_parts, gradcam
     from mammosearch.trial.training import predict_scores
 
     model = _spot_model()

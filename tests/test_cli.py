@@ -261,7 +261,7 @@ def test_the_leaderboard_fits_the_terminal_without_cutting_cells(tiny_study, wid
     from rich.console import Console
 
     from mammosearch.report.leaderboard import build_report
-    from mammosearch.report.view import print_report
+    from mammosearch.report.terminal import print_report
     from mammosearch.store.results import load_study
 
     record = load_study(tiny_study["storage"], "tiny")

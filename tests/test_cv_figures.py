@@ -16,12 +16,12 @@ import optuna
 import pytest
 from rich.console import Console
 
-from mammosearch.apply.card.markdown import model_card_markdown
+from mammosearch.apply.card import model_card_markdown
 from mammosearch.metrics import ABOVE, BELOW, WITHIN, evaluate_predictions, fold_spread, patient_auc_ci, position
 from mammosearch.metrics.figures import baseline_verdict, selection_figures
 from mammosearch.report.html import render_html
 from mammosearch.report.leaderboard import build_report
-from mammosearch.report.view import print_report
+from mammosearch.report.terminal import print_report
 from mammosearch.spec.outcome import TrialOutcome
 from mammosearch.store import record
 from mammosearch.store.results import load_study
@@ -135,7 +135,7 @@ def test_the_best_trial_is_placed_above_within_or_below_the_baselines_interval()
 def test_the_model_card_says_the_photometry_the_study_asked_for_and_decode_once(cv_study, tmp_path):
     import keras
 
-    from mammosearch.apply.card.facts import model_card
+    from mammosearch.apply.card import model_card
 
     study_record = load_study(cv_study, "cv")
     inputs = keras.Input((8, 8, 1))

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mammosearch.cli import app
-from mammosearch.data.archives import ArchiveLimits, unpack
+from mammosearch.data.fetch import ArchiveLimits, unpack
 from mammosearch.errors import DataError
 
 

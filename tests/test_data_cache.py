@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mammosearch.data import decode_many
+from mammosearch.data.decode import _many as decode_many
 from mammosearch.data.loading import load_image_set
 from mammosearch.data.sources.mias import MiasSpec
 from mammosearch.data.split import SplitSpec

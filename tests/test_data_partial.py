@@ -12,9 +12,7 @@ from pathlib import Path
 import numpy as np
 
 import mammosearch
-from mammosearch.data.cache import cached
-from mammosearch.data.paged import stored_or_made
-from mammosearch.data.partial import filling_path, sweep_stale, this_host
+from mammosearch.data.arrays import cached, filling_path, stored_or_made, sweep_stale, this_host
 
 SRC = Path(mammosearch.__file__).resolve().parents[1]
 
@@ -22,7 +20,7 @@ CHILD = """
 import sys, time
 from pathlib import Path
 import numpy as np
-from mammosearch.data.paged import stored_or_made
+from mammosearch.data.arrays import stored_or_made
 
 def fill(out):
     out[:] = 7

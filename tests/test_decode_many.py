@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from tests.dicom_files import write_dicom
 
-from mammosearch.data.decode_many import decode_all
+from mammosearch.data.decode import decode_all
 from mammosearch.errors import DataError
 
 

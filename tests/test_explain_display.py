@@ -6,9 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mammosearch.apply.grid_sample import CAPTION_WIDTH, GridSample, caption
-from mammosearch.apply.overlays import BAR_MARGIN, DISPLAY, mark_circles, overlay, with_colour_bar
-from mammosearch.apply.pointing import Circle
+from mammosearch.apply.explain import BAR_MARGIN, CAPTION_WIDTH, DISPLAY, Circle, GridSample, caption, mark_circles, overlay, with_colour_bar
 
 
 @pytest.mark.parametrize(("height", "width"), [(32, 32), (48, 24), (1024, 1024)])
@@ -66,7 +64,7 @@ def test_captions_carry_the_whole_name():
 def test_a_coarse_target_layer_comes_with_an_earlier_one_to_use():
     import keras
 
-    from mammosearch.apply.gradcam import finer_layer
+    from mammosearch.apply.explain import finer_layer
     from mammosearch.models.registry import build_model
     from mammosearch.spec.params import AugmentationParams, CnnParams, HeadParams, TrialParams
 

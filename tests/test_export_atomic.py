@@ -15,10 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mammosearch.apply.bundle import load_exported
-from mammosearch.apply.export import folder as export_folder
-from mammosearch.apply.export.best import export_best
-from mammosearch.apply.export.ensemble import export_ensemble
-from mammosearch.apply.export.folder import clean_leftovers, file_sha256
+from mammosearch.apply.export import clean_leftovers, export_best, export_ensemble, file_sha256
+from mammosearch.apply.export import _folder as export_folder
 from mammosearch.cli import app
 from mammosearch.errors import ApplyError, ExportError
 from mammosearch.store.results import load_study
@@ -106,7 +104,7 @@ def test_a_kill_while_writing_leaves_the_old_export_whole_and_the_next_export_cl
     script = (
         "import os, shutil, sys\n"
         "from pathlib import Path\n"
-        "from mammosearch.apply.export.folder import staged_export\n"
+        "from mammosearch.apply.export import staged_export\n"
         "with staged_export(Path(sys.argv[1])) as staged:\n"
         "    shutil.copyfile(sys.argv[2], staged / 'model.keras')\n"
         "    os.kill(os.getpid(), 9)\n"

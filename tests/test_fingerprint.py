@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from conftest import MINI_MIAS
 from mammosearch.cli import app
-from mammosearch.data.checks import DataChecks
-from mammosearch.data.fingerprint import cached_fingerprint, compute_fingerprint
+from mammosearch.data.checks import DataChecks, cached_fingerprint, compute_fingerprint
 from mammosearch.data.loading import load_image_set
 from mammosearch.data.pixels import photometry_score
 from mammosearch.data.sources.csv import CsvSpec
@@ -188,7 +187,7 @@ def test_the_fingerprint_is_cached_per_data_set_and_checks(tmp_path, monkeypatch
     root = write_folder(tmp_path / "data", n=6)
     images = load_image_set(FolderSpec(root=root, image_size=32), SplitSpec(validation=0.25), cache_dir=tmp_path / "cache")
     first = cached_fingerprint(images, DataChecks(), tmp_path / "cache")
-    from mammosearch.data.fingerprint import summary
+    from mammosearch.data.checks import _summary as summary
 
     monkeypatch.setattr(summary, "compute_fingerprint", lambda *a, **k: pytest.fail("computed again"))
     again = load_image_set(FolderSpec(root=root, image_size=32), SplitSpec(validation=0.25), cache_dir=tmp_path / "cache")

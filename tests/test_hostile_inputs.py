@@ -17,7 +17,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from conftest import unpack
-from mammosearch.apply.export.best import export_best
+from mammosearch.apply.export import export_best
 from mammosearch.cli import app
 from mammosearch.data.sources.folder import FolderSpec, load_folder
 from mammosearch.errors import DataError, ExportError, TrialFailed

@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from mammosearch.apply.agreement import scores_agree
 from mammosearch.cli import app
-from mammosearch.data import paged
+from mammosearch.data.arrays import _paged as paged
+from mammosearch.data.decode import images_at
 from mammosearch.data.loading import load_image_set
-from mammosearch.data.resized import images_at
 from mammosearch.data.sources.csv import CsvSpec
 from mammosearch.data.split import SplitSpec
 from mammosearch.errors import DataError
@@ -181,7 +181,7 @@ def test_a_search_streamed_from_disk_still_predicts_its_stored_scores(tmp_path, 
 
 
 def test_the_word_wise_hamming_distance_equals_the_byte_table():
-    from mammosearch.data.fingerprint import duplicates
+    from mammosearch.data.checks import _duplicates as duplicates
 
     hashes = np.random.default_rng(3).integers(0, 256, (300, duplicates.HASH_SIZE**2 // 8), dtype=np.uint8)
     table = duplicates._BITS_SET[hashes[:40, None, :] ^ hashes[None, :, :]].sum(axis=-1, dtype=np.uint16)
@@ -190,7 +190,7 @@ def test_the_word_wise_hamming_distance_equals_the_byte_table():
 
 
 def test_the_cache_file_is_handed_to_one_array_per_entry(tmp_path):
-    from mammosearch.data.cache import images_array, images_written_to
+    from mammosearch.data.arrays import images_array, images_written_to
 
     with images_written_to(tmp_path / "entry.npy"):
         first = images_array((2, 4, 4, 1))
@@ -222,7 +222,7 @@ def test_the_threshold_is_read_from_the_environment(monkeypatch):
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_the_statistics_from_one_bincount_equal_numpy_histogram_and_float_means(channels):
-    from mammosearch.data.fingerprint import shortcuts
+    from mammosearch.data.checks import _shortcuts as shortcuts
 
     images = np.random.default_rng(4).integers(0, 256, (7, 20, 20, channels), dtype=np.uint8)
     images[0] = 255  # the top edge: the last bin, as np.histogram puts it

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 from markdown_it import MarkdownIt
 
-from mammosearch.apply.card.markdown import model_card_markdown
+from mammosearch.apply.card import model_card_markdown
 
 HOSTILE = [
     "<script>alert(1)</script>",

@@ -63,7 +63,7 @@ def test_a_new_family_searches_exports_and_reloads_in_safe_mode(tmp_path, family
 
 @pytest.mark.parametrize("family", ["efficientnetv2-b0", "convnext_tiny"])
 def test_grad_cam_finds_the_new_familys_default_layer_and_explains(family):
-    from mammosearch.apply.gradcam import cam_parts, gradcam
+    from mammosearch.apply.explain import cam_parts, gradcam
     from mammosearch.models.registry import FAMILIES, build_model
     from test_models import params_for
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mammosearch.apply.card.facts import predictive_values as card_values
-from mammosearch.apply.card.markdown import model_card_markdown
+from mammosearch.apply.card import model_card_markdown
+from mammosearch.apply.card import predictive_values as card_values
 from mammosearch.data.task import Task
 from mammosearch.metrics.predictive import SCREENING_PREVALENCES, predictive_values
 

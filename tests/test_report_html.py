@@ -281,7 +281,7 @@ def test_the_warnings_box_holds_the_data_checks_and_the_page_reads_as_prose(buil
 
 
 def test_the_fine_tuning_cell_says_frozen_for_feature_extraction_and_dash_without_a_backbone():
-    from mammosearch.report.html import _fine_tuning
+    from mammosearch.report.html._page import _fine_tuning
 
     assert _fine_tuning({"family": "vgg16", "unfrozen_layers": None}) == "frozen"  # as the terminal leaderboard says
     assert _fine_tuning({"family": "cnn", "unfrozen_layers": None}) == "-"

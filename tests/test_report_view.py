@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from mammosearch.cli import app
 from mammosearch.report.importance import param_importances
 from mammosearch.report.leaderboard import build_report
+from mammosearch.report.terminal import print_report
 from mammosearch.report.trials_frame import NEAR_COLLAPSE, near_collapsed
-from mammosearch.report.view import print_report
 from mammosearch.store import record
 from mammosearch.store.results import load_study
 from report_studies import NAME, make_study, split_metrics

@@ -97,7 +97,7 @@ def test_a_long_string_value_is_shown_as_a_short_prefix():
 
 
 def test_a_bomb_or_malformed_value_in_evaluate_data_is_one_line_naming_the_key():
-    from mammosearch.apply.evaluation_space import evaluation_space
+    from mammosearch.apply.evaluate import evaluation_space
 
     # A plain value is still read as YAML (a number stays a number).
     assert evaluation_space(None, ["source=synthetic", "n_images=48", "image_size=32"], []).data.n_images == 48

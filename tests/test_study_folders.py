@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import TINY_SPACE
-from mammosearch.apply.export.folder import file_sha256
+from mammosearch.apply.export import file_sha256
 from mammosearch.cli import app
 from mammosearch.errors import StorageError
 from mammosearch.store.artifacts import OWNER_FILE, StudyDir, folder_name

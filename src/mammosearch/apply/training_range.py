@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mammosearch.data.base import Provenance
-from mammosearch.data.fingerprint.photometry import UNDETERMINED
+from mammosearch.data.checks import UNDETERMINED
 from mammosearch.data.pixels import Decoded
 
 SIZE_MARGIN = 1.25  # a side this much beyond the training range counts as outside it
