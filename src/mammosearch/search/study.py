@@ -168,7 +168,7 @@ def _cv_pool(images: ImageSet) -> dict[str, list[Any]]:
 
 
 # Only tests set it: each set-up execution appends a line (pid and study) to this file, so a
-# test can count set-ups across the processes of one run (tests/test_setup_once.py).
+# test can count set-ups across the processes of one run (tests/search/test_setup_once.py).
 SETUP_LOG_ENV = "MAMMOSEARCH_SETUP_LOG"
 
 

@@ -1,7 +1,7 @@
 """The one backend-specific piece of Grad-CAM: the gradient of a Keras function's summed output.
 
 Keras 3 runs the same model on TensorFlow, JAX or PyTorch, but each takes gradients its own
-way; everything else in ``gradcam.py`` is backend-neutral ``keras`` and numpy.
+way; everything else in ``_gradcam.py`` is backend-neutral ``keras`` and numpy.
 """
 
 from __future__ import annotations

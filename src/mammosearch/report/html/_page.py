@@ -144,7 +144,7 @@ def _estimates(report: Report) -> str:
         pairs.append(("BBC-CV estimate of the selected configuration", f"AUC {auc_ci(bbc['auc'], bbc['ci95'])} ({plural(bbc['trials'], 'complete trial')}, "
                       f"{bbc['resamples']} patient resamples; trial {bbc['most_chosen_trial']} chosen in {bbc['most_chosen_share']:.0%})"))
     if report.best is not None:
-        # Each of the best trial's AUCs with its own interval (report/figures.py).
+        # Each of the best trial's AUCs with its own interval (metrics/figures.py).
         pairs += [(f"best trial {report.best.number}'s {name}", f"{figure} (the maximum over the trials: optimistic)") for name, figure in report.best_figures]
     if report.ensemble is not None:
         members = ", ".join(str(m) for m in report.ensemble["members"])

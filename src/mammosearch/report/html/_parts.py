@@ -2,7 +2,7 @@
 
 Every piece of text goes through :func:`esc` here (study names, paths, fail reasons and data
 descriptions come from users and files and may hold ``<script>``), so the page assemblers
-in html.py and html_facts.py pass plain text and never build markup from it by hand.
+in _page.py and _facts.py pass plain text and never build markup from it by hand.
 """
 
 from __future__ import annotations
