@@ -174,10 +174,8 @@ def evaluate(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for metrics.json, predictions.csv, subgroups.csv and the PNGs; default: <results-dir>/evaluate/<model>.")] = None,
 ) -> None:
     """External validation: every metric with patient-bootstrap CIs, operating points, calibration, subgroups."""
-    from mammosearch.apply.evaluate import evaluate_model, refuse_shared_patients
-    from mammosearch.apply.evaluation_files import write_evaluation
-    from mammosearch.apply.evaluation_space import evaluation_space
-    from mammosearch.data.fingerprint import per_image_of
+    from mammosearch.apply.evaluate import evaluate_model, evaluation_space, refuse_shared_patients, write_evaluation
+    from mammosearch.data.checks import per_image_of
     from mammosearch.data.loading import load_image_set
 
     if split not in ("all", "train", "val", "test"):
@@ -209,6 +207,8 @@ def _slug(text: str) -> str:
 def _print_evaluation(metrics: dict[str, Any]) -> None:
     from rich.table import Table
 
+    from mammosearch.report.terminal import fitting_columns, rates_to_drop
+
     main = metrics["metrics"]
 
     def ci(values: list[float] | None) -> str:
@@ -216,13 +216,21 @@ def _print_evaluation(metrics: dict[str, Any]) -> None:
 
     console.print(f"[bold]{escape(metrics['model'])}[/] on {escape(metrics['data'])}: {main['n']} images, {metrics['patients']} patients")
     console.print(f"AUC {main['auc']:.3f}{ci(main['auc_ci95'])}, average precision {main['average_precision']:.3f}, Brier {main['brier']:.3f}")
-    # Every rate of the table (spec/rates.py), each with its patient-bootstrap interval.
-    table = Table("operating point", "threshold", *(f"{rate.label} (95% CI)" for rate in RATES))
-    rows = [("model threshold", main["at_youden"], main["at_threshold_ci95"])]
-    rows += [(name, at, at["ci95"]) for name, at in metrics["operating_points"].items()]
-    for name, at, cis in rows:
-        table.add_row(name, f"{at['threshold']:.4f}", *(f"{rate.format(rate.read(at))}{ci(cis.get(rate.key))}" for rate in RATES))
+    # Every rate of the table (spec/rates.py) with its patient-bootstrap interval; on a narrow
+    # terminal the rates that are not brief are left to metrics.json, which holds them all.
+    titles = ["operating point", "threshold", *(f"{rate.label}\n(95% CI)" for rate in RATES)]
+    points = [("model threshold", main["at_youden"], main["at_threshold_ci95"])]
+    points += [(name, at, at["ci95"]) for name, at in metrics["operating_points"].items()]
+    rows = [[name, f"{at['threshold']:.4f}", *(rate.format(rate.read(at)) + ci(cis.get(rate.key)).replace(" (", "\n(") for rate in RATES)]
+            for name, at, cis in points]
+    others, _ = rates_to_drop()
+    shown, hidden = fitting_columns(console.width, titles, rows, [f"{rate.label}\n(95% CI)" for rate in reversed(others)])
+    table = Table(*(titles[i] for i in shown))
+    for cells in rows:
+        table.add_row(*(cells[i] for i in shown))
     console.print(table)
+    if hidden:
+        console.print(f"[dim]{', '.join(t.split(chr(10))[0] for t in hidden)} hidden at this terminal width; metrics.json has every rate[/]")
     for row in metrics["subgroups"]:
         auc = "n/a (one class)" if row["auc"] is None else f"{row['auc']:.3f}{ci(row.get('ci95'))}"
         console.print(f"subgroup {escape(row['kind'])} = {escape(str(row['group']))}: AUC {auc}")

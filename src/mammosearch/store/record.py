@@ -123,8 +123,8 @@ class StudyContext:
     results_dir: str = ""
     keep_top_k: int = 0
     engine: str | None = None
-    decode_recipe: str = ""  # what was done to each file to get the pixels (data/decode.py)
-    fingerprint: dict[str, Any] | None = None  # the data fingerprint's summary (data/fingerprint/)
+    decode_recipe: str = ""  # what was done to each file to get the pixels (data/decode/)
+    fingerprint: dict[str, Any] | None = None  # the data fingerprint's summary (data/checks/)
     # Under cross-validation, the images the folds cover, in order: labels, patient ids, sources.
     cv_pool: dict[str, list[Any]] | None = None
     trivial_baseline: dict[str, Any] | None = None  # image statistics, on the study's folds (data/baselines.py)

@@ -20,8 +20,8 @@ import numpy as np
 from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
 from mammosearch.data.baselines import study_folds
+from mammosearch.data.decode import images_at
 from mammosearch.data.folds import Fold
-from mammosearch.data.resized import images_at
 from mammosearch.errors import MammosearchError, TrialFailed
 from mammosearch.metrics import patient_auc_ci, score_split
 from mammosearch.spec.outcome import CACHED, CACHED_VIEWS, EPOCH, FOLD, FULL, Trained, TrialOutcome
