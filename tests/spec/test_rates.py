@@ -25,6 +25,7 @@ def test_the_counts_and_each_rate_of_the_table_at_a_threshold():
         assert at[rate] == pytest.approx(rate.numerator(COUNTS) / rate.denominator(COUNTS)), rate.key
     assert at[SENSITIVITY] == pytest.approx(3 / 5) and at[SPECIFICITY] == pytest.approx(5 / 6)
     assert at[BY_KEY["accuracy"]] == pytest.approx(8 / 11) and at[BY_KEY["f1"]] == pytest.approx(6 / 9)
+    assert at[BY_KEY["npv"]] == pytest.approx(5 / 7)  # 5 of the 7 benign calls are benign
 
 
 def test_an_empty_denominator_is_zero_for_one_matrix_and_left_out_of_the_bootstrap():

@@ -100,6 +100,9 @@ RATES: tuple[Rate, ...] = (
     Rate("recall", "sensitivity", "sens", lambda c: c.tp, lambda c: c.tp + c.fn, brief=True, also_stored_as=("sensitivity",)),
     Rate("specificity", "specificity", "spec", lambda c: c.tn, lambda c: c.tn + c.fp, brief=True),
     Rate("f1", "F1", "F1", lambda c: 2 * c.tp, lambda c: 2 * c.tp + c.fp + c.fn, brief=True),
+    # Negative predictive value at this data's own prevalence: the share of benign calls that are benign
+    # (the model card also states PPV and NPV at a screening prevalence, metrics/predictive.py).
+    Rate("npv", "NPV", "NPV", lambda c: c.tn, lambda c: c.tn + c.fn),
 )
 
 BY_KEY: dict[str, Rate] = {key: rate for rate in RATES for key in rate.keys}
