@@ -7,9 +7,8 @@ import time
 
 from rich.console import Console
 
-from mammosearch import progress
+from mammosearch import progress, progress_lines
 from mammosearch.progress import FINISHED, StageEvent, reporting, stage
-from mammosearch.report import stage_display
 from mammosearch.report.stage_display import StageDisplay
 from mammosearch.report.time_summary import time_summary
 
@@ -72,7 +71,7 @@ def test_without_a_terminal_progress_is_lines_throttled_per_stage(monkeypatch):
     assert "  decode: 3 files in" in every and lines[-1].startswith("set-up: done in")
     quiet = _drive(StageDisplay(Console(file=io.StringIO(), force_terminal=False, width=60), None), monkeypatch)
     assert quiet == ""  # short stages under the default thresholds: nothing, not a line per update
-    assert stage_display.LINE_EVERY == 10.0
+    assert progress_lines.LINE_EVERY == 10.0
 
 
 def test_commands_without_a_display_of_their_own_stay_silent_in_a_pipe(monkeypatch):

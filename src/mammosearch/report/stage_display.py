@@ -1,41 +1,21 @@
 """The long stages of a command as they run (``mammosearch.progress``): a bar at a terminal, lines elsewhere.
 
 At a terminal each stage is a rich bar with done/total and the time left, removed when
-the stage ends. Anywhere else (a pipe, a CI log, ``nohup``, a worker's log) a line at
-most every ``LINE_EVERY`` seconds per stage with done/total and the time left, and a
-line when a stage that took a while ends, so a long activation pass is never silent.
+the stage ends. Anywhere else (a pipe, a CI log, ``nohup``) the plain lines of
+``mammosearch.progress_lines``, printed on the console.
 """
 
 from __future__ import annotations
-
-import time
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from mammosearch import progress_lines
 from mammosearch.progress import ADVANCED, FINISHED, STARTED, StageEvent
-from mammosearch.report.durations import duration
+from mammosearch.progress_lines import PlainLines, finish_text
 
-LINE_EVERY = 10.0  # seconds between two progress lines of one stage, without a terminal
-FINISH_LINE_AFTER = 2.0  # a stage that took at least this long says so when it ends
-
-Key = tuple[tuple[str, ...], str]  # (the stages it is nested in, its name)
-
-
-def progress_text(event: StageEvent) -> str:
-    """``decode: 1200/3400 files, 35.0 s, about 1 min 04 s left``."""
-    unit = f" {event.unit}" if event.unit else ""
-    done = f"{event.done}/{event.total}{unit}" if event.total is not None else f"{event.done}{unit}"
-    left = event.left
-    return f"{event.name}: {done}, {duration(event.elapsed)}" + ("" if left is None else f", about {duration(left)} left")
-
-
-def finish_text(event: StageEvent) -> str:
-    """``decode: 3400 files in 1 min 40 s``."""
-    unit = f" {event.unit}" if event.unit else ""
-    done = f"{event.done}{unit}" if event.total is not None else "done"
-    return f"{event.name}: {done} in {duration(event.elapsed)}"
+Key = progress_lines.Key
 
 
 class StageDisplay:
@@ -47,16 +27,13 @@ class StageDisplay:
     def __init__(self, console: Console, progress: Progress | None, line_every: float | None = None, finish_line_after: float | None = None) -> None:
         self.console = console
         self.progress = progress
-        self.line_every = LINE_EVERY if line_every is None else line_every
-        self.finish_line_after = FINISH_LINE_AFTER if finish_line_after is None else finish_line_after
+        self.lines = PlainLines(self._write, line_every, finish_line_after)
         self.tasks: dict[Key, TaskID] = {}
         self.untimed: set[Key] = set()  # progress-only stages (an epoch's batches)
-        self.last_line: dict[Key, float] = {}
-        self.spoke: set[Key] = set()  # stages that printed a progress line
 
-    def _print(self, text: str, depth: int) -> None:
+    def _write(self, line: str) -> None:
         # soft_wrap: one event, one line, however narrow the (absent) terminal is assumed to be.
-        self.console.print("  " * depth + escape(text), soft_wrap=True, highlight=False)
+        self.console.print(escape(line), soft_wrap=True, highlight=False)
 
     @classmethod
     def terminal_only(cls, console: Console) -> StageDisplay:
@@ -78,7 +55,7 @@ class StageDisplay:
         elif self.progress is not None:
             self._bar(event, key)
         else:
-            self._line(event, key)
+            self.lines.on_stage(event)
 
     def _own_bar(self, event: StageEvent, key: Key) -> None:
         if self.progress is None and event.kind == STARTED:
@@ -107,23 +84,8 @@ class StageDisplay:
             elif event.kind == FINISHED:
                 self.progress.remove_task(self.tasks.pop(key))
                 self.untimed.discard(key)
-                if event.timed and event.elapsed >= self.finish_line_after:
-                    self._print(finish_text(event), len(event.parents))
-
-    def _line(self, event: StageEvent, key: Key) -> None:
-        now = time.monotonic()
-        if event.kind == STARTED:
-            self.last_line[key] = now  # the first line comes LINE_EVERY after the start
-        elif event.kind == ADVANCED and now - self.last_line.get(key, now) >= self.line_every:
-            self.last_line[key] = now
-            self.spoke.add(key)
-            self._print(progress_text(event), len(event.parents))
-        elif event.kind == FINISHED:
-            self.last_line.pop(key, None)
-            spoke = key in self.spoke
-            self.spoke.discard(key)
-            if event.timed and (event.elapsed >= self.finish_line_after or spoke):
-                self._print(finish_text(event), len(event.parents))
+                if event.timed and event.elapsed >= self.lines.finish_line_after:
+                    self._write("  " * len(event.parents) + finish_text(event))
 
     def clear_untimed(self) -> None:
         """Remove the bars of progress-only stages: an epoch the pruner or the budget cut short never finishes its stage."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mammosearch.progress import StageTime
-from mammosearch.report.durations import duration
+from mammosearch.words import duration
 
 SHOWN_FROM = 0.05  # seconds: nested stages shorter than this are left out of the line
 

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from rich.console import Console
 
 from mammosearch.config.schema import Space
 from mammosearch.errors import MammosearchError
 from mammosearch.progress import reporting
-from mammosearch.report.stage_display import StageDisplay
+from mammosearch.progress_lines import PlainLines
 from mammosearch.search.options import RunOptions
 from mammosearch.spec.params import TrialParams
 
@@ -47,7 +46,7 @@ def main(argv: list[str]) -> int:
     # Written by this user's own `run` into its study folder a moment ago (workers.py).
     space, options = pickle.loads(Path(argv[0]).read_bytes())
     # The worker's long stages (a linear probe, activations) as plain lines in its log.
-    with reporting(StageDisplay(Console(highlight=False), None)):
+    with reporting(PlainLines(lambda line: print(line, flush=True))):
         return _run(space, options)
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import optuna
 
+from mammosearch.spec.outcome import TrialOutcome
 from mammosearch.store.record import from_user_attrs, to_user_attrs
-from mammosearch.trial.outcome import TrialOutcome
 
 
 def requeue(study: optuna.Study, trial: optuna.trial.Trial) -> None:
