@@ -1,8 +1,7 @@
 """TrialOutcome <-> an Optuna trial's user attributes (and StudyContext <-> the study's): the only module that knows the keys.
 
-Values are stored as plain JSON (Optuna's requirement), so a study can be read by
-``optuna trials``, the dashboard, or any other tool; reading back is lenient, so a trial
-written by hand or by an older version gives an outcome with what it has.
+Values are stored as plain JSON (Optuna's requirement), so a study can be read by ``optuna trials``, the
+dashboard, or any other tool; reading back is lenient: a trial written by hand or by an older version gives what it has.
 """
 
 from __future__ import annotations
