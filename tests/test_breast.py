@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MINI_MIAS
-from dicom_files import write_dicom
 from PIL import Image
 from pydicom.dataset import Dataset
 
+from conftest import MINI_MIAS
+from dicom_files import write_dicom
 from mammosearch.data.breast import breast_box, crop_box
 from mammosearch.data.decode import decode_file, to_square
 from mammosearch.data.framing import Framing, fit, frame, framed_and_fitted

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_breast import phantom
 from typer.testing import CliRunner
 
 from mammosearch.apply.agreement import scores_agree
@@ -27,6 +26,7 @@ from mammosearch.data.framing import Framing
 from mammosearch.data.loading import load_image_set
 from mammosearch.data.prepare import prepare_file
 from mammosearch.errors import SpaceError
+from test_breast import phantom
 
 runner = CliRunner()
 

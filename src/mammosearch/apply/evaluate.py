@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from mammosearch.apply.bundle import ModelBundle
-from mammosearch.config.schema import Space
 from mammosearch.apply.card.facts import patient_digest
 from mammosearch.apply.training_range import RangeCheck, TrainingRange, check_range, facts_of_provenance
+from mammosearch.config.schema import Space
 from mammosearch.data import paged
 from mammosearch.data.base import ImageSet
 from mammosearch.data.decode import resize_images

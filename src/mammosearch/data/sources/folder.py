@@ -20,8 +20,8 @@ from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import ColorMode, is_image_file
 from mammosearch.data.decode_many import decode_stacked
 from mammosearch.data.dicom_patients import patients_from_files
-from mammosearch.data.framing import DEFAULT_MARGIN, Framing, framing_for
 from mammosearch.data.file_names import refuse_unusable, resolved
+from mammosearch.data.framing import DEFAULT_MARGIN, Framing, framing_for
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.spec_fields import key, read_spec, spec_keys
 from mammosearch.data.task import Task
