@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 
 from mammosearch.data.breast import Box, box_of_mask, breast_mask, crop_box
-from mammosearch.data.decode import resized_pil
 from mammosearch.data.orientation import chest_wall_from_laterality, side_of_mask, to_chest_wall_left
 from mammosearch.data.pixels import UNDETERMINED, Decoded
 
@@ -123,6 +122,8 @@ def fit(pixels: np.ndarray, shape: Shape, keep_aspect: bool) -> np.ndarray:
     Pillow bilinear with ``reducing_gap=3.0``, as ``decode.to_square`` (the same pixels for a
     stretched square).
     """
+    from mammosearch.data.decode._image import resized_pil  # the decode package's face imports this module
+
     height, width = shape
     if pixels.shape[0] == height and pixels.shape[1] == width:
         return pixels

@@ -1,8 +1,8 @@
 """One file -> the exact pixels a model was trained on: what ``predict``, ``evaluate`` and ``explain`` feed it.
 
 The same steps, in the same order, as a loader, ``load_image_set`` and a trial:
-:func:`~mammosearch.data.decode.decode_file`, then
-:func:`~mammosearch.data.decode_many.at_size` (crop to the breast and orientation when the
+:func:`~mammosearch.data.decode._image.decode_file`, then
+:func:`~mammosearch.data.decode._many.at_size` (crop to the breast and orientation when the
 study asked for them, then the fit to ``data.image_size``), (under ``data.photometry:
 auto``) the flip of an image that looks inverted, then the resize to the model's input
 size. Doing it any other way (``keras.utils.load_img``, flipping before resizing) shifts
@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from mammosearch.data.decode import decode_file, to_square
-from mammosearch.data.decode_many import NO_FRAMING, at_size
-from mammosearch.data.fingerprint.photometry import UNDETERMINED
+from mammosearch.data.decode._many import NO_FRAMING, at_size
 from mammosearch.data.framing import Framing, frame
-from mammosearch.data.pixels import ColorMode, Decoded
+from mammosearch.data.pixels import UNDETERMINED, ColorMode, Decoded
 
 
 @dataclass(frozen=True)
