@@ -97,16 +97,14 @@ def _features(images: np.ndarray) -> np.ndarray:
 
 
 def _rectangle(sources: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    from mammosearch.data.decode import decode_file
-    from mammosearch.data.framing import Framing, framed_and_fitted
+    from mammosearch.data.decode import Framing, decode_file, framed_and_fitted
 
     framing = Framing(crop=True, orient=True)
     return np.stack([framed_and_fitted(decode_file(Path(s), "grayscale"), framing, shape).pixels for s in sources])
 
 
 def _crop_stretched(sources: np.ndarray, size: int) -> np.ndarray:
-    from mammosearch.data.decode import decode_file, to_square
-    from mammosearch.data.framing import Framing, frame
+    from mammosearch.data.decode import Framing, decode_file, frame, to_square
 
     framing = Framing(crop=True, orient=True)
     return np.stack([to_square(frame(decode_file(Path(s), "grayscale"), framing).pixels, size) for s in sources])

@@ -23,7 +23,7 @@ from mammosearch.apply.bundle import load_exported
 from mammosearch.cli import app
 from mammosearch.config.reader import load_space
 from mammosearch.data.checks import compute_fingerprint
-from mammosearch.data.framing import Framing
+from mammosearch.data.decode import Framing
 from mammosearch.data.loading import load_image_set
 from mammosearch.data.prepare import prepare_file
 from mammosearch.errors import SpaceError

@@ -18,10 +18,19 @@ from pydicom.dataset import Dataset
 from breast_phantoms import phantom
 from conftest import MINI_MIAS
 from dicom_files import write_dicom
-from mammosearch.data.breast import breast_box, crop_box
-from mammosearch.data.decode import decode_file, to_square
-from mammosearch.data.framing import Framing, fit, frame, framed_and_fitted
-from mammosearch.data.orientation import chest_wall_from_image, laterality_from_dataset, laterality_of_file, to_chest_wall_left
+from mammosearch.data.decode import (
+    Framing,
+    breast_box,
+    chest_wall_from_image,
+    crop_box,
+    decode_file,
+    fit,
+    frame,
+    framed_and_fitted,
+    to_chest_wall_left,
+    to_square,
+)
+from mammosearch.data.dicom import laterality_from_dataset, laterality_of_file
 from mammosearch.data.pixels import Decoded, photometry_score
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mammosearch.apply.export import SHA256_KEY, file_sha256
-from mammosearch.data.framing import Framing
+from mammosearch.data.decode import Framing
 from mammosearch.data.task import Task
 from mammosearch.errors import ApplyError
 from mammosearch.metrics.operating import point_name

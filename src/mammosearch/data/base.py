@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from mammosearch.data.framing import Framing
+from mammosearch.data.decode import Framing
 from mammosearch.data.task import LESION, Task
 from mammosearch.spec.fields import Fields
 

@@ -16,9 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mammosearch.data.decode import decode_file, to_square
-from mammosearch.data.decode._many import NO_FRAMING, at_size
-from mammosearch.data.framing import Framing, frame
+from mammosearch.data.decode import NO_FRAMING, Framing, at_size, decode_file, frame, to_square
 from mammosearch.data.pixels import UNDETERMINED, ColorMode, Decoded
 
 

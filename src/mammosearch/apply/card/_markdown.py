@@ -14,7 +14,7 @@ import html
 import re
 from typing import Any
 
-from mammosearch.data.framing import Framing
+from mammosearch.data.decode import Framing
 from mammosearch.words import plural
 
 # Inline Markdown syntax (CommonMark + GFM: emphasis, code, links and images, tables,

@@ -8,7 +8,7 @@ import yaml
 
 from mammosearch.config.reader import load_space, parse_space, read_yaml
 from mammosearch.config.schema import Space
-from mammosearch.data.framing import Framing
+from mammosearch.data.decode import Framing
 from mammosearch.errors import ApplyError
 
 

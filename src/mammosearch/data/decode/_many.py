@@ -23,8 +23,8 @@ from typing import Literal
 import numpy as np
 
 from mammosearch.data.arrays import release
+from mammosearch.data.decode._framing import Framing, framed_and_fitted
 from mammosearch.data.decode._image import decode_file, to_square
-from mammosearch.data.framing import Framing, framed_and_fitted
 from mammosearch.data.pixels import ColorMode, Decoded
 
 Pool = Literal["threads", "processes", "serial"]

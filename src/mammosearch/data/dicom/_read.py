@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mammosearch.data.dicom._laterality import laterality_from_dataset
 from mammosearch.data.dicom._refusals import GRAYSCALE, decoder_for, read_dataset, reason, refuse_non_images, refuse_photometric
 from mammosearch.data.file_names import shown
-from mammosearch.data.orientation import laterality_from_dataset
 from mammosearch.data.pixels import ColorMode, Decoded, as_color, row_blocks
 from mammosearch.errors import DataError
 

@@ -22,9 +22,8 @@ import numpy as np
 
 from mammosearch.data import spec_fields as sf
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import decode_all
+from mammosearch.data.decode import DEFAULT_MARGIN, Framing, decode_all, framing_for, refuse_on_crops
 from mammosearch.data.file_names import link_problem, undecodable
-from mammosearch.data.framing import DEFAULT_MARGIN, Framing, framing_for, refuse_on_crops
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.spec_fields import key, read_spec, spec_keys
 from mammosearch.data.split import SplitSpec, assign_splits

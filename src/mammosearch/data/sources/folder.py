@@ -17,10 +17,9 @@ import numpy as np
 
 from mammosearch.data import spec_fields
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import decode_stacked, is_image_file
+from mammosearch.data.decode import DEFAULT_MARGIN, Framing, decode_stacked, framing_for, is_image_file
 from mammosearch.data.dicom import patients_from_files
 from mammosearch.data.file_names import refuse_unusable, resolved
-from mammosearch.data.framing import DEFAULT_MARGIN, Framing, framing_for
 from mammosearch.data.pixels import ColorMode
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.spec_fields import key, read_spec, spec_keys

@@ -23,9 +23,8 @@ import numpy as np
 
 from mammosearch.data import spec_fields as sf
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import decode_all, to_square
+from mammosearch.data.decode import DEFAULT_MARGIN, Framing, decode_all, framed_and_fitted, framing_for, refuse_on_crops, to_square
 from mammosearch.data.file_names import undecodable
-from mammosearch.data.framing import DEFAULT_MARGIN, Framing, framed_and_fitted, framing_for, refuse_on_crops
 from mammosearch.data.pixels import Decoded
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.spec_fields import key, read_spec, spec_keys

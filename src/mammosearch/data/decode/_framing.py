@@ -1,14 +1,14 @@
 """Between decoding a file and resizing it: crop to the breast, turn the chest wall to the left, fit the size.
 
-One step of the one decode path (loaders through ``decode_many.decode_one`` and the
+One step of the one decode path (loaders through ``_many.decode_one`` and the
 mini-MIAS loader, ``predict``/``evaluate``/``explain`` through ``prepare.prepare_file``),
 in this order on the full decoded image:
 
-1. **crop** (``data.crop``): the breast's bounding box (:mod:`~mammosearch.data.breast`),
+1. **crop** (``data.crop``): the breast's bounding box (``_breast.py``),
    widened by ``data.crop_margin`` of its size on each side. An image where no breast is
    found is kept whole and counted (the fingerprint says how many and which).
 2. **orientation** (``data.orient``): mirrored so the chest wall is on the left
-   (:mod:`~mammosearch.data.orientation`), the side taken from the DICOM laterality tag
+   (``_orientation.py``), the side taken from the DICOM laterality tag
    where the file has one, else from the image.
 3. **fit** to the data's size: a square without crop is stretched, as before (lesion
    crops: every pixel of the lesion kept); a cropped breast, or any image going to a
@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from mammosearch.data.breast import Box, box_of_mask, breast_mask, crop_box
-from mammosearch.data.orientation import chest_wall_from_laterality, side_of_mask, to_chest_wall_left
+from mammosearch.data.decode._breast import Box, box_of_mask, breast_mask, crop_box
+from mammosearch.data.decode._image import resized_pil
+from mammosearch.data.decode._orientation import chest_wall_from_laterality, side_of_mask, to_chest_wall_left
 from mammosearch.data.pixels import UNDETERMINED, Decoded
 
 __all__ = ["DEFAULT_MARGIN", "Framed", "Framing", "fit", "frame", "framing_for", "refuse_on_crops"]
@@ -122,8 +123,6 @@ def fit(pixels: np.ndarray, shape: Shape, keep_aspect: bool) -> np.ndarray:
     Pillow bilinear with ``reducing_gap=3.0``, as ``decode.to_square`` (the same pixels for a
     stretched square).
     """
-    from mammosearch.data.decode._image import resized_pil  # the decode package's face imports this module
-
     height, width = shape
     if pixels.shape[0] == height and pixels.shape[1] == width:
         return pixels

@@ -6,7 +6,7 @@ Shen et al. 2019, the RSNA 2023 winners).
 
 Where the chest wall is, in order of trust:
 
-1. the DICOM tags: ``ImageLaterality`` (0020,0062), else ``Laterality`` (0020,0060). DICOM
+1. the DICOM tags (``data.dicom.laterality_from_dataset``): ``ImageLaterality`` (0020,0062), else ``Laterality`` (0020,0060). DICOM
    displays a left breast with its chest wall on the image's left and a right breast on the
    right (PS3.3 C.8.11.7: Patient Orientation ``A\\R``/``A\\FR`` for left CC/MLO, ``P\\L``/``P\\FL``
    for right), so L means left and R means right;
@@ -19,36 +19,15 @@ Where the chest wall is, in order of trust:
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
-from mammosearch.data.breast import breast_mask
+from mammosearch.data.decode._breast import breast_mask
 
-if TYPE_CHECKING:
-    from pydicom.dataset import Dataset
-
-__all__ = ["Side", "chest_wall_from_image", "chest_wall_from_laterality", "laterality_from_dataset", "laterality_of_file", "side_of_mask", "to_chest_wall_left"]
+__all__ = ["Side", "chest_wall_from_image", "chest_wall_from_laterality", "side_of_mask", "to_chest_wall_left"]
 
 Side = Literal["left", "right"]
-LATERALITY_TAGS = ("ImageLaterality", "Laterality")
-
-
-def laterality_from_dataset(ds: Dataset) -> str | None:
-    """``"L"`` or ``"R"`` from ``ImageLaterality``, else ``Laterality``; None when neither says (absent, empty, ``B``, ``U``)."""
-    for name in LATERALITY_TAGS:
-        value = str(ds.get(name) or "").strip().upper()
-        if value in ("L", "R"):
-            return value
-    return None
-
-
-def laterality_of_file(path: Path) -> str | None:
-    """The laterality a DICOM file's header states (its pixels are not read)."""
-    from pydicom import dcmread
-
-    return laterality_from_dataset(dcmread(path, stop_before_pixels=True, specific_tags=["ImageLaterality", "Laterality"]))
 
 
 def chest_wall_from_laterality(laterality: str | None) -> Side | None:
