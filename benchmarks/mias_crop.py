@@ -14,7 +14,7 @@
 For each: the linear probe (VGG16's globally averaged last block, logistic regression with
 the inner-CV regularisation of ``data/baselines.py``), pooled out-of-fold AUC with its
 patient-bootstrap CI. The square variants go through the loader (``load_image_set``); the
-rectangle through the same ``data/framing.py`` functions with a rectangular shape. The VGG16
+rectangle through the same ``data/decode/_framing.py`` functions with a rectangular shape. The VGG16
 here is ``keras.applications.VGG16`` at the variant's shape with its own ``preprocess_input``
 (the gray repeated to three channels), the same for every variant.
 

@@ -1,4 +1,4 @@
-"""Crop to the breast and one orientation (data/breast.py, data/orientation.py, data/framing.py).
+"""Crop to the breast and one orientation (data/decode/_breast.py, data/decode/_orientation.py, data/decode/_framing.py).
 
 Phantoms (breast_phantoms.py): a breast is a bright half-disc against the chest wall on a dark,
 grainy background, with a film label (a bright square) and a film edge (a bright strip)

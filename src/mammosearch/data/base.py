@@ -34,7 +34,7 @@ class Provenance:
     inverted: np.ndarray  # bool: stored inverted (DICOM MONOCHROME1) and brought to dark background by the decoder
     sites: np.ndarray  # str: acquisition site or group when the data names one (a manifest's `site` column), else ""
     photometry: np.ndarray  # float: > 0 the decoded file looks inverted (pixels.photometry_score)
-    # What data/framing.py did before the resize ("" where it was not asked): "breast" cropped or
+    # What data/decode/_framing.py did before the resize ("" where it was not asked): "breast" cropped or
     # "none_found" kept whole; the chest wall's side as stored ("left"/"right") and who said so ("dicom"/"image").
     crop: np.ndarray  # str
     chest_wall: np.ndarray  # str
@@ -93,7 +93,7 @@ class ImageSet:
     data_key: str = ""  # identifies the files, preprocessing and split (what the fingerprint cache keys on)
     flipped: np.ndarray | None = None  # bool per image: inverted by data.photometry: auto
     task: Task = LESION  # what label 0 and 1 mean
-    framing: Framing = Framing()  # crop and orientation the loader applied (data/framing.py)
+    framing: Framing = Framing()  # crop and orientation the loader applied (data/decode/_framing.py)
 
     def __post_init__(self) -> None:
         n = len(self.images)
@@ -176,4 +176,4 @@ class Source:
     describe: Callable[[Any, Loaded], str]
     files: Callable[[Any], Iterable[Path]] | None = None
     task: Callable[[Any], Task] = lambda spec: LESION  # what label 0 and 1 mean for this spec
-    framing: Callable[[Any], Framing] = lambda spec: Framing()  # crop and orientation before the resize (data/framing.py)
+    framing: Callable[[Any], Framing] = lambda spec: Framing()  # crop and orientation before the resize (data/decode/_framing.py)

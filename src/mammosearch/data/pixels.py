@@ -25,7 +25,7 @@ class Decoded:
     # the resized copy, so a large data set is never held at full resolution).
     stored_size: tuple[int, int] | None = None
     laterality: str | None = None  # "L" or "R" when the file's tags say (DICOM ImageLaterality/Laterality)
-    # What data/framing.py did before the resize (see its Framed): "" when it was not asked.
+    # What data/decode/_framing.py did before the resize (see its Framed): "" when it was not asked.
     crop: str = ""  # "breast" cropped, "none_found" kept whole
     chest_wall: str = ""  # "left"/"right" as the file stored it
     chest_wall_from: str = ""  # "dicom" or "image"

@@ -1,7 +1,7 @@
 """What the crop to the breast and the orientation did, per class and split: images kept whole, chest-wall sides.
 
 Read from the provenance (``crop``, ``chest_wall``, ``chest_wall_from``, recorded by
-``data/framing.py`` per image), so it costs nothing; empty when neither was asked.
+``data/decode/_framing.py`` per image), so it costs nothing; empty when neither was asked.
 A side that differs by class is a shortcut a model can learn, like inverted photometry:
 under ``data.orient`` every image was turned to one side anyway, without it the images
 are as stored and it is a warning.

@@ -48,7 +48,7 @@ class CbisDdsmSpec:
     validation: float = key(0.2, sf.number(0.01, 0.9))  # fraction of training patients for validation
     test: float = key(0.2, sf.number(0.0, 0.9))  # only when keep_official_split is false
     seed: int = key(0, sf.integer(0))
-    # Whole images only (null: on for image: full): crop to the breast, chest wall to the left (data/framing.py).
+    # Whole images only (null: on for image: full): crop to the breast, chest wall to the left (data/decode/_framing.py).
     crop: bool | None = key(None, sf.optional_boolean())
     orient: bool | None = key(None, sf.optional_boolean())
     crop_margin: float = key(DEFAULT_MARGIN, sf.number(0.0, 0.5))

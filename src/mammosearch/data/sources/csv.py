@@ -44,7 +44,7 @@ class CsvSpec:
     labels: tuple[tuple[str, int], ...] = key((), lambda fields, node, where: _labels(fields, node))
     # What label 0 and label 1 mean (e.g. [no cancer, cancer] for a screening manifest).
     classes: tuple[str, str] = key(("benign", "malignant"), lambda fields, node, where: _classes(fields, node))
-    # Off unless asked (the files may be lesion crops): crop to the breast, chest wall to the left (data/framing.py).
+    # Off unless asked (the files may be lesion crops): crop to the breast, chest wall to the left (data/decode/_framing.py).
     crop: bool | None = key(None, sf.optional_boolean())
     orient: bool | None = key(None, sf.optional_boolean())
     crop_margin: float = key(DEFAULT_MARGIN, sf.number(0.0, 0.5))

@@ -43,7 +43,7 @@ class FolderSpec:
     classes: tuple[str, str] = key(("benign", "malignant"), _classes)
     color: ColorMode = key("grayscale", spec_fields.choice("grayscale", "rgb"))
     patient_regex: str | None = key(None, spec_fields.regex())  # first group (or whole match) is the patient id
-    # Off unless asked (the files may be lesion crops): crop to the breast, chest wall to the left (data/framing.py).
+    # Off unless asked (the files may be lesion crops): crop to the breast, chest wall to the left (data/decode/_framing.py).
     crop: bool | None = key(None, spec_fields.optional_boolean())
     orient: bool | None = key(None, spec_fields.optional_boolean())
     crop_margin: float = key(DEFAULT_MARGIN, spec_fields.number(0.0, 0.5))

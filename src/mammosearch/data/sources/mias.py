@@ -48,7 +48,7 @@ class MiasSpec:
     min_crop: int = key(64, sf.integer(8, 1024))
     missing_coordinates: Literal["skip", "center"] = key("skip", sf.choice("skip", "center"))
     center_crop: int = key(512, sf.integer(16, 1024))  # crop side for lesions without coordinates when "center"
-    # Whole images only (null: on for normal_vs_abnormal): crop to the breast, chest wall to the left (data/framing.py).
+    # Whole images only (null: on for normal_vs_abnormal): crop to the breast, chest wall to the left (data/decode/_framing.py).
     crop: bool | None = key(None, sf.optional_boolean())
     orient: bool | None = key(None, sf.optional_boolean())
     crop_margin: float = key(DEFAULT_MARGIN, sf.number(0.0, 0.5))
