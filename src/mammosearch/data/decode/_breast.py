@@ -13,7 +13,7 @@ The mask is found on a copy reduced by an integer factor (a box filter: it also 
 the film grain away), so finding it costs milliseconds even on a 4096 x 5632 detector
 image; the crop itself is taken from the full-resolution pixels.
 
-Checked on the 322 mini-MIAS films (``tests/test_breast.py``, before/after images from
+Checked on the 322 mini-MIAS films (``tests/data/test_breast.py``, before/after images from
 ``benchmarks/mias_crop.py --show``).
 """
 

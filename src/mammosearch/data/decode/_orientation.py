@@ -14,7 +14,7 @@ Where the chest wall is, in order of trust:
    of its mask with more breast in it is the chest-wall side. On the 322 mini-MIAS films
    (odd numbers have their chest wall on the right, even on the left) it is right on 320;
    the two it gets wrong (mdb151, mdb152) are breasts that fill the whole film, where no
-   side tapers (``tests/test_breast.py``).
+   side tapers (``tests/data/test_breast.py``).
 """
 
 from __future__ import annotations
