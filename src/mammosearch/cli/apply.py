@@ -174,16 +174,17 @@ def evaluate(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for metrics.json, predictions.csv, subgroups.csv and the PNGs; default: <results-dir>/evaluate/<model>.")] = None,
 ) -> None:
     """External validation: every metric with patient-bootstrap CIs, operating points, calibration, subgroups."""
-    from mammosearch.apply.evaluate import evaluate_model, evaluation_space, refuse_shared_patients, write_evaluation
+    from mammosearch.apply.evaluate import evaluate_model, evaluation_space, refuse_other_framing, refuse_shared_patients, write_evaluation
     from mammosearch.data.checks import per_image_of
     from mammosearch.data.loading import load_image_set
 
     if split not in ("all", "train", "val", "test"):
         raise ApplyError(f"--split {split!r}: use all, train, val or test")
     bundle, rest = load_bundle(paths or [], study, trial, storage, results_dir)
-    loaded = evaluation_space(space, data or [], overrides or [], bundle.data_image_size)
+    loaded = evaluation_space(space, data or [], overrides or [], bundle.data_image_size, bundle.framing)
     if rest:
         raise ApplyError(f"unexpected argument(s) {' '.join(str(p) for p in rest)}: evaluate takes one MODEL; name the data with --space or --data")
+    refuse_other_framing(bundle, loaded)
     images = load_image_set(loaded.data, loaded.split, cache_dir=results_dir / "cache", checks=loaded.checks)
     if split != "all":
         if not images.has_split(split):

@@ -138,6 +138,7 @@ class StudyContext:
     patient_source: str | None = None  # where the patient ids come from (data/base.py ImageSet.patient_source)
     image_size: int | None = None  # data.image_size: the square size the loader resized to, before the model's input size
     photometry: str | None = None  # data.photometry: auto flips images that look inverted; predict must do the same
+    framing: dict[str, Any] | None = None  # data.crop/orient/crop_margin as applied (data/decode/_framing.py Framing.to_json); predict does the same
     # What a trial means, flattened to {"key.path": value} (search/space_check.py), and each
     # time a run changed it with --extend-space: {"at", "finished_before", "changes"}.
     search_space: dict[str, str] | None = None
@@ -180,8 +181,7 @@ def context_of(attrs: Mapping[str, Any]) -> StudyContext:
         training_patients=attrs.get("training_patients"),
         split_seed=attrs.get("split_seed"),
         patient_source=attrs.get("patient_source"),
-        photometry=attrs.get("photometry"),
-        image_size=attrs.get("image_size"),
+        photometry=attrs.get("photometry"), image_size=attrs.get("image_size"), framing=attrs.get("framing"),
         search_space=attrs.get("search_space"),
         space_extensions=attrs.get("space_extensions"),
         param_names=param_names_of(attrs) or None,

@@ -91,6 +91,8 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
             "photometry_requested": _requested_photometry(context.fingerprint, context.photometry),
             # Files are resized to this square first (and flipped there), then to the input size, as in training.
             "data_image_size": context.image_size,
+            # Before that resize: crop to the breast and chest wall to the left, when training did (read by apply/bundle.py).
+            "framing": context.framing,
         },
         "output": f"probability of {task.positive}, shape (None, 1)",
         "threshold": {

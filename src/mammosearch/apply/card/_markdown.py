@@ -14,6 +14,7 @@ import html
 import re
 from typing import Any
 
+from mammosearch.data.decode import Framing
 from mammosearch.spec.rates import RATES
 from mammosearch.spec.split_metrics import SplitMetrics
 from mammosearch.words import plural
@@ -84,9 +85,13 @@ def _input_words(inputs: dict[str, Any]) -> list[str]:
         "- Pixel values are the raw 8-bit grey levels, 0 (black) to 255 (white): do not scale them to 0-1 or normalise them; "
         "the model does its own preprocessing (below).",
     ]
+    framing = Framing.from_json(inputs.get("framing"))
+    if framing.active:
+        lines.append(f"- Each file is first {framing.describe()}, as in training.")
     if inputs.get("data_image_size"):
-        lines.append(f"- A file is first resized to a {_md(inputs['data_image_size'])} x {_md(inputs['data_image_size'])} square, as in training, "
-                     f"then to {_md(height)} x {_md(width)}; the aspect ratio is not kept.")
+        kept = "keeping the cropped breast's aspect ratio (padded black at the right and bottom)" if framing.crop else "the aspect ratio is not kept"
+        lines.append(f"- A file is {'then' if framing.active else 'first'} resized to a {_md(inputs['data_image_size'])} x {_md(inputs['data_image_size'])} square, as in training, "
+                     f"{kept}; then to {_md(height)} x {_md(width)}.")
     return lines
 
 

@@ -16,9 +16,11 @@ import numpy as np
 from mammosearch.apply.bundle import ModelBundle
 from mammosearch.apply.card import patient_digest
 from mammosearch.apply.training_range import RangeCheck, TrainingRange, check_range, facts_of_provenance
+from mammosearch.config.schema import Space
 from mammosearch.data.arrays import chunks, rows_within
 from mammosearch.data.base import ImageSet
 from mammosearch.data.decode import resize_images
+from mammosearch.data.registry import source
 from mammosearch.errors import ApplyError
 from mammosearch.metrics import patient_auc_ci, score_split, threshold_metrics
 from mammosearch.metrics.operating import calibration, pr_points
@@ -43,6 +45,16 @@ def shared_patients(bundle: ModelBundle, images: ImageSet) -> list[str]:
     if not digests or not images.carries_patients:
         return []
     return sorted({str(p) for p in images.patient_ids if patient_digest(str(p)) in digests})
+
+
+def refuse_other_framing(bundle: ModelBundle, space: Space) -> None:
+    """The data must be cropped and turned as the model's training data were, or its scores mean nothing."""
+    wanted, given = bundle.framing, source(space.data.source).framing(space.data)
+    if wanted == given:
+        return
+    keys = ", ".join(f"data.{key}: {str(value).lower()}" for key, value in wanted.to_json().items())
+    raise ApplyError(f"the model was trained on images framed as {keys} ({wanted.describe()}), but this data would be "
+                     f"{given.describe()}; set {keys} in the evaluation data")
 
 
 def refuse_shared_patients(bundle: ModelBundle, images: ImageSet) -> None:
