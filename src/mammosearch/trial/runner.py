@@ -26,6 +26,7 @@ from mammosearch.errors import MammosearchError, TrialFailed
 from mammosearch.metrics import evaluate_predictions, patient_auc_ci
 from mammosearch.spec.params import TrialParams
 from mammosearch.trial.activations import ActivationCache, images_fingerprint
+from mammosearch.trial.deepest_cut import FrozenPasses, deepest_unfrozen
 from mammosearch.trial.events import EpochListener
 from mammosearch.trial.fold_fit import FoldContext, FoldFit, fit_fold
 from mammosearch.trial.outcome import CACHED, CACHED_VIEWS, EPOCH, FOLD, FULL, TrialOutcome
@@ -129,8 +130,9 @@ class TrialRunner:
         fit_seconds = 0.0
         outcome.training_path = self.training_path(params)
         log_dir = None if self.tensorboard_dir is None else self.tensorboard_dir(trial.number)
+        passes = FrozenPasses(self.activations, deepest_unfrozen(self.space))
         context = FoldContext(
-            self.listener, log_dir, self.activations, self._images_key,
+            self.listener, log_dir, passes, self._images_key,
             views=self.space.training.augmentation_views, activation_dir=self.activation_dir,
         )
         for fold in self.folds:
