@@ -26,6 +26,7 @@ from mammosearch.spec.params import TrialParams
 from mammosearch.store import record
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.kept_models import keep_if_top_k
+from mammosearch.trial.memory_plan import BatchCaps
 from mammosearch.trial.outcome import TrialOutcome
 from mammosearch.trial.runner import TrialRunner
 from mammosearch.trial.sampling import sample_params
@@ -48,13 +49,14 @@ class SearchObjective:
         activation_dir: Path | None = None,
         adjust: Adjust | None = None,
         engine: str | None = None,
+        caps: BatchCaps | None = None,
     ) -> None:
         self.space = space
         self.study_dir = study_dir
         self.listener = listener
         self.adjust: Adjust = adjust or (lambda params, trial: params)
         self.engine = engine
-        self.runner = TrialRunner(space, images, listener, study_dir.tensorboard_dir if tensorboard else None, activation_dir)
+        self.runner = TrialRunner(space, images, listener, study_dir.tensorboard_dir if tensorboard else None, activation_dir, caps)
 
     @staticmethod
     def _param_names(trial: Any) -> dict[str, str]:
@@ -69,7 +71,7 @@ class SearchObjective:
 
     def __call__(self, trial: Any) -> float:
         params = self.adjust(sample_params(trial, self.space, self._param_names(trial)), trial)
-        params = replace(params, seed=self.space.study.seed * 10_007 + trial.number * 101)
+        params = replace(self.runner.within_memory(params), seed=self.space.study.seed * 10_007 + trial.number * 101)
         outcome = TrialOutcome(
             params=params, step_unit=self.runner.step_unit, engine=self.engine,
             kerastuner_trial=getattr(trial, "kerastuner_trial_id", None),  # set by the KerasTuner engine's trials

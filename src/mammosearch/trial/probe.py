@@ -22,24 +22,25 @@ from mammosearch.data.paged import chunks
 from mammosearch.data.resized import images_at
 from mammosearch.models.registry import family as family_entry
 from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
-from mammosearch.trial.activations import ActivationCache, ActivationKey, images_fingerprint, weights_identity
+from mammosearch.trial.activations import BATCH, ActivationCache, ActivationKey, images_fingerprint, weights_identity
 from mammosearch.trial.deepest_cut import FrozenPasses, activations_at, deepest_unfrozen
+from mammosearch.trial.memory_plan import BatchCaps
 
 
 def pretrained_families(space: Space) -> list[str]:
     return [name for name in space.model.families if family_entry(name).transfer and space.model.weights.get(name) is not None]
 
 
-def linear_probes(space: Space, images: ImageSet, folds: list[Fold], activation_dir: Path | None) -> list[dict[str, Any]]:
-    """One probe per pretrained family of the space, at the space's smallest input size."""
+def linear_probes(space: Space, images: ImageSet, folds: list[Fold], activation_dir: Path | None, caps: BatchCaps | None = None) -> list[dict[str, Any]]:
+    """One probe per pretrained family of the space, at the space's smallest input size (frozen passes within ``caps``)."""
     families = pretrained_families(space)
     if not families:
         return []
     size = int(space.model.input_size.smallest())
     data = images_at(images.images, size, activation_dir, lambda: images_fingerprint(images.images))
-    passes = FrozenPasses(ActivationCache(activation_dir), deepest_unfrozen(space))
     probes = []
     for name in families:
+        passes = FrozenPasses(ActivationCache(activation_dir), deepest_unfrozen(space), BATCH if caps is None else caps.frozen_batch(name, size))
         features = _pooled_features(name, space.model.weights.get(name), size, data, images.channels, passes)
         result = evaluate_on_folds(features, images.labels, images.patient_ids, folds, f"linear probe on {name} ({space.model.weights.get(name)})")
         if result is not None:
