@@ -84,6 +84,8 @@ def measure_one(family: str, size: int, what: str, batch: int) -> int:
         before = psutil.Process().memory_info().rss
         extractor(x, training=False)
     else:
+        if what == "train" and family != "cnn":
+            unfreeze_top_layers(model, len(backbone_of(model).layers) - 1)  # the whole backbone trains, as the estimate assumes
         if what != "train":
             cut = what.rsplit(" ", 1)[-1]
             features = feature_model(model, cut)(x, training=False)
