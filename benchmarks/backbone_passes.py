@@ -95,7 +95,10 @@ def measure(images: int, size: int, views: int) -> dict[str, Any]:
     from mammosearch.data.baselines import study_folds
     from mammosearch.data.loading import load_image_set
     from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
-    from mammosearch.trial.outcome import TrialOutcome
+    try:
+        from mammosearch.spec.outcome import TrialOutcome
+    except ImportError:  # before the outcome moved to spec/
+        from mammosearch.trial.outcome import TrialOutcome  # type: ignore[no-redef]
     from mammosearch.trial.probe import linear_probes
     from mammosearch.trial.runner import TrialRunner
 

@@ -21,11 +21,11 @@ import numpy as np
 
 from mammosearch.data.base import ImageSet
 from mammosearch.data.folds import Fold
+from mammosearch.spec.outcome import CACHED, CACHED_VIEWS, TrialOutcome
 from mammosearch.spec.params import TrialParams
 from mammosearch.trial.activations import ActivationKey, weights_identity
 from mammosearch.trial.deepest_cut import FrozenPasses, activations_at, views_at
 from mammosearch.trial.events import EpochListener
-from mammosearch.trial.outcome import CACHED, CACHED_VIEWS, TrialOutcome
 
 if TYPE_CHECKING:
     from mammosearch.trial.training import FitResult
