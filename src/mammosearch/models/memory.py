@@ -5,9 +5,10 @@ batch that does not fit is what this is meant to prevent. Per image of a batch:
 
 * training keeps every layer's output for the backward pass and makes a gradient of the
   same size for each (``TRAINING_COPIES`` float32 copies of all layer outputs);
-* inference (a frozen pass) holds a layer's input and output at once, a residual family
-  its block's shortcut too, and the CPU kernels their own buffers (``INFERENCE_COPIES``
-  copies of the largest output: VGG16 at 724 x 724 measured 5.1).
+* inference (a frozen pass) holds every layer's output too: Keras' functional call keeps
+  each intermediate tensor until the pass returns (measured: VGG16 at 724 x 724 grows by
+  about the sum of its layer outputs per image, ResNet50 likewise), so
+  ``INFERENCE_COPIES`` (with a margin) times the sum of the outputs.
 
 Independent of the batch: the weights, and when training the gradient and two optimizer
 slots (Adam's moments) of each trainable weight. On a CPU the figures are compared with
@@ -26,7 +27,7 @@ from mammosearch.models.cut import INPUT_SUFFIX
 
 FLOAT = 4  # bytes of a float32
 TRAINING_COPIES = 2  # each layer output kept, and its gradient (a CNN at 724 x 724 measured 1.5)
-INFERENCE_COPIES = 6  # measured 5.1 (VGG16, 724 x 724, TensorFlow on CPU), with a margin
+INFERENCE_COPIES = 1.25  # measured about 1.1 (VGG16 at 724 x 724, TensorFlow on CPU), with a margin
 TRAINABLE_COPIES = 4  # a trainable weight, its gradient, two optimizer slots
 
 
@@ -96,8 +97,8 @@ def training(layers: Sequence[LayerFootprint], input_elements: int, trainable: S
 
 def inference(layers: Sequence[LayerFootprint], input_elements: int) -> BatchMemory:
     """One forward pass through ``layers`` with nothing trained (a frozen backbone's pass)."""
-    largest = max([input_elements, *(layer.elements for layer in layers)])
-    return BatchMemory(FLOAT * sum(layer.weights for layer in layers), FLOAT * (input_elements + INFERENCE_COPIES * largest))
+    kept = sum(layer.elements for layer in layers)
+    return BatchMemory(FLOAT * sum(layer.weights for layer in layers), int(FLOAT * (input_elements + INFERENCE_COPIES * kept)))
 
 
 def input_elements(model: Any) -> int:
