@@ -36,7 +36,7 @@ def chunk_rows(images: np.ndarray, batch: int) -> int:
     return batch * max(1, min(CHUNK_BATCHES, CHUNK_BYTES // (row_bytes * batch)))
 
 
-def extract(extractor: Any, images: np.ndarray, path: Path | None = None, batch: int = BATCH) -> np.ndarray:
+def extract(extractor: Any, images: np.ndarray, path: Path | None = None, batch: int | None = None) -> np.ndarray:
     """``extractor`` run over ``images`` (uint8 pixels or float activations, possibly memory-mapped) a chunk at a time.
 
     Batches of ``batch`` (a chunk is a whole number of them), run eagerly (``forward``); only the float32 copy of the
@@ -44,6 +44,7 @@ def extract(extractor: Any, images: np.ndarray, path: Path | None = None, batch:
     activations of a large set (``paged.is_large``) are written into that ``.npy`` as they
     come (a memory map, its pages released chunk by chunk), never held in memory whole.
     """
+    batch = batch or BATCH  # read at call time: a test may change BATCH
     out: np.ndarray | None = None
     for start, chunk in chunks(images, chunk_rows(images, batch)):
         part = forward(extractor, chunk.astype("float32"), batch)
@@ -55,7 +56,7 @@ def extract(extractor: Any, images: np.ndarray, path: Path | None = None, batch:
     return out if out is not None else np.empty((0,), dtype="float32")
 
 
-def forward(extractor: Any, x: np.ndarray, batch: int = BATCH) -> np.ndarray:
+def forward(extractor: Any, x: np.ndarray, batch: int | None = None) -> np.ndarray:
     """``extractor`` called eagerly, ``batch`` images at a time (inference mode).
 
     Not ``predict``: an extractor runs once per cache key, so the graph ``predict`` traces
@@ -65,6 +66,7 @@ def forward(extractor: Any, x: np.ndarray, batch: int = BATCH) -> np.ndarray:
     """
     from keras import ops
 
+    batch = batch or BATCH
     parts = [np.asarray(ops.convert_to_numpy(extractor(x[i : i + batch], training=False)), dtype="float32") for i in range(0, len(x), batch)]
     return np.concatenate(parts) if parts else np.empty((0,), dtype="float32")
 
