@@ -52,9 +52,11 @@ class TrialRunner:
         listener: EpochListener | None = None,
         tensorboard_dir: Callable[[int], Path] | None = None,
         activation_dir: Path | None = None,
+        deadline: float | None = None,
         caps: BatchCaps | None = None,
     ) -> None:
         self.space = space
+        self.deadline = deadline  # the command's time budget, wall clock (mammosearch/deadline.py)
         self.caps = caps  # batch sizes within the memory budget (trial/memory_plan.py); None: as sampled
         self.images = images
         self.listener = listener
@@ -133,7 +135,7 @@ class TrialRunner:
         passes = FrozenPasses(self.activations, deepest_unfrozen(self.space), frozen_batch)
         context = FoldContext(
             self.listener, log_dir, passes, self._images_key,
-            views=self.space.training.augmentation_views, activation_dir=self.activation_dir,
+            views=self.space.training.augmentation_views, activation_dir=self.activation_dir, deadline=self.deadline,
         )
         for fold in self.folds:
             fitted = fit_fold(context, trial, outcome, data, fold, report_epochs=not cv, n_folds=len(self.folds))

@@ -21,6 +21,7 @@ import numpy as np
 
 from mammosearch.data.arrays import chunks, computed_into, is_large, new_array, read_mapped, release
 from mammosearch.models.stem import augmentation_layers
+from mammosearch.progress import stage
 from mammosearch.spec.params import AugmentationParams
 from mammosearch.trial.activations import BATCH, chunk_rows, forward
 
@@ -57,21 +58,23 @@ def view_activations(
     """
     out: np.ndarray | None = None
     rows = chunk_rows(images, batch)
-    for view in range(views):
-        pending: list[np.ndarray] = []
-        done = 0
-        for start, x in augmented_batches(images, aug, seed + view, batch):
-            pending.append(x)
-            if sum(len(p) for p in pending) < rows and start + len(x) < len(images):
-                continue
-            part = np.asarray(extractor.predict(np.concatenate(pending), batch_size=batch, verbose=0))
-            if out is None:
-                shape = (views, len(images), *part.shape[1:])
-                out = new_array(path if is_large(int(np.prod(shape)) * 2) else None, shape, np.float16)
-            out[view, done : done + len(part)] = part
-            done += len(part)
-            pending = []
-            release(out)
+    with stage("augmented views", views * len(images), "images") as progress:
+        for view in range(views):
+            pending: list[np.ndarray] = []
+            done = 0
+            for start, x in augmented_batches(images, aug, seed + view, batch):
+                pending.append(x)
+                if sum(len(p) for p in pending) < rows and start + len(x) < len(images):
+                    continue
+                part = np.asarray(extractor.predict(np.concatenate(pending), batch_size=batch, verbose=0))
+                if out is None:
+                    shape = (views, len(images), *part.shape[1:])
+                    out = new_array(path if is_large(int(np.prod(shape)) * 2) else None, shape, np.float16)
+                out[view, done : done + len(part)] = part
+                done += len(part)
+                pending = []
+                release(out)
+                progress.advance(len(part))
     assert out is not None, "no images to augment"
     return out
 
@@ -83,14 +86,15 @@ def derived_views(between: Any, below: np.ndarray, path: Path | None, batch: int
     no view goes through the layers below the lower cut again.
     """
     out: np.ndarray | None = None
-    for view in range(below.shape[0]):
-        for start, chunk in chunks(below[view], chunk_rows(below[view], batch)):
-            part = forward(between, chunk.astype("float32"), batch)
-            if out is None:
-                shape = (below.shape[0], below.shape[1], *part.shape[1:])
-                out = new_array(path if is_large(int(np.prod(shape)) * 2) else None, shape, np.float16)
-            out[view, start : start + len(part)] = part
-            release(out)
+    with stage("augmented views", below.shape[0] * below.shape[1], "images") as progress:
+        for view in range(below.shape[0]):
+            for start, chunk in chunks(below[view], chunk_rows(below[view], batch)):
+                part = forward(between, chunk.astype("float32"), batch, progress)
+                if out is None:
+                    shape = (below.shape[0], below.shape[1], *part.shape[1:])
+                    out = new_array(path if is_large(int(np.prod(shape)) * 2) else None, shape, np.float16)
+                out[view, start : start + len(part)] = part
+                release(out)
     assert out is not None, "no views to derive from"
     return out
 
