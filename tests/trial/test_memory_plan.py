@@ -12,12 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from mammosearch.cli import app
-from mammosearch.store.storage import default_storage
 from mammosearch.config.reader import load_space, parse_space
 from mammosearch.errors import MammosearchError, SpaceError
-from mammosearch.models import memory
+from mammosearch.models import memory, registry
 from mammosearch.store.record import from_user_attrs
-from mammosearch.models import registry
+from mammosearch.store.storage import default_storage
 from mammosearch.trial.activations import BATCH
 from mammosearch.trial.memory_plan import BUDGET_ENV, MB, batch_caps, bound, estimate
 
