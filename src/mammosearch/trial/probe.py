@@ -21,6 +21,7 @@ from mammosearch.data.decode import images_at
 from mammosearch.data.folds import Fold
 from mammosearch.models.registry import family as family_entry
 from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
+from mammosearch.spec.size import smallest_option
 from mammosearch.trial.activations import ActivationCache, ActivationKey, extract, images_fingerprint, weights_identity
 
 
@@ -33,7 +34,7 @@ def linear_probes(space: Space, images: ImageSet, folds: list[Fold], activation_
     families = pretrained_families(space)
     if not families:
         return []
-    size = int(space.model.input_size.smallest())
+    size = smallest_option(space.model.input_size)  # the fewest pixels, as a trial stores it: a square's side (as before) or "HxW"
     data = images_at(images.images, size, activation_dir, lambda: images_fingerprint(images.images))
     cache = ActivationCache(activation_dir)
     probes = []
@@ -45,7 +46,7 @@ def linear_probes(space: Space, images: ImageSet, folds: list[Fold], activation_
     return probes
 
 
-def _pooled_features(name: str, weights: str | None, size: int, data: np.ndarray, channels: int, cache: ActivationCache) -> np.ndarray:
+def _pooled_features(name: str, weights: str | None, size: int | str, data: np.ndarray, channels: int, cache: ActivationCache) -> np.ndarray:
     import keras
 
     from mammosearch.models.backbones import RANDOM_INIT_SEED

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from mammosearch.data.decode._breast import Box, box_of_mask, breast_mask, crop_box
-from mammosearch.data.decode._image import resized_pil
+from mammosearch.data.decode._image import letterboxed, resized_pil
 from mammosearch.data.decode._orientation import chest_wall_from_laterality, side_of_mask, to_chest_wall_left
 from mammosearch.data.pixels import UNDETERMINED, Decoded
 
@@ -126,14 +126,7 @@ def fit(pixels: np.ndarray, shape: Shape, keep_aspect: bool) -> np.ndarray:
     height, width = shape
     if pixels.shape[0] == height and pixels.shape[1] == width:
         return pixels
-    if not keep_aspect:
-        return resized_pil(pixels, height, width)
-    scale = min(height / pixels.shape[0], width / pixels.shape[1])
-    inner_h = min(height, max(1, int(round(pixels.shape[0] * scale))))
-    inner_w = min(width, max(1, int(round(pixels.shape[1] * scale))))
-    out = np.zeros((height, width, pixels.shape[2]), dtype=np.uint8)
-    out[:inner_h, :inner_w] = resized_pil(pixels, inner_h, inner_w)
-    return out
+    return letterboxed(pixels, height, width) if keep_aspect else resized_pil(pixels, height, width)
 
 
 def framed_and_fitted(decoded: Decoded, framing: Framing, shape: Shape) -> Decoded:
