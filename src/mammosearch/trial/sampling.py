@@ -43,7 +43,7 @@ def sample_params(trial: Suggester, space: Space, names: Mapping[str, str] | Non
     aug = training.augmentation
     common = dict(
         family=family,
-        input_size=int(model.input_size.suggest(trial, "input_size")),
+        input_size=size_value(model.input_size.suggest(trial, "input_size")),
         optimizer=training.optimizer.suggest(trial, "optimizer"),
         learning_rate=float(training.learning_rate.suggest(trial, "learning_rate")),
         batch_size=int(training.batch_size.suggest(trial, "batch_size")),
@@ -102,6 +102,11 @@ class _Declaring:
     def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False) -> float:
         self.into[name] = FloatRange(low, high, log, step).distribution()
         return low
+
+
+def size_value(value: Any) -> int | str:
+    """A sampled size as the trial stores it: an int (a square, as always), or the "HxW" string it was."""
+    return value if isinstance(value, str) and not value.strip().isdigit() else int(value)
 
 
 def space_distributions(space: Space) -> dict[str, BaseDistribution]:
