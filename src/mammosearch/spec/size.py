@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["ImageSize", "Size", "SizeError", "size_options", "smallest_option", "smallest_size"]
+__all__ = ["ImageSize", "Size", "SizeError", "size_options", "size_value", "smallest_option", "smallest_size"]
 
 _TEXT = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
 
@@ -84,6 +84,11 @@ class ImageSize:
 
 
 Size = int | str | ImageSize  # what functions taking a size accept; ImageSize.of makes it one
+
+
+def size_value(value: int | float | str | bool) -> int | str:
+    """A sampled size as a trial stores it: an int (a square, as always), or the ``"HxW"`` string it was."""
+    return value if isinstance(value, str) and not value.strip().isdigit() else int(value)
 
 
 class _Options(Protocol):

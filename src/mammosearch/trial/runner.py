@@ -26,9 +26,11 @@ from mammosearch.errors import MammosearchError, TrialFailed
 from mammosearch.metrics import patient_auc_ci, score_split
 from mammosearch.spec.outcome import CACHED, CACHED_VIEWS, EPOCH, FOLD, FULL, Trained, TrialOutcome
 from mammosearch.spec.params import TrialParams
-from mammosearch.trial.activations import ActivationCache, images_fingerprint
+from mammosearch.trial.activations import BATCH, ActivationCache, images_fingerprint
+from mammosearch.trial.deepest_cut import FrozenPasses, deepest_unfrozen
 from mammosearch.trial.events import EpochListener
 from mammosearch.trial.fold_fit import FoldContext, FoldFit, fit_fold
+from mammosearch.trial.memory_plan import BatchCaps
 
 
 class PruningTrial(Protocol):
@@ -51,9 +53,11 @@ class TrialRunner:
         tensorboard_dir: Callable[[int], Path] | None = None,
         activation_dir: Path | None = None,
         deadline: float | None = None,
+        caps: BatchCaps | None = None,
     ) -> None:
         self.space = space
         self.deadline = deadline  # the command's time budget, wall clock (mammosearch/deadline.py)
+        self.caps = caps  # batch sizes within the memory budget (trial/memory_plan.py); None: as sampled
         self.images = images
         self.listener = listener
         self.tensorboard_dir = tensorboard_dir
@@ -81,6 +85,10 @@ class TrialRunner:
         if size not in self._fingerprints:
             self._fingerprints[size] = images_fingerprint(data.images)
         return self._fingerprints[size]
+
+    def within_memory(self, params: TrialParams) -> TrialParams:
+        """``params`` with the batch size capped to the memory budget, as the trial will train and record it."""
+        return params if self.caps is None else self.caps.within(params)
 
     def training_path(self, params: TrialParams) -> str:
         """Cached activations where the frozen layers see every image the same way each epoch."""
@@ -123,8 +131,10 @@ class TrialRunner:
         fit_seconds = 0.0
         outcome.training_path = self.training_path(params)
         log_dir = None if self.tensorboard_dir is None else self.tensorboard_dir(trial.number)
+        frozen_batch = BATCH if self.caps is None else self.caps.frozen_batch(params.family, params.input_size)
+        passes = FrozenPasses(self.activations, deepest_unfrozen(self.space), frozen_batch)
         context = FoldContext(
-            self.listener, log_dir, self.activations, self._images_key,
+            self.listener, log_dir, passes, self._images_key,
             views=self.space.training.augmentation_views, activation_dir=self.activation_dir, deadline=self.deadline,
         )
         for fold in self.folds:

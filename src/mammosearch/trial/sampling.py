@@ -27,6 +27,7 @@ from mammosearch.spec.params import (
     TrialParams,
     one_of,
 )
+from mammosearch.spec.size import size_value
 from mammosearch.trial.param_names import Renamed
 
 
@@ -102,11 +103,6 @@ class _Declaring:
     def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False) -> float:
         self.into[name] = FloatRange(low, high, log, step).distribution()
         return low
-
-
-def size_value(value: Any) -> int | str:
-    """A sampled size as the trial stores it: an int (a square, as always), or the "HxW" string it was."""
-    return value if isinstance(value, str) and not value.strip().isdigit() else int(value)
 
 
 def space_distributions(space: Space) -> dict[str, BaseDistribution]:
