@@ -204,5 +204,5 @@ def test_a_vgg16_trial_trains_at_a_rectangular_size(rect_study, tmp_path):
     assert result.exit_code == 0, result.output
     study = optuna.load_study(study_name="rect_vgg", storage=f"sqlite:///{tmp_path / 'results' / 'mammosearch.db'}")
     trial = study.get_trials(deepcopy=False)[0]
-    assert trial.state == optuna.trial.TrialState.COMPLETE and trial.params["input_size"] == "64x32"
+    assert trial.state == optuna.trial.TrialState.COMPLETE  # a fixed size is no Optuna param: the record holds it
     assert trial.user_attrs["params"]["input_size"] == "64x32"

@@ -117,7 +117,7 @@ def frame(decoded: Decoded, framing: Framing) -> Framed:
     return Framed(np.ascontiguousarray(pixels), crop, side or "", side_from)
 
 
-def fit(pixels: np.ndarray, shape: Shape, keep_aspect: bool) -> np.ndarray:
+def fit(pixels: np.ndarray, shape: Shape, keep_aspect: bool, fill: int = 0) -> np.ndarray:
     """``(H, W, C)`` uint8 -> ``(height, width, C)``: stretched, or scaled to fit and padded at the right and bottom.
 
     Pillow bilinear with ``reducing_gap=3.0``, as ``decode.to_square`` (the same pixels for a
@@ -126,7 +126,7 @@ def fit(pixels: np.ndarray, shape: Shape, keep_aspect: bool) -> np.ndarray:
     height, width = shape
     if pixels.shape[0] == height and pixels.shape[1] == width:
         return pixels
-    return letterboxed(pixels, height, width) if keep_aspect else resized_pil(pixels, height, width)
+    return letterboxed(pixels, height, width, fill) if keep_aspect else resized_pil(pixels, height, width)
 
 
 def framed_and_fitted(decoded: Decoded, framing: Framing, shape: Shape) -> Decoded:
@@ -136,6 +136,8 @@ def framed_and_fitted(decoded: Decoded, framing: Framing, shape: Shape) -> Decod
     """
     framed = frame(decoded, framing)
     return replace(
-        decoded, pixels=fit(framed.pixels, shape, framing.keeps_aspect(shape)), stored_size=(decoded.height, decoded.width),
+        # An image that looks inverted is padded white: black, as the background, once flipped (after this fit).
+        decoded, pixels=fit(framed.pixels, shape, framing.keeps_aspect(shape), 255 if decoded.photometry > UNDETERMINED else 0),
+        stored_size=(decoded.height, decoded.width),
         crop=framed.crop, chest_wall=framed.chest_wall, chest_wall_from=framed.chest_wall_from,
     )

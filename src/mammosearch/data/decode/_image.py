@@ -38,9 +38,10 @@ RECIPE = (
     "MONOCHROME1 inverted so dense tissue is bright, to 8 bits after windowing); "
     "crop by the source (lesions), or under data.crop to the breast's bounding box (threshold, opening, largest connected "
     "region; kept whole where none is found) and under data.orient mirrored so the chest wall is on the left (DICOM laterality, "
-    "else the image); resize to a square with Pillow bilinear (reducing_gap=3.0): a cropped breast keeps its aspect ratio, "
-    "padded black at the right and bottom, anything else is stretched; "
-    "a JPEG resized whole and not cropped is decoded at the smallest JPEG scale (1/2, 1/4, 1/8) not below that square (Pillow draft)"
+    "else the image); resize to data.image_size (a square, or HEIGHTxWIDTH) with Pillow bilinear (reducing_gap=3.0): a cropped "
+    "breast, or any image going to a rectangle, keeps its aspect ratio, padded with the image's background (black; white for "
+    "an image that looks inverted, black once flipped) at the right and bottom, a square without crop is stretched; "
+    "a JPEG resized whole and not cropped is decoded at the smallest JPEG scale (1/2, 1/4, 1/8) not below the longer side (Pillow draft)"
 )
 
 
@@ -221,15 +222,15 @@ def resized_to(image: np.ndarray, size: Size) -> np.ndarray:
     return letterboxed(image, target.height, target.width)
 
 
-def letterboxed(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
+def letterboxed(pixels: np.ndarray, height: int, width: int, fill: int = 0) -> np.ndarray:
     """``(H, W, C)`` uint8 scaled to fit ``height`` x ``width`` keeping its aspect ratio, padded
-    with black at the right and bottom (a breast turned chest wall left stays on the left edge)."""
+    with ``fill`` (black) at the right and bottom (a breast turned chest wall left stays on the left edge)."""
     if pixels.shape[0] == height and pixels.shape[1] == width:
         return pixels
     scale = min(height / pixels.shape[0], width / pixels.shape[1])
     inner_h = min(height, max(1, int(round(pixels.shape[0] * scale))))
     inner_w = min(width, max(1, int(round(pixels.shape[1] * scale))))
-    out = np.zeros((height, width, pixels.shape[2]), dtype=np.uint8)
+    out = np.full((height, width, pixels.shape[2]), fill, dtype=np.uint8)
     out[:inner_h, :inner_w] = resized_pil(pixels, inner_h, inner_w)
     return out
 
