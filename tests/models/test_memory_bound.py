@@ -17,6 +17,7 @@ from mammosearch.config.reader import parse_space
 from mammosearch.models import memory
 from mammosearch.models.registry import FAMILIES, build_model, family_names, transfer_families
 from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
+from mammosearch.spec.size import ImageSize
 from mammosearch.trial.memory_plan import _largest_params, bound, estimate
 
 # Square, a rectangle, and sizes between multiples of the stride.
@@ -42,7 +43,7 @@ def test_the_registry_bounds_each_backbone_it_lists(name):
         assert rows <= math.ceil(height / stride) and columns <= math.ceil(width / stride) and channels == entry.feature_channels, size
 
 
-def _space(family: str, size: int) -> str:
+def _space(family: str, size: int | str) -> str:
     return f"""
 study: {{name: bound, sampler: random, pruner: none, n_trials: 1, seed: 0}}
 data: {{source: synthetic, n_images: 8, image_size: {size}}}
@@ -58,7 +59,7 @@ training: {{epochs: 1, batch_size: [8, 16], fine_tune: [false, true], unfrozen_l
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family", family_names())
-@pytest.mark.parametrize("size", [32, 96, 160])
+@pytest.mark.parametrize("size", [32, 96, "160x96", "100x72"])
 def test_the_bound_holds_above_the_estimate_of_the_built_model(family, size):
     space = parse_space(_space(family, size))
     for channels in (1, 3):
@@ -71,5 +72,5 @@ def test_the_bound_holds_above_the_estimate_of_the_built_model(family, size):
     # 1.5x of the whole network trained (the path a trial with augmentation takes).
     train_bound, _ = bound(space, family, size, 3)
     keras.backend.clear_session()
-    whole = memory.training(memory.footprints(build_model(_largest_params(space, family, size), 3)), size * size * 3)
+    whole = memory.training(memory.footprints(build_model(_largest_params(space, family, size), 3)), ImageSize.of(size).pixels * 3)
     assert whole.per_image <= train_bound.per_image <= 1.5 * whole.per_image

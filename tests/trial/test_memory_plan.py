@@ -1,7 +1,7 @@
 """High resolution that fits: one batch's memory estimated before the first trial, the batch capped, or a one-line refusal.
 
-1024 x 512 is tested as 724 x 724 (the same pixel count) while the families take square
-sizes only; the estimate itself is tested on a real 1024 x 512 input.
+The studies train at a real 1024 x 512 input (``model.input_size: '1024x512'``) from square
+synthetic images (fitted keeping their aspect ratio, padded).
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ runner = CliRunner()
 HIGH_RES_CNN = """
 study: {name: highres, sampler: random, pruner: none, n_trials: 1, seed: 0}
 data: {source: synthetic, n_images: 8, image_size: 724}
-model: {families: [cnn], input_size: 724, cnn: {filters: 4, kernel_size: 3, dense_units: 8, dropout: 0.0}}
+model: {families: [cnn], input_size: '1024x512', cnn: {filters: 4, kernel_size: 3, dense_units: 8, dropout: 0.0}}
 training: {epochs: 1, batch_size: 8}
 """
 
 HIGH_RES_VGG16 = """
 study: {name: highres_vgg, sampler: random, pruner: none, n_trials: 1, seed: 0}
 data: {source: synthetic, n_images: 8, image_size: 724}
-model: {families: [vgg16], heads: [gap_dropout], input_size: 724}
+model: {families: [vgg16], heads: [gap_dropout], input_size: '1024x512'}
 training: {epochs: 1, batch_size: 8, fine_tune: false}
 """
 
@@ -110,7 +110,7 @@ def test_a_configuration_that_cannot_fit_one_image_is_refused_naming_the_setting
         batch_caps(space, 1)
     assert built == ["vgg16"]  # the bound does not fit: built and estimated before refusing
     line = str(refused.value)
-    assert "\n" not in line and "model.input_size 724" in line and BUDGET_ENV in line and "vgg16" in line
+    assert "\n" not in line and "model.input_size 1024x512" in line and BUDGET_ENV in line and "vgg16" in line
 
 
 def test_a_malformed_budget_is_one_line(monkeypatch):
@@ -131,24 +131,24 @@ def test_the_run_refuses_in_one_line_before_any_trial(write_space, tmp_path, mon
 @pytest.mark.slow
 def test_a_batch_that_does_not_fit_is_capped_and_the_trial_records_the_batch_it_trained_with(write_space, tmp_path, monkeypatch):
     space = parse_space(HIGH_RES_CNN)
-    train, frozen = estimate(space, "cnn", 724, 1)
+    train, frozen = estimate(space, "cnn", "1024x512", 1)
     assert frozen is None  # the CNN trains end to end: no frozen pass
     # Room for 3 images' training step, not for the 8 asked for.
     monkeypatch.setenv(BUDGET_ENV, str((train.at(3) + train.per_image // 2) / MB))
-    assert batch_caps(space, 1).training == {"cnn@724": 3}
+    assert batch_caps(space, 1).training == {"cnn@1024x512": 3}
     results = tmp_path / "results"
     result = runner.invoke(app, ["run", "--space", str(write_space(HIGH_RES_CNN)), "--results-dir", str(results)])
     assert result.exit_code == 0, result.output
-    assert [p.batch_size for p in _trial_params(results, "highres")] == [3]
+    assert [(p.batch_size, p.input_size) for p in _trial_params(results, "highres")] == [(3, "1024x512")]
 
 
 @pytest.mark.slow
 def test_a_frozen_vgg16_pass_at_high_resolution_runs_in_batches_within_the_budget(write_space, tmp_path, monkeypatch):
     space = parse_space(HIGH_RES_VGG16)
-    _, frozen = estimate(space, "vgg16", 724, 1)
+    _, frozen = estimate(space, "vgg16", "1024x512", 1)
     monkeypatch.setenv(BUDGET_ENV, str(frozen.at(2) / MB))
     caps = batch_caps(space, 1)
-    assert caps.frozen == {"vgg16@724": 2}  # 2 images per pass instead of 64
+    assert caps.frozen == {"vgg16@1024x512": 2}  # 2 images per pass instead of 64
     result = runner.invoke(app, ["run", "--space", str(write_space(HIGH_RES_VGG16)), "--results-dir", str(tmp_path / "results")])
     assert result.exit_code == 0, result.output
     assert "1 new trial" in result.output or "finished" in result.output.lower(), result.output

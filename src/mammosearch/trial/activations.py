@@ -81,7 +81,7 @@ def forward(extractor: Any, x: np.ndarray, batch: int | None = None, progress: S
 class ActivationKey:
     family: str
     weights: str  # "imagenet", "none@<seed>", or "<path>@<size>:<mtime>"
-    input_size: int
+    input_size: int | str  # TrialParams.input_size: a square's side (as before) or "HxW"
     channels: int
     cut_layer: str
     images: str  # fingerprint of the pixel data

@@ -27,7 +27,8 @@ from typing import Any
 from mammosearch.config.schema import Space
 from mammosearch.errors import SpaceError
 from mammosearch.settings import number_setting
-from mammosearch.spec.params import AugmentationParams, Categorical, CnnParams, Fixed, HeadParams, TrialParams
+from mammosearch.spec.params import AugmentationParams, CnnParams, HeadParams, TrialParams
+from mammosearch.spec.size import ImageSize, size_value
 from mammosearch.trial.activations import BATCH
 from mammosearch.trial.deepest_cut import deepest_unfrozen
 
@@ -63,7 +64,7 @@ class BatchCaps:
     # One image's training step, for the refusal line: only configurations that were built and estimated.
     estimates_mb: dict[str, float] = field(default_factory=dict)
 
-    def _lookup(self, table: dict[str, int], family: str, size: int, default: int) -> int:
+    def _lookup(self, table: dict[str, int], family: str, size: int | str, default: int) -> int:
         exact = table.get(f"{family}@{size}")
         if exact is not None:
             return exact
@@ -76,19 +77,19 @@ class BatchCaps:
         cap = self._lookup(self.training, params.family, params.input_size, params.batch_size)
         return params if params.batch_size <= cap else replace(params, batch_size=cap)
 
-    def frozen_batch(self, family: str, size: int) -> int:
+    def frozen_batch(self, family: str, size: int | str) -> int:
         return self._lookup(self.frozen, family, size, BATCH)
 
 
-def _sizes(spec: Any) -> list[int]:
-    if isinstance(spec, Fixed):
-        return [int(spec.value)]
-    if isinstance(spec, Categorical):
-        return sorted({int(v) for v in spec.choices})
-    return [int(spec.largest())]
+def _sizes(spec: Any) -> list[int | str]:
+    """Each size the space may train at, as trials store it (``"HxW"`` for a rectangle); a range: its largest square."""
+    options = spec.options()
+    if options is None:
+        return [int(spec.largest())]
+    return sorted({size_value(v) for v in options}, key=lambda v: ImageSize.of(v).pixels)
 
 
-def _largest_params(space: Space, family: str, size: int) -> TrialParams:
+def _largest_params(space: Space, family: str, size: int | str) -> TrialParams:
     """The configuration of ``family`` at ``size`` that takes the most memory (widest CNN, widest head)."""
     from mammosearch.models.registry import family as family_entry
 
@@ -105,11 +106,7 @@ def _largest_params(space: Space, family: str, size: int) -> TrialParams:
     )
 
 
-def _height_width(size: int) -> tuple[int, int]:
-    return size, size  # square sizes only, until rectangular ones land (the bound takes both)
-
-
-def bound(space: Space, family: str, size: int, channels: int) -> tuple[Any, Any]:
+def bound(space: Space, family: str, size: int | str, channels: int) -> tuple[Any, Any]:
     """Upper bounds of ``estimate``'s (training, frozen pass or None), from the registry and the models' shapes, built from nothing.
 
     Every head of the space is bounded and the worst kept; the whole network trains with
@@ -118,7 +115,7 @@ def bound(space: Space, family: str, size: int, channels: int) -> tuple[Any, Any
     from mammosearch.models import memory
 
     params = _largest_params(space, family, size)
-    height, width = _height_width(size)
+    height, width = ImageSize.of(size).shape
     head_units = int(space.model.head.dense_units.largest())
     variants = [params] if params.head is None else [
         replace(params, head=HeadParams(kind, 0.0, head_units if kind == "dense_bn_dropout" else None)) for kind in space.model.heads
@@ -133,13 +130,13 @@ def bound(space: Space, family: str, size: int, channels: int) -> tuple[Any, Any
     return worst, memory.BatchMemory(max(m.fixed for m in frozen), max(m.per_image for m in frozen))
 
 
-def _fits_as_asked(space: Space, family: str, size: int, channels: int, budget: int) -> bool:
+def _fits_as_asked(space: Space, family: str, size: int | str, channels: int, budget: int) -> bool:
     """Whether the bound fits ``budget`` at the space's largest batch and, where there is one, a full frozen pass."""
     train, frozen = bound(space, family, size, channels)
     return train.at(int(space.training.batch_size.largest())) <= budget and (frozen is None or frozen.at(BATCH) <= budget)
 
 
-def estimate(space: Space, family: str, size: int, channels: int) -> tuple[Any, Any]:
+def estimate(space: Space, family: str, size: int | str, channels: int) -> tuple[Any, Any]:
     """(training, frozen pass or None): one batch's ``models.memory.BatchMemory`` of ``family`` at ``size``."""
     import keras
 

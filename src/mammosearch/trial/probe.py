@@ -22,6 +22,7 @@ from mammosearch.data.decode import images_at
 from mammosearch.data.folds import Fold
 from mammosearch.models.registry import family as family_entry
 from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
+from mammosearch.spec.size import smallest_option
 from mammosearch.trial.activations import BATCH, ActivationCache, ActivationKey, images_fingerprint, weights_identity
 from mammosearch.trial.deepest_cut import FrozenPasses, activations_at, deepest_unfrozen
 from mammosearch.trial.memory_plan import BatchCaps
@@ -36,7 +37,7 @@ def linear_probes(space: Space, images: ImageSet, folds: list[Fold], activation_
     families = pretrained_families(space)
     if not families:
         return []
-    size = int(space.model.input_size.smallest())
+    size = smallest_option(space.model.input_size)  # the fewest pixels, as a trial stores it: a square's side (as before) or "HxW"
     data = images_at(images.images, size, activation_dir, lambda: images_fingerprint(images.images))
     probes = []
     for name in families:
@@ -48,7 +49,7 @@ def linear_probes(space: Space, images: ImageSet, folds: list[Fold], activation_
     return probes
 
 
-def _pooled_features(name: str, weights: str | None, size: int, data: np.ndarray, channels: int, passes: FrozenPasses) -> np.ndarray:
+def _pooled_features(name: str, weights: str | None, size: int | str, data: np.ndarray, channels: int, passes: FrozenPasses) -> np.ndarray:
     import keras
 
     from mammosearch.models.backbones import RANDOM_INIT_SEED

@@ -61,8 +61,8 @@ class TrialRunner:
         self.images = images
         self.listener = listener
         self.tensorboard_dir = tensorboard_dir
-        self._resized: dict[int, ImageSet] = {}
-        self._fingerprints: dict[int, str] = {}
+        self._resized: dict[int | str, ImageSet] = {}
+        self._fingerprints: dict[int | str, str] = {}
         self.activations = ActivationCache(activation_dir)
         self.activation_dir = activation_dir
         # Folds depend on labels and patients only, so they are fixed for the whole study.
@@ -72,7 +72,7 @@ class TrialRunner:
     def step_unit(self) -> str:
         return FOLD if len(self.folds) > 1 else EPOCH
 
-    def data_at(self, size: int) -> ImageSet:
+    def data_at(self, size: int | str) -> ImageSet:
         """The image set at the trial's input size (resized once per size, then reused)."""
         if size not in self._resized:
             images = self.images

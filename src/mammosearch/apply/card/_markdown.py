@@ -16,6 +16,7 @@ from typing import Any
 
 from mammosearch.data.decode import Framing
 from mammosearch.spec.rates import RATES
+from mammosearch.spec.size import ImageSize
 from mammosearch.spec.split_metrics import SplitMetrics
 from mammosearch.words import plural
 
@@ -89,9 +90,13 @@ def _input_words(inputs: dict[str, Any]) -> list[str]:
     if framing.active:
         lines.append(f"- Each file is first {framing.describe()}, as in training.")
     if inputs.get("data_image_size"):
-        kept = "keeping the cropped breast's aspect ratio (padded black at the right and bottom)" if framing.crop else "the aspect ratio is not kept"
-        lines.append(f"- A file is {'then' if framing.active else 'first'} resized to a {_md(inputs['data_image_size'])} x {_md(inputs['data_image_size'])} square, as in training, "
-                     f"{kept}; then to {_md(height)} x {_md(width)}.")
+        size = ImageSize.of(inputs["data_image_size"])
+        kept = ("keeping the " + ("cropped breast's " if framing.crop else "") + "aspect ratio (padded black at the right and bottom)"
+                if framing.crop or not size.is_square else "the aspect ratio is not kept")
+        shape = f"a {_md(size.height)} x {_md(size.width)} " + ("square" if size.is_square else "rectangle (height x width)")
+        then = "the aspect ratio kept and padded" if height != width else "stretched"
+        last = "." if (height, width) == size.shape else f" ({then})."
+        lines.append(f"- A file is {'then' if framing.active else 'first'} resized to {shape}, as in training, {kept}; then to {_md(height)} x {_md(width)}{last}")
     return lines
 
 
