@@ -46,11 +46,11 @@ def test_the_registry_bounds_each_backbone_it_lists(name):
 def _space(family: str, size: int | str) -> str:
     return f"""
 study: {{name: bound, sampler: random, pruner: none, n_trials: 1, seed: 0}}
-data: {{source: synthetic, n_images: 8, image_size: {size}}}
+data: {{source: synthetic, n_images: 8, image_size: 64}}
 model:
   families: [{family}]
   heads: [dense_bn_dropout, gap_dropout]
-  input_size: {size}
+  input_size: '{size}'
   cnn: {{filters: [8, 16], kernel_size: [3, 5], dense_units: [32, 64], dropout: 0.2}}
   head: {{dense_units: [64, 128], dropout: 0.2}}
 training: {{epochs: 1, batch_size: [8, 16], fine_tune: [false, true], unfrozen_layers: {{low: 1, high: 4}}, cache_activations: true}}
@@ -69,8 +69,11 @@ def test_the_bound_holds_above_the_estimate_of_the_built_model(family, size):
         if frozen is not None:
             assert frozen.fixed <= frozen_bound.fixed and frozen.per_image <= frozen_bound.per_image, (family, size, channels)
     # Loose enough to be safe, not so loose that the fast path never applies: per image, within
-    # 1.5x of the whole network trained (the path a trial with augmentation takes).
+    # 1.5x of the whole network trained (the path a trial with augmentation takes), times what
+    # rounding the size up to a multiple of the stride adds (1.7x at 100 x 72, none at 96 x 96).
     train_bound, _ = bound(space, family, size, 3)
     keras.backend.clear_session()
-    whole = memory.training(memory.footprints(build_model(_largest_params(space, family, size), 3)), ImageSize.of(size).pixels * 3)
-    assert whole.per_image <= train_bound.per_image <= 1.5 * whole.per_image
+    height, width = ImageSize.of(size).shape
+    whole = memory.training(memory.footprints(build_model(_largest_params(space, family, size), 3)), height * width * 3)
+    rounding = (math.ceil(height / 32) * math.ceil(width / 32) * 32 * 32) / (height * width)
+    assert whole.per_image <= train_bound.per_image <= 1.5 * rounding * whole.per_image

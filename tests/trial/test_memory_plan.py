@@ -92,13 +92,13 @@ def test_the_demo_space_is_planned_without_building_a_model(monkeypatch):
 
 def test_where_the_bound_does_not_fit_the_model_is_built_and_the_exact_estimate_decides(monkeypatch):
     space = parse_space(HIGH_RES_CNN)
-    train, _ = estimate(space, "cnn", 724, 1)
-    upper, _ = bound(space, "cnn", 724, 1)
+    train, _ = estimate(space, "cnn", "1024x512", 1)
+    upper, _ = bound(space, "cnn", "1024x512", 1)
     assert upper.at(8) > train.at(8)
     built = _count_builds(monkeypatch)
     # Room for the 8 images asked by the estimate, not by the bound: built once, nothing capped.
     monkeypatch.setenv(BUDGET_ENV, str((train.at(8) + upper.at(8)) / 2 / MB))
-    assert batch_caps(space, 1).training == {"cnn@724": 8}
+    assert batch_caps(space, 1).training == {"cnn@1024x512": 8}
     assert built == ["cnn"]
 
 
