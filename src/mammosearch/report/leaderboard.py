@@ -16,6 +16,7 @@ from mammosearch.report.estimates import bbc_estimate, honest_test
 from mammosearch.report.figures import baseline_verdict, evaluated_on, objective_name, scored_on, selection_figures
 from mammosearch.report.importance import Importance, last_run_end, open_optuna_study, param_importances
 from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_param_importances, plot_roc_curves
+from mammosearch.report.predictors import predictor_rows
 from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_check, subgroup_aucs
 from mammosearch.report.trials_frame import NEAR_COLLAPSE, near_collapsed, trials_frame
 from mammosearch.store.ownership import owned_study_dir
@@ -58,6 +59,7 @@ class Report:
     bbc: dict[str, Any] | None = None  # BBC-CV estimate of the selected configuration (cross-validation)
     honest_test: dict[str, Any] | None = None  # the selected trial's test AUC (a test split)
     ensemble: dict[str, Any] | None = None  # the top kept trials averaged, from their stored scores
+    predictors: list[dict[str, Any]] = field(default_factory=list)  # single / top-K / fold ensemble, +- flip TTA (predictors.py)
     baselines: list[dict[str, Any]] = field(default_factory=list)  # trivial baseline and linear probes, on the trials' folds
     kept_bytes: int = 0  # disk used by the kept trials' models (study.keep_top_k): what ensembles and export need
     importance: Importance = field(default_factory=Importance)  # hyper-parameter importances over the complete trials
@@ -92,6 +94,7 @@ class Report:
             "bbc_cv": self.bbc,
             "selected_trial_test": self.honest_test,
             "ensemble": self.ensemble,
+            "predictors": self.predictors,
             "baselines": self.baselines,
             "baseline_verdict": self.baseline_verdict,
             "kept_models_bytes": self.kept_bytes,
@@ -159,6 +162,7 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
         bbc=bbc_estimate(record),
         honest_test=honest_test(best),
         ensemble=ensemble_scores(record, ENSEMBLE_SIZE),
+        predictors=predictor_rows(record, ENSEMBLE_SIZE),
         baselines=[b for b in [record.context.trivial_baseline, *(record.context.linear_probes or [])] if b],
         kept_bytes=_kept_bytes(record),
         importance=param_importances(study),

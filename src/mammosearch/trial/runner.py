@@ -27,6 +27,7 @@ from mammosearch.metrics import evaluate_predictions, patient_auc_ci
 from mammosearch.spec.params import TrialParams
 from mammosearch.trial.activations import ActivationCache, images_fingerprint
 from mammosearch.trial.events import EpochListener
+from mammosearch.trial.extra_scores import FLIP, ExtraScores, prediction_record
 from mammosearch.trial.fold_fit import FoldContext, FoldFit, fit_fold
 from mammosearch.trial.outcome import CACHED, CACHED_VIEWS, EPOCH, FOLD, FULL, TrialOutcome
 
@@ -42,10 +43,14 @@ class PruningTrial(Protocol):
 
 @dataclass(frozen=True)
 class Trained:
-    """A finished trial's model: how to save it, and its predictions per split (for the kept files)."""
+    """A finished trial's model: how to save it, and its predictions per split (for the kept files).
+
+    ``fold_models``: under ``study.keep_fold_models``, how to save folds 2..k's models (fold 1's is ``save_model``).
+    """
 
     save_model: Callable[[Path], None]
     predictions: dict[str, Any]
+    fold_models: tuple[Callable[[Path], None], ...] = ()
 
 
 class TrialRunner:
@@ -133,6 +138,7 @@ class TrialRunner:
             self.listener, log_dir, self.activations, self._images_key,
             views=self.space.training.augmentation_views, activation_dir=self.activation_dir,
         )
+        extra = ExtraScores(data, self.space.evaluation.tta == FLIP, cv and self.space.study.keep_fold_models)
         for fold in self.folds:
             fitted = fit_fold(context, trial, outcome, data, fold, report_epochs=not cv, n_folds=len(self.folds))
             fit_seconds += fitted.seconds
@@ -152,13 +158,15 @@ class TrialRunner:
                 outcome.history = fitted.result.history
                 outcome.unfrozen_with_weights = fitted.result.unfrozen_with_weights
             if cv:
-                # Pruning on the running mean of the folds done so far, one step per fold.
+                # Pruning on the running mean of the folds done so far, one step per fold; the
+                # Wilcoxon pruner pairs fold k with the best trial's fold k, so it gets the fold's own AUC.
                 running = float(np.mean(fold_aucs))
-                trial.report(running, step=fold.index)
+                trial.report(fold_aucs[-1] if self.space.study.pruner.name == "wilcoxon" else running, step=fold.index)
                 if self.listener is not None:
                     self.listener.on_epoch(fold.index + 1, len(self.folds), {"val_auc": running})
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"pruned after fold {fold.index + 1} with mean val_auc={running:.4f}")
+            extra.add_fold(fold, fitted)  # not for a pruned trial: nobody reads its scores
         assert kept is not None
 
         scored = np.isfinite(oof_scores) if cv else self.folds[0].val
@@ -172,32 +180,23 @@ class TrialRunner:
         outcome.val_metrics = val_metrics
 
         first_val = self.folds[0].val
-        predictions: dict[str, Any] = {"val": _prediction_record(data, first_val, oof_scores[first_val])}
+        predictions: dict[str, Any] = {"val": prediction_record(data, first_val, oof_scores[first_val])}
         if cv:
-            predictions["out_of_fold"] = _prediction_record(data, scored, oof_scores[scored])
+            predictions["out_of_fold"] = prediction_record(data, scored, oof_scores[scored])
+        predictions.update(extra.records(oof_scores, first_val, scored if cv else None))
         if data.has_split("test"):
             test = data.splits == "test"
-            test_scores = kept.score(test)
+            test_scores = extra.test_scores[0] if extra.test_scores else kept.score(test)
             # The validation-chosen threshold is applied to test: test never selects anything.
             test_metrics = evaluate_predictions(data.labels[test], test_scores, threshold=val_metrics["youden_threshold"])
             test_metrics["auc_ci95"] = patient_auc_ci(data.labels[test], test_scores, data.patient_ids[test])
             outcome.test_metrics = test_metrics
-            predictions["test"] = _prediction_record(data, test, test_scores)
+            predictions["test"] = prediction_record(data, test, test_scores)
         outcome.fit_seconds = round(fit_seconds, 3)
         outcome.trial_seconds = round(time.perf_counter() - started, 3)
-        return Trained(kept.save_model, predictions)
+        return Trained(kept.save_model, predictions, extra.fold_models)
 
     def objective_value(self, outcome: TrialOutcome) -> float:
         """What the study maximises: the validation AUC, or the mean fold AUC under CV."""
         folds = outcome.fold_aucs
         return float(np.mean(folds)) if folds else float((outcome.val_metrics or {})["auc"])
-
-
-def _prediction_record(data: ImageSet, mask: np.ndarray, scores: np.ndarray) -> dict[str, list[Any]]:
-    return {
-        "indices": [int(i) for i in np.flatnonzero(mask)],
-        "sources": [str(v) for v in data.sources[mask]],
-        "labels": [int(v) for v in data.labels[mask]],
-        "scores": [float(v) for v in scores],
-        "patient_ids": [str(v) for v in data.patient_ids[mask]],
-    }

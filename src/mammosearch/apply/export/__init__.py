@@ -8,6 +8,7 @@ stays free of Keras.
 from mammosearch.apply.export.best import ExportResult, assembled_path, choose_trial, export_best
 from mammosearch.apply.export.ensemble import export_ensemble
 from mammosearch.apply.export.folder import CARD_FILE, MODEL_FILE, SHA256_KEY, file_sha256, staged_export
+from mammosearch.apply.export.folds import export_folds
 
 __all__ = [
     "CARD_FILE",
@@ -18,6 +19,7 @@ __all__ = [
     "choose_trial",
     "export_best",
     "export_ensemble",
+    "export_folds",
     "file_sha256",
     "staged_export",
 ]
