@@ -17,8 +17,9 @@ runner = CliRunner()
 
 # Feature extraction on a small random VGG16 (heads on cached activations, saved as head
 # weights and assembled later), 3 folds by patient, a test split, flip TTA recorded, every fold's model kept.
+# The Wilcoxon pruner cannot prune with 3 folds at p < 0.1 (2**-3 = 0.125), but the trials report to it.
 CV_SPACE = """
-study: {name: cvpred, sampler: random, pruner: none, n_trials: 2, seed: 5, keep_top_k: 2, keep_fold_models: true}
+study: {name: cvpred, sampler: random, pruner: wilcoxon, n_trials: 2, seed: 5, keep_top_k: 2, keep_fold_models: true}
 data: {source: synthetic, n_images: 96, image_size: 32, split: {validation: 0.25, test: 0.25, seed: 0}}
 model: {families: [vgg16], heads: [gap_dropout], input_size: 32, head: {dense_units: 8}}
 training: {epochs: 2, batch_size: 16, fine_tune: false}
@@ -220,3 +221,46 @@ def test_evaluate_with_tta_says_so_in_its_metrics(cv_study, tmp_path):
 def test_a_bad_tta_value_is_one_line(cv_study, tmp_path):
     result = _invoke("predict", "--study", "cvpred", "--results-dir", cv_study["results"], "--tta", "rotate", cv_study["images"], "-o", tmp_path / "x.csv")
     assert result.exit_code != 0 and "--tta 'rotate': use flip or none" in result.output
+
+
+# --- the Wilcoxon pruner ----------------------------------------------------------------------------------
+
+
+def _reported(study, values: list[float]) -> tuple[object, list[bool]]:
+    """A trial reporting ``values`` fold by fold; whether the pruner would stop it after each."""
+    trial = study.ask()
+    decisions = []
+    for fold, value in enumerate(values):
+        trial.report(value, step=fold)
+        decisions.append(trial.should_prune())
+    return trial, decisions
+
+
+def test_the_wilcoxon_pruner_stops_a_trial_worse_on_every_fold_at_the_fold_the_run_announces():
+    import optuna
+
+    from mammosearch.search.samplers import describe_pruner, make_pruner, wilcoxon_earliest_fold
+
+    space = parse_space("study: {pruner: wilcoxon, sampler: random}\nevaluation: {cv_folds: 5}", "space.yaml")
+    study = optuna.create_study(direction="maximize", pruner=make_pruner(space))
+    best = [0.80, 0.62, 0.91, 0.70, 0.85]
+    trial, decisions = _reported(study, best)
+    study.tell(trial, float(np.mean(best)))
+    assert not any(decisions)  # the first trial has nothing to be compared with
+    # Worse than the best on every fold, by differing amounts: pruned after the fourth fold, not before.
+    _, decisions = _reported(study, [v - d for v, d in zip(best, (0.05, 0.02, 0.07, 0.01, 0.03))])
+    assert decisions == [False, False, False, True, True]
+    assert wilcoxon_earliest_fold(0.1) == 4 and "the earliest is fold 4" in describe_pruner(space)
+    # Better on one of the first four folds: not pruned after four (p = 2/16), only once a fifth worse fold makes p = 2/32.
+    _, decisions = _reported(study, [0.70, 0.70, 0.80, 0.60, 0.75])
+    assert decisions == [False, False, False, False, True]
+
+
+def test_under_the_wilcoxon_pruner_each_fold_reports_its_own_auc(cv_study):
+    import optuna
+
+    study = optuna.load_study(study_name="cvpred", storage=f"sqlite:///{cv_study['results'] / 'mammosearch.db'}")
+    for trial in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
+        folds = trial.user_attrs.get("val_metrics", {}).get("fold_aucs")
+        assert folds is not None and len(folds) == 3
+        assert trial.intermediate_values == dict(enumerate(folds))  # not the running mean the median pruner gets
