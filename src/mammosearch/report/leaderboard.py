@@ -176,7 +176,8 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
 
 def _kept_bytes(record: StudyRecord) -> int:
     folders = {path.parent for r in record.rows for path in (r.model_path, r.pending_model_path) if path is not None}
-    return sum(f.stat().st_size for folder in folders if folder.is_dir() for f in folder.iterdir() if f.is_file())
+    # rglob: the other folds' models (study.keep_fold_models) sit in the trial folder's folds/
+    return sum(f.stat().st_size for folder in folders if folder.is_dir() for f in folder.rglob("*") if f.is_file())
 
 
 def _warnings(record: StudyRecord, top: list[TrialRow]) -> list[str]:
