@@ -169,12 +169,12 @@ def test_a_real_run_stopped_by_timeout_is_recorded_and_a_finished_budget_clears_
     space = write_space(TINY_SPACE.replace("n_trials: 3", "n_trials: 2"))
     results = tmp_path / "r"
     runner = CliRunner()
-    # 1 s cannot hold 40 trials: Optuna stops after the trial running when the second passes.
+    # 1 s cannot hold 40 trials (nor, on a busy machine, more than the set-up: the budget is the whole command's).
     assert runner.invoke(app, ["run", "--space", str(space), "--results-dir", str(results), "--n-trials", "40", "--timeout", "1",
                                  "--trials-per-process", "0"]).exit_code == 0
     storage = f"sqlite:///{results / 'mammosearch.db'}"
     end = record.run_end_of(optuna.load_study(study_name="tiny", storage=storage).user_attrs)
-    assert end is not None and end.timed_out and end.timeout_seconds == 1.0 and 1 <= (end.finished_trials or 0) < 40
+    assert end is not None and end.timed_out and end.timeout_seconds == 1.0 and (end.finished_trials or 0) < 40
     assert "stopped by its time limit" in " ".join(runner.invoke(app, ["report", "--results-dir", str(results)]).output.split())
     # The same study run to a budget it reaches: the report no longer says so.
     assert runner.invoke(app, ["run", "--space", str(space), "--results-dir", str(results), "--n-trials", str((end.finished_trials or 0) + 1)]).exit_code == 0

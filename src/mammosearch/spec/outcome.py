@@ -51,6 +51,10 @@ class TrialOutcome:
     fit_seconds: float | None = None
     trial_seconds: float | None = None
     fail_reason: str | None = None
+    # Stopped at an epoch boundary by the command's time budget (FAIL, not counted towards
+    # n_trials); ``resumes_trial``: the number of the stopped trial this one trains in full.
+    stopped_by_budget: bool | None = None
+    resumes_trial: int | None = None
     model_path: str | None = None  # set once the trial is kept in the top K
     # The machine that saved it: with workers on several nodes each keeps its models under
     # its own results/, and a machine without the file can then say where it is.

@@ -93,6 +93,8 @@ def from_user_attrs(attrs: Mapping[str, Any]) -> TrialOutcome:
         fit_seconds=seconds("fit_seconds"),
         trial_seconds=seconds("trial_seconds"),
         fail_reason=text("fail_reason"),
+        stopped_by_budget=attrs.get("stopped_by_budget") is True or None,
+        resumes_trial=number("resumes_trial"),
         model_path=text("model_path"),
         model_host=text("model_host"),
         engine=text("engine"),
@@ -107,8 +109,8 @@ def params_dict(attrs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def failed_by_objective(attrs: Mapping[str, Any]) -> bool:
-    """A FAIL trial whose objective recorded why (not one whose process died mid-trial)."""
-    return attrs.get("fail_reason") is not None
+    """A FAIL trial whose objective recorded why (not one whose process died, nor one the time budget stopped)."""
+    return attrs.get("fail_reason") is not None and attrs.get("stopped_by_budget") is not True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,8 +149,7 @@ class StudyContext:
     study_uid: str | None = None
 
 
-class StudyAttributeSink(Protocol):
-    def set_user_attr(self, key: str, value: Any) -> None: ...
+StudyAttributeSink = AttributeSink  # an Optuna study sets its attributes as a trial does
 
 
 def save_context(study: StudyAttributeSink, context: StudyContext) -> None:

@@ -51,8 +51,10 @@ class TrialRunner:
         listener: EpochListener | None = None,
         tensorboard_dir: Callable[[int], Path] | None = None,
         activation_dir: Path | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.space = space
+        self.deadline = deadline  # the command's time budget, wall clock (mammosearch/deadline.py)
         self.images = images
         self.listener = listener
         self.tensorboard_dir = tensorboard_dir
@@ -124,7 +126,7 @@ class TrialRunner:
         log_dir = None if self.tensorboard_dir is None else self.tensorboard_dir(trial.number)
         context = FoldContext(
             self.listener, log_dir, self.activations, self._images_key,
-            views=self.space.training.augmentation_views, activation_dir=self.activation_dir,
+            views=self.space.training.augmentation_views, activation_dir=self.activation_dir, deadline=self.deadline,
         )
         extra = ExtraScores(data, self.space.evaluation.tta == FLIP, cv and self.space.study.keep_fold_models)
         for fold in self.folds:

@@ -22,6 +22,7 @@ from mammosearch.data.arrays import chunks, release
 from mammosearch.data.file_names import link_problem, shown
 from mammosearch.data.pixels import ColorMode, Decoded, photometry_score, stretch_to_uint8
 from mammosearch.errors import DataError
+from mammosearch.progress import stage
 
 __all__ = ["ColorMode", "Decoded", "decode_file", "is_dicom", "is_image_file", "read_image", "resize_images", "to_square"]
 
@@ -197,10 +198,12 @@ def resize_images(images: np.ndarray, size: int, out: np.ndarray | None = None) 
         return images
     if out is None:
         out = np.empty((len(images), size, size, images.shape[3]), dtype=np.uint8)
-    for start, chunk in chunks(images):
-        for i, image in enumerate(chunk, start):
-            out[i] = _resize_one(image, size)
-        release(out)
+    with stage(f"resize to {size} px", len(images), "images") as progress:
+        for start, chunk in chunks(images):
+            for i, image in enumerate(chunk, start):
+                out[i] = _resize_one(image, size)
+            release(out)
+            progress.advance(len(chunk))
     return out
 
 

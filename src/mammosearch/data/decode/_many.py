@@ -5,14 +5,13 @@ Each file goes through :func:`~mammosearch.data.decode._image.decode_file` (and,
 so the arrays equal a serial loop's bit for bit (a test checks it). Threads, not processes:
 Pillow's decoders and resampling release the GIL, and threads share no copies of the
 pixels (``benchmarks/decode_speed.py`` measures both). With ``size`` only the resized copy
-is kept, so a set of large scans is never held at full resolution. A decode that takes
-longer than a second shows a progress bar on a terminal.
+is kept, so a set of large scans is never held at full resolution. The decode reports its
+progress as a stage (``mammosearch.progress``): a bar at a terminal, lines in a log.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -25,9 +24,9 @@ import numpy as np
 from mammosearch.data.arrays import release
 from mammosearch.data.decode._image import decode_file, to_square
 from mammosearch.data.pixels import ColorMode, Decoded
+from mammosearch.progress import stage
 
 Pool = Literal["threads", "processes", "serial"]
-PROGRESS_AFTER = 1.0  # seconds: shorter decodes stay silent
 RELEASE_EVERY = 256  # decoded images between flushes of the cache file being written
 AHEAD = 8  # files in flight per worker: keeps every core busy without holding the whole set
 
@@ -111,27 +110,11 @@ def _safe(function: Callable[..., Decoded], *args: object) -> Decoded | Exceptio
 
 def _collect(results: Iterable[Decoded | Exception], total: int, on_error: Callable[[int, Exception], Exception] | None, label: str,
              keep: Callable[[int, Decoded], Decoded] | None = None) -> list[Decoded]:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    started = time.monotonic()
     out: list[Decoded] = []
-    bar: Progress | None = None
-    task = None
-    try:
+    with stage(label, total, "files") as progress:  # shown by whatever display the command installed
         for index, result in enumerate(results):
             if isinstance(result, Exception):
                 raise (on_error(index, result) if on_error is not None else result)
             out.append(result if keep is None else keep(index, result))
-            if bar is None and time.monotonic() - started > PROGRESS_AFTER and index + 1 < total:
-                console = Console(stderr=True)
-                if console.is_terminal:
-                    bar = Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
-                    bar.start()
-                    task = bar.add_task(label, total=total, completed=index + 1)
-            elif bar is not None and task is not None:
-                bar.update(task, completed=index + 1)
-    finally:
-        if bar is not None:
-            bar.stop()
+            progress.advance()
     return out
