@@ -62,11 +62,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=20, help="the trial budget of each study (default 20)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="passed to both runs' `mammosearch run --set`")
+    parser.add_argument("--only", choices=tuple(PRUNERS), help="run this pruner's study again; the other's figures are read from figures.json")
     args = parser.parse_args()
     out = REPO / "results" / "bench" / "mias_wilcoxon"
     common = [*SHORT, f"study.n_trials={args.trials}", *args.overrides]
     print("settings, both studies:", " ".join(common), flush=True)
-    rows = [run(name, common + extra, out) for name, extra in PRUNERS.items()]
+    earlier = {}
+    if args.only and (out / "figures.json").is_file():
+        earlier = {row["pruner"]: row for row in json.loads((out / "figures.json").read_text())["runs"]}
+    rows = [earlier[name] if args.only and name != args.only and name in earlier else run(name, common + extra, out) for name, extra in PRUNERS.items()]
     (out / "figures.json").write_text(json.dumps({"settings": common, "runs": rows}, indent=2, default=str))
     print(f"{'pruner':9} {'complete':>8} {'pruned':>6} {'folds':>5} {'wall':>7}  best mean fold AUC  best pooled out-of-fold AUC (95% CI)  BBC-CV (95% CI)")
     for row in rows:

@@ -274,3 +274,37 @@ def test_under_the_wilcoxon_pruner_each_fold_reports_its_own_auc(cv_study):
         folds = trial.user_attrs.get("val_metrics", {}).get("fold_aucs")
         assert folds is not None and len(folds) == 3
         assert trial.intermediate_values == dict(enumerate(folds))  # not the running mean the median pruner gets
+
+
+class _AskingTrial:
+    """What the runner needs of an Optuna trial, recording what it is asked: a pruner that never prunes."""
+
+    number = 0
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[int, float]] = []
+        self.asked = 0
+
+    def report(self, value: float, step: int) -> None:
+        self.reports.append((step, value))
+
+    def should_prune(self) -> bool:
+        self.asked += 1
+        return False
+
+
+@pytest.mark.slow
+def test_the_pruner_is_not_asked_after_the_last_fold():
+    """A trial that trained every fold is complete: pruning it then only threw its result away (4 of 5 Wilcoxon prunes in the benchmark)."""
+    from mammosearch.data.loading import load_image_set
+    from mammosearch.spec.outcome import TrialOutcome
+    from mammosearch.trial.runner import TrialRunner
+    from model_params import params_for
+
+    space = parse_space("study: {pruner: wilcoxon}\ndata: {source: synthetic, n_images: 48, image_size: 32}\nevaluation: {cv_folds: 3}", "space.yaml")
+    runner = TrialRunner(space, load_image_set(space.data, space.split))
+    trial = _AskingTrial()
+    outcome = TrialOutcome(params=params_for("cnn", batch_size=8))
+    runner.run(trial, outcome)
+    assert [step for step, _ in trial.reports] == [0, 1, 2] and trial.asked == 2
+    assert [value for _, value in trial.reports] == (outcome.val_metrics or {})["fold_aucs"]  # Wilcoxon: each fold's own AUC
