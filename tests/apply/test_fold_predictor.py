@@ -307,4 +307,4 @@ def test_the_pruner_is_not_asked_after_the_last_fold():
     outcome = TrialOutcome(params=params_for("cnn", batch_size=8))
     runner.run(trial, outcome)
     assert [step for step, _ in trial.reports] == [0, 1, 2] and trial.asked == 2
-    assert [value for _, value in trial.reports] == (outcome.val_metrics or {})["fold_aucs"]  # Wilcoxon: each fold's own AUC
+    assert [value for _, value in trial.reports] == list(outcome.val_metrics.fold_aucs or ())  # Wilcoxon: each fold's own AUC

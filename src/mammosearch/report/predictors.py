@@ -53,7 +53,7 @@ def predictor_rows(record: StudyRecord, k: int) -> list[dict[str, Any]]:
                          "selection": _mean_of(stored, f"{pooled}{suffix}"), "test": _mean_of(stored, f"test{suffix}")})
         folds = best.get(f"test_fold_ensemble{suffix}")
         if folds:
-            n_folds = len((chosen[0].val_metrics or {}).get("fold_aucs") or [])
+            n_folds = len(chosen[0].val_metrics.fold_aucs or ()) if chosen[0].val_metrics is not None else 0
             rows.append({"predictor": f"fold ensemble (trial {chosen[0].number}, {n_folds} folds)", "tta": tta,
                          "selection": NOT_OUT_OF_FOLD, "test": _scored(folds)})
     return [{**row, "selection_on": on} for row in rows] if len(rows) > 1 else []

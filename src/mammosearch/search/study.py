@@ -141,6 +141,7 @@ def record_context(study: optuna.Study, space: Space, images: ImageSet, options:
         # flip either when it later scores files, where the heuristic can misfire on a phantom.
         photometry=space.checks.photometry if source(space.data.source).files is not None else "as_is",
         image_size=images.image_size,
+        framing=source(space.data.source).framing(space.data).to_json(),
         setup_data_key=images.data_key,  # the last key written: the study is set up for these data
     ))
 

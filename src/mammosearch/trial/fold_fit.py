@@ -23,7 +23,8 @@ from mammosearch.data.base import ImageSet
 from mammosearch.data.folds import Fold
 from mammosearch.spec.outcome import CACHED, CACHED_VIEWS, TrialOutcome
 from mammosearch.spec.params import TrialParams
-from mammosearch.trial.activations import ActivationCache, ActivationKey, extract, weights_identity
+from mammosearch.trial.activations import ActivationKey, weights_identity
+from mammosearch.trial.deepest_cut import FrozenPasses, activations_at, views_at
 from mammosearch.trial.events import EpochListener
 
 if TYPE_CHECKING:
@@ -52,11 +53,11 @@ class FoldFit:
 
 @dataclass(frozen=True)
 class FoldContext:
-    """What every fold of a process shares: the display, logs, the activation cache."""
+    """What every fold of a trial shares: the display, logs, the activation cache and how it is filled."""
 
     listener: EpochListener | None
     tensorboard_dir: Path | None  # this trial's log folder, or None
-    activations: ActivationCache
+    passes: FrozenPasses  # the activation cache, the space's deepest cut, images per frozen pass
     images_key: Callable[[ImageSet], str]  # fingerprint of the pixels (part of the activation key)
     views: int = 8  # augmented views per image on the cached-views path
     activation_dir: Path | None = None  # where the views' activations are memory-mapped
@@ -156,13 +157,12 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
 
 
 def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut: str, full_model: Callable[[], Any], key_suffix: str = "") -> np.ndarray:
-    """Activations at ``cut`` for every image, from the cache or computed (once) with ``full_model()``.
+    """Activations at ``cut`` for every image, from the cache or computed (once, from the deepest cut's) with ``full_model()``.
 
     ``key_suffix`` tells the mirror images apart from the images they are a view of (same size, so
     the runner's per-size fingerprint would not).
     """
     from mammosearch.models.backbones import RANDOM_INIT_SEED
-    from mammosearch.models.cached import feature_model
 
     key = ActivationKey(
         family=params.family,
@@ -173,11 +173,7 @@ def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut:
         images=context.images_key(data) + key_suffix,
     )
 
-    def compute(path: Path | None) -> np.ndarray:
-        extractor = feature_model(full_model(), cut)
-        return extract(extractor, data.images, path)
-
-    return context.activations.get(key, compute)
+    return activations_at(context.passes, key, data.images, full_model)
 
 
 def _fit_on_views(
@@ -191,7 +187,7 @@ def _fit_on_views(
     from mammosearch.models.registry import build_model, family
     from mammosearch.models.saving import save_full_model, save_head_weights
     from mammosearch.trial.training import class_weights_for
-    from mammosearch.trial.views import ViewBatches, cached_views, view_activations, view_key
+    from mammosearch.trial.views import ViewBatches, view_key
 
     model = build_model(params, data.channels)
     plan = plan_cut(backbone_of(model), params.unfrozen_layers) if params.fine_tune else None
@@ -201,15 +197,12 @@ def _fit_on_views(
         outcome.unfrozen_actual = plan.unfrozen
     plain = activations(cut, lambda: model)  # unaugmented: validation, test, and the shape
     seed = 7919  # the views are a property of the data set, the same for every trial
-    key = view_key(f"{params.family}|{params.weights}|{params.input_size}|{cut}|{context.images_key(data)}", params.augmentation, context.views, seed)
-    path = None if context.activation_dir is None else context.activation_dir / f"{key}-views.npy"
 
-    def compute(filling: Path | None) -> np.ndarray:
-        from mammosearch.models.cached import feature_model
+    def path_of(at: str) -> Path | None:
+        key = view_key(f"{params.family}|{params.weights}|{params.input_size}|{at}|{context.images_key(data)}", params.augmentation, context.views, seed)
+        return None if context.activation_dir is None else context.activation_dir / f"{key}-views.npy"
 
-        return view_activations(feature_model(model, cut), data.images, params.augmentation, context.views, seed, filling)
-
-    views = cached_views(path, compute)
+    views = views_at(context.passes, cut, model, data.images, params.augmentation, context.views, seed, path_of)
     weights = class_weights_for(data.labels[fold.train]) if params.class_weights else None
     batches = ViewBatches(views, np.flatnonzero(fold.train), data.labels[fold.train], params.batch_size, params.seed, weights)
     def inputs_of(images: ImageSet, suffix: str) -> np.ndarray:

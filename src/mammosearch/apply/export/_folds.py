@@ -37,11 +37,12 @@ def export_folds(record: StudyRecord, out_dir: Path, trial_number: int | None = 
     from mammosearch.models.saving import assemble_model
 
     row = choose_trial(record, trial_number)
-    if not (row.val_metrics or {}).get("fold_aucs"):
+    fold_aucs = row.val_metrics.fold_aucs if row.val_metrics is not None else None
+    if not fold_aucs:
         raise ExportError(f"trial {row.number} of study '{record.name}' was not cross-validated: --folds needs evaluation.cv_folds; export the single model")
     first = assembled_path(record, row)
     folders = fold_dirs(first.parent)
-    n_folds = len((row.val_metrics or {})["fold_aucs"])
+    n_folds = len(fold_aucs)
     if len(folders) != n_folds:
         raise ExportError(f"trial {row.number} kept {len(folders)} of its {n_folds} fold models: --folds needs them all, which a search keeps "
                           "under study.keep_fold_models: true (k times the disk); run the search with it, or export the single model")
@@ -67,7 +68,7 @@ def export_folds(record: StudyRecord, out_dir: Path, trial_number: int | None = 
         mark(card, FOLDS, tta, n_folds)
         card["ensemble"] = {
             "members": [{"trial": row.number, "fold": i, "validation_auc": auc, "family": row.params.get("family"),
-                         "head": (row.params.get("head") or {}).get("kind")} for i, auc in enumerate((row.val_metrics or {})["fold_aucs"], start=1)],
+                         "head": (row.params.get("head") or {}).get("kind")} for i, auc in enumerate(fold_aucs, start=1)],
             "combination": "mean of the fold models' probabilities",
         }
         selection = tta_selection(predictions, tta)

@@ -15,9 +15,10 @@ import numpy as np
 
 from mammosearch.apply.card import predictive_values
 from mammosearch.data.task import Task
-from mammosearch.metrics import threshold_metrics, youden_threshold
+from mammosearch.metrics import at_threshold, youden_threshold
 from mammosearch.metrics.operating import operating_points
 from mammosearch.models.tta import FLIP, NONE
+from mammosearch.spec.split_metrics import SplitMetrics
 from mammosearch.store.results import StudyRecord
 
 SINGLE, TOP_K, FOLDS = "single model", "top-K ensemble", "fold ensemble"
@@ -53,7 +54,7 @@ def rethreshold(card: dict[str, Any], record: StudyRecord, selection: tuple[np.n
     card["operating_points"] = points = operating_points(labels, scores)
     card["threshold"]["recommended"] = threshold = youden_threshold(labels, scores)
     card["threshold"]["chosen_on"] = chosen_on
-    own = {"youden_threshold": threshold, "at_youden": threshold_metrics(labels, scores, threshold)}
+    own = SplitMetrics(youden_threshold=threshold, at_youden=at_threshold(labels, scores, threshold))
     card["predictive_values"] = predictive_values(Task.from_json(record.context.task), selection, own, points)
 
 

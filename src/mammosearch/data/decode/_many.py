@@ -22,11 +22,14 @@ from typing import Literal
 import numpy as np
 
 from mammosearch.data.arrays import release
+from mammosearch.data.decode._framing import Framing, framed_and_fitted
 from mammosearch.data.decode._image import decode_file, to_square
 from mammosearch.data.pixels import ColorMode, Decoded
 from mammosearch.progress import stage
+from mammosearch.spec.size import ImageSize, Size
 
 Pool = Literal["threads", "processes", "serial"]
+NO_FRAMING = Framing()
 RELEASE_EVERY = 256  # decoded images between flushes of the cache file being written
 AHEAD = 8  # files in flight per worker: keeps every core busy without holding the whole set
 
@@ -42,27 +45,48 @@ def workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def decode_one(path: Path, color: ColorMode, size: int | None) -> Decoded:
-    decoded = decode_file(path, color, draft_size=size)
+def decode_one(path: Path, color: ColorMode, size: Size | None, framing: Framing = NO_FRAMING) -> Decoded:
+    decoded = decode_file(path, color, draft_size=draft_for(size, framing))
+    return at_size(decoded, size, framing)
+
+
+def draft_for(size: Size | None, framing: Framing) -> int | None:
+    """The JPEG draft size a decode at ``size`` may use: its longer side (never smaller than the fit
+    needs); none with a crop (a JPEG drafted to the size could be too small once cropped)."""
+    return None if framing.crop or size is None else max(ImageSize.of(size).shape)
+
+
+def at_size(decoded: Decoded, size: Size | None, framing: Framing = NO_FRAMING) -> Decoded:
+    """A decoded file framed (crop, orientation) and fitted to ``size``; as it is without a size.
+
+    A square without crop is stretched, as always; a rectangle, or a cropped breast, keeps
+    its aspect ratio and is padded (``_framing.fit``).
+
+    Loaders (through :func:`decode_one`) and ``prepare.prepare_file`` both call it: one path.
+    """
     if size is None:
         return decoded
-    return replace(decoded, pixels=to_square(decoded.pixels, size), stored_size=(decoded.height, decoded.width))
+    target = ImageSize.of(size)
+    if framing.active or not target.is_square:
+        return framed_and_fitted(decoded, framing, target.shape)
+    return replace(decoded, pixels=to_square(decoded.pixels, target.height), stored_size=(decoded.height, decoded.width))
 
 
-def decode_all(paths: Sequence[Path], color: ColorMode, size: int | None = None, pool: Pool = "threads",
+def decode_all(paths: Sequence[Path], color: ColorMode, size: Size | None = None, pool: Pool = "threads",
                on_error: Callable[[int, Exception], Exception] | None = None, label: str = "decode",
-               keep: Callable[[int, Decoded], Decoded] | None = None) -> list[Decoded]:
+               keep: Callable[[int, Decoded], Decoded] | None = None, framing: Framing = NO_FRAMING) -> list[Decoded]:
     """``decode_one`` for every path, in order. ``on_error(i, exc)`` may turn a failure into the error to raise;
     ``keep(i, decoded)``, when given, is what the list holds of each result (e.g. without its pixels)."""
     n_workers = 1 if pool == "serial" else min(workers(), max(1, len(paths)))
     if n_workers == 1:
-        return _collect((_safe(decode_one, p, color, size) for p in paths), len(paths), on_error, label, keep)
+        return _collect((_safe(decode_one, p, color, size, framing) for p in paths), len(paths), on_error, label, keep)
     executor: Executor = ThreadPoolExecutor(n_workers) if pool == "threads" else ProcessPoolExecutor(n_workers)
     with executor:
-        return _collect(_in_order(executor, paths, color, size, AHEAD * n_workers), len(paths), on_error, label, keep)
+        return _collect(_in_order(executor, paths, color, size, AHEAD * n_workers, framing), len(paths), on_error, label, keep)
 
 
-def _in_order(executor: Executor, paths: Sequence[Path], color: ColorMode, size: int | None, ahead: int) -> Iterator[Decoded | Exception]:
+def _in_order(executor: Executor, paths: Sequence[Path], color: ColorMode, size: Size | None, ahead: int,
+              framing: Framing = NO_FRAMING) -> Iterator[Decoded | Exception]:
     """Results in input order, with at most ``ahead`` files submitted and not yet handed on.
 
     A bounded window, not one future per file: a future holds its result until it is
@@ -70,16 +94,17 @@ def _in_order(executor: Executor, paths: Sequence[Path], color: ColorMode, size:
     """
     pending: deque[Future[Decoded | Exception]] = deque()
     for path in paths:
-        pending.append(executor.submit(_safe, decode_one, path, color, size))
+        pending.append(executor.submit(_safe, decode_one, path, color, size, framing))
         if len(pending) >= ahead:
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
 
 
-def decode_stacked(paths: Sequence[Path], color: ColorMode, size: int,
-                   on_error: Callable[[int, Exception], Exception] | None = None, label: str = "decode") -> tuple[np.ndarray, list[Decoded]]:
-    """Every file decoded at ``size`` into one ``(N, size, size, C)`` uint8 array, and each file's record without its pixels.
+def decode_stacked(paths: Sequence[Path], color: ColorMode, size: Size,
+                   on_error: Callable[[int, Exception], Exception] | None = None, label: str = "decode",
+                   framing: Framing = NO_FRAMING) -> tuple[np.ndarray, list[Decoded]]:
+    """Every file decoded at ``size`` into one ``(N, height, width, C)`` uint8 array, and each file's record without its pixels.
 
     The array is ``cache.images_array``: while the decoded-image cache fills an entry, the
     entry's own file, so the images go to disk as they are decoded and a large set is
@@ -97,8 +122,8 @@ def decode_stacked(paths: Sequence[Path], color: ColorMode, size: int,
             release(target[0])  # written pages go to the file, not into this process's resident set
         return replace(decoded, pixels=np.empty((0, 0, decoded.pixels.shape[2]), dtype=np.uint8))
 
-    records = decode_all(paths, color, size, on_error=on_error, label=label, keep=keep)
-    return (target[0] if target else np.empty((0, size, size, 1), dtype=np.uint8)), records
+    records = decode_all(paths, color, size, on_error=on_error, label=label, keep=keep, framing=framing)
+    return (target[0] if target else np.empty((0, *ImageSize.of(size).shape, 1), dtype=np.uint8)), records
 
 
 def _safe(function: Callable[..., Decoded], *args: object) -> Decoded | Exception:
