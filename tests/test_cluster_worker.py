@@ -22,7 +22,7 @@ from mammosearch.config.space_json import space_from_json, space_to_json
 from mammosearch.errors import SpaceError
 from mammosearch.search.identity import take_one_gpu, worker_label
 from mammosearch.search.study import SETUP_LOG_ENV
-from mammosearch.store.worker_stamp import stamp_of
+from mammosearch.store.record.worker_stamp import stamp_of
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 EXE = str(Path(sys.executable).parent / "mammosearch")

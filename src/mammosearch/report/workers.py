@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 import optuna
 
-from mammosearch.store.worker_stamp import stamp_of
+from mammosearch.store.record.worker_stamp import stamp_of
 
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running"}
 

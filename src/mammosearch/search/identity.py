@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 
 from mammosearch.search.options import WORKER_ENV
-from mammosearch.store.worker_stamp import WorkerStamp
+from mammosearch.store.record.worker_stamp import WorkerStamp
 
 STARTED_ENV = "MAMMOSEARCH_WORKER_STARTED"
 LABEL_ENV = "MAMMOSEARCH_WORKER_LABEL"

@@ -30,8 +30,8 @@ from mammosearch.search.options import RunOptions, RunSummary
 from mammosearch.spec.params import TrialParams
 from mammosearch.store.journal import is_journal
 from mammosearch.store.record import context_of
+from mammosearch.store.record.worker_order import WorkerOrder, order_of
 from mammosearch.store.storage import mask_url, open_storage
-from mammosearch.store.worker_order import WorkerOrder, order_of
 
 POLL_SECONDS = 2.0
 

@@ -27,7 +27,7 @@ from mammosearch.spec.params import TrialParams
 from mammosearch.store import record
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.kept_models import keep_if_top_k
-from mammosearch.store.worker_stamp import save_stamp
+from mammosearch.store.record.worker_stamp import save_stamp
 from mammosearch.trial.outcome import TrialOutcome
 from mammosearch.trial.runner import TrialRunner
 from mammosearch.trial.sampling import sample_params

@@ -36,9 +36,9 @@ from mammosearch.search.samplers import make_pruner, make_sampler
 from mammosearch.search.space_check import extension_notes, record_space, settle_space
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import StudyContext, context_of, failed_by_objective, from_user_attrs, save_context
+from mammosearch.store.record.worker_order import WorkerOrder, save_order
 from mammosearch.store.running import running_note, running_numbers
 from mammosearch.store.storage import mask_url, open_storage
-from mammosearch.store.worker_order import WorkerOrder, save_order
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
