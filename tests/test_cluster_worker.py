@@ -137,3 +137,62 @@ def test_a_worker_for_a_study_nobody_sets_up_gives_up_in_one_line(tmp_path):
 def test_setup_only_refuses_workers_in_one_line(tmp_path):
     result = _setup(tmp_path, f"sqlite:///{tmp_path / 's.db'}", "--workers", "2")
     assert result.returncode == 2 and "--setup-only prepares a study" in result.stderr
+
+
+def _postgres_reachable() -> str | None:
+    url = os.environ.get("MAMMOSEARCH_TEST_POSTGRES")
+    if not url:
+        return "MAMMOSEARCH_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server and sets it)"
+    try:
+        import sqlalchemy
+
+        with sqlalchemy.create_engine(url).connect():
+            return None
+    except Exception as exc:  # no driver, no server, wrong password: all mean "skip"
+        return f"PostgreSQL at {url.split('@')[-1]} is not reachable: {type(exc).__name__}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_postgres_reachable() is not None, reason=str(_postgres_reachable()))
+def test_postgres_workers_one_killed_mid_trial_its_trial_is_failed_and_retried_by_the_other(tmp_path):
+    import signal
+    import time
+    import uuid
+
+    url = os.environ["MAMMOSEARCH_TEST_POSTGRES"]
+    name = f"w-{uuid.uuid4().hex[:8]}"
+    space = tmp_path / "slow.yaml"
+    space.write_text(TINY_SPACE.replace("n_trials: 3", "n_trials: 3").replace("epochs: 2", "epochs: 30").replace("n_images: 96", "n_images: 160"))
+    setup = subprocess.run([EXE, "run", "--space", str(space), "--storage", url, "--study", name, "--heartbeat", "1", "--setup-only"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert ":mammosearch@" not in setup.stdout and ":***@" in setup.stdout  # the printed worker command masks the password
+    env = {**os.environ, "MAMMOSEARCH_STORAGE": url}
+    workers = [subprocess.Popen([EXE, "worker", "--study", name], cwd=tmp_path, env={**env, "JOB_COMPLETION_INDEX": str(i)},
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True) for i in range(2)]
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            trials = optuna.load_study(study_name=name, storage=url).get_trials(deepcopy=False)
+            if len([t for t in trials if t.state == optuna.trial.TrialState.RUNNING and t.intermediate_values]) >= 2:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("two trials never ran at the same time")
+        os.killpg(workers[0].pid, signal.SIGKILL)  # a pre-empted node, a scancel'd task
+        workers[0].wait(timeout=30)
+        output, _ = workers[1].communicate(timeout=900)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGKILL)
+    assert workers[1].returncode == 0, output[-2000:]
+    assert "heartbeat every 1 s" in output and ":mammosearch@" not in output
+    trials = optuna.load_study(study_name=name, storage=url).get_trials(deepcopy=False)
+    stale = [t for t in trials if t.state == optuna.trial.TrialState.FAIL and "fail_reason" not in t.user_attrs]
+    assert len(stale) == 1 and stamp_of(stale[0].user_attrs).label == "k8s 0"
+    retried = [t for t in trials if t.system_attrs.get("failed_trial") == stale[0].number]
+    assert retried and retried[0].params == stale[0].params and retried[0].state == optuna.trial.TrialState.COMPLETE
+    assert stamp_of(retried[0].user_attrs).label == "k8s 1"  # the survivor re-ran the killed worker's parameters
+    assert not [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
+    assert len([t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]) >= 3
