@@ -23,12 +23,12 @@ from mammosearch.search.identity import current_stamp
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import worker_number
 from mammosearch.search.seeding import trial_seed
+from mammosearch.spec.outcome import TrialOutcome
 from mammosearch.spec.params import TrialParams
 from mammosearch.store import record
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.kept_models import keep_if_top_k
 from mammosearch.store.record.worker_stamp import save_stamp
-from mammosearch.trial.outcome import TrialOutcome
 from mammosearch.trial.runner import TrialRunner
 from mammosearch.trial.sampling import sample_params
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from mammosearch.data.paged import chunks, is_large, new_array, release, stored_or_computed
+from mammosearch.data.arrays import chunks, is_large, new_array, release, stored_or_computed
 
 MEMORY_ENTRIES = 6  # activations kept in RAM (least recently used dropped first)
 BATCH = 64  # images per forward pass of the frozen part
