@@ -98,12 +98,15 @@ def test_workers_started_before_the_set_up_wait_for_it_share_the_budget_and_the_
     out, _ = late.communicate(timeout=300)
     assert late.returncode == 0 and "nothing left to do" in out, out
     # The report says who did what: one row per worker, its trials adding up to the study's.
-    report = subprocess.run([EXE, "report", "--storage", storage, "--results-dir", str(tmp_path / "results"), "--format", "json", "--no-html"],
+    report = subprocess.run([EXE, "report", "--storage", storage, "--results-dir", str(tmp_path / "results"), "--format", "json"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr
     rows = json.loads(report.stdout)["workers"]
     assert {row["worker"] for row in rows} == {s.label for s in stamps if s}
     assert sum(row["trials"] for row in rows) == len(trials) and all(row["busy_s"] > 0 and row["idle_s"] >= 0 for row in rows)
+    written = tmp_path / "results" / "tiny" / "report"
+    assert len((written / "workers.csv").read_text().splitlines()) == len(rows) + 1
+    assert ("Per worker" in (written / "report.html").read_text()) == (len(rows) >= 2)
 
 
 @pytest.mark.slow
