@@ -59,5 +59,21 @@ class TrialFailed(Exception):
     """
 
 
+class BudgetSpent(TrialFailed):
+    """The command's time budget (``--timeout``) would be overrun by this trial's next epoch.
+
+    Raised at an epoch boundary. The trial is recorded as FAIL with ``stopped_by_budget``
+    (not ranked, not counted towards ``n_trials``) and queued again with the same
+    parameters, so that the next run of the same command trains it in full.
+    """
+
+    def __init__(self, epochs_trained: int, total_epochs: int, where: str = "") -> None:
+        super().__init__(
+            f"stopped by the time budget (--timeout) after epoch {epochs_trained} of {total_epochs}{where}; "
+            "run the same command to train it in full"
+        )
+        self.epochs_trained = epochs_trained
+
+
 class StorageMissing(StorageError):
     """The storage a read-only command (or a waiting worker) opens is not there yet: no file, no tables."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mammosearch.apply.export import SHA256_KEY, file_sha256
+from mammosearch.data.decode import Framing
 from mammosearch.data.task import Task
 from mammosearch.errors import ApplyError
 from mammosearch.metrics.operating import point_name
@@ -39,6 +40,11 @@ class ModelBundle:
     @property
     def data_image_size(self) -> int:
         return int((self.card.get("input") or {}).get("data_image_size") or self.input_size)
+
+    @property
+    def framing(self) -> Framing:
+        """Crop and orientation as training applied them (none for a card that predates them, as then)."""
+        return Framing.from_json((self.card.get("input") or {}).get("framing"))
 
     @property
     def batch_size(self) -> int:

@@ -29,6 +29,8 @@ def worker(
     """Join a prepared study and run its trials until its budget is reached (one GPU per worker; exits 0 when nothing is left)."""
     import optuna
 
+    from mammosearch.progress import reporting
+    from mammosearch.progress_lines import PlainLines
     from mammosearch.search.joining import JoinRequest, LogListener, join_study
     from mammosearch.store.storage import default_storage
 
@@ -39,7 +41,8 @@ def worker(
 
     url = storage if storage is not None else default_storage(results_dir or Path("results"))
     request = JoinRequest(url, study, results_dir, n_trials, timeout, wait_setup)
-    result = join_study(request, LogListener(say), say)
+    with reporting(PlainLines(say)):  # long stages (loading Keras, a linear probe, activations) as plain lines in the log
+        result = join_study(request, LogListener(say), say)
     summary = result.summary
     device = f"GPU {result.gpu}" if result.gpu is not None else "CPU"
     if result.nothing_left:

@@ -42,6 +42,11 @@ def boolean() -> Reader:
     return lambda fields, node, path: fields.boolean(node, path)
 
 
+def optional_boolean() -> Reader:
+    """true, false, or null for the source's own default."""
+    return lambda fields, node, path: fields.boolean(node, path) if node is not None else None
+
+
 def optional_path() -> Reader:
     """A path, or null for the source's own default place."""
     return lambda fields, node, where: fields.path(node, where) if node is not None else None

@@ -23,6 +23,7 @@ import optuna
 
 from mammosearch.config.schema import Space
 from mammosearch.config.space_json import space_from_json
+from mammosearch.deadline import deadline_after
 from mammosearch.errors import SpaceError, StorageError, StorageMissing
 from mammosearch.search.identity import take_one_gpu, worker_session
 from mammosearch.search.listener import StudyListener
@@ -117,7 +118,9 @@ def _space_and_options(order: WorkerOrder, request: JoinRequest) -> tuple[Space,
     space = space_from_json(order.space)
     if request.timeout is not None:
         space = dataclasses.replace(space, study=dataclasses.replace(space.study, timeout=request.timeout))
+    # This worker's time budget counts from its start (its --timeout, else the study's), as `run --timeout` counts from the command's.
     options = RunOptions(
+        deadline=deadline_after(space.study.timeout),
         storage_url=request.storage_url,
         results_dir=request.results_dir if request.results_dir is not None else Path(order.results_dir),
         study_name=request.study_name,

@@ -16,14 +16,15 @@ import multiprocessing
 import queue as queue_module
 import signal
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 import optuna
 
 from mammosearch.config.schema import Space
+from mammosearch.deadline import seconds_left
 from mammosearch.errors import MammosearchError
+from mammosearch.progress import StageEvent, relay, reporting
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import RunOptions
 from mammosearch.search.study import finished_trials
@@ -47,6 +48,9 @@ class QueueListener:
 
     def on_trial_end(self, trial: optuna.trial.FrozenTrial) -> None:
         self.events.put(("trial_end", trial.number))
+
+    def on_stage(self, event: StageEvent) -> None:
+        self.events.put(("stage", event))  # the parent shows it and times it (progress.relay)
 
 
 # The next child is started this many trials before the current one's last, so that its
@@ -88,7 +92,9 @@ def _train_when_told(orders: Any, options: RunOptions, events: Any, verbosity: i
     child_options = dataclasses.replace(options, assemble_at_end=last)
     # The parent set the study up; the child only opens it (no fingerprint, no baseline
     # refit, no space check) and finds the data in the cache.
-    runtime_line = run_trials(open_prepared(space, child_options), space, child_options, QueueListener(events))
+    listener = QueueListener(events)
+    with reporting(listener):
+        runtime_line = run_trials(open_prepared(space, child_options), space, child_options, listener)
     events.put(("runtime", runtime_line))  # Keras, backend and devices, as the child saw them
 
 
@@ -130,7 +136,9 @@ def _forward(events: Any, process: Any, listener: StudyListener | None, study: o
                 return runtime_line
             continue
         kind = event[0]
-        if kind == "runtime":
+        if kind == "stage":
+            relay(event[1])
+        elif kind == "runtime":
             runtime_line = event[1]
         elif kind == "trial_start":
             started += 1
@@ -156,7 +164,7 @@ def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listene
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited to leak
     per_process = int(options.trials_per_process or 1)
     total = space.study.n_trials
-    deadline = None if space.study.timeout is None else time.monotonic() + space.study.timeout
+    deadline = options.deadline  # wall clock: the children compare it with their own clock (mammosearch/deadline.py)
     child_options = dataclasses.replace(options, study_name=study.study_name, trials_per_process=None)
     runtime_line = "training in recycled child processes"
     standby: _Child | None = None
@@ -166,7 +174,7 @@ def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listene
             done = finished_trials(study)
             if (total is not None and done >= total) or own_left == 0:
                 return runtime_line
-            time_left = None if deadline is None else deadline - time.monotonic()
+            time_left = seconds_left(deadline)
             if time_left is not None and time_left <= 1:
                 return runtime_line
             share = per_process if own_left is None else min(per_process, own_left)
@@ -175,7 +183,8 @@ def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listene
             standby = None
             # The last child assembles the kept models; without a trial budget any child may be the last.
             last = total is None or target >= total or (own_left is not None and own_left <= share)
-            child.orders.put((dataclasses.replace(space, study=dataclasses.replace(space.study, n_trials=target, timeout=time_left)), last))
+            # The child gets the run options' deadline: what is left of the whole command's budget.
+            child.orders.put((dataclasses.replace(space, study=dataclasses.replace(space.study, n_trials=target)), last))
 
             started_here = [0]
 

@@ -12,6 +12,7 @@ import dataclasses
 import optuna
 
 from mammosearch.config.schema import Space
+from mammosearch.deadline import deadline_after
 from mammosearch.errors import SpaceError
 from mammosearch.search.identity import worker_session
 from mammosearch.search.listener import StudyListener
@@ -32,8 +33,14 @@ def recycles(options: RunOptions, remaining: int | None) -> bool:
 
 
 def run_study(space: Space, options: RunOptions, listener: StudyListener | None = None) -> RunSummary:
-    """Run (or resume) the study of ``space`` as ``options`` say; returns what it did."""
+    """Run (or resume) the study of ``space`` as ``options`` say; returns what it did.
+
+    ``study.timeout`` is the budget of this whole call, set-up included, unless
+    ``options.deadline`` was set earlier (the CLI sets it when the command starts).
+    """
     check_options(options)
+    if options.deadline is None and space.study.timeout is not None:
+        options = dataclasses.replace(options, deadline=deadline_after(space.study.timeout))
     if options.setup_only:
         return _setup_only(space, options, listener)
     with worker_session():  # recycled children report this run as the one worker that ran their trials

@@ -26,7 +26,9 @@ from pathlib import Path
 import optuna
 
 from mammosearch.config.schema import Space
+from mammosearch.deadline import seconds_left
 from mammosearch.errors import MammosearchError, SpaceError
+from mammosearch.progress import stage
 from mammosearch.search.identity import forget_worker, visible_gpus
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import STORAGE_ENV, WORKER_ENV, RunOptions, RunSummary
@@ -123,9 +125,14 @@ def run_workers(space: Space, options: RunOptions, listener: StudyListener | Non
     if listener is not None:
         listener.on_study_start(name, watcher.finished_before, space.study.n_trials,
                                 f"{options.workers} worker processes, logs in {plans[0].log.parent}/", prepared.notes)
-    # Each is `mammosearch worker`, as a cluster starts them: it rebuilds the run from the order the set-up recorded in the study.
+    # Each is `mammosearch worker`, as a cluster starts them: it rebuilds the run from the order the set-up recorded in
+    # the study, and gets what is left of the whole command's time budget as its --timeout.
     command = [sys.executable, "-m", "mammosearch.cli", "worker", "--study", name, "--results-dir", str(Path(options.results_dir).resolve()), "--wait-setup", "0"]
-    codes = start_and_wait(command, plans, watcher.poll)
+    left = seconds_left(options.deadline)
+    if left is not None:
+        command += ["--timeout", f"{max(1.0, left):.3f}"]
+    with stage(f"trials in {options.workers} workers"):  # their own stages are timed in their logs
+        codes = start_and_wait(command, plans, watcher.poll)
     failed = [i for i, code in enumerate(codes) if code != 0]
     if failed:
         raise MammosearchError(f"worker(s) {', '.join(map(str, failed))} exited with an error; see {plans[failed[0]].log}")

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from mammosearch.data.arrays import chunks, is_large, new_array, release, stored_or_computed
+from mammosearch.progress import Stage, stage
 
 MEMORY_ENTRIES = 6  # activations kept in RAM (least recently used dropped first)
 BATCH = 64  # images per forward pass of the frozen part
@@ -38,17 +39,18 @@ def extract(extractor: Any, images: np.ndarray, path: Path | None = None) -> np.
     come (a memory map, its pages released chunk by chunk), never held in memory whole.
     """
     out: np.ndarray | None = None
-    for start, chunk in chunks(images, CHUNK):
-        part = _forward(extractor, chunk.astype("float32"))
-        if out is None:
-            shape = (len(images), *part.shape[1:])
-            out = new_array(path if is_large(int(np.prod(shape)) * 4) else None, shape, "float32")
-        out[start : start + len(part)] = part
-        release(out)
+    with stage("activations", len(images), "images") as progress:
+        for start, chunk in chunks(images, CHUNK):
+            part = _forward(extractor, chunk.astype("float32"), progress)
+            if out is None:
+                shape = (len(images), *part.shape[1:])
+                out = new_array(path if is_large(int(np.prod(shape)) * 4) else None, shape, "float32")
+            out[start : start + len(part)] = part
+            release(out)
     return out if out is not None else np.empty((0,), dtype="float32")
 
 
-def _forward(extractor: Any, x: np.ndarray) -> np.ndarray:
+def _forward(extractor: Any, x: np.ndarray, progress: Stage | None = None) -> np.ndarray:
     """``extractor`` called eagerly, ``BATCH`` images at a time (inference mode).
 
     Not ``predict``: an extractor runs once per cache key, so the graph ``predict`` traces
@@ -58,7 +60,11 @@ def _forward(extractor: Any, x: np.ndarray) -> np.ndarray:
     """
     from keras import ops
 
-    parts = [np.asarray(ops.convert_to_numpy(extractor(x[i : i + BATCH], training=False)), dtype="float32") for i in range(0, len(x), BATCH)]
+    parts = []
+    for i in range(0, len(x), BATCH):
+        parts.append(np.asarray(ops.convert_to_numpy(extractor(x[i : i + BATCH], training=False)), dtype="float32"))
+        if progress is not None:
+            progress.advance(len(parts[-1]))
     return np.concatenate(parts) if parts else np.empty((0,), dtype="float32")
 
 
@@ -79,8 +85,10 @@ class ActivationKey:
 def images_fingerprint(images: np.ndarray) -> str:
     """A hash of the pixels themselves: a changed image or preprocessing gives a new key."""
     digest = hashlib.sha256(str(images.shape).encode())
-    for _, chunk in chunks(images):
-        digest.update(np.ascontiguousarray(chunk).data)
+    with stage("hash pixels", len(images), "images") as progress:
+        for _, chunk in chunks(images):
+            digest.update(np.ascontiguousarray(chunk).data)
+            progress.advance(len(chunk))
     return digest.hexdigest()[:32]
 
 

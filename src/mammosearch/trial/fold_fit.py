@@ -57,6 +57,7 @@ class FoldContext:
     images_key: Callable[[ImageSet], str]  # fingerprint of the pixels (part of the activation key)
     views: int = 8  # augmented views per image on the cached-views path
     activation_dir: Path | None = None  # where the views' activations are memory-mapped
+    deadline: float | None = None  # the command's time budget (wall clock): stop at the epoch boundary before it
 
 
 def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: ImageSet, fold: Fold, report_epochs: bool, n_folds: int) -> FoldFit:
@@ -67,6 +68,8 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
     from mammosearch.models.freezing import backbone_of
     from mammosearch.models.registry import build_model, family
     from mammosearch.models.saving import save_full_model, save_head_weights
+    from mammosearch.trial.budget_stop import BudgetStop
+    from mammosearch.trial.epoch_progress import EpochProgress
     from mammosearch.trial.pruning import PruningCallback
     from mammosearch.trial.streaming import training_data
     from mammosearch.trial.training import Arrays, fit_two_phase, predict_scores
@@ -77,6 +80,10 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
     params = replace(outcome.params, seed=outcome.params.seed + fold.index)
     keras.utils.set_random_seed(params.seed)
     callbacks: list[Any] = [PruningCallback(trial)] if report_epochs else []
+    fold_text = f"fold {fold.index + 1}/{n_folds} " if n_folds > 1 else ""
+    callbacks.append(EpochProgress(params.total_epochs, prefix=fold_text))
+    if context.deadline is not None:  # after the pruner: a trial it prunes is recorded as pruned
+        callbacks.append(BudgetStop(context.deadline, params.total_epochs, f" ({fold_text.strip()})" if fold_text else ""))
     if context.tensorboard_dir is not None:
         from mammosearch.trial.tensorboard import tensorboard_callbacks
 

@@ -23,7 +23,7 @@ from mammosearch.data.baselines import study_folds
 from mammosearch.data.decode import images_at
 from mammosearch.data.folds import Fold
 from mammosearch.errors import MammosearchError, TrialFailed
-from mammosearch.metrics import evaluate_predictions, patient_auc_ci
+from mammosearch.metrics import patient_auc_ci, score_split
 from mammosearch.spec.outcome import CACHED, CACHED_VIEWS, EPOCH, FOLD, FULL, Trained, TrialOutcome
 from mammosearch.spec.params import TrialParams
 from mammosearch.trial.activations import ActivationCache, images_fingerprint
@@ -50,8 +50,10 @@ class TrialRunner:
         listener: EpochListener | None = None,
         tensorboard_dir: Callable[[int], Path] | None = None,
         activation_dir: Path | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.space = space
+        self.deadline = deadline  # the command's time budget, wall clock (mammosearch/deadline.py)
         self.images = images
         self.listener = listener
         self.tensorboard_dir = tensorboard_dir
@@ -123,7 +125,7 @@ class TrialRunner:
         log_dir = None if self.tensorboard_dir is None else self.tensorboard_dir(trial.number)
         context = FoldContext(
             self.listener, log_dir, self.activations, self._images_key,
-            views=self.space.training.augmentation_views, activation_dir=self.activation_dir,
+            views=self.space.training.augmentation_views, activation_dir=self.activation_dir, deadline=self.deadline,
         )
         for fold in self.folds:
             fitted = fit_fold(context, trial, outcome, data, fold, report_epochs=not cv, n_folds=len(self.folds))
@@ -132,7 +134,7 @@ class TrialRunner:
             # (fit_two_phase fails the trial rather than return without them).
             scores = fitted.result.best_val_scores
             oof_scores[fold.val] = scores
-            auc = evaluate_predictions(data.labels[fold.val], scores)["auc"]
+            auc = score_split(data.labels[fold.val], scores).auc
             if auc is None or not math.isfinite(auc):
                 raise TrialFailed(f"validation AUC is undefined in fold {fold.index + 1} (one class)")
             fold_aucs.append(float(auc))
@@ -154,13 +156,12 @@ class TrialRunner:
         assert kept is not None
 
         scored = np.isfinite(oof_scores) if cv else self.folds[0].val
-        val_metrics = evaluate_predictions(data.labels[scored], oof_scores[scored])
-        val_metrics["auc_ci95"] = patient_auc_ci(data.labels[scored], oof_scores[scored], data.patient_ids[scored])
+        val_metrics = replace(score_split(data.labels[scored], oof_scores[scored]),
+                              auc_ci95=_pair(patient_auc_ci(data.labels[scored], oof_scores[scored], data.patient_ids[scored])))
         if cv:
             outcome.oof_scores = [round(float(v), 6) for v in oof_scores[scored]]
-            val_metrics["fold_aucs"] = fold_aucs
-            val_metrics["mean_fold_auc"] = float(np.mean(fold_aucs))
-            val_metrics["pooled"] = "out-of-fold predictions of all folds"
+            val_metrics = replace(val_metrics, fold_aucs=tuple(fold_aucs), mean_fold_auc=float(np.mean(fold_aucs)),
+                                  pooled="out-of-fold predictions of all folds")
         outcome.val_metrics = val_metrics
 
         first_val = self.folds[0].val
@@ -171,9 +172,8 @@ class TrialRunner:
             test = data.splits == "test"
             test_scores = kept.score(test)
             # The validation-chosen threshold is applied to test: test never selects anything.
-            test_metrics = evaluate_predictions(data.labels[test], test_scores, threshold=val_metrics["youden_threshold"])
-            test_metrics["auc_ci95"] = patient_auc_ci(data.labels[test], test_scores, data.patient_ids[test])
-            outcome.test_metrics = test_metrics
+            test_metrics = score_split(data.labels[test], test_scores, threshold=val_metrics.youden_threshold)
+            outcome.test_metrics = replace(test_metrics, auc_ci95=_pair(patient_auc_ci(data.labels[test], test_scores, data.patient_ids[test])))
             predictions["test"] = _prediction_record(data, test, test_scores)
         outcome.fit_seconds = round(fit_seconds, 3)
         outcome.trial_seconds = round(time.perf_counter() - started, 3)
@@ -182,7 +182,16 @@ class TrialRunner:
     def objective_value(self, outcome: TrialOutcome) -> float:
         """What the study maximises: the validation AUC, or the mean fold AUC under CV."""
         folds = outcome.fold_aucs
-        return float(np.mean(folds)) if folds else float((outcome.val_metrics or {})["auc"])
+        if folds:
+            return float(np.mean(folds))
+        auc = None if outcome.val_metrics is None else outcome.val_metrics.auc
+        if auc is None:
+            raise TrialFailed("validation AUC is undefined (the validation split holds one class)")
+        return auc
+
+
+def _pair(interval: list[float] | None) -> tuple[float, float] | None:
+    return None if interval is None else (interval[0], interval[1])
 
 
 def _prediction_record(data: ImageSet, mask: np.ndarray, scores: np.ndarray) -> dict[str, list[Any]]:

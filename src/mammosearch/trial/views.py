@@ -21,6 +21,7 @@ import numpy as np
 
 from mammosearch.data.arrays import is_large, new_array, release, stored_or_computed
 from mammosearch.models.stem import augmentation_layers
+from mammosearch.progress import stage
 from mammosearch.spec.params import AugmentationParams
 
 BATCH = 64
@@ -55,21 +56,23 @@ def view_activations(extractor: Any, images: np.ndarray, aug: AugmentationParams
     at ``path`` as it is computed.
     """
     out: np.ndarray | None = None
-    for view in range(views):
-        pending: list[np.ndarray] = []
-        done = 0
-        for start, x in augmented_batches(images, aug, seed + view):
-            pending.append(x)
-            if sum(len(p) for p in pending) < CHUNK and start + len(x) < len(images):
-                continue
-            part = np.asarray(extractor.predict(np.concatenate(pending), batch_size=BATCH, verbose=0))
-            if out is None:
-                shape = (views, len(images), *part.shape[1:])
-                out = new_array(path if is_large(int(np.prod(shape)) * 2) else None, shape, np.float16)
-            out[view, done : done + len(part)] = part
-            done += len(part)
-            pending = []
-            release(out)
+    with stage("augmented views", views * len(images), "images") as progress:
+        for view in range(views):
+            pending: list[np.ndarray] = []
+            done = 0
+            for start, x in augmented_batches(images, aug, seed + view):
+                pending.append(x)
+                if sum(len(p) for p in pending) < CHUNK and start + len(x) < len(images):
+                    continue
+                part = np.asarray(extractor.predict(np.concatenate(pending), batch_size=BATCH, verbose=0))
+                if out is None:
+                    shape = (views, len(images), *part.shape[1:])
+                    out = new_array(path if is_large(int(np.prod(shape)) * 2) else None, shape, np.float16)
+                out[view, done : done + len(part)] = part
+                done += len(part)
+                pending = []
+                release(out)
+                progress.advance(len(part))
     assert out is not None, "no images to augment"
     return out
 

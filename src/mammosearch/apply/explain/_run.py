@@ -69,7 +69,8 @@ def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer
                 if ready.decoded is not None:
                     facts.append(InputFacts.of_decoded(printable(item.path), ready.decoded))
                 original = 255 - ready.original if ready.flipped else ready.original  # as the model saw it
-                located = circles.of(item.path, original.shape[0])
+                # mini-MIAS circles are in the file's coordinates: not drawn on a cropped or mirrored image.
+                located = None if ready.framed else circles.of(item.path, original.shape[0])
                 picture = mark_circles(overlay(original, cam), located or [], original.shape)
                 result.overlays.append(write_overlay(with_colour_bar(picture), out / "overlays" / file_name(index, str(item.path))))
                 grid.offer(_group(item, float(score), bundle), index, picture, caption(printable(item.path.stem), float(score)))

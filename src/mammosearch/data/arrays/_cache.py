@@ -32,7 +32,9 @@ from mammosearch.files import write_atomically
 # Typed loosely: numpy's stub reads a `**arrays` mapping as possibly its `allow_pickle` flag.
 _savez: Callable[..., None] = np.savez
 
-FORMAT_VERSION = 5  # bump when the arrays a loader produces change meaning (2: provenance; 3: photometry score; 4: DICOM windowing, patient source; 5: JPEG draft decoding)
+# bump when the arrays a loader produces change meaning (2: provenance; 3: photometry score; 4: DICOM windowing,
+# patient source; 5: JPEG draft decoding; 6: crop and orientation recorded per image)
+FORMAT_VERSION = 6
 
 
 def fingerprint(spec: Any, files: Iterable[Path]) -> str:

@@ -15,13 +15,14 @@ import numpy as np
 
 from mammosearch.data.base import ImageSet
 from mammosearch.data.checks import _duplicates as duplicates
+from mammosearch.data.checks import _framing as framing
 from mammosearch.data.checks import _patients as patients
 from mammosearch.data.checks import _photometry as photometry
 from mammosearch.data.checks import _shortcuts as shortcuts
 from mammosearch.data.checks._options import DataChecks
 from mammosearch.files import write_json
 
-VERSION = 3  # 3: sizes.cut_from_files (predict/evaluate/explain compare inputs with it)
+VERSION = 4  # 3: sizes.cut_from_files (predict/evaluate/explain compare inputs with it); 4: framing (crop, chest wall)
 MAX_LISTED_PAIRS = 50
 
 
@@ -74,8 +75,10 @@ def compute_fingerprint(images: ImageSet, checks: DataChecks) -> dict[str, Any]:
     groups = shortcuts.statistics(images.images, photo.looks_inverted, prov.heights, prov.widths, prov.bits)
     shortcut = shortcuts.check_shortcuts(groups, images.labels, images.patient_ids, images.splits)
     sizes, size_notes = _sizes(images)
+    framed = framing.framing_summary(prov, images.labels, images.splits, images.framing.orient)
     warnings = (
-        photometry.warnings_for(photo, images.labels, images.splits) + patients.warnings_for(who, len(images.labels))
+        photometry.warnings_for(photo, images.labels, images.splits) + framing.warnings_for(framed, images.labels, prov)
+        + patients.warnings_for(who, len(images.labels))
         + duplicates.warnings_for(pairs) + shortcuts.warnings_for(shortcut) + size_notes
     )
     return {
@@ -101,6 +104,7 @@ def compute_fingerprint(images: ImageSet, checks: DataChecks) -> dict[str, Any]:
             "acquisition_predicts_label": shortcut.acquisition_predicts_label,
         },
         "sizes": sizes,
+        "framing": framed,
         "warnings": warnings,
         "per_image": per_image_of(images, photo),
     }

@@ -22,6 +22,7 @@ from mammosearch.data.arrays import chunks, release
 from mammosearch.data.file_names import link_problem, shown
 from mammosearch.data.pixels import ColorMode, Decoded, photometry_score, stretch_to_uint8
 from mammosearch.errors import DataError
+from mammosearch.progress import stage
 
 __all__ = ["ColorMode", "Decoded", "decode_file", "is_dicom", "is_image_file", "read_image", "resize_images", "to_square"]
 
@@ -34,8 +35,11 @@ RECIPE = (
     "more than 8 bits stretched from the image's own min..max to 0..255); DICOM with pydicom "
     "(rescale slope/intercept, VOI LUT or window centre/width when present else the image's own range, "
     "MONOCHROME1 inverted so dense tissue is bright, to 8 bits after windowing); "
-    "crop by the source; resize to a square with Pillow bilinear (reducing_gap=3.0), aspect not kept; "
-    "a JPEG resized whole is decoded at the smallest JPEG scale (1/2, 1/4, 1/8) not below that square (Pillow draft)"
+    "crop by the source (lesions), or under data.crop to the breast's bounding box (threshold, opening, largest connected "
+    "region; kept whole where none is found) and under data.orient mirrored so the chest wall is on the left (DICOM laterality, "
+    "else the image); resize to a square with Pillow bilinear (reducing_gap=3.0): a cropped breast keeps its aspect ratio, "
+    "padded black at the right and bottom, anything else is stretched; "
+    "a JPEG resized whole and not cropped is decoded at the smallest JPEG scale (1/2, 1/4, 1/8) not below that square (Pillow draft)"
 )
 
 
@@ -197,14 +201,20 @@ def resize_images(images: np.ndarray, size: int, out: np.ndarray | None = None) 
         return images
     if out is None:
         out = np.empty((len(images), size, size, images.shape[3]), dtype=np.uint8)
-    for start, chunk in chunks(images):
-        for i, image in enumerate(chunk, start):
-            out[i] = _resize_one(image, size)
-        release(out)
+    with stage(f"resize to {size} px", len(images), "images") as progress:
+        for start, chunk in chunks(images):
+            for i, image in enumerate(chunk, start):
+                out[i] = _resize_one(image, size)
+            release(out)
+            progress.advance(len(chunk))
     return out
 
 
 def _resize_one(image: np.ndarray, size: int) -> np.ndarray:
+    return resized_pil(image, size, size)
+
+
+def resized_pil(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """PIL bilinear; Pillow widens the filter when shrinking, so downsizing averages the
     area (no aliasing of fine texture), and ``reducing_gap`` first box-reduces very large
     scans by an integer factor, which is much faster and visually identical."""
@@ -215,6 +225,6 @@ def _resize_one(image: np.ndarray, size: int) -> np.ndarray:
         pil = Image.fromarray(np.ascontiguousarray(image))  # (H, W, 3) uint8 -> "RGB"
     else:
         raise ValueError(f"expected 1 or 3 channels, got {channels}")
-    resized = pil.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    resized = pil.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
     array = np.asarray(resized, dtype=np.uint8)
     return array[:, :, None] if channels == 1 else array
