@@ -125,3 +125,84 @@ def test_lesion_crops_refuse_crop_and_orient_in_one_line(tmp_path):
     space.write_text("data: {source: mias, task: benign_vs_malignant, crop: true}\nmodel: {families: [cnn]}\n", encoding="utf-8")
     with pytest.raises(SpaceError, match=r"data\.crop: data\.crop: true apply to whole mammograms, but this data set is lesion crops"):
         load_space(space, [])
+
+
+# Rectangles: the data fitted to 96 x 48 (a cropped breast keeps its aspect ratio, padded), the model at 64 x 32.
+RECT_SPACE = SPACE.replace("image_size: 32", "image_size: '96x48'").replace("input_size: 32", "input_size: '64x32'").replace("name: framed", "name: rect")
+
+
+@pytest.fixture(scope="module")
+def rect_study(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("rect")
+    _write_folder(root / "data")
+    space = root / "space.yaml"
+    space.write_text(RECT_SPACE.format(root=root / "data"), encoding="utf-8")
+    results = root / "results"
+    result = runner.invoke(app, ["run", "--space", str(space), "--results-dir", str(results)])
+    assert result.exit_code == 0, result.output
+    exported = root / "exported"
+    result = runner.invoke(app, ["export-best", "--results-dir", str(results), "--out", str(exported)])
+    assert result.exit_code == 0, result.output
+    return {"root": root, "space": space, "results": results, "exported": exported}
+
+
+def _scores(path: Path, column: str) -> dict[str, float]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {Path(row["source"] if "source" in row else row["file"]).name: float(row[column]) for row in csv.DictReader(handle)}
+
+
+def test_a_rectangular_export_feeds_predict_evaluate_and_explain_the_trials_pixels(rect_study, tmp_path):
+    from mammosearch.data.decode import images_at
+
+    bundle = load_exported(rect_study["exported"])
+    assert (bundle.input_size, bundle.data_image_size) == ("64x32", "96x48")
+    assert bundle.card["input"]["shape"] == [64, 32, 1] and bundle.card["input"]["data_image_size"] == "96x48"
+    card_md = (rect_study["exported"] / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "resized to a 96 x 48 rectangle (height x width)" in card_md and "then to 64 x 32 (the aspect ratio kept and padded)" in card_md
+    loaded = load_space(rect_study["space"], [])
+    images = load_image_set(loaded.data, loaded.split, checks=loaded.checks)
+    assert images.images.shape[1:] == (96, 48, 1) and images.image_size == "96x48"
+    trained_on = images_at(images.images, "64x32", None, lambda: "")  # what the trial resized its data to
+    for index in range(0, len(images.sources), 5):  # inverted files among them
+        prepared = prepare_file(Path(images.sources[index]), bundle.channels, bundle.data_image_size, bundle.input_size, bundle.photometry, bundle.framing)
+        np.testing.assert_array_equal(prepared.pixels, trained_on[index])
+        # The cropped breast is wider for its height than 96 x 48: it fills the width and is padded below.
+        rows = round(64 * prepared.content[0])
+        assert prepared.content[1] == 1.0 and 0.1 < prepared.content[0] < 1.0
+        assert not prepared.pixels[rows + 1:].any() and prepared.pixels[: rows - 1].any()
+    predicted = tmp_path / "p.csv"
+    result = runner.invoke(app, ["predict", str(rect_study["exported"]), str(rect_study["root"] / "data" / "benign"), "--out", str(predicted)])
+    assert result.exit_code == 0, result.output
+    with predicted.open(newline="", encoding="utf-8") as handle:
+        rows_read = list(csv.DictReader(handle))
+    pairs = [(float(r["probability_malignant"]), float(r["stored_score"])) for r in rows_read if r["stored_score"]]
+    assert pairs and all(scores_agree(a, b) for a, b in pairs)
+    # evaluate (patients the model never saw) and predict on the same files give the same scores
+    _write_folder(tmp_path / "other", first_patient=50)
+    result = runner.invoke(app, ["evaluate", str(rect_study["exported"]), "--data", "source=folder", "--data", f"root={tmp_path / 'other'}",
+                                 "--data", "patient_regex=^(p\\d+)_", "--out", str(tmp_path / "ev")])
+    assert result.exit_code == 0, result.output
+    evaluated = _scores(tmp_path / "ev" / "predictions.csv", "probability")
+    result = runner.invoke(app, ["predict", str(rect_study["exported"]), str(tmp_path / "other"), "--out", str(tmp_path / "p2.csv")])
+    assert result.exit_code == 0, result.output
+    again = _scores(tmp_path / "p2.csv", "probability_malignant")
+    assert len(evaluated) == 48 and evaluated.keys() == again.keys()
+    assert all(scores_agree(evaluated[name], again[name]) for name in evaluated)
+    result = runner.invoke(app, ["explain", str(rect_study["exported"]), *images.sources[:3], "--out", str(tmp_path / "explained")])
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "explained" / "overlays").glob("*.png"))) == 3
+
+
+def test_a_vgg16_trial_trains_at_a_rectangular_size(rect_study, tmp_path):
+    import optuna
+
+    space = tmp_path / "vgg.yaml"
+    text = rect_study["space"].read_text(encoding="utf-8").replace("name: rect", "name: rect_vgg")
+    text = text.replace("families: [cnn]", "families: [vgg16], heads: [gap_dropout], weights: none")
+    space.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["run", "--space", str(space), "--results-dir", str(tmp_path / "results")])
+    assert result.exit_code == 0, result.output
+    study = optuna.load_study(study_name="rect_vgg", storage=f"sqlite:///{tmp_path / 'results' / 'mammosearch.db'}")
+    trial = study.get_trials(deepcopy=False)[0]
+    assert trial.state == optuna.trial.TrialState.COMPLETE  # a fixed size is no Optuna param: the record holds it
+    assert trial.user_attrs["params"]["input_size"] == "64x32"

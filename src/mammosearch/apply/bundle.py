@@ -12,18 +12,20 @@ from mammosearch.data.decode import Framing
 from mammosearch.data.task import Task
 from mammosearch.errors import ApplyError
 from mammosearch.metrics.operating import point_name
+from mammosearch.spec.size import ImageSize
 
 
 @dataclass
 class ModelBundle:
-    model: Any  # a keras.Model taking raw 0..255 pixels (size, size, C) and returning (None, 1)
+    model: Any  # a keras.Model taking raw 0..255 pixels (height, width, C) and returning (None, 1)
     card: dict[str, Any]
     origin: str  # for messages: "exported/" or "trial 3 of study demo"
     stored_predictions: dict[str, Any] = field(default_factory=dict)  # predictions.json of the trial
 
     @property
-    def input_size(self) -> int:
-        return int(self.model.input_shape[1])
+    def input_size(self) -> int | str:
+        """The model's input size as a trial stores it: a square's side (as before), or ``"HxW"``."""
+        return ImageSize(int(self.model.input_shape[1]), int(self.model.input_shape[2])).param()
 
     @property
     def channels(self) -> int:
@@ -38,8 +40,9 @@ class ModelBundle:
         return str((self.card.get("input") or {}).get("photometry") or "auto")
 
     @property
-    def data_image_size(self) -> int:
-        return int((self.card.get("input") or {}).get("data_image_size") or self.input_size)
+    def data_image_size(self) -> int | str:
+        """``data.image_size`` as training loaded the files (a card's record; a card without it: the model's input size)."""
+        return ImageSize.of((self.card.get("input") or {}).get("data_image_size") or self.input_size).param()
 
     @property
     def framing(self) -> Framing:
@@ -60,6 +63,13 @@ class ModelBundle:
     def training_patient_digests(self) -> set[str]:
         return set((self.card.get("patients") or {}).get("training_sha256_16") or [])
 
+    @property
+    def tta(self) -> str:
+        """``flip`` when the model averages each image with its mirror image (built in, or added by ``--tta flip``), else ``none``."""
+        from mammosearch.models.tta import FLIP, NONE, applies_flip_tta
+
+        return FLIP if applies_flip_tta(self.model) else NONE
+
     def operating_threshold(self, kind: str, target: float) -> float:
         """The stored threshold for ``--sensitivity 0.90`` / ``--specificity 0.90``."""
         points = self.card.get("operating_points") or {}
@@ -68,6 +78,23 @@ class ModelBundle:
             known = ", ".join(f"--{n.replace('_', ' ')}" for n in points) or "none (the card predates operating points)"
             raise ApplyError(f"the model card of {self.origin} has no {kind} {target:.2f} operating point; stored: {known}")
         return float(points[name]["threshold"])
+
+
+def with_tta(bundle: ModelBundle, tta: str | None) -> ModelBundle:
+    """The bundle with flip test-time augmentation on (``flip``) or off (``none``); as exported when ``tta`` is None.
+
+    An exported model that applies it by itself is unwrapped for ``none`` (the model inside is
+    the one the card's plain scores came from); any other model is wrapped for ``flip``.
+    """
+    from mammosearch.models.tta import FLIP, TTA_CHOICES, with_flip_tta, without_flip_tta
+
+    if tta is None or tta == bundle.tta:
+        return bundle
+    if tta not in TTA_CHOICES:
+        raise ApplyError(f"--tta {tta!r}: use {' or '.join(TTA_CHOICES)}")
+    model = with_flip_tta(bundle.model) if tta == FLIP else without_flip_tta(bundle.model)
+    origin = bundle.origin + (" with flip TTA" if tta == FLIP else " without its flip TTA")
+    return ModelBundle(model, bundle.card, origin, bundle.stored_predictions)
 
 
 def load_exported(folder: Path) -> ModelBundle:

@@ -12,6 +12,7 @@ import numpy as np
 from mammosearch.data.decode import Framing
 from mammosearch.data.task import LESION, Task
 from mammosearch.spec.fields import Fields
+from mammosearch.spec.size import ImageSize
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -131,8 +132,13 @@ class ImageSet:
         return int(self.images.shape[-1])
 
     @property
-    def image_size(self) -> int:
-        return int(self.images.shape[1])
+    def size(self) -> ImageSize:
+        return ImageSize(int(self.images.shape[1]), int(self.images.shape[2]))
+
+    @property
+    def image_size(self) -> int | str:
+        """``data.image_size`` as a study and a card record it: the int for a square (as always), else ``"HxW"``."""
+        return self.size.param()
 
     def has_split(self, split: str) -> bool:
         return bool(np.any(self.splits == split))
@@ -145,7 +151,7 @@ class DataSpec(Protocol):
     def source(self) -> str: ...
 
     @property
-    def image_size(self) -> int: ...
+    def image_size(self) -> int | str: ...
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,11 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Reader:
     return lambda fields, node, path: fields.integer(node, path, minimum, maximum)
 
 
+def size(minimum: int | None = None, maximum: int | None = None) -> Reader:
+    """A square's side or ``"HxW"``, kept as its param value: the int for a square (the cache key squares always had)."""
+    return lambda fields, node, path: fields.size(node, path, minimum, maximum).param()
+
+
 def number(minimum: float | None = None, maximum: float | None = None) -> Reader:
     return lambda fields, node, path: fields.number(node, path, minimum, maximum)
 

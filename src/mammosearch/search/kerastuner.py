@@ -145,15 +145,17 @@ def run_kerastuner_trials(prepared: Prepared, space: Space, options: RunOptions,
     import keras_tuner as kt
 
     from mammosearch.search.loop import record_linear_probes
+    from mammosearch.trial.memory_plan import batch_caps
 
-    record_linear_probes(prepared, space, options)
+    caps = batch_caps(space, prepared.images.channels)  # refuses a configuration that cannot fit, before any trial
+    record_linear_probes(prepared, space, options, caps)
     algorithm, study = options.algorithm, prepared.study
     engine = f"kerastuner/{algorithm}"
     remaining = prepared.remaining(space)
     study_dir = claimed_study_dir(options.results_dir, study)
     objective = SearchObjective(
         space, prepared.images, study_dir, listener, options.tensorboard,
-        Path(options.results_dir) / "cache" / "activations", adjust=apply_budget, engine=engine, deadline=options.deadline,
+        Path(options.results_dir) / "cache" / "activations", adjust=apply_budget, engine=engine, deadline=options.deadline, caps=caps,
     )
 
     class BudgetSpentStopsSearch(kt.errors.FatalError):

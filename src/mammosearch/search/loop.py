@@ -24,9 +24,10 @@ from mammosearch.store.budget_stops import stopped_by_budget
 from mammosearch.store.kept_models import assemble_pending
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import context_of, save_linear_probes
+from mammosearch.trial.memory_plan import BatchCaps, batch_caps
 
 
-def record_linear_probes(prepared: Prepared, space: Space, options: RunOptions) -> None:
+def record_linear_probes(prepared: Prepared, space: Space, options: RunOptions, caps: BatchCaps | None = None) -> None:
     """Once per study, in a training process: the linear probe of each pretrained backbone."""
     from mammosearch.data.baselines import study_folds
     from mammosearch.trial.probe import linear_probes, pretrained_families
@@ -39,7 +40,7 @@ def record_linear_probes(prepared: Prepared, space: Space, options: RunOptions) 
     images = prepared.images
     folds = study_folds(images.labels, images.patient_ids, images.splits, space.evaluation.cv_folds, space.evaluation.seed)
     with stage("linear probes"):
-        save_linear_probes(prepared.study, linear_probes(space, images, folds, Path(options.results_dir) / "cache" / "activations"))
+        save_linear_probes(prepared.study, linear_probes(space, images, folds, Path(options.results_dir) / "cache" / "activations", caps))
 
 
 def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: StudyListener | None, max_trials: int | None = None) -> str:
@@ -47,12 +48,14 @@ def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: 
     ``--n-trials``); returns the runtime line (Keras, backend, devices)."""
     with stage("load Keras"):  # seconds in a fresh process; nothing in a recycled child, which loaded it while waiting
         runtime_line = runtime.configure(options.precision)
-    record_linear_probes(prepared, space, options)
+    with stage("memory plan"):
+        caps = batch_caps(space, prepared.images.channels)  # refuses a configuration that cannot fit, before any trial
+    record_linear_probes(prepared, space, options, caps)
     study = prepared.study
     study_dir = claimed_study_dir(options.results_dir, study)
     objective = SearchObjective(
         space, prepared.images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations",
-        deadline=options.deadline,
+        deadline=options.deadline, caps=caps,
     )
     runtime.freeze_long_lived_objects()
 

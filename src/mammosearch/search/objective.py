@@ -31,6 +31,7 @@ from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.budget_stops import requeue
 from mammosearch.store.kept_models import keep_if_top_k
 from mammosearch.store.record.worker_stamp import save_stamp
+from mammosearch.trial.memory_plan import BatchCaps
 from mammosearch.trial.runner import TrialRunner
 from mammosearch.trial.sampling import sample_params
 
@@ -53,13 +54,14 @@ class SearchObjective:
         adjust: Adjust | None = None,
         engine: str | None = None,
         deadline: float | None = None,
+        caps: BatchCaps | None = None,
     ) -> None:
         self.space = space
         self.study_dir = study_dir
         self.listener = listener
         self.adjust: Adjust = adjust or (lambda params, trial: params)
         self.engine = engine
-        self.runner = TrialRunner(space, images, listener, study_dir.tensorboard_dir if tensorboard else None, activation_dir, deadline)
+        self.runner = TrialRunner(space, images, listener, study_dir.tensorboard_dir if tensorboard else None, activation_dir, deadline, caps)
 
     @staticmethod
     def _param_names(trial: Any) -> dict[str, str]:
@@ -79,9 +81,10 @@ class SearchObjective:
     def _run(self, trial: Any) -> float:
         params = self.adjust(sample_params(trial, self.space, self._param_names(trial)), trial)
         # A trial queued again after the time budget stopped it trains with the stopped trial's
-        # seed: the model that one would have become (store/budget_stops.py).
+        # seed: the model that one would have become (store/budget_stops.py). The batch size is
+        # capped to the memory budget (trial/memory_plan.py), as the trial records it.
         resumes = record.from_user_attrs(trial.user_attrs).resumes_trial if isinstance(trial, optuna.trial.Trial) else None
-        params = replace(params, seed=self.space.study.seed * 10_007 + (trial.number if resumes is None else resumes) * 101)
+        params = replace(self.runner.within_memory(params), seed=self.space.study.seed * 10_007 + (trial.number if resumes is None else resumes) * 101)
         outcome = TrialOutcome(
             params=params, step_unit=self.runner.step_unit, engine=self.engine,
             kerastuner_trial=getattr(trial, "kerastuner_trial_id", None),  # set by the KerasTuner engine's trials

@@ -71,6 +71,11 @@ def _child(orders: Any, options: RunOptions, events: Any, verbosity: int) -> Non
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         _train_when_told(orders, options, events, verbosity)
+    except MammosearchError as exc:
+        # A refusal found in the training process (a configuration that cannot fit the
+        # memory budget): one line, said by the parent, not a child's traceback.
+        events.put(("refused", str(exc), type(exc).__name__))
+        sys.exit(2)
     except KeyboardInterrupt:
         # Ctrl-C reaches the whole process group. The parent says "interrupted" once; a
         # child's traceback would only bury that line (Optuna has already failed the
@@ -121,6 +126,14 @@ def _retire(child: _Child) -> None:
         child.process.join()
 
 
+def _refusal(message: str, kind: str) -> MammosearchError:
+    """The child's refusal as the same error class (its exit code), raised in the parent."""
+    from mammosearch import errors
+
+    error = getattr(errors, kind, MammosearchError)
+    return error(message) if isinstance(error, type) and issubclass(error, MammosearchError) else MammosearchError(message)
+
+
 def _forward(events: Any, process: Any, listener: StudyListener | None, study: optuna.Study, on_started: Callable[[int], None]) -> str | None:
     """Pass the child's events to ``listener`` until the child exits; returns its runtime line.
 
@@ -136,6 +149,8 @@ def _forward(events: Any, process: Any, listener: StudyListener | None, study: o
                 return runtime_line
             continue
         kind = event[0]
+        if kind == "refused":
+            raise _refusal(event[1], event[2])
         if kind == "stage":
             relay(event[1])
         elif kind == "runtime":

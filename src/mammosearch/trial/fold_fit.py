@@ -23,7 +23,8 @@ from mammosearch.data.base import ImageSet
 from mammosearch.data.folds import Fold
 from mammosearch.spec.outcome import CACHED, CACHED_VIEWS, TrialOutcome
 from mammosearch.spec.params import TrialParams
-from mammosearch.trial.activations import ActivationCache, ActivationKey, extract, weights_identity
+from mammosearch.trial.activations import ActivationKey, weights_identity
+from mammosearch.trial.deepest_cut import FrozenPasses, activations_at, views_at
 from mammosearch.trial.events import EpochListener
 
 if TYPE_CHECKING:
@@ -38,26 +39,52 @@ class FoldFit:
     the full model (image in, probability out), or for a head trained on cached
     activations the head's weights, from which ``store/kept_models`` assembles the full
     model later. ``score`` maps a boolean mask over the data to malignancy probabilities,
-    from cached activations when the fold trained on them (same numbers, less work).
+    from cached activations when the fold trained on them (same numbers, less work);
+    ``score_mirrored`` the same for the images mirrored left to right (flip TTA), whose
+    activations are cached as a second image set.
     """
 
     save_model: Callable[[Path], None]
     result: FitResult
     seconds: float
     score: Callable[[np.ndarray], np.ndarray]
+    score_mirrored: Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
 class FoldContext:
-    """What every fold of a process shares: the display, logs, the activation cache."""
+    """What every fold of a trial shares: the display, logs, the activation cache and how it is filled."""
 
     listener: EpochListener | None
     tensorboard_dir: Path | None  # this trial's log folder, or None
-    activations: ActivationCache
+    passes: FrozenPasses  # the activation cache, the space's deepest cut, images per frozen pass
     images_key: Callable[[ImageSet], str]  # fingerprint of the pixels (part of the activation key)
     views: int = 8  # augmented views per image on the cached-views path
     activation_dir: Path | None = None  # where the views' activations are memory-mapped
     deadline: float | None = None  # the command's time budget (wall clock): stop at the epoch boundary before it
+
+
+MIRRORED_KEY = "|mirrored"  # appended to an image set's fingerprint for its mirror images' activations
+
+
+def _mirrored(data: ImageSet) -> ImageSet:
+    from mammosearch.models.tta import mirror_images
+
+    return replace(data, images=mirror_images(data.images))
+
+
+def _scorers(model: Any, inputs_of: Callable[[ImageSet, str], np.ndarray], data: ImageSet, batch_size: int,
+             ) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
+    """``score`` and ``score_mirrored`` of :class:`FoldFit`: ``model`` over ``inputs_of(images, key suffix)`` at a mask's rows."""
+    from mammosearch.trial.training import predict_scores
+
+    def score(mask: np.ndarray) -> np.ndarray:
+        return predict_scores(model, inputs_of(data, ""), batch_size, np.flatnonzero(mask))
+
+    def score_mirrored(mask: np.ndarray) -> np.ndarray:
+        return predict_scores(model, inputs_of(_mirrored(data), MIRRORED_KEY), batch_size, np.flatnonzero(mask))
+
+    return score, score_mirrored
 
 
 def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: ImageSet, fold: Fold, report_epochs: bool, n_folds: int) -> FoldFit:
@@ -72,7 +99,7 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
     from mammosearch.trial.epoch_progress import EpochProgress
     from mammosearch.trial.pruning import PruningCallback
     from mammosearch.trial.streaming import training_data
-    from mammosearch.trial.training import Arrays, fit_two_phase, predict_scores
+    from mammosearch.trial.training import Arrays, fit_two_phase
 
     assert outcome.params is not None
     # A fresh graph per model keeps metric names stable (val_auc, not val_auc_3).
@@ -97,9 +124,9 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
         validation = Arrays.rows_of(x, np.flatnonzero(fold.val), data.labels)
         return fit_two_phase(model, params, training, validation, callbacks, listener, **kwargs)
 
-    def activations(cut: str, full_model: Callable[[], Any]) -> np.ndarray:
+    def activations(cut: str, full_model: Callable[[], Any], images: ImageSet = data, key_suffix: str = "") -> np.ndarray:
         outcome.activation_cut = cut
-        return _activations(context, params, data, cut, full_model)
+        return _activations(context, params, images, cut, full_model, key_suffix)
 
     if outcome.training_path == CACHED_VIEWS:
         return _fit_on_views(context, outcome, params, data, fold, fit, activations, started)
@@ -111,8 +138,8 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
         features = activations(cut, lambda: build_model(params, data.channels))
         head = head_only_model(params, tuple(features.shape[1:]))
         result = fit(head, features)
-        return FoldFit(lambda trial_dir: save_head_weights(head, trial_dir), result, time.perf_counter() - started,
-                       lambda mask: predict_scores(head, features, params.batch_size, np.flatnonzero(mask)))
+        scores = _scorers(head, lambda images, suffix: activations(cut, lambda: build_model(params, data.channels), images, suffix), data, params.batch_size)
+        return FoldFit(lambda trial_dir: save_head_weights(head, trial_dir), result, time.perf_counter() - started, *scores)
 
     model = build_model(params, data.channels)
     if outcome.training_path == CACHED:
@@ -122,17 +149,20 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
         features = activations(plan.cut_layer, lambda: model)
         trainer = trainer_model(model, plan.cut_layer, tuple(features.shape[1:]))
         result = fit(trainer, features, backbone_owner=model, unfrozen_layers=plan.unfrozen)
-        return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started,
-                       lambda mask: predict_scores(trainer, features, params.batch_size, np.flatnonzero(mask)))
+        scores = _scorers(trainer, lambda images, suffix: activations(plan.cut_layer, lambda: model, images, suffix), data, params.batch_size)
+        return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started, *scores)
     result = fit(model, data.images)
-    return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started,
-                   lambda mask: predict_scores(model, data.images, params.batch_size, np.flatnonzero(mask)))
+    scores = _scorers(model, lambda images, _: images.images, data, params.batch_size)
+    return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started, *scores)
 
 
-def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut: str, full_model: Callable[[], Any]) -> np.ndarray:
-    """Activations at ``cut`` for every image, from the cache or computed (once) with ``full_model()``."""
+def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut: str, full_model: Callable[[], Any], key_suffix: str = "") -> np.ndarray:
+    """Activations at ``cut`` for every image, from the cache or computed (once, from the deepest cut's) with ``full_model()``.
+
+    ``key_suffix`` tells the mirror images apart from the images they are a view of (same size, so
+    the runner's per-size fingerprint would not).
+    """
     from mammosearch.models.backbones import RANDOM_INIT_SEED
-    from mammosearch.models.cached import feature_model
 
     key = ActivationKey(
         family=params.family,
@@ -140,19 +170,15 @@ def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut:
         input_size=params.input_size,
         channels=data.channels,
         cut_layer=cut,
-        images=context.images_key(data),
+        images=context.images_key(data) + key_suffix,
     )
 
-    def compute(path: Path | None) -> np.ndarray:
-        extractor = feature_model(full_model(), cut)
-        return extract(extractor, data.images, path)
-
-    return context.activations.get(key, compute)
+    return activations_at(context.passes, key, data.images, full_model)
 
 
 def _fit_on_views(
     context: FoldContext, outcome: TrialOutcome, params: TrialParams, data: ImageSet, fold: Fold,
-    fit: Callable[..., FitResult], activations: Callable[[str, Callable[[], Any]], np.ndarray], started: float,
+    fit: Callable[..., FitResult], activations: Callable[..., np.ndarray], started: float,
 ) -> FoldFit:
     """Augmentation on cached activations: train on one cached view per image per epoch, validate unaugmented."""
     from mammosearch.models.cached import head_only_model, trainer_model
@@ -160,8 +186,8 @@ def _fit_on_views(
     from mammosearch.models.freezing import backbone_of
     from mammosearch.models.registry import build_model, family
     from mammosearch.models.saving import save_full_model, save_head_weights
-    from mammosearch.trial.training import class_weights_for, predict_scores
-    from mammosearch.trial.views import ViewBatches, cached_views, view_activations, view_key
+    from mammosearch.trial.training import class_weights_for
+    from mammosearch.trial.views import ViewBatches, view_key
 
     model = build_model(params, data.channels)
     plan = plan_cut(backbone_of(model), params.unfrozen_layers) if params.fine_tune else None
@@ -171,23 +197,23 @@ def _fit_on_views(
         outcome.unfrozen_actual = plan.unfrozen
     plain = activations(cut, lambda: model)  # unaugmented: validation, test, and the shape
     seed = 7919  # the views are a property of the data set, the same for every trial
-    key = view_key(f"{params.family}|{params.weights}|{params.input_size}|{cut}|{context.images_key(data)}", params.augmentation, context.views, seed)
-    path = None if context.activation_dir is None else context.activation_dir / f"{key}-views.npy"
 
-    def compute(filling: Path | None) -> np.ndarray:
-        from mammosearch.models.cached import feature_model
+    def path_of(at: str) -> Path | None:
+        key = view_key(f"{params.family}|{params.weights}|{params.input_size}|{at}|{context.images_key(data)}", params.augmentation, context.views, seed)
+        return None if context.activation_dir is None else context.activation_dir / f"{key}-views.npy"
 
-        return view_activations(feature_model(model, cut), data.images, params.augmentation, context.views, seed, filling)
-
-    views = cached_views(path, compute)
+    views = views_at(context.passes, cut, model, data.images, params.augmentation, context.views, seed, path_of)
     weights = class_weights_for(data.labels[fold.train]) if params.class_weights else None
     batches = ViewBatches(views, np.flatnonzero(fold.train), data.labels[fold.train], params.batch_size, params.seed, weights)
+    def inputs_of(images: ImageSet, suffix: str) -> np.ndarray:
+        return activations(cut, lambda: model, images, suffix)
+
     if plan is None:
         head = head_only_model(params, tuple(plain.shape[1:]))
         result = fit(head, plain, train=batches)
         return FoldFit(lambda trial_dir: save_head_weights(head, trial_dir), result, time.perf_counter() - started,
-                       lambda mask: predict_scores(head, plain, params.batch_size, np.flatnonzero(mask)))
+                       *_scorers(head, inputs_of, data, params.batch_size))
     trainer = trainer_model(model, cut, tuple(plain.shape[1:]))
     result = fit(trainer, plain, train=batches, backbone_owner=model, unfrozen_layers=plan.unfrozen)
     return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started,
-                   lambda mask: predict_scores(trainer, plain, params.batch_size, np.flatnonzero(mask)))
+                   *_scorers(trainer, inputs_of, data, params.batch_size))

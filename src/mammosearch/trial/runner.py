@@ -26,9 +26,12 @@ from mammosearch.errors import MammosearchError, TrialFailed
 from mammosearch.metrics import patient_auc_ci, score_split
 from mammosearch.spec.outcome import CACHED, CACHED_VIEWS, EPOCH, FOLD, FULL, Trained, TrialOutcome
 from mammosearch.spec.params import TrialParams
-from mammosearch.trial.activations import ActivationCache, images_fingerprint
+from mammosearch.trial.activations import BATCH, ActivationCache, images_fingerprint
+from mammosearch.trial.deepest_cut import FrozenPasses, deepest_unfrozen
 from mammosearch.trial.events import EpochListener
+from mammosearch.trial.extra_scores import FLIP, ExtraScores, prediction_record
 from mammosearch.trial.fold_fit import FoldContext, FoldFit, fit_fold
+from mammosearch.trial.memory_plan import BatchCaps
 
 
 class PruningTrial(Protocol):
@@ -51,14 +54,16 @@ class TrialRunner:
         tensorboard_dir: Callable[[int], Path] | None = None,
         activation_dir: Path | None = None,
         deadline: float | None = None,
+        caps: BatchCaps | None = None,
     ) -> None:
         self.space = space
         self.deadline = deadline  # the command's time budget, wall clock (mammosearch/deadline.py)
+        self.caps = caps  # batch sizes within the memory budget (trial/memory_plan.py); None: as sampled
         self.images = images
         self.listener = listener
         self.tensorboard_dir = tensorboard_dir
-        self._resized: dict[int, ImageSet] = {}
-        self._fingerprints: dict[int, str] = {}
+        self._resized: dict[int | str, ImageSet] = {}
+        self._fingerprints: dict[int | str, str] = {}
         self.activations = ActivationCache(activation_dir)
         self.activation_dir = activation_dir
         # Folds depend on labels and patients only, so they are fixed for the whole study.
@@ -68,7 +73,7 @@ class TrialRunner:
     def step_unit(self) -> str:
         return FOLD if len(self.folds) > 1 else EPOCH
 
-    def data_at(self, size: int) -> ImageSet:
+    def data_at(self, size: int | str) -> ImageSet:
         """The image set at the trial's input size (resized once per size, then reused)."""
         if size not in self._resized:
             images = self.images
@@ -81,6 +86,10 @@ class TrialRunner:
         if size not in self._fingerprints:
             self._fingerprints[size] = images_fingerprint(data.images)
         return self._fingerprints[size]
+
+    def within_memory(self, params: TrialParams) -> TrialParams:
+        """``params`` with the batch size capped to the memory budget, as the trial will train and record it."""
+        return params if self.caps is None else self.caps.within(params)
 
     def training_path(self, params: TrialParams) -> str:
         """Cached activations where the frozen layers see every image the same way each epoch."""
@@ -123,10 +132,13 @@ class TrialRunner:
         fit_seconds = 0.0
         outcome.training_path = self.training_path(params)
         log_dir = None if self.tensorboard_dir is None else self.tensorboard_dir(trial.number)
+        frozen_batch = BATCH if self.caps is None else self.caps.frozen_batch(params.family, params.input_size)
+        passes = FrozenPasses(self.activations, deepest_unfrozen(self.space), frozen_batch)
         context = FoldContext(
-            self.listener, log_dir, self.activations, self._images_key,
+            self.listener, log_dir, passes, self._images_key,
             views=self.space.training.augmentation_views, activation_dir=self.activation_dir, deadline=self.deadline,
         )
+        extra = ExtraScores(data, self.space.evaluation.tta == FLIP, cv and self.space.study.keep_fold_models)
         for fold in self.folds:
             fitted = fit_fold(context, trial, outcome, data, fold, report_epochs=not cv, n_folds=len(self.folds))
             fit_seconds += fitted.seconds
@@ -146,13 +158,17 @@ class TrialRunner:
                 outcome.history = fitted.result.history
                 outcome.unfrozen_with_weights = fitted.result.unfrozen_with_weights
             if cv:
-                # Pruning on the running mean of the folds done so far, one step per fold.
+                # Pruning on the running mean of the folds done so far, one step per fold; the
+                # Wilcoxon pruner pairs fold k with the best trial's fold k, so it gets the fold's own AUC.
                 running = float(np.mean(fold_aucs))
-                trial.report(running, step=fold.index)
+                trial.report(fold_aucs[-1] if self.space.study.pruner.name == "wilcoxon" else running, step=fold.index)
                 if self.listener is not None:
                     self.listener.on_epoch(fold.index + 1, len(self.folds), {"val_auc": running})
-                if trial.should_prune():
+                # Not after the last fold: the trial's work is done, and pruning it then would only throw its
+                # result away (the Wilcoxon pruner did so to 4 of 5 trials in benchmarks/mias_wilcoxon.py).
+                if fold.index < len(self.folds) - 1 and trial.should_prune():
                     raise optuna.TrialPruned(f"pruned after fold {fold.index + 1} with mean val_auc={running:.4f}")
+            extra.add_fold(fold, fitted)  # not for a pruned trial: nobody reads its scores
         assert kept is not None
 
         scored = np.isfinite(oof_scores) if cv else self.folds[0].val
@@ -165,19 +181,20 @@ class TrialRunner:
         outcome.val_metrics = val_metrics
 
         first_val = self.folds[0].val
-        predictions: dict[str, Any] = {"val": _prediction_record(data, first_val, oof_scores[first_val])}
+        predictions: dict[str, Any] = {"val": prediction_record(data, first_val, oof_scores[first_val])}
         if cv:
-            predictions["out_of_fold"] = _prediction_record(data, scored, oof_scores[scored])
+            predictions["out_of_fold"] = prediction_record(data, scored, oof_scores[scored])
+        predictions.update(extra.records(oof_scores, first_val, scored if cv else None))
         if data.has_split("test"):
             test = data.splits == "test"
-            test_scores = kept.score(test)
+            test_scores = extra.test_scores[0] if extra.test_scores else kept.score(test)
             # The validation-chosen threshold is applied to test: test never selects anything.
             test_metrics = score_split(data.labels[test], test_scores, threshold=val_metrics.youden_threshold)
             outcome.test_metrics = replace(test_metrics, auc_ci95=_pair(patient_auc_ci(data.labels[test], test_scores, data.patient_ids[test])))
-            predictions["test"] = _prediction_record(data, test, test_scores)
+            predictions["test"] = prediction_record(data, test, test_scores)
         outcome.fit_seconds = round(fit_seconds, 3)
         outcome.trial_seconds = round(time.perf_counter() - started, 3)
-        return Trained(kept.save_model, predictions)
+        return Trained(kept.save_model, predictions, extra.fold_models)
 
     def objective_value(self, outcome: TrialOutcome) -> float:
         """What the study maximises: the validation AUC, or the mean fold AUC under CV."""
@@ -192,13 +209,3 @@ class TrialRunner:
 
 def _pair(interval: list[float] | None) -> tuple[float, float] | None:
     return None if interval is None else (interval[0], interval[1])
-
-
-def _prediction_record(data: ImageSet, mask: np.ndarray, scores: np.ndarray) -> dict[str, list[Any]]:
-    return {
-        "indices": [int(i) for i in np.flatnonzero(mask)],
-        "sources": [str(v) for v in data.sources[mask]],
-        "labels": [int(v) for v in data.labels[mask]],
-        "scores": [float(v) for v in scores],
-        "patient_ids": [str(v) for v in data.patient_ids[mask]],
-    }

@@ -89,7 +89,8 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
             "photometry": context.photometry or "auto",  # what predict does: read by apply/bundle.py
             # What the study asked for (data.photometry, as the data check applied it), when it differs.
             "photometry_requested": _requested_photometry(context.fingerprint, context.photometry),
-            # Files are resized to this square first (and flipped there), then to the input size, as in training.
+            # Files are fitted to this size first (and flipped there), then to the input size, as in training:
+            # a square's side (stretched without crop), or "HxW" (aspect ratio kept, padded).
             "data_image_size": context.image_size,
             # Before that resize: crop to the breast and chest wall to the left, when training did (read by apply/bundle.py).
             "framing": context.framing,

@@ -16,6 +16,7 @@ from typing import Any
 
 from mammosearch.data.decode import Framing
 from mammosearch.spec.rates import RATES
+from mammosearch.spec.size import ImageSize
 from mammosearch.spec.split_metrics import SplitMetrics
 from mammosearch.words import plural
 
@@ -89,9 +90,13 @@ def _input_words(inputs: dict[str, Any]) -> list[str]:
     if framing.active:
         lines.append(f"- Each file is first {framing.describe()}, as in training.")
     if inputs.get("data_image_size"):
-        kept = "keeping the cropped breast's aspect ratio (padded black at the right and bottom)" if framing.crop else "the aspect ratio is not kept"
-        lines.append(f"- A file is {'then' if framing.active else 'first'} resized to a {_md(inputs['data_image_size'])} x {_md(inputs['data_image_size'])} square, as in training, "
-                     f"{kept}; then to {_md(height)} x {_md(width)}.")
+        size = ImageSize.of(inputs["data_image_size"])
+        kept = ("keeping the " + ("cropped breast's " if framing.crop else "") + "aspect ratio (padded black at the right and bottom)"
+                if framing.crop or not size.is_square else "the aspect ratio is not kept")
+        shape = f"a {_md(size.height)} x {_md(size.width)} " + ("square" if size.is_square else "rectangle (height x width)")
+        then = "the aspect ratio kept and padded" if height != width else "stretched"
+        last = "." if (height, width) == size.shape else f" ({then})."
+        lines.append(f"- A file is {'then' if framing.active else 'first'} resized to {shape}, as in training, {kept}; then to {_md(height)} x {_md(width)}{last}")
     return lines
 
 
@@ -173,8 +178,10 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         f"{_md(model.get('parameters'))} parameters",
         f"- chosen by {_md(objective.get('name'))} = {_num(objective.get('value'))}",
     ]
+    if card.get("exported"):
+        lines.append(f"- exported: {_md(card['exported'])}")
     if card.get("ensemble"):
-        members = ", ".join(f"trial {_md(m.get('trial'))} ({_md(m.get('family'))}, AUC {_num(m.get('validation_auc'))})" for m in card["ensemble"]["members"])
+        members = ", ".join(f"trial {_md(m.get('trial'))}{_fold(m)} ({_md(m.get('family'))}, AUC {_num(m.get('validation_auc'))})" for m in card["ensemble"]["members"])
         lines.append(f"- ensemble: {_md(card['ensemble'].get('combination'))} of {members}")
     lines += [
         "",
@@ -221,3 +228,7 @@ def model_card_markdown(card: dict[str, Any]) -> str:
     versions = ", ".join(f"{_md(k)} {_md(v)}" for k, v in (card.get("packages") or {}).items())
     lines += ["", "## Software", "", versions, ""]
     return "\n".join(lines)
+
+
+def _fold(member: dict[str, Any]) -> str:
+    return "" if member.get("fold") is None else f" fold {_md(member['fold'])}"

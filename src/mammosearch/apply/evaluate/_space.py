@@ -12,7 +12,7 @@ from mammosearch.data.decode import Framing
 from mammosearch.errors import ApplyError
 
 
-def evaluation_space(space: Path | None, data: list[str], overrides: list[str], image_size: int | None = None,
+def evaluation_space(space: Path | None, data: list[str], overrides: list[str], image_size: int | str | None = None,
                      framing: Framing | None = None) -> Space:
     """``image_size``: the model's data image size, used when ``--data`` does not name one, so
     the files are resized as in training (to that square, then to the model's input);

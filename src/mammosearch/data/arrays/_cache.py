@@ -33,8 +33,9 @@ from mammosearch.files import write_atomically
 _savez: Callable[..., None] = np.savez
 
 # bump when the arrays a loader produces change meaning (2: provenance; 3: photometry score; 4: DICOM windowing,
-# patient source; 5: JPEG draft decoding; 6: crop and orientation recorded per image)
-FORMAT_VERSION = 6
+# patient source; 5: JPEG draft decoding; 6: crop and orientation recorded per image; 7: an inverted-looking image padded
+# with its own background, black once flipped; rectangles)
+FORMAT_VERSION = 7
 
 
 def fingerprint(spec: Any, files: Iterable[Path]) -> str:

@@ -40,14 +40,14 @@ def _counts(images: ImageSet) -> list[dict[str, Any]]:
 
 def _sizes(images: ImageSet) -> tuple[dict[str, Any], list[str]]:
     prov = images.provenance
-    sides = np.minimum(prov.heights, prov.widths)
+    size = images.size
     bits = {str(int(b)): int((prov.bits == b).sum()) for b in np.unique(prov.bits)}
     summary = {
         "stored_min": [int(prov.heights.min()), int(prov.widths.min())],
         "stored_median": [int(np.median(prov.heights)), int(np.median(prov.widths))],
         "stored_max": [int(prov.heights.max()), int(prov.widths.max())],
         "image_size": images.image_size,
-        "upscaled": int((sides < images.image_size).sum()),
+        "upscaled": int(((prov.heights < size.height) | (prov.widths < size.width)).sum()),  # a side below data.image_size's
         "bits": bits,
         # Images the source cut from a larger file (``path#k``, e.g. mini-MIAS lesion crops): their
         # stored size is the whole file's, so a model of them must not be fed whole files.

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from mammosearch.data.decode._breast import Box, box_of_mask, breast_mask, crop_box
-from mammosearch.data.decode._image import resized_pil
+from mammosearch.data.decode._image import letterboxed, resized_pil
 from mammosearch.data.decode._orientation import chest_wall_from_laterality, side_of_mask, to_chest_wall_left
 from mammosearch.data.pixels import UNDETERMINED, Decoded
 
@@ -117,7 +117,7 @@ def frame(decoded: Decoded, framing: Framing) -> Framed:
     return Framed(np.ascontiguousarray(pixels), crop, side or "", side_from)
 
 
-def fit(pixels: np.ndarray, shape: Shape, keep_aspect: bool) -> np.ndarray:
+def fit(pixels: np.ndarray, shape: Shape, keep_aspect: bool, fill: int = 0) -> np.ndarray:
     """``(H, W, C)`` uint8 -> ``(height, width, C)``: stretched, or scaled to fit and padded at the right and bottom.
 
     Pillow bilinear with ``reducing_gap=3.0``, as ``decode.to_square`` (the same pixels for a
@@ -126,14 +126,7 @@ def fit(pixels: np.ndarray, shape: Shape, keep_aspect: bool) -> np.ndarray:
     height, width = shape
     if pixels.shape[0] == height and pixels.shape[1] == width:
         return pixels
-    if not keep_aspect:
-        return resized_pil(pixels, height, width)
-    scale = min(height / pixels.shape[0], width / pixels.shape[1])
-    inner_h = min(height, max(1, int(round(pixels.shape[0] * scale))))
-    inner_w = min(width, max(1, int(round(pixels.shape[1] * scale))))
-    out = np.zeros((height, width, pixels.shape[2]), dtype=np.uint8)
-    out[:inner_h, :inner_w] = resized_pil(pixels, inner_h, inner_w)
-    return out
+    return letterboxed(pixels, height, width, fill) if keep_aspect else resized_pil(pixels, height, width)
 
 
 def framed_and_fitted(decoded: Decoded, framing: Framing, shape: Shape) -> Decoded:
@@ -143,6 +136,8 @@ def framed_and_fitted(decoded: Decoded, framing: Framing, shape: Shape) -> Decod
     """
     framed = frame(decoded, framing)
     return replace(
-        decoded, pixels=fit(framed.pixels, shape, framing.keeps_aspect(shape)), stored_size=(decoded.height, decoded.width),
+        # An image that looks inverted is padded white: black, as the background, once flipped (after this fit).
+        decoded, pixels=fit(framed.pixels, shape, framing.keeps_aspect(shape), 255 if decoded.photometry > UNDETERMINED else 0),
+        stored_size=(decoded.height, decoded.width),
         crop=framed.crop, chest_wall=framed.chest_wall, chest_wall_from=framed.chest_wall_from,
     )

@@ -23,6 +23,7 @@ from mammosearch.data.file_names import link_problem, shown
 from mammosearch.data.pixels import ColorMode, Decoded, photometry_score, stretch_to_uint8
 from mammosearch.errors import DataError
 from mammosearch.progress import stage
+from mammosearch.spec.size import ImageSize, Size
 
 __all__ = ["ColorMode", "Decoded", "decode_file", "is_dicom", "is_image_file", "read_image", "resize_images", "to_square"]
 
@@ -37,9 +38,10 @@ RECIPE = (
     "MONOCHROME1 inverted so dense tissue is bright, to 8 bits after windowing); "
     "crop by the source (lesions), or under data.crop to the breast's bounding box (threshold, opening, largest connected "
     "region; kept whole where none is found) and under data.orient mirrored so the chest wall is on the left (DICOM laterality, "
-    "else the image); resize to a square with Pillow bilinear (reducing_gap=3.0): a cropped breast keeps its aspect ratio, "
-    "padded black at the right and bottom, anything else is stretched; "
-    "a JPEG resized whole and not cropped is decoded at the smallest JPEG scale (1/2, 1/4, 1/8) not below that square (Pillow draft)"
+    "else the image); resize to data.image_size (a square, or HEIGHTxWIDTH) with Pillow bilinear (reducing_gap=3.0): a cropped "
+    "breast, or any image going to a rectangle, keeps its aspect ratio, padded with the image's background (black; white for "
+    "an image that looks inverted, black once flipped) at the right and bottom, a square without crop is stretched; "
+    "a JPEG resized whole and not cropped is decoded at the smallest JPEG scale (1/2, 1/4, 1/8) not below the longer side (Pillow draft)"
 )
 
 
@@ -189,24 +191,47 @@ def to_square(image: np.ndarray, size: int) -> np.ndarray:
     return _resize_one(image, size)
 
 
-def resize_images(images: np.ndarray, size: int, out: np.ndarray | None = None) -> np.ndarray:
-    """``(N, H, W, C)`` uint8 -> ``(N, size, size, C)`` uint8; the input itself if already so.
+def resize_images(images: np.ndarray, size: Size, out: np.ndarray | None = None) -> np.ndarray:
+    """``(N, H, W, C)`` uint8 -> ``(N, height, width, C)`` uint8 (:func:`resized_to` each); the input itself if already so.
 
     ``out``: where to write them (e.g. a memory map on disk for a large set); read and
     written a chunk at a time, so neither side need be resident whole.
     """
     if images.ndim != 4 or images.dtype != np.uint8:
         raise ValueError(f"expected uint8 (N, H, W, C) images, got {images.dtype} {images.shape}")
-    if images.shape[1] == size and images.shape[2] == size:
+    target = ImageSize.of(size)
+    if images.shape[1:3] == target.shape:
         return images
     if out is None:
-        out = np.empty((len(images), size, size, images.shape[3]), dtype=np.uint8)
-    with stage(f"resize to {size} px", len(images), "images") as progress:
+        out = np.empty((len(images), *target.shape, images.shape[3]), dtype=np.uint8)
+    with stage(f"resize to {target.param()} px", len(images), "images") as progress:
         for start, chunk in chunks(images):
             for i, image in enumerate(chunk, start):
-                out[i] = _resize_one(image, size)
+                out[i] = resized_to(image, target)
             release(out)
             progress.advance(len(chunk))
+    return out
+
+
+def resized_to(image: np.ndarray, size: Size) -> np.ndarray:
+    """One ``(H, W, C)`` uint8 image at ``size``: a square stretched (:func:`to_square`, as always);
+    a rectangle keeps the aspect ratio and is padded with black at the right and bottom (:func:`letterboxed`)."""
+    target = ImageSize.of(size)
+    if target.is_square:
+        return to_square(image, target.height)
+    return letterboxed(image, target.height, target.width)
+
+
+def letterboxed(pixels: np.ndarray, height: int, width: int, fill: int = 0) -> np.ndarray:
+    """``(H, W, C)`` uint8 scaled to fit ``height`` x ``width`` keeping its aspect ratio, padded
+    with ``fill`` (black) at the right and bottom (a breast turned chest wall left stays on the left edge)."""
+    if pixels.shape[0] == height and pixels.shape[1] == width:
+        return pixels
+    scale = min(height / pixels.shape[0], width / pixels.shape[1])
+    inner_h = min(height, max(1, int(round(pixels.shape[0] * scale))))
+    inner_w = min(width, max(1, int(round(pixels.shape[1] * scale))))
+    out = np.full((height, width, pixels.shape[2]), fill, dtype=np.uint8)
+    out[:inner_h, :inner_w] = resized_pil(pixels, inner_h, inner_w)
     return out
 
 

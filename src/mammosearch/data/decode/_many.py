@@ -26,6 +26,7 @@ from mammosearch.data.decode._framing import Framing, framed_and_fitted
 from mammosearch.data.decode._image import decode_file, to_square
 from mammosearch.data.pixels import ColorMode, Decoded
 from mammosearch.progress import stage
+from mammosearch.spec.size import ImageSize, Size
 
 Pool = Literal["threads", "processes", "serial"]
 NO_FRAMING = Framing()
@@ -44,25 +45,34 @@ def workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def decode_one(path: Path, color: ColorMode, size: int | None, framing: Framing = NO_FRAMING) -> Decoded:
-    # A crop needs the full-resolution file (a JPEG drafted to the square could be too small once cropped).
-    decoded = decode_file(path, color, draft_size=None if framing.crop else size)
+def decode_one(path: Path, color: ColorMode, size: Size | None, framing: Framing = NO_FRAMING) -> Decoded:
+    decoded = decode_file(path, color, draft_size=draft_for(size, framing))
     return at_size(decoded, size, framing)
 
 
-def at_size(decoded: Decoded, size: int | None, framing: Framing = NO_FRAMING) -> Decoded:
+def draft_for(size: Size | None, framing: Framing) -> int | None:
+    """The JPEG draft size a decode at ``size`` may use: its longer side (never smaller than the fit
+    needs); none with a crop (a JPEG drafted to the size could be too small once cropped)."""
+    return None if framing.crop or size is None else max(ImageSize.of(size).shape)
+
+
+def at_size(decoded: Decoded, size: Size | None, framing: Framing = NO_FRAMING) -> Decoded:
     """A decoded file framed (crop, orientation) and fitted to ``size``; as it is without a size.
+
+    A square without crop is stretched, as always; a rectangle, or a cropped breast, keeps
+    its aspect ratio and is padded (``_framing.fit``).
 
     Loaders (through :func:`decode_one`) and ``prepare.prepare_file`` both call it: one path.
     """
     if size is None:
         return decoded
-    if framing.active:
-        return framed_and_fitted(decoded, framing, (size, size))
-    return replace(decoded, pixels=to_square(decoded.pixels, size), stored_size=(decoded.height, decoded.width))
+    target = ImageSize.of(size)
+    if framing.active or not target.is_square:
+        return framed_and_fitted(decoded, framing, target.shape)
+    return replace(decoded, pixels=to_square(decoded.pixels, target.height), stored_size=(decoded.height, decoded.width))
 
 
-def decode_all(paths: Sequence[Path], color: ColorMode, size: int | None = None, pool: Pool = "threads",
+def decode_all(paths: Sequence[Path], color: ColorMode, size: Size | None = None, pool: Pool = "threads",
                on_error: Callable[[int, Exception], Exception] | None = None, label: str = "decode",
                keep: Callable[[int, Decoded], Decoded] | None = None, framing: Framing = NO_FRAMING) -> list[Decoded]:
     """``decode_one`` for every path, in order. ``on_error(i, exc)`` may turn a failure into the error to raise;
@@ -75,7 +85,7 @@ def decode_all(paths: Sequence[Path], color: ColorMode, size: int | None = None,
         return _collect(_in_order(executor, paths, color, size, AHEAD * n_workers, framing), len(paths), on_error, label, keep)
 
 
-def _in_order(executor: Executor, paths: Sequence[Path], color: ColorMode, size: int | None, ahead: int,
+def _in_order(executor: Executor, paths: Sequence[Path], color: ColorMode, size: Size | None, ahead: int,
               framing: Framing = NO_FRAMING) -> Iterator[Decoded | Exception]:
     """Results in input order, with at most ``ahead`` files submitted and not yet handed on.
 
@@ -91,10 +101,10 @@ def _in_order(executor: Executor, paths: Sequence[Path], color: ColorMode, size:
         yield pending.popleft().result()
 
 
-def decode_stacked(paths: Sequence[Path], color: ColorMode, size: int,
+def decode_stacked(paths: Sequence[Path], color: ColorMode, size: Size,
                    on_error: Callable[[int, Exception], Exception] | None = None, label: str = "decode",
                    framing: Framing = NO_FRAMING) -> tuple[np.ndarray, list[Decoded]]:
-    """Every file decoded at ``size`` into one ``(N, size, size, C)`` uint8 array, and each file's record without its pixels.
+    """Every file decoded at ``size`` into one ``(N, height, width, C)`` uint8 array, and each file's record without its pixels.
 
     The array is ``cache.images_array``: while the decoded-image cache fills an entry, the
     entry's own file, so the images go to disk as they are decoded and a large set is
@@ -113,7 +123,7 @@ def decode_stacked(paths: Sequence[Path], color: ColorMode, size: int,
         return replace(decoded, pixels=np.empty((0, 0, decoded.pixels.shape[2]), dtype=np.uint8))
 
     records = decode_all(paths, color, size, on_error=on_error, label=label, keep=keep, framing=framing)
-    return (target[0] if target else np.empty((0, size, size, 1), dtype=np.uint8)), records
+    return (target[0] if target else np.empty((0, *ImageSize.of(size).shape, 1), dtype=np.uint8)), records
 
 
 def _safe(function: Callable[..., Decoded], *args: object) -> Decoded | Exception:

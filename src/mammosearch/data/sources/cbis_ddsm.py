@@ -41,7 +41,7 @@ class CbisDdsmSpec:
     """CBIS-DDSM description CSVs with DICOM files or the JPEG re-export."""
 
     root: Path = key(read=sf.path())
-    image_size: int = key(64, sf.integer(16, 2048))
+    image_size: int | str = key(64, sf.size(16, 2048))  # a square side or "HxW" (spec.size)
     abnormality: Literal["mass", "calc", "both"] = key("mass", sf.choice("mass", "calc", "both"))
     image: Literal["crop", "full"] = key("crop", sf.choice("crop", "full"))
     keep_official_split: bool = key(True, sf.boolean())  # official test set -> test; train -> train/val by patient

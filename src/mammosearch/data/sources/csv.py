@@ -37,7 +37,7 @@ class CsvSpec:
     """A manifest CSV with ``path,label`` and optional ``patient_id``, ``split`` columns."""
 
     path: Path = key(read=sf.path())
-    image_size: int = key(64, sf.integer(16, 2048))
+    image_size: int | str = key(64, sf.size(16, 2048))  # a square side or "HxW" (spec.size)
     color: ColorMode = key("grayscale", sf.choice("grayscale", "rgb"))
     # Extra label spellings -> 0/1 (lower-case keys), on top of 0/1 and benign/malignant;
     # a tuple of pairs rather than a dict so the spec stays hashable.

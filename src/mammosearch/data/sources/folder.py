@@ -39,7 +39,7 @@ class FolderSpec:
     """``root/<class>/*.png|jpg|pgm|tif``; class names map to benign (0) and malignant (1)."""
 
     root: Path = key(read=spec_fields.path())
-    image_size: int = key(64, spec_fields.integer(16, 2048))
+    image_size: int | str = key(64, spec_fields.size(16, 2048))  # a square side or "HxW" (spec.size)
     classes: tuple[str, str] = key(("benign", "malignant"), _classes)
     color: ColorMode = key("grayscale", spec_fields.choice("grayscale", "rgb"))
     patient_regex: str | None = key(None, spec_fields.regex())  # first group (or whole match) is the patient id

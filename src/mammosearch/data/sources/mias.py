@@ -23,7 +23,7 @@ import numpy as np
 
 from mammosearch.data import spec_fields as sf
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import DEFAULT_MARGIN, Framing, decode_all, framed_and_fitted, framing_for, refuse_on_crops, to_square
+from mammosearch.data.decode import DEFAULT_MARGIN, Framing, decode_all, framed_and_fitted, framing_for, refuse_on_crops, resized_to
 from mammosearch.data.file_names import undecodable
 from mammosearch.data.pixels import Decoded
 from mammosearch.data.provenance import provenance_of
@@ -31,6 +31,7 @@ from mammosearch.data.spec_fields import key, read_spec, spec_keys
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
 from mammosearch.spec.fields import Fields
+from mammosearch.spec.size import ImageSize
 
 ROW = re.compile(r"^mdb\d{3}\s")
 BACKGROUNDS = {"F", "G", "D"}
@@ -42,7 +43,7 @@ class MiasSpec:
     """mini-MIAS (``Info.txt`` + ``mdbNNN.pgm|png``): lesion crops, or whole images."""
 
     root: Path | None = key(None, sf.optional_path())  # None: the folder `mammosearch data fetch mini-mias` fills
-    image_size: int = key(64, sf.integer(16, 1024))
+    image_size: int | str = key(64, sf.size(16, 1024))  # a square side or "HxW" (spec.size)
     task: Literal["benign_vs_malignant", "normal_vs_abnormal"] = key("benign_vs_malignant", sf.choice("benign_vs_malignant", "normal_vs_abnormal"))
     margin: float = key(1.5, sf.number(0.5, 10.0))  # crop side = max(min_crop, 2 * radius * margin)
     min_crop: int = key(64, sf.integer(8, 1024))
@@ -233,7 +234,7 @@ def load_mias(spec: MiasSpec) -> Loaded:
             abnormal[row.refnum] = abnormal.get(row.refnum, False) or row.abnormality != "NORM"
         whole = framing(spec)
         for refnum, is_abnormal in sorted(abnormal.items()):
-            fitted = framed_and_fitted(decoded_of(refnum), whole, (spec.image_size, spec.image_size))
+            fitted = framed_and_fitted(decoded_of(refnum), whole, ImageSize.of(spec.image_size).shape)
             images.append(fitted.pixels)
             labels.append(int(is_abnormal))
             patients.append(woman_id(int(refnum[3:])))
@@ -247,7 +248,7 @@ def load_mias(spec: MiasSpec) -> Loaded:
                 continue
             if not row.has_coordinates and spec.missing_coordinates == "skip":
                 continue
-            images.append(to_square(crop_lesion(image_of(row.refnum), row, spec), spec.image_size))
+            images.append(resized_to(crop_lesion(image_of(row.refnum), row, spec), spec.image_size))
             labels.append(1 if row.severity == "M" else 0)
             patients.append(woman_id(row.number))
             lesions_seen[row.refnum] = lesions_seen.get(row.refnum, 0) + 1

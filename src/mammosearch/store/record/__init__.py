@@ -136,7 +136,7 @@ class StudyContext:
     training_patients: list[str] | None = None
     split_seed: int | None = None
     patient_source: str | None = None  # where the patient ids come from (data/base.py ImageSet.patient_source)
-    image_size: int | None = None  # data.image_size: the square size the loader resized to, before the model's input size
+    image_size: int | str | None = None  # data.image_size: the size the loader fitted to (a square's side, or "HxW"), before the model's input size
     photometry: str | None = None  # data.photometry: auto flips images that look inverted; predict must do the same
     framing: dict[str, Any] | None = None  # data.crop/orient/crop_margin as applied (data/decode/_framing.py Framing.to_json); predict does the same
     # What a trial means, flattened to {"key.path": value} (search/space_check.py), and each
