@@ -73,3 +73,7 @@ class BudgetSpent(TrialFailed):
             "run the same command to train it in full"
         )
         self.epochs_trained = epochs_trained
+
+
+class StorageMissing(StorageError):
+    """The storage a read-only command (or a waiting worker) opens is not there yet: no file, no tables."""

@@ -43,8 +43,9 @@ def record_linear_probes(prepared: Prepared, space: Space, options: RunOptions, 
         save_linear_probes(prepared.study, linear_probes(space, images, folds, Path(options.results_dir) / "cache" / "activations", caps))
 
 
-def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: StudyListener | None) -> str:
-    """Run the study's remaining trials in this process; returns the runtime line (Keras, backend, devices)."""
+def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: StudyListener | None, max_trials: int | None = None) -> str:
+    """Run the study's remaining trials in this process, at most ``max_trials`` of them (a worker's own
+    ``--n-trials``); returns the runtime line (Keras, backend, devices)."""
     with stage("load Keras"):  # seconds in a fresh process; nothing in a recycled child, which loaded it while waiting
         runtime_line = runtime.configure(options.precision)
     with stage("memory plan"):
@@ -67,6 +68,8 @@ def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: 
             study_.stop()
 
     remaining = prepared.remaining(space)
+    if max_trials is not None:
+        remaining = max_trials if remaining is None else min(remaining, max_trials)
     # The budget of the whole command: set-up and probes have used part of it (Optuna checks
     # it before starting each trial; the epoch callback stops the trial in progress in time).
     left = seconds_left(options.deadline) if options.deadline is not None else space.study.timeout
