@@ -1,4 +1,4 @@
-"""Several user attributes of one trial in one storage transaction.
+"""Several user attributes of one trial in one storage transaction (for store/record.py).
 
 Optuna writes each ``trial.set_user_attr`` as a transaction of its own: on PostgreSQL a
 read of the trial, an upsert and a commit (a disk flush on the server). A trial's record
@@ -7,7 +7,8 @@ commits were a large part of a worker's time between trials (benchmarks/cluster_
 Here they go in one transaction per save, through the statements Optuna's own
 ``set_trial_user_attr`` runs (its ``_set_trial_attr_without_commit``), so what is stored is
 exactly what Optuna stores. Any other storage (journal, in-memory), a future Optuna
-without that method, or the KerasTuner engine's stand-in trial gets one call per key.
+without that method, or the KerasTuner engine's stand-in trial is written one key at a time
+by store/record.py.
 """
 
 from __future__ import annotations
@@ -35,15 +36,14 @@ def _relational_backend(trial: AttributeSink) -> Any | None:
     return backend
 
 
-def set_user_attrs(trial: AttributeSink, attrs: Mapping[str, Any]) -> None:
-    """``trial.set_user_attr(key, value)`` for each item, in one transaction where the storage allows."""
-    if not attrs:
-        return
+def write_in_one_transaction(trial: AttributeSink, attrs: Mapping[str, Any]) -> bool:
+    """Write ``attrs`` to ``trial`` in one transaction and return True, or False (nothing written) where the storage cannot.
+
+    The caller (store/record.py, the one module that writes trial attributes) then sets them one by one.
+    """
     backend = _relational_backend(trial)
-    if backend is None or len(attrs) == 1:
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
-        return
+    if backend is None or len(attrs) < 2:
+        return False
     from optuna.storages._rdb.models import TrialUserAttributeModel
     from optuna.storages._rdb.storage import _create_scoped_session
 
@@ -55,3 +55,4 @@ def set_user_attrs(trial: AttributeSink, attrs: Mapping[str, Any]) -> None:
             backend._set_trial_attr_without_commit(session, TrialUserAttributeModel, trial_id, key, value)
     # As Trial.set_user_attr does: this process's view of the trial sees its own writes.
     trial._cached_frozen_trial.user_attrs.update(attrs)
+    return True

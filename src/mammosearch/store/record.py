@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from mammosearch.spec.params import TrialParams
-from mammosearch.store.attr_writes import AttributeSink, set_user_attrs
+from mammosearch.store.attr_writes import AttributeSink, write_in_one_transaction
 from mammosearch.trial.outcome import EPOCH, TrialOutcome
 
 # Every field of TrialOutcome is stored under its own name.
@@ -44,6 +44,13 @@ def save(trial: AttributeSink, outcome: TrialOutcome, written: dict[str, Any] | 
     set_user_attrs(trial, changed)
     if written is not None:
         written.update(changed)
+
+
+def set_user_attrs(trial: AttributeSink, attrs: Mapping[str, Any]) -> None:
+    """Every item of ``attrs`` on ``trial``: in one transaction on a relational storage, else one by one."""
+    if attrs and not write_in_one_transaction(trial, attrs):
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
 
 
 def _params(raw: Any) -> TrialParams | None:
