@@ -87,7 +87,8 @@ def _install_sleep_runner(trial_seconds: float, epochs: int) -> None:
     from mammosearch import runtime
     from mammosearch.metrics import evaluate_predictions
     from mammosearch.search import objective
-    from mammosearch.trial.runner import Trained, TrialRunner
+    from mammosearch.spec.outcome import Trained
+    from mammosearch.trial.runner import TrialRunner
 
     class SleepRunner(TrialRunner):
         slept = 0.0

@@ -16,7 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from mammosearch.data.paged import release
+from mammosearch.data.arrays import release
 from mammosearch.errors import TrialFailed
 from mammosearch.models.freezing import freeze_backbone, has_backbone, unfreeze_top_layers
 from mammosearch.spec.params import TrialParams
