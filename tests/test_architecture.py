@@ -231,6 +231,7 @@ def test_children_and_workers_run_the_trial_loop_never_the_entry_point():
 
 
 def test_only_the_record_module_writes_trial_attributes():
-    """A trial's stored keys are known in one place: nothing else calls set_user_attr."""
+    """A trial's stored keys are known in one place, the record package: nothing outside it calls set_user_attr."""
     writers = {module for module, path in MODULES.items() if ".set_user_attr(" in path.read_text(encoding="utf-8")}
-    assert writers == {"mammosearch.store.record"}, writers
+    assert "mammosearch.store.record" in writers, writers
+    assert all(w == "mammosearch.store.record" or w.startswith("mammosearch.store.record.") for w in writers), writers

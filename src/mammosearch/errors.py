@@ -57,3 +57,7 @@ class TrialFailed(Exception):
     Not a :class:`MammosearchError` (as KerasTuner's ``FailedTrialError`` is not a
     ``FatalError``): the study records the trial as FAIL with this message and continues.
     """
+
+
+class StorageMissing(StorageError):
+    """The storage a read-only command (or a waiting worker) opens is not there yet: no file, no tables."""

@@ -6,8 +6,8 @@ data and weights (hence the import order below, which is not alphabetical).
 """
 
 # ruff: noqa: I001
-from mammosearch.cli import run, study
+from mammosearch.cli import run, worker, study
 from mammosearch.cli import apply, data, weights
 from mammosearch.cli.app import app, main
 
-__all__ = ["app", "apply", "data", "main", "run", "study", "weights"]
+__all__ = ["app", "apply", "data", "main", "run", "study", "weights", "worker"]

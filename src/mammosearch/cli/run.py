@@ -1,4 +1,4 @@
-"""`mammosearch run`, and the command line each of its `--workers` runs."""
+"""`mammosearch run` (and `run --setup-only`, which prints the `mammosearch worker` command to start)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def run(
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes on this machine sharing the study (one GPU each, or the CPU cores split).")] = 1,
     trials_per_process: Annotated[int, typer.Option("--trials-per-process", min=0, help="Longer runs train in a child process replaced after this many trials, so memory stays flat. 0: all trials in this process.")] = 20,
     extend_space: Annotated[bool, typer.Option("--extend-space", help="Resume a study whose search space has changed: its new trials use the new space, and the change is recorded in the study.")] = False,
+    setup_only: Annotated[bool, typer.Option("--setup-only", help="Set the study up (data checks, baseline, space) and exit without a trial; prints the `mammosearch worker` command a cluster runs.")] = False,
 ) -> None:
     """Run (or resume) a search: sample trials, train, prune, record every metric."""
     import optuna
@@ -62,11 +63,17 @@ def run(
     loaded = with_overrides(load_space(space, overrides or ()), n_trials=n_trials, timeout=timeout)
     storage_url = resolve_storage(storage, results_dir)
     options = RunOptions(
-        storage_url=storage_url, results_dir=results_dir, study_name=study or (loaded.study_name if workers > 1 else None),
+        storage_url=storage_url, results_dir=results_dir, study_name=study or (loaded.study_name if workers > 1 or setup_only else None),
         tensorboard=tensorboard, precision=precision.value, heartbeat=heartbeat or None,
         trials_per_process=trials_per_process or None, engine=engine.value, algorithm=algorithm.value, workers=workers,
-        extend_space=extend_space,  # workers get these options from run_workers, which sets the study up for them
+        extend_space=extend_space, setup_only=setup_only,  # workers read the rest from the order the set-up records
     )
+    if setup_only:
+        summary = run_study(loaded, options)
+        console.print(f"[bold]study[/] {escape(summary.study_name)} in {escape(summary.storage_url)} is set up "
+                      f"({plural(summary.finished_trials, 'finished trial')}); start its workers, on any node, with:", soft_wrap=True)
+        print_next(worker_hint(summary.study_name, storage_url, results_dir))
+        return
     with RichStudyListener(console) as listener:
         summary = run_study(loaded, options, listener)
     # Each of the best trial's AUCs with its own name and interval (under CV the mean fold AUC
@@ -84,3 +91,12 @@ def run(
     for note in summary.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     print_next(next_hint("report", study=summary.study_name, storage=storage_url, results_dir=results_dir))
+
+
+def worker_hint(study: str, storage: str, results_dir: Path) -> str:
+    """The `mammosearch worker` line for a study: storage masked, results folder absolute (a worker may start in any folder)."""
+    import shlex
+
+    from mammosearch.store.storage import absolute_storage, mask_url
+
+    return shlex.join(["mammosearch", "worker", "--study", study, "--storage", mask_url(absolute_storage(storage)), "--results-dir", str(Path(results_dir).resolve())])

@@ -18,6 +18,7 @@ from mammosearch.report.importance import Importance, last_run_end, open_optuna_
 from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_param_importances, plot_roc_curves
 from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_check, subgroup_aucs
 from mammosearch.report.trials_frame import NEAR_COLLAPSE, near_collapsed, trials_frame
+from mammosearch.report.workers import WorkerActivity, worker_activity
 from mammosearch.store.ownership import owned_study_dir
 from mammosearch.store.record import RunEnd
 from mammosearch.store.results import StudyRecord, TrialRow
@@ -63,6 +64,7 @@ class Report:
     importance: Importance = field(default_factory=Importance)  # hyper-parameter importances over the complete trials
     run_end: RunEnd | None = None  # how the last run stopped (its time limit or its trial budget), when recorded
     plot_captions: dict[str, str] = field(default_factory=dict)  # file name -> what the plot shows (written plots only)
+    workers: list[WorkerActivity] = field(default_factory=list)  # trials, busy and idle time per worker session (workers.py)
 
     @property
     def best_figures(self) -> list[tuple[str, str]]:
@@ -97,6 +99,7 @@ class Report:
             "kept_models_bytes": self.kept_bytes,
             "param_importances": self.importance.to_json(),
             "last_run_end": None if self.run_end is None else self.run_end.__dict__,
+            "workers": [w.to_json() for w in self.workers],
             "files": [str(p) for p in self.files],
         }
 
@@ -163,6 +166,7 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
         kept_bytes=_kept_bytes(record),
         importance=param_importances(study),
         run_end=last_run_end(study),
+        workers=[] if study is None else worker_activity(study.get_trials(deepcopy=False)),
     )
     if not write_files:
         return report
@@ -208,6 +212,8 @@ def _write_files(record: StudyRecord, report: Report, frame: pd.DataFrame, top: 
         write_atomically(out / "families.csv", lambda p: report.families.to_csv(p, index=False)),
         write_json(out / "report.json", report.to_json()),
     ]
+    if report.workers:
+        files.append(write_atomically(out / "workers.csv", lambda p: pd.DataFrame([w.to_json() for w in report.workers]).to_csv(p, index=False)))
     title = f"study {record.name}"
     selection = top[0].val_metrics if top else None
     where = scored_on(selection)  # "validation", or "pooled out-of-fold" under cross-validation

@@ -35,8 +35,9 @@ def record_linear_probes(prepared: Prepared, space: Space, options: RunOptions) 
     save_linear_probes(prepared.study, linear_probes(space, images, folds, Path(options.results_dir) / "cache" / "activations"))
 
 
-def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: StudyListener | None) -> str:
-    """Run the study's remaining trials in this process; returns the runtime line (Keras, backend, devices)."""
+def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: StudyListener | None, max_trials: int | None = None) -> str:
+    """Run the study's remaining trials in this process, at most ``max_trials`` of them (a worker's own
+    ``--n-trials``); returns the runtime line (Keras, backend, devices)."""
     runtime_line = runtime.configure(options.precision)
     record_linear_probes(prepared, space, options)
     study = prepared.study
@@ -52,6 +53,8 @@ def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: 
             study_.stop()
 
     remaining = prepared.remaining(space)
+    if max_trials is not None:
+        remaining = max_trials if remaining is None else min(remaining, max_trials)
     if remaining is None or remaining > 0:
         study.optimize(
             objective,

@@ -19,6 +19,7 @@ import optuna
 from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
 from mammosearch.errors import TrialFailed
+from mammosearch.search.identity import current_stamp
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import worker_number
 from mammosearch.search.seeding import trial_seed
@@ -27,6 +28,7 @@ from mammosearch.spec.params import TrialParams
 from mammosearch.store import record
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.kept_models import keep_if_top_k
+from mammosearch.store.record.worker_stamp import save_stamp
 from mammosearch.trial.runner import TrialRunner
 from mammosearch.trial.sampling import sample_params
 
@@ -79,6 +81,7 @@ class SearchObjective:
         if isinstance(trial, optuna.trial.Trial):  # drawn by the study's sampler (not KerasTuner's oracle)
             process = f"{socket.gethostname()}:{os.getpid()}"
             record.save_sampling(trial, record.Sampling(trial_seed(self.space.study.seed, trial.number), process, worker_number()))
+            save_stamp(trial, current_stamp())  # who ran it, for the report's per-worker busy and idle time
         if self.listener is not None:
             self.listener.on_trial_start(trial.number, params)
         try:

@@ -10,6 +10,9 @@ ENGINES = ("optuna", "kerastuner")
 # Set by `run --workers N` in each worker's environment: its number, 0..N-1, recorded with its trials.
 WORKER_ENV = "MAMMOSEARCH_WORKER"
 ALGORITHMS = ("hyperband", "bayesian", "random")
+# The storage URL `mammosearch worker` uses when no --storage is given: how a job script or a
+# Kubernetes secret passes a password without putting it on a command line.
+STORAGE_ENV = "MAMMOSEARCH_STORAGE"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class RunOptions:
     # is not the run's last leaves them to the last one (each assembly builds and writes a
     # whole backbone, seconds during which no trial runs).
     assemble_at_end: bool = True
+    # Set the study up (and record what its workers run) and stop: `mammosearch worker` runs the trials.
+    setup_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -147,8 +147,9 @@ def _forward(events: Any, process: Any, listener: StudyListener | None, study: o
                 listener.on_trial_end(trial)
 
 
-def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listener: StudyListener | None) -> str:
-    """Run the study's remaining trials, ``options.trials_per_process`` per child process.
+def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listener: StudyListener | None, max_trials: int | None = None) -> str:
+    """Run the study's remaining trials, ``options.trials_per_process`` per child process, at most ``max_trials`` of them
+    (a worker's own ``--n-trials``; the study's budget still stops it first).
 
     Returns the runtime line (Keras, backend, devices) of the last child that reported one.
     """
@@ -159,24 +160,29 @@ def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listene
     child_options = dataclasses.replace(options, study_name=study.study_name, trials_per_process=None)
     runtime_line = "training in recycled child processes"
     standby: _Child | None = None
+    own_left = max_trials  # None: no cap of this process's own
     try:
         while True:
             done = finished_trials(study)
-            if total is not None and done >= total:
+            if (total is not None and done >= total) or own_left == 0:
                 return runtime_line
             time_left = None if deadline is None else deadline - time.monotonic()
             if time_left is not None and time_left <= 1:
                 return runtime_line
-            target = done + per_process if total is None else min(total, done + per_process)
+            share = per_process if own_left is None else min(per_process, own_left)
+            target = done + share if total is None else min(total, done + share)
             child = standby or _spawn(context, child_options)
             standby = None
             # The last child assembles the kept models; without a trial budget any child may be the last.
-            last = total is None or target >= total
+            last = total is None or target >= total or (own_left is not None and own_left <= share)
             child.orders.put((dataclasses.replace(space, study=dataclasses.replace(space.study, n_trials=target, timeout=time_left)), last))
 
-            def prepare_next(started: int, target: int = target) -> None:
+            started_here = [0]
+
+            def prepare_next(started: int, target: int = target, started_here: list[int] = started_here, own_left: int | None = own_left) -> None:
                 nonlocal standby
-                more_to_do = total is None or target < total
+                started_here[0] = started
+                more_to_do = (total is None or target < total) and (own_left is None or own_left > started)
                 if standby is None and more_to_do and started >= per_process - LEAD_TRIALS:
                     standby = _spawn(context, child_options)
 
@@ -186,6 +192,8 @@ def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listene
                 child.process.join()
             if child.process.exitcode != 0:
                 raise MammosearchError(f"a trial process exited with code {child.process.exitcode}; finished trials are kept, run the same command to resume")
+            if own_left is not None:
+                own_left = max(0, own_left - started_here[0])
             if finished_trials(study) == done:
                 return runtime_line  # the child could not add a trial (budget reached by other workers)
     finally:

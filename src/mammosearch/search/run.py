@@ -12,6 +12,8 @@ import dataclasses
 import optuna
 
 from mammosearch.config.schema import Space
+from mammosearch.errors import SpaceError
+from mammosearch.search.identity import worker_session
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import RunOptions, RunSummary
 from mammosearch.search.study import Prepared, check_options, engine_study_name, setup_study, summarize
@@ -32,9 +34,21 @@ def recycles(options: RunOptions, remaining: int | None) -> bool:
 def run_study(space: Space, options: RunOptions, listener: StudyListener | None = None) -> RunSummary:
     """Run (or resume) the study of ``space`` as ``options`` say; returns what it did."""
     check_options(options)
-    summary = _dispatch(space, options, listener)
+    if options.setup_only:
+        return _setup_only(space, options, listener)
+    with worker_session():  # recycled children report this run as the one worker that ran their trials
+        summary = _dispatch(space, options, listener)
     record_run_end(space, options, summary)
     return summary
+
+
+def _setup_only(space: Space, options: RunOptions, listener: StudyListener | None) -> RunSummary:
+    """Set the study up for `mammosearch worker` processes started elsewhere (a SLURM array, a Kubernetes Job); run no trial."""
+    if options.engine == "kerastuner" or options.workers > 1:
+        raise SpaceError("--setup-only prepares a study for `mammosearch worker`: it takes neither --engine kerastuner nor --workers")
+    options = dataclasses.replace(options, study_name=options.study_name or space.study_name)
+    prepared = setup_study(space, options)
+    return summarize(prepared.study, options, prepared.finished_before, "set up only: no trial run")
 
 
 def record_run_end(space: Space, options: RunOptions, summary: RunSummary) -> None:

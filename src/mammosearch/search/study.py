@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import optuna
 
 from mammosearch import runtime
 from mammosearch.config.schema import Space
+from mammosearch.config.space_json import space_to_json
 from mammosearch.data.arrays import in_memory_bytes
 from mammosearch.data.base import ImageSet
 from mammosearch.data.budget import max_pixels
@@ -34,6 +36,7 @@ from mammosearch.search.samplers import make_pruner, make_sampler
 from mammosearch.search.space_check import extension_notes, record_space, settle_space
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import StudyContext, context_of, failed_by_objective, from_user_attrs, save_context
+from mammosearch.store.record.worker_order import WorkerOrder, save_order
 from mammosearch.store.running import running_note, running_numbers
 from mammosearch.store.storage import mask_url, open_storage
 
@@ -193,8 +196,22 @@ def setup_study(space: Space, options: RunOptions) -> Prepared:
     record_context(study, space, images, options, fingerprint)
     finished_before = finished_trials(study)
     record_space(study, space_check, finished_before)
+    record_order(study, space, options)  # last: a study holding an order is ready for workers
     return Prepared(study, images, finished_before, fingerprint)
 
+
+def record_order(study: optuna.Study, space: Space, options: RunOptions) -> None:
+    """What `mammosearch worker` (and each `run --workers` process) rebuilds its run from: the space and the shared options."""
+    save_order(study, WorkerOrder(
+        space=space_to_json(space),
+        results_dir=str(Path(options.results_dir).resolve()),
+        precision=options.precision,
+        tensorboard=options.tensorboard,
+        heartbeat=options.heartbeat,
+        trials_per_process=options.trials_per_process,
+        engine=options.engine,
+        set_up_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    ))
 
 
 

@@ -1,13 +1,14 @@
 """`mammosearch run --workers N`: N worker processes on one study, on one machine.
 
 This process sets the study up once (``study.setup_study``: preflight, fingerprint, space
-check, baseline); each worker is ``python -m mammosearch.search.worker_main``, which only
-opens the prepared study and runs the trial loop (never the `run` command again). They
+check, baseline, and the order its workers rebuild their run from); each worker is
+``mammosearch worker`` (``joining.py``), exactly what a cluster starts, which only opens the
+prepared study and runs the trial loop (never the `run` command again). They
 share the study through the storage (SQLite with a 30 s lock timeout here; PostgreSQL across
 machines), so trial numbers stay unique and the budget is shared: a worker stops once the
 study holds ``n_trials`` finished trials (a few trials already in flight may finish past
-it). On a GPU machine each worker sees one GPU (``CUDA_VISIBLE_DEVICES``); on a CPU the
-cores are split between the workers. Each worker's output goes to
+it). On a GPU machine each worker takes one GPU (its number modulo the visible GPUs,
+``identity.take_one_gpu``); on a CPU the cores are split between the workers. Each worker's output goes to
 ``results/<study>/workers/worker-<i>.log``.
 """
 
@@ -15,8 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pickle
-import shutil
 import subprocess
 import sys
 import time
@@ -28,8 +27,9 @@ import optuna
 
 from mammosearch.config.schema import Space
 from mammosearch.errors import MammosearchError, SpaceError
+from mammosearch.search.identity import forget_worker, visible_gpus
 from mammosearch.search.listener import StudyListener
-from mammosearch.search.options import WORKER_ENV, RunOptions, RunSummary
+from mammosearch.search.options import STORAGE_ENV, WORKER_ENV, RunOptions, RunSummary
 from mammosearch.search.study import setup_study, summarize
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import from_user_attrs
@@ -43,29 +43,16 @@ class WorkerPlan:
     log: Path
 
 
-def visible_gpus() -> list[str]:
-    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if listed is not None:
-        return [g for g in listed.split(",") if g.strip()]
-    if shutil.which("nvidia-smi"):
-        try:
-            out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
-            return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU")]
-        except (OSError, subprocess.TimeoutExpired):
-            return []
-    return []
-
-
-def plan_workers(n: int, log_dir: Path) -> list[WorkerPlan]:
+def plan_workers(n: int, log_dir: Path, storage_url: str) -> list[WorkerPlan]:
     gpus = visible_gpus()
     threads = max(1, (os.cpu_count() or 1) // n)
     plans = []
     for i in range(n):
         env = dict(os.environ)
-        env[WORKER_ENV] = str(i)  # recorded with each trial it runs (store/record.py)
-        if gpus:
-            env["CUDA_VISIBLE_DEVICES"] = gpus[i % len(gpus)]  # one trial per GPU per process
-        else:
+        forget_worker(env)  # each worker is a worker of its own in the report
+        env[WORKER_ENV] = str(i)  # its label in the report (search/identity.py) and the GPU it takes
+        env[STORAGE_ENV] = storage_url  # in the environment, not the command line: `ps` shows no password
+        if not gpus:
             env["MAMMOSEARCH_THREADS"] = str(threads)
         plans.append(WorkerPlan(i, env, log_dir / f"worker-{i}.log"))
     return plans
@@ -129,17 +116,16 @@ def run_workers(space: Space, options: RunOptions, listener: StudyListener | Non
     # the context recorded before any worker starts.
     prepared = setup_study(space, options)
     name = prepared.study.study_name
-    plans = plan_workers(options.workers, claimed_study_dir(options.results_dir, prepared.study).workers_dir())
-    order = plans[0].log.parent / "order.pickle"
-    order.parent.mkdir(parents=True, exist_ok=True)
-    order.write_bytes(pickle.dumps((space, dataclasses.replace(options, workers=1))))
+    plans = plan_workers(options.workers, claimed_study_dir(options.results_dir, prepared.study).workers_dir(), options.storage_url)
     watcher = _Watcher(options, name, listener)
     watcher.seen = {t.number for t in prepared.study.get_trials(deepcopy=False) if t.state.is_finished()}
     watcher.finished_before = prepared.finished_before
     if listener is not None:
         listener.on_study_start(name, watcher.finished_before, space.study.n_trials,
                                 f"{options.workers} worker processes, logs in {plans[0].log.parent}/", prepared.notes)
-    codes = start_and_wait([sys.executable, "-m", "mammosearch.search.worker_main", str(order)], plans, watcher.poll)
+    # Each is `mammosearch worker`, as a cluster starts them: it rebuilds the run from the order the set-up recorded in the study.
+    command = [sys.executable, "-m", "mammosearch.cli", "worker", "--study", name, "--results-dir", str(Path(options.results_dir).resolve()), "--wait-setup", "0"]
+    codes = start_and_wait(command, plans, watcher.poll)
     failed = [i for i, code in enumerate(codes) if code != 0]
     if failed:
         raise MammosearchError(f"worker(s) {', '.join(map(str, failed))} exited with an error; see {plans[failed[0]].log}")

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 import optuna
 
-from mammosearch.errors import StorageError
+from mammosearch.errors import StorageError, StorageMissing
 
 DEFAULT_DB_NAME = "mammosearch.db"
 SCHEMA_RACE_SIGNS = ("already exists", "alembic_version", "UNIQUE constraint failed")
@@ -85,6 +85,19 @@ def mask_url(text: str, url: str | None = None) -> str:
     return shown.join(parts)
 
 
+def absolute_storage(url: str) -> str:
+    """``url`` with a relative SQLite or journal file made absolute: the same storage seen from any folder (a worker's, on another node)."""
+    from mammosearch.store.journal import SCHEME, is_journal, journal_path
+
+    if is_journal(url):
+        return f"{SCHEME}{journal_path(url).resolve()}"
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url[len(prefix):] not in ("", ":memory:") and not url.startswith(prefix + "file:"):
+        path, sep, query = url[len(prefix):].partition("?")
+        return f"{prefix}{Path(path).resolve()}{sep}{query}"
+    return url
+
+
 def default_storage(results_dir: Path) -> str:
     """The SQLite file a study lives in when no ``--storage`` is given: inside ``results_dir``.
 
@@ -105,6 +118,10 @@ def open_storage(url: str, heartbeat: int | None = None, *, create: bool = True)
     file or its folder missing, a database without Optuna's tables) is one line saying so,
     and nothing is created (no empty database left behind by a mistyped --results-dir).
     """
+    from mammosearch.store.journal import is_journal, open_journal
+
+    if is_journal(url):
+        return open_journal(url, create=create)  # no heartbeats: the journal backend has none
     if not create:
         _require_sqlite_file(url)
     elif url.startswith("sqlite:///"):
@@ -162,11 +179,11 @@ def _require_sqlite_file(url: str) -> None:
         return
     database = parsed.database or ""
     if database in ("", ":memory:"):
-        raise StorageError(f"no study in {mask_url(url)}: an in-memory database holds nothing to read")
+        raise StorageMissing(f"no study in {mask_url(url)}: an in-memory database holds nothing to read")
     path = Path(database[len("file:"):].split("?")[0] if database.startswith("file:") else database)
     if not path.is_file():
         where = "its folder" if not path.parent.is_dir() else "the file"
-        raise StorageError(f"no storage at {mask_url(url)}: {where} does not exist ({NOTHING_THERE})")
+        raise StorageMissing(f"no storage at {mask_url(url)}: {where} does not exist ({NOTHING_THERE})")
 
 
 def _require_tables(url: str, engine_kwargs: dict[str, Any] | None) -> None:
@@ -176,7 +193,7 @@ def _require_tables(url: str, engine_kwargs: dict[str, Any] | None) -> None:
     engine = sqlalchemy.create_engine(url, **(engine_kwargs or {}))
     try:
         if not sqlalchemy.inspect(engine).has_table("studies"):
-            raise StorageError(f"no Optuna storage at {mask_url(url)}: the database holds no study tables ({NOTHING_THERE})")
+            raise StorageMissing(f"no Optuna storage at {mask_url(url)}: the database holds no study tables ({NOTHING_THERE})")
     finally:
         engine.dispose()
 

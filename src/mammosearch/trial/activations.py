@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from mammosearch.data.arrays import chunks, computed_into, is_large, new_array, read_mapped, release
+from mammosearch.data.arrays import chunks, is_large, new_array, release, stored_or_computed
 
 MEMORY_ENTRIES = 6  # activations kept in RAM (least recently used dropped first)
 BATCH = 64  # images per forward pass of the frozen part
@@ -108,10 +108,9 @@ class ActivationCache:
             self.memory.move_to_end(digest)
             return self.memory[digest]
         path = None if self.directory is None else self.directory / f"{digest}.npy"
-        array = None if path is None else read_mapped(path)  # paged in as used
-        if array is None:
-            # A large set's activations are written to their file as they are computed.
-            array = compute(None) if path is None else computed_into(path, compute)
+        # Paged in as used; computed once by whichever worker sharing the cache comes first (a
+        # large set's activations written to their file as they are computed), the others wait and map it.
+        array = compute(None) if path is None else stored_or_computed(path, compute)
         self.memory[digest] = array
         while len(self.memory) > MEMORY_ENTRIES:
             self.memory.popitem(last=False)

@@ -19,7 +19,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from mammosearch.data.arrays import computed_into, is_large, new_array, read_mapped, release
+from mammosearch.data.arrays import is_large, new_array, release, stored_or_computed
 from mammosearch.models.stem import augmentation_layers
 from mammosearch.spec.params import AugmentationParams
 
@@ -86,10 +86,8 @@ def cached_views(path: Path | None, compute: Callable[[Path | None], np.ndarray]
     """
     if path is None:
         return compute(None).astype(np.float16, copy=False)
-    stored = read_mapped(path)
-    if stored is not None:
-        return stored
-    values = computed_into(path, lambda filling: compute(filling).astype(np.float16, copy=False))
+    # One worker sharing the cache computes it, the others wait and map it (data/arrays/_fill_lock.py).
+    values = stored_or_computed(path, lambda filling: compute(filling).astype(np.float16, copy=False))
     # Kept in memory and saved: read back memory-mapped, as a stored one is (unless it could not be saved).
     return values if isinstance(values, np.memmap) or not path.is_file() else np.load(path, mmap_mode="r")
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from mammosearch.data.arrays import _fill_lock as fill_lock
 from mammosearch.data.arrays._paged import adopt, new_array
 from mammosearch.data.arrays._partial import filling_path, sweep_stale
 from mammosearch.files import write_atomically
@@ -82,17 +83,34 @@ def cached(cache_dir: Path | None, key: str, compute: Callable[[], dict[str, np.
         return compute(), False
     sweep_stale(Path(cache_dir))  # partial files of fills killed earlier (their process is gone)
     path, mapped = Path(cache_dir) / f"{key}.npz", Path(cache_dir) / f"{key}.{MAPPED}.npy"
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                arrays = {name: stored[name] for name in stored.files}
-            if MAPPED not in arrays and mapped.is_file():
-                arrays[MAPPED] = np.load(mapped, mmap_mode="r", allow_pickle=False)
-            return arrays, True
-        except (OSError, ValueError):
-            # A damaged entry (or one whose images file is gone or short) is recomputed, never trusted.
-            path.unlink(missing_ok=True)
-            mapped.unlink(missing_ok=True)
+    stored = _stored(path, mapped)
+    if stored is not None:
+        return stored, True
+    # Workers sharing the cache decode the set once: the first fills it, the others wait and read it.
+    with fill_lock.filling(path):
+        stored = _stored(path, mapped)
+        if stored is not None:
+            return stored, True
+        return _fill(path, mapped, compute), False
+
+
+def _stored(path: Path, mapped: Path) -> dict[str, np.ndarray] | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+        if MAPPED not in arrays and mapped.is_file():
+            arrays[MAPPED] = np.load(mapped, mmap_mode="r", allow_pickle=False)
+        return arrays
+    except (OSError, ValueError):
+        # A damaged entry (or one whose images file is gone or short) is recomputed, never trusted.
+        path.unlink(missing_ok=True)
+        mapped.unlink(missing_ok=True)
+        return None
+
+
+def _fill(path: Path, mapped: Path, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     filling = filling_path(mapped)
     try:
         with images_written_to(filling):
@@ -109,4 +127,4 @@ def cached(cache_dir: Path | None, key: str, compute: Callable[[], dict[str, np.
         write_atomically(path, lambda p: _savez(p, **rest))
     finally:
         filling.unlink(missing_ok=True)  # a failed load leaves no partial file behind
-    return arrays, False
+    return arrays

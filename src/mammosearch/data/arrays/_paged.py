@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from mammosearch.data.arrays._fill_lock import read_or_fill
 from mammosearch.data.arrays._partial import filling_path, sweep_stale
 from mammosearch.files import write_atomically
 from mammosearch.settings import number_setting
@@ -139,16 +140,19 @@ def computed_into(final: Path, compute: Callable[[Path], np.ndarray]) -> np.ndar
         filling.unlink(missing_ok=True)
 
 
+def stored_or_computed(final: Path, compute: Callable[[Path], np.ndarray], read: Callable[[Path], np.ndarray | None] = read_mapped) -> np.ndarray:
+    """The array ``read`` finds at ``final``, else ``compute``'d into it (:func:`computed_into`) by one process at a time:
+    workers sharing the cache compute an entry once, the others wait and map it (``_fill_lock.py``)."""
+    return read_or_fill(final, read, lambda: computed_into(final, compute))
+
+
 def stored_or_made(final: Path, shape: tuple[int, ...], dtype: npt.DTypeLike, fill: Callable[[np.ndarray], object]) -> np.ndarray:
     """The array stored at ``final`` (memory-mapped, read-only) when it has ``shape``; else a
     new file filled by ``fill(out)`` and moved there once complete (a torn file is remade)."""
-    stored = read_mapped(final, shape, dtype)
-    if stored is not None:
-        return stored
 
     def made(filling: Path) -> np.ndarray:
         out = new_array(filling, shape, dtype)
         fill(out)
         return out
 
-    return computed_into(final, made)
+    return stored_or_computed(final, made, lambda path: read_mapped(path, shape, dtype))

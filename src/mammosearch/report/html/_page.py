@@ -190,6 +190,15 @@ def _plots(report: Report) -> str:
     return section("Plots", *figures, section_id="plots")
 
 
+def _workers(report: Report) -> str:
+    """Trials, busy and idle time per worker session, once a study had two or more (report/workers.py)."""
+    if len(report.workers) < 2:
+        return ""
+    rows = [[w.worker, w.host, w.trials, w.complete, w.pruned, w.failed, round(w.busy_s), round(w.idle_s), f"{100 * w.busy_fraction:.0f}%"] for w in report.workers]
+    return section("Per worker (busy: training; idle: start-up and gaps between trials)",
+                   table(["worker", "host", "trials", "complete", "pruned", "failed", "busy s", "idle s", "busy"], rows, text_columns=(0, 1)), section_id="workers")
+
+
 def render_html(record: StudyRecord, report: Report) -> str:
     counts = report.state_counts
     header = (
@@ -210,6 +219,7 @@ def render_html(record: StudyRecord, report: Report) -> str:
                 and report.leaderboard["pooled_oof_auc"].notna().any() else "Leaderboard (validation; ranked by AUC)", _leaderboard(report), section_id="leaderboard-section"),
         _test_split(report),
         _families(report),
+        _workers(report),
         _baselines(report),
         _importance(report),
         model_card_section(record, report.best),

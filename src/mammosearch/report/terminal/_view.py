@@ -72,6 +72,7 @@ def print_report(console: Console, report: Report) -> None:
     print_estimates(console, report)
     print_baseline_and_subgroups(console, report)
     print_importance(console, report)
+    print_workers(console, report)
     for number, reason in report.failures[:10]:
         console.print(f"[red]failed[/] trial {number}: {escape(reason)}")
     for note in report.warnings + report.fingerprint_warnings:
@@ -203,3 +204,16 @@ def print_data_summary(console: Console, summary: DataSummary, cv_folds: int | N
         console.print(f"cross-validation: {cv_folds} patient-grouped stratified folds over train+val; test held out")
     for note in summary.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
+
+
+def print_workers(console: Console, report: Report) -> None:
+    """Trials, busy and idle time per worker: shown once a study had two or more (workers.csv holds them either way)."""
+    if len(report.workers) < 2:
+        return
+    table = Table(title="Per worker (busy: training; idle: start-up and gaps between trials)", header_style="bold")
+    for title in ("worker", "host", "trials", "complete", "pruned", "failed", "busy s", "idle s", "busy %"):
+        table.add_column(title)
+    for w in report.workers:
+        table.add_row(escape(w.worker), escape(w.host), str(w.trials), str(w.complete), str(w.pruned), str(w.failed),
+                      f"{w.busy_s:.0f}", f"{w.idle_s:.0f}", f"{100 * w.busy_fraction:.0f}")
+    console.print(table)

@@ -1,4 +1,4 @@
-"""TrialOutcome <-> an Optuna trial's user attributes (and StudyContext <-> the study's): the only module that knows the keys.
+"""TrialOutcome <-> an Optuna trial's user attributes (and StudyContext <-> the study's): the only package that knows the keys (its sub-modules: one concept's keys each).
 
 Values are stored as plain JSON (Optuna's requirement), so a study can be read by
 ``optuna trials``, the dashboard, or any other tool; reading back is lenient, so a trial
