@@ -81,9 +81,13 @@ def _order_now(url: str, name: str) -> tuple[WorkerOrder | None, str]:
         return None, "the storage does not exist yet"
     try:
         study_id = storage.get_study_id_from_name(name)
+        attrs = storage.get_study_user_attrs(study_id)
     except KeyError:
         return None, f"the storage holds no study '{name}' yet"
-    attrs = storage.get_study_user_attrs(study_id)
+    finally:
+        engine = getattr(storage, "engine", None)  # a poll every few seconds: close its connections now, not at garbage collection
+        if engine is not None:
+            engine.dispose()
     order = order_of(attrs)
     if context_of(attrs).setup_data_key is None or order is None:
         return None, f"study '{name}' exists but its set-up has not finished (or was made by an older version: set it up again with this one)"
