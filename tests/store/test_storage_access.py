@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -105,3 +106,25 @@ def test_predict_with_a_mistyped_storage_creates_nothing(tmp_path: Path):
     result = runner.invoke(app, ["predict", str(image), "--study", "tiny", "--storage", f"sqlite:///{tmp_path / 'nope' / 's.db'}"])
     assert result.exit_code != 0 and "no storage at" in result.output, result.output
     assert not (tmp_path / "nope").exists()
+
+
+@pytest.mark.skipif(not os.environ.get("MAMMOSEARCH_TEST_POSTGRES"), reason="MAMMOSEARCH_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server and sets it)")
+def test_a_process_holds_one_connection_to_a_database_server():
+    # Optuna's RDBStorage left two open and SQLAlchemy's pool keeps up to five: 64 workers met
+    # PostgreSQL's default max_connections (100) with "too many clients" (benchmarks/cluster_sim.py).
+    import sqlalchemy
+
+    url = os.environ["MAMMOSEARCH_TEST_POSTGRES"]
+    monitor = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+
+    def connections_of_this_process() -> int:
+        with monitor.connect() as connection:
+            query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = :name"
+            return int(connection.execute(sqlalchemy.text(query), {"name": f"held-{os.getpid()}"}).scalar_one())
+
+    tagged = url + ("&" if "?" in url else "?") + f"application_name=held-{os.getpid()}"
+    storage = open_storage(tagged, heartbeat=60)
+    study = optuna.create_study(storage=storage, study_name=f"held-{os.getpid()}", load_if_exists=True)
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=3)
+    assert connections_of_this_process() == 1
+    storage.engine.dispose()

@@ -17,6 +17,12 @@ DEFAULT_DB_NAME = "mammosearch.db"
 SCHEMA_RACE_SIGNS = ("already exists", "alembic_version", "UNIQUE constraint failed")
 SCHEMA_RACE_RETRIES = 4
 DEFAULT_STORAGE = f"sqlite:///results/{DEFAULT_DB_NAME}"  # default_storage(Path("results"))
+# A database server's connections per process: one kept open. SQLAlchemy's default pool keeps
+# up to 5, and Optuna's RDBStorage leaves 2 open from its start-up checks, so 64 workers held
+# 128 connections and met PostgreSQL's default max_connections (100) with "too many clients".
+# A second connection needed at once (the heartbeat thread beating during a write) is opened
+# and closed again (max_overflow).
+SERVER_POOL: dict[str, Any] = {"pool_size": 1, "max_overflow": 4}
 
 # Credentials a storage URL or a libpq/ODBC keyword string can carry, found by their shape
 # so that text no parser accepts (a password with an unencoded "@", "/" or ":") is masked too.
@@ -125,7 +131,7 @@ def open_storage(url: str, heartbeat: int | None = None, *, create: bool = True)
                 db_path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StorageError(f"cannot create the folder of {mask_url(url)}: {exc.strerror}") from None
-    engine_kwargs = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else None
+    engine_kwargs = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else SERVER_POOL
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: stable in practice

@@ -9,20 +9,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from mammosearch.spec.outcome import EPOCH, TrialOutcome
 from mammosearch.spec.params import TrialParams
 from mammosearch.spec.split_metrics import SplitMetrics
+from mammosearch.store.attr_writes import AttributeSink, write_in_one_transaction
 
 # Every field of TrialOutcome is stored under its own name.
 KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrialOutcome))
-
-
-class AttributeSink(Protocol):
-    """An Optuna trial, or the KerasTuner engine's stand-in for one."""
-
-    def set_user_attr(self, key: str, value: Any) -> None: ...
 
 
 def json_ready(value: Any) -> Any:
@@ -44,13 +39,18 @@ def to_user_attrs(outcome: TrialOutcome) -> dict[str, Any]:
 
 
 def save(trial: AttributeSink, outcome: TrialOutcome, written: dict[str, Any] | None = None) -> None:
-    """Write ``outcome`` to ``trial``; with ``written`` (what was saved before), only what changed."""
-    for key, value in to_user_attrs(outcome).items():
-        if written is not None and written.get(key) == value:
-            continue
-        trial.set_user_attr(key, value)
-        if written is not None:
-            written[key] = value
+    """Write ``outcome`` to ``trial`` (one transaction); with ``written`` (what was saved before), only what changed."""
+    changed = {key: value for key, value in to_user_attrs(outcome).items() if written is None or written.get(key) != value}
+    set_user_attrs(trial, changed)
+    if written is not None:
+        written.update(changed)
+
+
+def set_user_attrs(trial: AttributeSink, attrs: Mapping[str, Any]) -> None:
+    """Every item of ``attrs`` on ``trial``: in one transaction on a relational storage, else one by one."""
+    if attrs and not write_in_one_transaction(trial, attrs):
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
 
 
 def _params(raw: Any) -> TrialParams | None:
@@ -286,10 +286,10 @@ class Sampling:
 
 
 def save_sampling(trial: AttributeSink, sampling: Sampling) -> None:
-    trial.set_user_attr(SAMPLER_SEED_KEY, sampling.sampler_seed)
-    trial.set_user_attr(PROCESS_KEY, sampling.process)
+    attrs: dict[str, Any] = {SAMPLER_SEED_KEY: sampling.sampler_seed, PROCESS_KEY: sampling.process}
     if sampling.worker is not None:
-        trial.set_user_attr(WORKER_KEY, sampling.worker)
+        attrs[WORKER_KEY] = sampling.worker
+    set_user_attrs(trial, attrs)
 
 
 def sampling_of(attrs: Mapping[str, Any]) -> Sampling | None:

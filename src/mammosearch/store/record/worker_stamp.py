@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from mammosearch.store.record import AttributeSink
+from mammosearch.store.record import AttributeSink, set_user_attrs
 
 HOST_KEY = "worker_host"
 LABEL_KEY = "worker_label"
@@ -26,9 +26,8 @@ class WorkerStamp:
 
 
 def save_stamp(trial: AttributeSink, stamp: WorkerStamp) -> None:
-    trial.set_user_attr(HOST_KEY, stamp.host)
-    trial.set_user_attr(LABEL_KEY, stamp.label)
-    trial.set_user_attr(STARTED_KEY, stamp.started)
+    # One transaction for the three keys (store/attr_writes.py).
+    set_user_attrs(trial, {HOST_KEY: stamp.host, LABEL_KEY: stamp.label, STARTED_KEY: stamp.started})
 
 
 def stamp_of(attrs: Mapping[str, Any]) -> WorkerStamp | None:

@@ -1,0 +1,298 @@
+"""A cluster on one machine: W real worker processes on one study in PostgreSQL, trials that only sleep.
+
+    python benchmarks/cluster_sim.py                                  # 1, 8 and 64 workers, 2 s trials
+    python benchmarks/cluster_sim.py --workers 64 --trials-per-worker 6
+    python benchmarks/cluster_sim.py --storage postgresql+psycopg2://user:pw@db/optuna
+
+What a worker on a cluster node does, minus Keras: the study is set up once
+(``search.study.setup_study``, the real set-up), then W processes each open the prepared
+study (``search.opened.open_prepared``, with the project's storage opening, heartbeats
+every 60 s as ``run`` has them, sampler and pruner) and run the real trial loop
+(``search.loop.run_trials``: ``SearchObjective`` samples the parameters, records the
+outcome several times, keeps the top K models on disk, and stops at the shared budget).
+Only the Keras fit is replaced: ``TrialRunner._run`` sleeps ``--trial-seconds``, split
+over the space's epochs, reporting each epoch to the pruner as a real trial does, and
+fills the outcome with metrics of random scores on the real validation set (so the
+records written are as large as real ones). The space is ``search_spaces/full.yaml``'s
+(every family, both heads, fine-tuning: TPE's largest conditional space), with pruning
+off so every trial lasts the same time.
+
+Workers are forked from one parent after the imports (copy-on-write: 64 of them fit in
+a few GB), wait at a barrier after opening the study, and start their loops together.
+Printed per worker count W:
+  trials/s     completed trials over the wall time from the barrier to the last worker's exit
+  ideal        W / trial-seconds: every worker asleep in a trial all the time
+  efficiency   trials/s over ideal
+  overhead     per trial, a worker's loop time not spent asleep (sampling, storage, CPU waits)
+  sampler      per trial, time inside the sampler (TPE reads the trials and fits its model)
+  db           per trial, SQL statements, commits (each a disk flush on the server), and the
+               time the worker spent waiting on the statements
+  cpu          per trial, the worker's own CPU time (user + system)
+The goal (issue 24): at 64 workers, at least 90% of the ideal for 2-second trials. On a
+machine with fewer cores than workers the workers' CPU time queues: compare ``cpu`` x W
+with the cores to tell CPU starvation from storage waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_STORAGE = "postgresql+psycopg2://mammosearch:mammosearch@127.0.0.1:5432/mammosearch_test"  # .ci/run's server
+
+SPACE = """
+study: {{name: {name}, sampler: tpe, pruner: none, n_trials: {n_trials}, seed: 0, keep_top_k: 5}}
+data: {{source: synthetic, n_images: 96, image_size: 32, difficulty: 0.5, split: {{validation: 0.25, test: 0.25, seed: 0}}}}
+model:
+  families: [cnn, vgg16, resnet50]
+  heads: [dense_bn_dropout, gap_dropout]
+  input_size: 32
+  weights: none
+  cnn: {{filters: [16, 32, 64], kernel_size: [3, 5], dense_units: {{low: 32, high: 256, log: true}}, dropout: {{low: 0.1, high: 0.6}}}}
+  head: {{dense_units: [64, 128, 256], dropout: {{low: 0.2, high: 0.6}}}}
+training:
+  optimizer: [adam, rmsprop]
+  learning_rate: {{low: 1.0e-4, high: 3.0e-3, log: true}}
+  batch_size: 32
+  epochs: {epochs}
+  fine_tune: [false, true]
+  unfrozen_layers: {{low: 2, high: 16}}
+  fine_tune_learning_rate: {{low: 1.0e-6, high: 1.0e-4, log: true}}
+  fine_tune_epochs: 5
+  augmentation: {{flip: true, rotation: [0.0, 0.05], zoom: [0.0, 0.1]}}
+"""
+
+
+def _space(name: str, n_trials: int, epochs: int, root: Path) -> Any:
+    from mammosearch.config.reader import parse_space
+
+    return parse_space(SPACE.format(name=name, n_trials=n_trials, epochs=epochs), str(root / f"{name}.yaml"), root)
+
+
+def _install_sleep_runner(trial_seconds: float, epochs: int) -> None:
+    """Replace the Keras fit (and only it) by a sleep; everything around it is the project's code."""
+    import numpy as np
+    import optuna
+
+    from mammosearch import runtime
+    from mammosearch.metrics import evaluate_predictions
+    from mammosearch.search import objective
+    from mammosearch.spec.outcome import Trained
+    from mammosearch.trial.runner import TrialRunner
+
+    class SleepRunner(TrialRunner):
+        slept = 0.0
+
+        def _run(self, trial: Any, outcome: Any) -> Trained:
+            rng = np.random.default_rng(trial.number)
+            val = self.folds[0].val
+            labels = self.images.labels[val]
+            for epoch in range(epochs):
+                started = time.perf_counter()
+                time.sleep(trial_seconds / epochs)
+                SleepRunner.slept += time.perf_counter() - started
+                outcome.history.append({"loss": float(rng.random()), "val_auc": float(rng.random())})
+                trial.report(float(rng.random()), step=epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+            scores = rng.random(len(labels))
+            outcome.val_metrics = evaluate_predictions(labels, scores)
+            outcome.best_epoch = outcome.epochs_trained = epochs
+            outcome.fit_seconds = outcome.trial_seconds = trial_seconds
+
+            def save_model(trial_dir: Path) -> None:
+                trial_dir.mkdir(parents=True, exist_ok=True)
+                (trial_dir / "model.keras").write_bytes(b"\0" * 4096)
+
+            record = {"indices": [int(i) for i in np.flatnonzero(val)], "scores": [float(s) for s in scores]}
+            return Trained(save_model, {"val": record})
+
+    objective.TrialRunner = SleepRunner  # type: ignore[misc]
+    runtime.configure = lambda precision="float32": "sleep objective (no Keras)"  # type: ignore[assignment]
+
+
+class _Clock:
+    """SQL statements and the time spent waiting on them, and time inside the sampler, in this process."""
+
+    def __init__(self) -> None:
+        self.db_seconds = 0.0
+        self.db_statements = 0
+        self.commits = 0
+        self.sampler_seconds = 0.0
+
+    def install(self) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        from mammosearch.search.seeding import TrialSeededSampler
+
+        starts: list[float] = []
+
+        @event.listens_for(Engine, "before_cursor_execute")
+        def _before(*args: Any) -> None:
+            starts.append(time.perf_counter())
+
+        @event.listens_for(Engine, "after_cursor_execute")
+        def _after(*args: Any) -> None:
+            if starts:
+                self.db_seconds += time.perf_counter() - starts.pop()
+                self.db_statements += 1
+
+        @event.listens_for(Engine, "commit")
+        def _commit(*args: Any) -> None:
+            self.commits += 1
+
+        clock = self
+        for method in ("infer_relative_search_space", "sample_relative", "sample_independent", "before_trial", "after_trial"):
+            original = getattr(TrialSeededSampler, method)
+
+            def timed(*args: Any, _original: Any = original) -> Any:
+                started = time.perf_counter()
+                try:
+                    return _original(*args)
+                finally:
+                    clock.sampler_seconds += time.perf_counter() - started
+
+            setattr(TrialSeededSampler, method, timed)
+
+
+def _setup(space: Any, options: Any) -> None:
+    from mammosearch.search.study import setup_study
+
+    setup_study(space, options)
+
+
+def _worker(index: int, space: Any, options: Any, barrier: Any, results: Any, trial_seconds: float, epochs: int) -> None:
+    try:
+        results.put(_work(index, space, options, barrier, trial_seconds, epochs))
+    except BaseException as exc:  # a worker that cannot start must not leave the others at the barrier
+        barrier.abort()
+        results.put({"index": index, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"})
+
+
+def _work(index: int, space: Any, options: Any, barrier: Any, trial_seconds: float, epochs: int) -> dict[str, Any]:
+    import optuna
+
+    from mammosearch.search.loop import run_trials
+    from mammosearch.search.opened import open_prepared
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    os.environ["MAMMOSEARCH_WORKER"] = str(index)
+    _install_sleep_runner(trial_seconds, epochs)
+    from mammosearch.search import objective
+
+    clock = _Clock()
+    prepared = open_prepared(space, options)
+    clock.install()  # after opening: the loop's statements only
+    barrier.wait(timeout=600)
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    before = {t.number for t in prepared.study.get_trials(deepcopy=False)}
+    statements_before, commits_before = clock.db_statements, clock.commits
+    run_trials(prepared, space, options, None)
+    ended = time.perf_counter()
+    cpu_end = resource.getrusage(resource.RUSAGE_SELF)
+    mine = [t for t in prepared.study.get_trials(deepcopy=False) if t.number not in before and t.user_attrs.get("process", "").endswith(f":{os.getpid()}")]
+    return {
+        "index": index, "started": started, "ended": ended, "trials": len(mine),
+        "slept": objective.TrialRunner.slept,  # type: ignore[attr-defined]
+        "sampler": clock.sampler_seconds, "db": clock.db_seconds, "statements": clock.db_statements - statements_before,
+        "commits": clock.commits - commits_before,
+        "cpu": (cpu_end.ru_utime - cpu.ru_utime) + (cpu_end.ru_stime - cpu.ru_stime),
+    }
+
+
+def measure(workers: int, trials_per_worker: int, trial_seconds: float, epochs: int, storage: str, root: Path) -> dict[str, Any]:
+    """One study, ``workers`` processes, ``workers * trials_per_worker`` trials; the figures of the table."""
+    import optuna
+
+    from mammosearch.search.options import RunOptions
+
+    name = f"cluster-sim-{workers}-{uuid.uuid4().hex[:6]}"
+    n_trials = workers * trials_per_worker
+    space = _space(name, n_trials, epochs, root)
+    options = RunOptions(storage_url=storage, results_dir=root / "results", study_name=name, heartbeat=60, trials_per_process=None)
+    context = mp.get_context("fork")
+    # Set-up in a child too: the parent never holds a database connection its forks would share.
+    setup = context.Process(target=_setup, args=(space, options))
+    setup.start()
+    setup.join()
+    if setup.exitcode != 0:
+        raise SystemExit(f"set-up failed (exit {setup.exitcode})")
+    barrier = context.Barrier(workers + 1)
+    results = context.Queue()
+    processes = [context.Process(target=_worker, args=(i, space, options, barrier, results, trial_seconds, epochs)) for i in range(workers)]
+    for process in processes:
+        process.start()
+    try:
+        barrier.wait(timeout=600)
+    except threading.BrokenBarrierError:
+        pass  # a worker could not start: its error is in the queue
+    released = time.perf_counter()
+    reports = [results.get(timeout=600 + 20 * n_trials * trial_seconds / workers) for _ in processes]
+    for process in processes:
+        process.join()
+    errors = sorted({r["error"] for r in reports if "error" in r})
+    if errors:
+        raise SystemExit(f"{workers} workers: {sum('error' in r for r in reports)} failed: " + "; ".join(errors))
+    wall = max(r["ended"] for r in reports) - released
+    trials = optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    ran = sum(r["trials"] for r in reports) or 1
+    loop = sum(r["ended"] - r["started"] for r in reports)
+    return {
+        "workers": workers, "trials": len(complete), "wall": wall,
+        "per_second": len(complete) / wall, "ideal": workers / trial_seconds,
+        "overhead": (loop - sum(r["slept"] for r in reports)) / ran,
+        "sampler": sum(r["sampler"] for r in reports) / ran,
+        "statements": sum(r["statements"] for r in reports) / ran,
+        "db": sum(r["db"] for r in reports) / ran,
+        "commits": sum(r["commits"] for r in reports) / ran,
+        "cpu": sum(r["cpu"] for r in reports) / ran,
+        "not_complete": len(trials) - len(complete),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--trial-seconds", type=float, default=2.0)
+    parser.add_argument("--trials-per-worker", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=10, help="pruner reports per trial (a real trial reports each epoch)")
+    parser.add_argument("--storage", default=os.environ.get("MAMMOSEARCH_TEST_POSTGRES", DEFAULT_STORAGE))
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(HERE.parent / "src"))
+    # Imported once here, so the forked workers share these pages instead of importing 64 times.
+    import optuna  # noqa: F401
+
+    import mammosearch.search.loop  # noqa: F401
+    import mammosearch.search.opened  # noqa: F401
+    import mammosearch.search.study  # noqa: F401
+    from mammosearch.store.storage import mask_url
+
+    print(f"storage {mask_url(args.storage)}; {args.trial_seconds:g} s trials, {args.epochs} reports each, "
+          f"{args.trials_per_worker} trials per worker; {os.cpu_count()} CPUs on this machine", flush=True)
+    header = f"{'workers':>7} {'trials':>6} {'wall s':>7} {'trials/s':>8} {'ideal':>6} {'effic.':>6} {'overhead':>9} {'sampler':>8} {'db stmts':>8} {'commits':>7} {'db wait':>8} {'cpu':>7}"
+    print(header)
+    with tempfile.TemporaryDirectory(prefix="cluster-sim-") as tmp:
+        for workers in args.workers:
+            row = measure(workers, args.trials_per_worker, args.trial_seconds, args.epochs, args.storage, Path(tmp))
+            print(f"{row['workers']:>7} {row['trials']:>6} {row['wall']:>7.1f} {row['per_second']:>8.2f} {row['ideal']:>6.1f} "
+                  f"{row['per_second'] / row['ideal']:>6.0%} {row['overhead'] * 1000:>7.0f}ms {row['sampler'] * 1000:>6.0f}ms "
+                  f"{row['statements']:>8.0f} {row['commits']:>7.0f} {row['db'] * 1000:>6.0f}ms {row['cpu'] * 1000:>5.0f}ms"
+                  + (f"  ({row['not_complete']} trials not complete)" if row["not_complete"] else ""), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
