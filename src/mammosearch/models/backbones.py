@@ -10,6 +10,7 @@ any custom code.
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from mammosearch.models.heads import HEAD_BUILDERS
 from mammosearch.models.stem import PREPROCESSORS, apply_augmentation
@@ -37,7 +38,7 @@ def build_transfer(params: TrialParams, channels: int, *, application: str, outp
         # process built before): a fixed name keeps cache keys and Grad-CAM targets stable.
         last.name = output_layer
     if params.weights is None:
-        reinitialize_deterministically(backbone)
+        set_deterministic_random_weights(backbone, application)
     backbone.trainable = False
     inputs = keras.Input((size, size, channels), name="image")
     x = apply_augmentation(inputs, params.augmentation)
@@ -46,6 +47,32 @@ def build_transfer(params: TrialParams, channels: int, *, application: str, outp
     features = backbone(x, training=False)
     outputs = HEAD_BUILDERS[params.head.kind](features, params.head, seed=params.seed)
     return keras.Model(inputs, outputs, name=f"{params.family}_{params.head.kind}")
+
+
+# `weights: none` backbones drawn in this process, by keras.applications constructor. Drawing
+# one, layer by layer, costs several times copying it in (benchmarks/backbone_build.py), and
+# every fine-tuning trial, activation-cache miss and assembled kept model builds one again.
+# Held for the process's life: about 4 bytes a weight (ResNet50 94 MB, VGG16 59 MB).
+_DRAWN: dict[str, list[np.ndarray]] = {}
+
+
+def set_deterministic_random_weights(backbone: keras.Model, application: str) -> None:
+    """The fixed random weights of ``reinitialize_deterministically``, drawn once per process and copied after.
+
+    A copy is exact: the draw depends only on each layer's initializer and the fixed seed,
+    never on the input size or on what was drawn before (tests/test_models.py holds the two equal).
+    """
+    drawn = _DRAWN.get(application)
+    if drawn is not None and [w.shape for w in drawn] == [tuple(v.shape) for v in backbone.weights]:
+        backbone.set_weights(drawn)
+        return
+    reinitialize_deterministically(backbone)
+    _DRAWN[application] = backbone.get_weights()
+
+
+def forget_drawn_weights() -> None:
+    """Drop the process's drawn backbones (tests that must draw again)."""
+    _DRAWN.clear()
 
 
 # Each weight and where its layer keeps the initializer (Keras 3's DepthwiseConv2D keeps its
