@@ -25,6 +25,18 @@ def build_transfer(params: TrialParams, channels: int, *, application: str, outp
     The keyword arguments are the family's registry entry: its backbone constructor, the name of
     the backbone's last layer, and its preprocessing mode (``stem.PREPROCESSORS``).
     """
+    inputs, features = build_trunk(params, channels, application=application, output_layer=output_layer, preprocessing=preprocessing)
+    return with_head(inputs, features, params)
+
+
+def build_trunk(
+    params: TrialParams, channels: int, *, application: str, output_layer: str, preprocessing: str
+) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """The image input and the frozen backbone's features: all of a transfer model but its head.
+
+    It depends on the family, ``input_size``, ``weights`` and ``augmentation`` alone, so several
+    heads can be put on one trunk (``with_head``), as assembling kept heads does.
+    """
     if params.head is None:
         raise ValueError(f"the {params.family} family needs `params.head`")
     size = params.input_size
@@ -44,7 +56,13 @@ def build_transfer(params: TrialParams, channels: int, *, application: str, outp
     x = apply_augmentation(inputs, params.augmentation)
     x = PREPROCESSORS[preprocessing](x, channels)
     # training=False keeps the backbone's BatchNorm layers in inference mode, also when fine-tuning.
-    features = backbone(x, training=False)
+    return inputs, backbone(x, training=False)
+
+
+def with_head(inputs: keras.KerasTensor, features: keras.KerasTensor, params: TrialParams) -> keras.Model:
+    """The full model: ``params``' head on a trunk's features (a new model; the trunk's layers are shared)."""
+    if params.head is None:
+        raise ValueError(f"the {params.family} family needs `params.head`")
     outputs = HEAD_BUILDERS[params.head.kind](features, params.head, seed=params.seed)
     return keras.Model(inputs, outputs, name=f"{params.family}_{params.head.kind}")
 

@@ -19,7 +19,7 @@ import optuna
 
 from mammosearch.errors import TrialFailed
 from mammosearch.files import write_json
-from mammosearch.models.saving import HEAD_WEIGHTS_FILE, MODEL_FILE, assemble_model
+from mammosearch.models.saving import HEAD_WEIGHTS_FILE, MODEL_FILE, assemble_models
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.record import context_of, from_user_attrs
 from mammosearch.trial.outcome import TrialOutcome
@@ -65,15 +65,16 @@ def is_pending(trial_dir: Path) -> bool:
 def assemble_pending(study: optuna.Study, study_dir: StudyDir) -> list[int]:
     """Assemble every kept trial of ``study`` whose full model is still pending; returns their numbers."""
     channels = context_of(study.user_attrs).channels
-    done = []
+    pending: dict[Path, int] = {}
+    params = []
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         outcome = from_user_attrs(trial.user_attrs)
         trial_dir = study_dir.trial_dir(trial.number)
         if outcome.model_path is None or outcome.params is None or not is_pending(trial_dir):
             continue
-        try:
-            assemble_model(trial_dir, outcome.params, channels)
-        except OSError:
-            continue  # the head's weights stay on disk: export-best assembles it later
-        done.append(trial.number)
-    return done
+        pending[trial_dir] = trial.number
+        params.append((trial_dir, outcome.params))
+    if not params:
+        return []
+    # A head that cannot be assembled (OSError) stays on disk: export-best assembles it later.
+    return [pending[trial_dir] for trial_dir, written in assemble_models(params, channels) if not isinstance(written, OSError)]
