@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mammosearch.data.decode import decode_file, to_square
-from mammosearch.data.decode_many import decode_all, workers
+from mammosearch.data.decode import decode_all, decode_file, to_square, workers
 from mammosearch.data.phantoms import generate_synthetic
 from mammosearch.data.sources.synthetic import SyntheticSpec
 

@@ -122,3 +122,10 @@ def decode_refusal(path: Path) -> str:
     message = str(caught.value)
     assert str(path) in message and "\n" not in message
     return message
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses ``tiny_study`` needs the study it trains: it is ``slow`` like the tests that train."""
+    for item in items:
+        if "tiny_study" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

@@ -15,8 +15,8 @@ import numpy as np
 import optuna
 
 from mammosearch.metrics import evaluate_predictions
+from mammosearch.spec.outcome import TrialOutcome
 from mammosearch.store import record
-from mammosearch.trial.outcome import TrialOutcome
 
 XSS = "<script>alert(1)</script>"
 NAME = f"ward {XSS} study"

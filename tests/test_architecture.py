@@ -17,18 +17,19 @@ PACKAGE = SRC / "mammosearch"
 # Highest first. Each layer holds one or more containers (a package, or modules that go
 # together); a module may import its own container and any lower layer, never a higher
 # layer, and never a sibling container of its own layer.
-SPACE = ("mammosearch.config",)
-PARAMS = ("mammosearch.spec",)
-BASE = ("mammosearch.metrics", "mammosearch.files", "mammosearch.words", "mammosearch.settings", "mammosearch.downloads", "mammosearch.runtime", "mammosearch.errors", "mammosearch")
+# The order of DESIGN.md ("One package order, bottom first"), highest first here.
+BASE = ("mammosearch.files", "mammosearch.words", "mammosearch.settings", "mammosearch.downloads", "mammosearch.runtime", "mammosearch.errors", "mammosearch")
 LAYERS: list[tuple[tuple[str, ...], ...]] = [
     (("mammosearch.cli",),),
-    (("mammosearch.search",), ("mammosearch.apply",)),
+    (("mammosearch.apply",),),
     (("mammosearch.report",),),
-    (("mammosearch.store",),),
+    (("mammosearch.search",),),
     (("mammosearch.trial",),),
-    (SPACE,),
+    (("mammosearch.store",),),
+    (("mammosearch.config",),),
     (("mammosearch.data",), ("mammosearch.models",)),
-    (PARAMS,),
+    (("mammosearch.metrics",),),
+    (("mammosearch.spec",),),
     (BASE,),
 ]
 MAX_LINES = 300
@@ -120,6 +121,40 @@ def test_the_import_graph_has_no_circle():
         if module not in index:
             visit(module)
     assert not circles, f"import circles: {circles}"
+
+
+def private_importers() -> list[str]:
+    """``module -> target`` for every import of a ``_private`` module from outside its package."""
+    wrong = []
+    for module, imported in GRAPH.items():
+        for target in imported:
+            parts = target.split(".")
+            private = [i for i, part in enumerate(parts) if part.startswith("_") and not part.startswith("__")]
+            if not private:
+                continue
+            owner = ".".join(parts[: private[0]])
+            if not (module == owner or module.startswith(owner + ".")):
+                wrong.append(f"{module} -> {target}")
+    return wrong
+
+
+def test_packages_are_used_through_their_face():
+    """A ``_private`` module is its package's business: everyone else imports the package's ``__init__``."""
+    wrong = private_importers()
+    assert not wrong, "imports of another package's private module (import the package instead):\n" + "\n".join(sorted(wrong))
+
+
+def test_every_face_says_what_it_exports():
+    """A package with private modules states its public names (``__all__``), and each of them exists."""
+    for module, path in MODULES.items():
+        if path.name != "__init__.py" or not any(child.name.startswith("_") and child.name != "__init__.py" for child in path.parent.glob("*.py")):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        exported = [node for node in tree.body if isinstance(node, ast.Assign) and any(getattr(target, "id", None) == "__all__" for target in node.targets)]
+        assert exported, f"{module} has private modules but no __all__"
+        imported = {alias.asname or alias.name for node in tree.body if isinstance(node, ast.ImportFrom) for alias in node.names}
+        names = ast.literal_eval(exported[0].value)
+        assert set(names) <= imported, f"{module}.__all__ names what it does not import: {sorted(set(names) - imported)}"
 
 
 def test_the_checker_sees_a_circle_and_an_upward_import(tmp_path):

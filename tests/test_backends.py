@@ -18,6 +18,9 @@ import pytest
 from conftest import REPO
 from mammosearch.apply.agreement import SCORE_TOLERANCE
 
+# Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
+pytestmark = pytest.mark.slow
+
 # All three families, tiny: the CNN trains in full, VGG16 heads on cached activations.
 SMOKE_SPACE = """
 study: {name: smoke, sampler: random, pruner: none, n_trials: 3, seed: 0, keep_top_k: 2}

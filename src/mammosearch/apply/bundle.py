@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mammosearch.apply.export.folder import SHA256_KEY, file_sha256
+from mammosearch.apply.export import SHA256_KEY, file_sha256
 from mammosearch.data.task import Task
 from mammosearch.errors import ApplyError
 from mammosearch.metrics.operating import point_name
@@ -97,8 +97,8 @@ def _check_sha256(model_file: Path, card_file: Path, card: dict[str, Any]) -> No
 
 def load_trial(storage_url: str, study_name: str | None, trial: int | None) -> ModelBundle:
     """A kept trial of a study (the best one without ``trial``), with the card ``export-best`` would write."""
-    from mammosearch.apply.card.facts import model_card
-    from mammosearch.apply.export.best import assembled_path, choose_trial
+    from mammosearch.apply.card import model_card
+    from mammosearch.apply.export import assembled_path, choose_trial
     from mammosearch.store.results import load_study
 
     record = load_study(storage_url, study_name)

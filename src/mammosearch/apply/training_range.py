@@ -2,7 +2,7 @@
 
 A model scores whatever it is given: a lesion-crop model fed whole films, a 16-bit scan
 given to a model of 8-bit exports, an inverted film given to a model that never flips,
-all get a probability and no word. The study's data fingerprint (``data/fingerprint/``,
+all get a probability and no word. The study's data fingerprint (``data/checks/``,
 stored in the study context and the model card as ``data_fingerprint``) records the
 training files' stored size range, bit depths, how many images were cut from larger files,
 and how many looked inverted; the decode path learns the same facts about each input
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mammosearch.data.base import Provenance
-from mammosearch.data.fingerprint.photometry import UNDETERMINED
+from mammosearch.data.checks import UNDETERMINED
 from mammosearch.data.pixels import Decoded
 
 SIZE_MARGIN = 1.25  # a side this much beyond the training range counts as outside it

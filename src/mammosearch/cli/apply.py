@@ -173,10 +173,8 @@ def evaluate(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for metrics.json, predictions.csv, subgroups.csv and the PNGs; default: <results-dir>/evaluate/<model>.")] = None,
 ) -> None:
     """External validation: every metric with patient-bootstrap CIs, operating points, calibration, subgroups."""
-    from mammosearch.apply.evaluate import evaluate_model, refuse_shared_patients
-    from mammosearch.apply.evaluation_files import write_evaluation
-    from mammosearch.apply.evaluation_space import evaluation_space
-    from mammosearch.data.fingerprint import per_image_of
+    from mammosearch.apply.evaluate import evaluate_model, evaluation_space, refuse_shared_patients, write_evaluation
+    from mammosearch.data.checks import per_image_of
     from mammosearch.data.loading import load_image_set
 
     if split not in ("all", "train", "val", "test"):

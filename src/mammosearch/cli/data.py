@@ -16,7 +16,7 @@ from mammosearch.cli.app import (
     console,
     friendly_errors,
 )
-from mammosearch.data.archives import ArchiveLimits  # stdlib only: cheap at start-up
+from mammosearch.data.fetch import ArchiveLimits  # stdlib only: cheap at start-up
 
 data_app = typer.Typer(no_args_is_help=True, help="Look at and fetch the images a search trains on.")
 app.add_typer(data_app, name="data", rich_help_panel=SETUP)
@@ -32,12 +32,12 @@ def data_inspect(
 ) -> None:
     """Counts per class, patient and split, the leakage check, the data fingerprint, and a PNG of sample images."""
     from mammosearch.config.reader import load_space
-    from mammosearch.data.fingerprint import cached_fingerprint
+    from mammosearch.data.checks import cached_fingerprint
     from mammosearch.data.loading import load_image_set
     from mammosearch.files import write_json
     from mammosearch.report.data_summary import sample_grid, summarize
     from mammosearch.report.fingerprint_view import print_fingerprint
-    from mammosearch.report.view import print_data_summary
+    from mammosearch.report.terminal import print_data_summary
     from mammosearch.store.ownership import owned_study_dir
 
     loaded = load_space(space, overrides or ())

@@ -38,7 +38,7 @@ def report(
     """Leaderboard ranked by validation AUC with every metric; writes CSV, JSON, plots and an HTML page."""
     from mammosearch.report.html import write_html
     from mammosearch.report.leaderboard import build_report, report_json_text
-    from mammosearch.report.view import print_report
+    from mammosearch.report.terminal import print_report
     from mammosearch.store.results import load_study
 
     record = load_study(resolve_storage(storage, results_dir), study)
@@ -66,8 +66,8 @@ def export_best(
     results_dir: ResultsOption = Path("results"),
 ) -> None:
     """Write the best trial's trained model (or an ensemble of the top K) and its model card (no retraining)."""
-    from mammosearch.apply.export.best import export_best as do_export
-    from mammosearch.apply.export.ensemble import export_ensemble
+    from mammosearch.apply.export import export_best as do_export
+    from mammosearch.apply.export import export_ensemble
     from mammosearch.errors import ExportError
     from mammosearch.store.results import load_study
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mammosearch.data.arrays import chunks
 from mammosearch.data.base import ImageSet
-from mammosearch.data.paged import chunks
 from mammosearch.files import write_atomically
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

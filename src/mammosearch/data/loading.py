@@ -11,11 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mammosearch.data.arrays import cached, fingerprint, is_large, stored_or_made
 from mammosearch.data.base import DataSpec, ImageSet, Loaded, Provenance, Source
-from mammosearch.data.cache import cached, fingerprint
-from mammosearch.data.checks import DataChecks
-from mammosearch.data.fingerprint.photometry import UNDETERMINED, flip
-from mammosearch.data.paged import is_large, stored_or_made
+from mammosearch.data.checks import UNDETERMINED, DataChecks, flip
 from mammosearch.data.registry import source
 from mammosearch.data.split import SplitSpec, assign_splits, check_no_patient_leakage
 from mammosearch.errors import DataError

@@ -103,7 +103,7 @@ def photometry_score(pixels: np.ndarray) -> float:
     image. Exactly antisymmetric: inverting an image negates its score. Near 0 means the
     file shows no background (a tight crop): its photometry cannot be told from the pixels.
     On the 322 mini-MIAS images and their inverted copies it is right 644 times out of 644
-    (``tests/test_fingerprint.py``).
+    (``tests/data/test_fingerprint.py``).
     """
     if pixels.ndim == 2 or pixels.shape[2] == 1:
         gray = pixels.reshape(pixels.shape[:2])

@@ -1,7 +1,7 @@
 """One file -> the exact pixels a model was trained on: what ``predict``, ``evaluate`` and ``explain`` feed it.
 
 The same steps, in the same order, as a loader, ``load_image_set`` and a trial:
-:func:`~mammosearch.data.decode.decode_file`, :func:`~mammosearch.data.decode.to_square`
+:func:`~mammosearch.data.decode._image.decode_file`, :func:`~mammosearch.data.decode._image.to_square`
 to ``data.image_size``, (under ``data.photometry: auto``) the flip of an image that looks
 inverted, then the resize to the model's input size. Doing it
 any other way (``keras.utils.load_img``, flipping before resizing) shifts the scores.
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mammosearch.data.checks import UNDETERMINED
 from mammosearch.data.decode import decode_file, to_square
-from mammosearch.data.fingerprint.photometry import UNDETERMINED
 from mammosearch.data.pixels import ColorMode, Decoded
 
 

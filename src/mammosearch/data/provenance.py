@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mammosearch.data.base import Provenance
-from mammosearch.data.decode import Decoded
+from mammosearch.data.pixels import Decoded
 
 
 def provenance_of(sources: Sequence[str], decoded: Sequence[Decoded], sites: Sequence[str] | None = None) -> Provenance:

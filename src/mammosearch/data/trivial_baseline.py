@@ -18,8 +18,7 @@ import numpy as np
 
 from mammosearch.data.base import ImageSet
 from mammosearch.data.baselines import evaluate_on_folds, study_folds
-from mammosearch.data.fingerprint.photometry import UNDETERMINED
-from mammosearch.data.fingerprint.shortcuts import statistics
+from mammosearch.data.checks import UNDETERMINED, statistics
 
 
 def trivial_baseline(images: ImageSet, cv_folds: int | None, seed: int) -> dict[str, Any] | None:

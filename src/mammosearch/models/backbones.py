@@ -78,7 +78,7 @@ def set_deterministic_random_weights(backbone: keras.Model, application: str) ->
     """The fixed random weights of ``reinitialize_deterministically``, drawn once per process and copied after.
 
     A copy is exact: the draw depends only on each layer's initializer and the fixed seed,
-    never on the input size or on what was drawn before (tests/test_models.py holds the two equal).
+    never on the input size or on what was drawn before (tests/models/test_models.py holds the two equal).
     """
     drawn = _DRAWN.get(application)
     if drawn is not None and [w.shape for w in drawn] == [tuple(v.shape) for v in backbone.weights]:

@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 
 from mammosearch.files import write_atomically, write_json
+from mammosearch.metrics.figures import baseline_verdict, evaluated_on, objective_name, scored_on, selection_figures
 from mammosearch.report.ensemble import ensemble_scores
 from mammosearch.report.estimates import bbc_estimate, honest_test
-from mammosearch.report.figures import baseline_verdict, evaluated_on, objective_name, scored_on, selection_figures
 from mammosearch.report.importance import Importance, last_run_end, open_optuna_study, param_importances
 from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_param_importances, plot_roc_curves
 from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_check, subgroup_aucs

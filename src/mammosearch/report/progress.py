@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mammosearch.report.figures import is_cv
+from mammosearch.metrics.figures import is_cv
 from mammosearch.spec.params import TrialParams
 from mammosearch.store.record import from_user_attrs
 from mammosearch.words import plural

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from mammosearch.metrics import fold_spread
-from mammosearch.report.figures import scored_on
+from mammosearch.metrics.figures import scored_on
 from mammosearch.store.results import StudyRecord
 
 

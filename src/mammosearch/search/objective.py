@@ -22,11 +22,11 @@ from mammosearch.errors import TrialFailed
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import worker_number
 from mammosearch.search.seeding import trial_seed
+from mammosearch.spec.outcome import TrialOutcome
 from mammosearch.spec.params import TrialParams
 from mammosearch.store import record
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.kept_models import keep_if_top_k
-from mammosearch.trial.outcome import TrialOutcome
 from mammosearch.trial.runner import TrialRunner
 from mammosearch.trial.sampling import sample_params
 

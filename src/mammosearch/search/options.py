@@ -44,7 +44,7 @@ class RunSummary:
     runtime: str
     notes: tuple[str, ...] = ()
     # The best trial's AUCs, each (name, figure with its own interval): under cross-validation
-    # the mean fold AUC that ranked it and the pooled out-of-fold AUC (report/figures.py).
+    # the mean fold AUC that ranked it and the pooled out-of-fold AUC (metrics/figures.py).
     best_figures: tuple[tuple[str, str], ...] = ()
     # Whether the best trial beat the study's trivial baseline: above, within or below its 95% CI.
     baseline_verdict: str | None = None

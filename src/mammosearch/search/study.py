@@ -19,16 +19,16 @@ import optuna
 
 from mammosearch import runtime
 from mammosearch.config.schema import Space
+from mammosearch.data.arrays import in_memory_bytes
 from mammosearch.data.base import ImageSet
 from mammosearch.data.budget import max_pixels
+from mammosearch.data.checks import cached_fingerprint, summary_of
 from mammosearch.data.decode import RECIPE
-from mammosearch.data.fingerprint import cached_fingerprint, summary_of
 from mammosearch.data.loading import load_image_set
-from mammosearch.data.paged import in_memory_bytes
 from mammosearch.data.registry import source
 from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.files import write_json
-from mammosearch.report.figures import baseline_verdict, selection_figures
+from mammosearch.metrics.figures import baseline_verdict, selection_figures
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
 from mammosearch.search.samplers import make_pruner, make_sampler
 from mammosearch.search.space_check import extension_notes, record_space, settle_space
@@ -168,7 +168,7 @@ def _cv_pool(images: ImageSet) -> dict[str, list[Any]]:
 
 
 # Only tests set it: each set-up execution appends a line (pid and study) to this file, so a
-# test can count set-ups across the processes of one run (tests/test_setup_once.py).
+# test can count set-ups across the processes of one run (tests/search/test_setup_once.py).
 SETUP_LOG_ENV = "MAMMOSEARCH_SETUP_LOG"
 
 

@@ -20,10 +20,9 @@ import optuna
 from mammosearch.errors import TrialFailed
 from mammosearch.files import write_json
 from mammosearch.models.saving import HEAD_WEIGHTS_FILE, MODEL_FILE, assemble_models
+from mammosearch.spec.outcome import Trained, TrialOutcome
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.record import context_of, from_user_attrs
-from mammosearch.trial.outcome import TrialOutcome
-from mammosearch.trial.runner import Trained
 
 
 def top_k(scored: Iterable[tuple[int, float]], k: int) -> set[int]:

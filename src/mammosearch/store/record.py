@@ -12,8 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from mammosearch.spec.outcome import EPOCH, TrialOutcome
 from mammosearch.spec.params import TrialParams
-from mammosearch.trial.outcome import EPOCH, TrialOutcome
 
 # Every field of TrialOutcome is stored under its own name.
 KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrialOutcome))
@@ -122,8 +122,8 @@ class StudyContext:
     results_dir: str = ""
     keep_top_k: int = 0
     engine: str | None = None
-    decode_recipe: str = ""  # what was done to each file to get the pixels (data/decode.py)
-    fingerprint: dict[str, Any] | None = None  # the data fingerprint's summary (data/fingerprint/)
+    decode_recipe: str = ""  # what was done to each file to get the pixels (data/decode/)
+    fingerprint: dict[str, Any] | None = None  # the data fingerprint's summary (data/checks/)
     # Under cross-validation, the images the folds cover, in order: labels, patient ids, sources.
     cv_pool: dict[str, list[Any]] | None = None
     trivial_baseline: dict[str, Any] | None = None  # image statistics, on the study's folds (data/baselines.py)

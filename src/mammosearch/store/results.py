@@ -9,10 +9,10 @@ from typing import Any
 
 import optuna
 
+from mammosearch.spec.outcome import TrialOutcome
 from mammosearch.store.kept_models import is_pending, top_k
 from mammosearch.store.record import StudyContext, context_of, from_user_attrs, params_dict
 from mammosearch.store.storage import open_storage, resolve_study_name
-from mammosearch.trial.outcome import TrialOutcome
 
 STATE_NAMES = {
     optuna.trial.TrialState.COMPLETE: "complete",

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from mammosearch.data.paged import chunks, computed_into, is_large, new_array, read_mapped, release
+from mammosearch.data.arrays import chunks, computed_into, is_large, new_array, read_mapped, release
 
 MEMORY_ENTRIES = 6  # activations kept in RAM (least recently used dropped first)
 BATCH = 64  # images per forward pass of the frozen part

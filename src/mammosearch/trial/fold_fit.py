@@ -21,10 +21,10 @@ import numpy as np
 
 from mammosearch.data.base import ImageSet
 from mammosearch.data.folds import Fold
+from mammosearch.spec.outcome import CACHED, CACHED_VIEWS, TrialOutcome
 from mammosearch.spec.params import TrialParams
 from mammosearch.trial.activations import ActivationCache, ActivationKey, extract, weights_identity
 from mammosearch.trial.events import EpochListener
-from mammosearch.trial.outcome import CACHED, CACHED_VIEWS, TrialOutcome
 
 if TYPE_CHECKING:
     from mammosearch.trial.training import FitResult

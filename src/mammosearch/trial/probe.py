@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from mammosearch.config.schema import Space
+from mammosearch.data.arrays import chunks
 from mammosearch.data.base import ImageSet
 from mammosearch.data.baselines import evaluate_on_folds
+from mammosearch.data.decode import images_at
 from mammosearch.data.folds import Fold
-from mammosearch.data.paged import chunks
-from mammosearch.data.resized import images_at
 from mammosearch.models.registry import family as family_entry
 from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
 from mammosearch.trial.activations import ActivationCache, ActivationKey, extract, images_fingerprint, weights_identity

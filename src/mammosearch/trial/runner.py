@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,15 +20,15 @@ import numpy as np
 from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
 from mammosearch.data.baselines import study_folds
+from mammosearch.data.decode import images_at
 from mammosearch.data.folds import Fold
-from mammosearch.data.resized import images_at
 from mammosearch.errors import MammosearchError, TrialFailed
 from mammosearch.metrics import evaluate_predictions, patient_auc_ci
+from mammosearch.spec.outcome import CACHED, CACHED_VIEWS, EPOCH, FOLD, FULL, Trained, TrialOutcome
 from mammosearch.spec.params import TrialParams
 from mammosearch.trial.activations import ActivationCache, images_fingerprint
 from mammosearch.trial.events import EpochListener
 from mammosearch.trial.fold_fit import FoldContext, FoldFit, fit_fold
-from mammosearch.trial.outcome import CACHED, CACHED_VIEWS, EPOCH, FOLD, FULL, TrialOutcome
 
 
 class PruningTrial(Protocol):
@@ -38,14 +38,6 @@ class PruningTrial(Protocol):
 
     def report(self, value: float, step: int) -> None: ...
     def should_prune(self) -> bool: ...
-
-
-@dataclass(frozen=True)
-class Trained:
-    """A finished trial's model: how to save it, and its predictions per split (for the kept files)."""
-
-    save_model: Callable[[Path], None]
-    predictions: dict[str, Any]
 
 
 class TrialRunner:

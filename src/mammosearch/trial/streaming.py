@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from mammosearch.data.paged import is_large
+from mammosearch.data.arrays import is_large
 from mammosearch.spec.params import TrialParams
 from mammosearch.trial.training import Arrays, class_weights_for
 

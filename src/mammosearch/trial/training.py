@@ -16,7 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from mammosearch.data.paged import release
+from mammosearch.data.arrays import release
 from mammosearch.errors import TrialFailed
 from mammosearch.models.freezing import freeze_backbone, has_backbone, unfreeze_top_layers
 from mammosearch.spec.params import TrialParams
@@ -88,7 +88,7 @@ def compile_model(model: keras.Model, optimizer: str, learning_rate: float) -> N
     # phase. Left to the first step, they are created inside the traced train step, and a
     # tf.function that creates variables is traced twice (once creating, once using them);
     # tracing, not arithmetic, is most of a small model's fit. Same variables, same zeros:
-    # the trained weights are bit for bit those of the deferred build (tests/test_training.py).
+    # the trained weights are bit for bit those of the deferred build (tests/trial/test_training_compile.py).
     model.optimizer.build(model.trainable_variables)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from mammosearch.data.paged import computed_into, is_large, new_array, read_mapped, release
+from mammosearch.data.arrays import computed_into, is_large, new_array, read_mapped, release
 from mammosearch.models.stem import augmentation_layers
 from mammosearch.spec.params import AugmentationParams
 

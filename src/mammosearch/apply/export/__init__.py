@@ -2,20 +2,20 @@
 swapped in whole, with the model file's sha256 in its card.
 
 Here rather than in ``report/``: an export assembles and saves a Keras model, and ``report/``
-stays free of Keras.
-"""
+stays free of Keras."""
 
-from mammosearch.apply.export.best import ExportResult, assembled_path, choose_trial, export_best
-from mammosearch.apply.export.ensemble import export_ensemble
-from mammosearch.apply.export.folder import CARD_FILE, MODEL_FILE, SHA256_KEY, file_sha256, staged_export
+from mammosearch.apply.export._best import ExportResult, assembled_path, choose_trial, export_best
+from mammosearch.apply.export._ensemble import export_ensemble
+from mammosearch.apply.export._folder import CARD_FILE, MODEL_FILE, SHA256_KEY, clean_leftovers, file_sha256, staged_export
 
 __all__ = [
     "CARD_FILE",
+    "ExportResult",
     "MODEL_FILE",
     "SHA256_KEY",
-    "ExportResult",
     "assembled_path",
     "choose_trial",
+    "clean_leftovers",
     "export_best",
     "export_ensemble",
     "file_sha256",

@@ -22,7 +22,7 @@ import numpy as np
 
 from mammosearch.data import spec_fields as sf
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode_many import decode_all
+from mammosearch.data.decode import decode_all
 from mammosearch.data.file_names import link_problem, undecodable
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.spec_fields import key, read_spec, spec_keys

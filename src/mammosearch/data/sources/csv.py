@@ -17,10 +17,10 @@ import numpy as np
 
 from mammosearch.data import spec_fields as sf
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import ColorMode
-from mammosearch.data.decode_many import decode_stacked
-from mammosearch.data.dicom_patients import patients_from_files
+from mammosearch.data.decode import decode_stacked
+from mammosearch.data.dicom import patients_from_files
 from mammosearch.data.file_names import link_problem, resolved
+from mammosearch.data.pixels import ColorMode
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.spec_fields import key, read_spec, spec_keys
 from mammosearch.data.task import Task

@@ -23,9 +23,9 @@ import numpy as np
 
 from mammosearch.data import spec_fields as sf
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import Decoded, to_square
-from mammosearch.data.decode_many import decode_all
+from mammosearch.data.decode import decode_all, to_square
 from mammosearch.data.file_names import undecodable
+from mammosearch.data.pixels import Decoded
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.spec_fields import key, read_spec, spec_keys
 from mammosearch.data.task import Task

@@ -1,0 +1,99 @@
+"""External validation: a found model scored on another data set, with every metric and its interval.
+
+The data comes from any loader (a space's ``data`` section), so a second site's folder, a
+CSV manifest or DICOM files are read exactly as training read its own. The model's
+threshold and operating points were chosen on its own validation data and are applied
+here unchanged: re-choosing them on the evaluation set would flatter it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mammosearch.apply.bundle import ModelBundle
+from mammosearch.apply.card import patient_digest
+from mammosearch.apply.training_range import RangeCheck, TrainingRange, check_range, facts_of_provenance
+from mammosearch.data.arrays import chunks, rows_within
+from mammosearch.data.base import ImageSet
+from mammosearch.data.decode import resize_images
+from mammosearch.errors import ApplyError
+from mammosearch.metrics import evaluate_predictions, patient_auc_ci, threshold_metrics
+from mammosearch.metrics.operating import calibration, pr_points
+from mammosearch.metrics.threshold_ci import threshold_metric_cis
+from mammosearch.report.subgroups import subgroup_aucs
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: dict[str, Any]  # JSON-ready: what metrics.json holds
+    labels: np.ndarray
+    scores: np.ndarray
+    images: ImageSet
+    checked: RangeCheck | None = None  # the evaluation images against the training data's fingerprint
+
+
+def shared_patients(bundle: ModelBundle, images: ImageSet) -> list[str]:
+    """The evaluation data's patient ids that also trained or selected the model (hashed comparison)."""
+    digests = bundle.training_patient_digests
+    if not digests or not images.carries_patients:
+        return []
+    return sorted({str(p) for p in images.patient_ids if patient_digest(str(p)) in digests})
+
+
+def refuse_shared_patients(bundle: ModelBundle, images: ImageSet) -> None:
+    shared = shared_patients(bundle, images)
+    if shared:
+        shown = ", ".join(shared[:20]) + (f" and {len(shared) - 20} more" if len(shared) > 20 else "")
+        raise ApplyError(
+            f"{len(shared)} patient(s) of this data also trained or selected the model ({bundle.origin}): {shown}; "
+            "an evaluation on them is not external. Leave them out (or evaluate only --split test of the study's own data)"
+        )
+
+
+def evaluate_model(bundle: ModelBundle, images: ImageSet, per_image: dict[str, Any] | None = None) -> Evaluation:
+    from mammosearch.trial.training import predict_scores
+
+    if images.channels != bundle.channels:
+        raise ApplyError(f"the data has {images.channels} channel(s), the model takes {bundle.channels}; set data.color to "
+                         f"{'rgb' if bundle.channels == 3 else 'grayscale'}")
+    labels = images.labels.astype(int)
+    if np.unique(labels).size < 2:
+        raise ApplyError(f"the evaluation data holds only {bundle.task.positive if labels[0] else bundle.task.negative} images; "
+                         "an AUC needs both classes")
+    # A chunk of whole batches at a time, so a large set is never resized whole (the same batches, the same scores).
+    step = max(1, rows_within(images.images, item_bytes=4) // bundle.batch_size) * bundle.batch_size
+    scores = np.concatenate([
+        predict_scores(bundle.model, resize_images(chunk, bundle.input_size), bundle.batch_size)
+        for _, chunk in chunks(images.images, step)
+    ])
+    checked = check_range(TrainingRange.from_card(bundle.card, bundle.photometry), facts_of_provenance(images.provenance))
+    patients = images.patient_ids
+    main = evaluate_predictions(labels, scores, threshold=bundle.threshold)
+    main["auc_ci95"] = patient_auc_ci(labels, scores, patients)
+    main["at_threshold_ci95"] = threshold_metric_cis(labels, scores, patients, bundle.threshold)
+    reliability = calibration(labels, scores)
+    main["brier"] = reliability["brier"]
+    points = {}
+    for name, point in (bundle.card.get("operating_points") or {}).items():
+        at = threshold_metrics(labels, scores, point["threshold"])
+        at["ci95"] = threshold_metric_cis(labels, scores, patients, point["threshold"])
+        at["on_model_validation"] = {"sensitivity": point["sensitivity"], "specificity": point["specificity"]}
+        points[name] = at
+    record = {"sources": [str(s) for s in images.sources], "labels": labels.tolist(), "scores": scores.tolist(), "patient_ids": [str(p) for p in patients]}
+    metrics = {
+        "model": bundle.origin,
+        "data": images.description,
+        "task": bundle.task.to_json(),
+        "patients": int(np.unique(patients).size),
+        "threshold": {"value": bundle.threshold, "chosen_on": (bundle.card.get("threshold") or {}).get("chosen_on", "model card")},
+        "metrics": main,
+        "operating_points": points,
+        "calibration": reliability,
+        "precision_recall": pr_points(labels, scores),
+        "subgroups": subgroup_aucs({"test": record}, per_image or {}),
+        "outside_training": checked.to_json(),
+    }
+    return Evaluation(metrics, labels, scores, images, checked)

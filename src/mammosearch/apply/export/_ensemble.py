@@ -1,0 +1,69 @@
+"""`export-best --ensemble K`: one ``.keras`` model averaging the top K trials' probabilities.
+
+Built from built-in layers only (each member a nested model, then ``Average``), so it
+loads in Keras safe mode with no custom code, takes the same raw 0..255 pixels as each
+member, and outputs one probability, shape ``(None, 1)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mammosearch.apply.card import model_card, predictive_values
+from mammosearch.apply.export._best import ExportResult, assembled_path, write_card_text
+from mammosearch.apply.export._folder import CARD_FILE, MODEL_FILE, SHA256_KEY, file_sha256, staged_export
+from mammosearch.data.task import Task
+from mammosearch.errors import ExportError
+from mammosearch.files import write_json
+from mammosearch.metrics import threshold_metrics, youden_threshold
+from mammosearch.metrics.operating import operating_points
+from mammosearch.report.ensemble import ensemble_scores, members, selection_mean
+from mammosearch.store.results import StudyRecord
+
+
+def export_ensemble(record: StudyRecord, out_dir: Path, k: int) -> ExportResult:
+    import keras
+
+    chosen = members(record, k)
+    if len(chosen) < 2:
+        raise ExportError(f"an ensemble needs at least two kept trials with the same input size; study '{record.name}' has {len(chosen)} (raise study.keep_top_k)")
+    inputs = None
+    outputs = []
+    for row in chosen:
+        path = assembled_path(record, row)
+        try:
+            member = keras.saving.load_model(path, safe_mode=True, compile=False)
+        except Exception as exc:
+            raise ExportError(f"cannot load {path} in safe mode: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        member.name = f"trial_{row.number}"  # unique names: the members are nested in one model
+        if inputs is None:
+            inputs = keras.Input(tuple(member.input_shape[1:]), name="image")
+        outputs.append(member(inputs))
+    assert inputs is not None
+    average = keras.layers.Average(name="ensemble_mean", dtype="float32")(outputs)
+    ensemble = keras.Model(inputs, average, name=f"ensemble_top{len(chosen)}")
+    out_dir = Path(out_dir)
+    scores = ensemble_scores(record, k)
+    with staged_export(out_dir) as staged:
+        ensemble.save(staged / MODEL_FILE)
+        card = model_card(record, chosen[0], ensemble)
+        card[SHA256_KEY] = file_sha256(staged / MODEL_FILE)
+        card["ensemble"] = {
+            "members": [{"trial": r.number, "validation_auc": r.value, "family": r.params.get("family"), "head": (r.params.get("head") or {}).get("kind")} for r in chosen],
+            "combination": "mean of the members' probabilities",
+            "scores": scores,
+        }
+        selection = selection_mean(record, k)
+        if selection is not None:
+            # The ensemble's own operating points: its mean scores, not its best member's.
+            card["operating_points"] = operating_points(*selection)
+            card["threshold"]["recommended"] = threshold = youden_threshold(*selection)
+            own = {"youden_threshold": threshold, "at_youden": threshold_metrics(*selection, threshold)}
+            card["predictive_values"] = predictive_values(Task.from_json(record.context.task), selection, own, card["operating_points"])
+        write_json(staged / CARD_FILE, card)
+        write_card_text(staged, card)
+        if scores:
+            write_json(staged / "ensemble_scores.json", scores)
+    predictions_file = out_dir / "ensemble_scores.json" if scores else None
+    keras.backend.clear_session()
+    return ExportResult(chosen[0].number, float(chosen[0].value or 0.0), out_dir / MODEL_FILE, out_dir / CARD_FILE, predictions_file)

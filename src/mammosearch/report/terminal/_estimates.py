@@ -1,0 +1,131 @@
+"""The terminal report's figures beside the leaderboard: estimates that survive selection, the
+test split of the top trials, baselines and subgroups, and the hyper-parameter importances."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from mammosearch.metrics import position
+from mammosearch.metrics.figures import scored_on
+from mammosearch.report.leaderboard import Report
+from mammosearch.words import plural
+
+
+def auc_ci(auc: float | None, ci: list[float] | None) -> str:
+    if auc is None:
+        return "-"
+    return f"{auc:.3f}" + (f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else "")
+
+
+def print_estimates(console: Console, report: Report) -> None:
+    """Which figure to quote for the selected model: BBC-CV under CV, its test AUC with a test split;
+    then the best trial's own figures, each with its own interval (optimistic: the maximum over the trials)."""
+    if report.best is not None and report.best_figures:
+        figures = "; ".join(f"{name} {escape(figure)}" for name, figure in report.best_figures)
+        console.print(f"best trial {report.best.number}: {figures} (the maximum over the trials: optimistic)")
+    if report.bbc is not None and report.best is not None:
+        bbc = report.bbc
+        console.print(
+            f"[bold]BBC-CV estimate[/] of the selected configuration: AUC {auc_ci(bbc['auc'], bbc['ci95'])} "
+            f"({plural(bbc['trials'], 'complete trial')}, {bbc['resamples']} patient resamples; trial {bbc['most_chosen_trial']} chosen in "
+            f"{bbc['most_chosen_share']:.0%}). The best mean fold AUC, {report.best.value:.3f}, is the maximum over the trials and optimistic."
+        )
+    if report.ensemble is not None:
+        for split, scores in report.ensemble["splits"].items():
+            members = ", ".join(str(m) for m in report.ensemble["members"])
+            console.print(
+                f"ensemble of trials {members} ({split.replace('_', '-')}): AUC {auc_ci(scores['ensemble']['auc'], scores['ensemble']['ci95'])} "
+                f"| best single: {auc_ci(scores['best_single']['auc'], scores['best_single']['ci95'])}"
+            )
+    if report.honest_test is not None:
+        test = report.honest_test
+        console.print(f"[bold]honest figure[/]: trial {test['trial']}'s test AUC {auc_ci(test['auc'], test['ci95'])} (the test split chose nothing)")
+
+
+def print_baselines(console: Console, report: Report) -> None:
+    """Did the search beat what needs no search? The trivial baseline and the linear probes, on the same folds."""
+    if not report.baselines or report.best is None:
+        return
+    best = report.best.val_metrics or {}
+    mine = best.get("auc")
+    table = Table(title=f"Baselines, evaluated like the trials ({report.baselines[0]['evaluated_on']})", header_style="bold")
+    # The best trial's AUC on the same evaluation (pooled out-of-fold under CV), against each interval.
+    for title in ("model", "AUC (95% CI)", f"best trial's {scored_on(best)} AUC vs this CI"):
+        table.add_column(title)
+    for baseline in report.baselines:
+        table.add_row(escape(baseline["name"]), auc_ci(baseline["auc"], baseline["ci95"]), position(mine, baseline.get("ci95")) or "-")
+    table.add_row(f"best trial {report.best.number} ({scored_on(best)})", auc_ci(mine, best.get("auc_ci95")), "")
+    if report.bbc is not None:
+        table.add_row("BBC-CV estimate (selection-corrected)", auc_ci(report.bbc["auc"], report.bbc["ci95"]), "")
+    console.print(table)
+
+
+def print_baseline_and_subgroups(console: Console, report: Report) -> None:
+    """The baselines and the shortcut check beside the best trial, and the best trial per subgroup."""
+    print_baselines(console, report)
+    if report.baseline_verdict is not None and report.best is not None:
+        console.print(f"best trial {report.best.number} against the trivial baseline: {escape(report.baseline_verdict)}")
+    if report.shortcut_check is not None and report.best is not None and not report.baselines:
+        # A study recorded before baselines were: only the data check's shortcut fit exists, and it is not the baseline.
+        val = (report.shortcut_check["scores"] or {}).get("val") or {}
+        console.print(
+            f"shortcut check (data check: untuned logistic regression on image statistics, fitted on the training split; "
+            f"not the study's baseline): validation split AUC {auc_ci(val.get('auc'), val.get('ci95'))}"
+        )
+    if not report.subgroups:
+        return
+    table = Table(title=f"Best trial {report.best.number if report.best else '-'} within subgroups", header_style="bold")
+    for title in ("split", "subgroup", "benign", "malignant", "AUC (95% CI)"):
+        table.add_column(title, justify="right" if title in ("benign", "malignant") else "left")
+    for row in report.subgroups:
+        table.add_row(row["split"], f"{row['kind']}: {escape(row['group'])}", str(row["benign"]), str(row["malignant"]), auc_ci(row["auc"], row["ci95"]))
+    console.print(table)
+
+
+def _rate(value: Any) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.3f}"
+
+
+def print_test_split(console: Console, report: Report) -> None:
+    """The top trials on the test split: AUC with its CI, and the threshold metrics at the validation-chosen threshold."""
+    board = report.leaderboard
+    if board.empty or "test_auc" not in board.columns or board["test_auc"].isna().all():
+        return
+    table = Table(title="Test split, top trials (threshold chosen on validation, Youden)", header_style="bold")
+    # Precision is left to leaderboard.csv and the HTML page: with it the table no longer fits 80 columns.
+    for title in ("trial", "test AUC (95% CI)", "thr", "sens", "spec", "acc", "F1", "flag"):
+        table.add_column(title, justify="left" if title == "flag" else "right")
+    for row in board.to_dict(orient="records"):
+        low, high = row.get("test_auc_ci_low"), row.get("test_auc_ci_high")
+        ci = None if low is None or (isinstance(low, float) and math.isnan(low)) else [low, high]
+        auc = row.get("test_auc")
+        table.add_row(
+            str(int(row["trial"])), auc_ci(None if auc is None or math.isnan(auc) else float(auc), ci), _rate(row.get("test_threshold")),
+            *(_rate(row.get(f"test_{name}_youden")) for name in ("recall", "specificity", "accuracy", "f1")),
+            "near" if row.get("test_near_collapsed") is True else "",
+        )
+    console.print(table)
+
+
+def print_importance(console: Console, report: Report) -> None:
+    """Hyper-parameter importances as a table, or the one line saying why there are none."""
+    importance = report.importance
+    if importance.skipped is not None:
+        console.print(f"[dim]hyper-parameter importance: skipped, {escape(importance.skipped)}[/]")
+        return
+    if not importance.values:
+        return
+    table = Table(title=f"Hyper-parameter importance ({plural(importance.trials, 'complete trial')}; {escape(importance.evaluator)})", header_style="bold")
+    table.add_column("parameter")
+    table.add_column("importance", justify="right")
+    table.add_column("", justify="left")
+    for name, value in importance.values.items():
+        table.add_row(escape(name), f"{value:.3f}", "#" * round(value * 20))
+    console.print(table)
+    if importance.caution:
+        console.print(f"[yellow]importance: {escape(importance.caution)}[/]")
