@@ -7,6 +7,7 @@
 Each side runs in a fresh folder with ``PYTHONPATH`` pointing at its own ``src`` (a commit is
 checked out with ``git worktree add --detach`` under /tmp), alternating base and head so a
 load that comes and goes hits both. Prints every pair, the median head/base ratio, and a
+median CPU-time ratio (steadier than wall time when other processes share the cores), and a
 per-stage breakdown of one more head run: start-up (imports), each set-up stage, each
 trial (the trial's wall time, its `fit` share and the rest: build, trace, scoring,
 saving). Other processes sharing the CPU move the absolute figures; the ratio of
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -151,14 +153,21 @@ def checkout(commit: str) -> Path:
 Trial = tuple[int, str, str, float, float]  # number, family, state, wall seconds, fit seconds
 
 
-def run_demo(tree: Path) -> tuple[float, list[Trial]]:
-    """The demo's wall time, process start to exit, and the trials it ran (read from its storage after)."""
+def run_demo(tree: Path) -> tuple[float, float, list[Trial]]:
+    """The demo's wall time (process start to exit), its CPU time, and the trials it ran (read from its storage after).
+
+    CPU time (user + system, all threads) moves far less than wall time when other
+    processes take the cores: on a shared machine it is the steadier of the two ratios.
+    """
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
     with tempfile.TemporaryDirectory() as folder:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", RUN, "run"], cwd=folder, env=env, check=True, stdout=subprocess.DEVNULL)
         wall = time.perf_counter() - started
-        return wall, _trial_times(Path(folder) / "results" / "mammosearch.db")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return wall, cpu, _trial_times(Path(folder) / "results" / "mammosearch.db")
 
 
 def _kinds(trials: list[Trial]) -> list[tuple[str, str]]:
@@ -222,7 +231,10 @@ def _trial_times(db: Path) -> list[Trial]:
     rows = []
     for trial in optuna.load_study(study_name=name, storage=storage).trials:
         attrs = trial.user_attrs
-        family = (attrs.get("params") or {}).get("family", "?")
+        params = attrs.get("params") or {}
+        params = json.loads(params) if isinstance(params, str) else params
+        # Fine-tuning trials cost more (a cut of their own, two phases): a kind of their own.
+        family = params.get("family", "?") + ("+ft" if params.get("fine_tune") else "")
         # The trial's wall time as the storage saw it (also for pruned trials, which record no trial_seconds).
         wall = (trial.datetime_complete - trial.datetime_start).total_seconds() if trial.datetime_complete and trial.datetime_start else 0.0
         rows.append((trial.number, family, trial.state.name.lower(), wall, float(attrs.get("fit_seconds") or 0)))
@@ -240,20 +252,23 @@ def main() -> None:
     print(f"cpu cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f} (other processes share the CPU)")
     if not args.stages_only:
         base = checkout(args.base)
-        ratios = []
+        ratios, cpu_ratios = [], []
         base_runs, head_runs = [], []
         for i in range(args.pairs):
             load = os.getloadavg()[0]
-            b, base_trials = run_demo(base)
-            h, head_trials = run_demo(head)
+            b, b_cpu, base_trials = run_demo(base)
+            h, h_cpu, head_trials = run_demo(head)
             ratios.append(h / b)
+            cpu_ratios.append(h_cpu / b_cpu)
             base_runs.append(base_trials)
             head_runs.append(head_trials)
             same = "the same trials" if _kinds(base_trials) == _kinds(head_trials) else "different trials (per-trial seeds: see the table below)"
             print(f"pair {i + 1}: base {args.base} {b:.1f} s, head {args.head or 'working tree'} {h:.1f} s, ratio {h / b:.2f} "
-                  f"(load {load:.2f} before, {os.getloadavg()[0]:.2f} after); {same}", flush=True)
+                  f"(load {load:.2f} before, {os.getloadavg()[0]:.2f} after); cpu time base {b_cpu:.1f} s, head {h_cpu:.1f} s, "
+                  f"ratio {h_cpu / b_cpu:.2f}; {same}", flush=True)
         print(f"median ratio head/base: {statistics.median(ratios):.2f} over {args.pairs} pairs "
               f"(each: {', '.join(f'{r:.2f}' for r in ratios)})")
+        print(f"median cpu-time ratio head/base: {statistics.median(cpu_ratios):.2f} (each: {', '.join(f'{r:.2f}' for r in cpu_ratios)})")
         compare_trials(base_runs, head_runs)
     stages(head)
     if not args.stages_only:
