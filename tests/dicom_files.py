@@ -45,6 +45,7 @@ def write_dicom(
     transfer_syntax: str = ExplicitVRLittleEndian,
     sop_class: str = DigitalMammographyXRayImageStorageForPresentation,
     frames: int = 1,
+    laterality: str | None = None,
 ) -> Path:
     """One mammogram-like DICOM image holding ``pixels`` as stored values.
 
@@ -68,6 +69,8 @@ def write_dicom(
     ds.PatientName = "Test^Phantom"
     if patient_id is not None:
         ds.PatientID = patient_id
+    if laterality is not None:
+        ds.ImageLaterality = laterality  # (0020,0062): which breast
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.ImageType = ["ORIGINAL", "PRIMARY"]
     ds.PresentationIntentType = "FOR PRESENTATION"

@@ -16,6 +16,7 @@ import optuna
 
 from mammosearch.metrics import evaluate_predictions
 from mammosearch.spec.outcome import TrialOutcome
+from mammosearch.spec.split_metrics import SplitMetrics
 from mammosearch.store import record
 
 XSS = "<script>alert(1)</script>"
@@ -70,7 +71,7 @@ def make_study(tmp_path: Path, *, name: str = NAME, test_split: bool = True, com
         model = tmp_path / f"model{number}{XSS}.keras"
         model.parent.mkdir(parents=True, exist_ok=True)
         model.write_bytes(b"not a model")
-        outcome = TrialOutcome(val_metrics=val, test_metrics=test, best_epoch=2, epochs_trained=3, model_path=str(model))
+        outcome = TrialOutcome(val_metrics=SplitMetrics.from_record(val), test_metrics=SplitMetrics.from_record(test), best_epoch=2, epochs_trained=3, model_path=str(model))
         attrs = record.to_user_attrs(outcome)
         lr, batch = 10 ** (-4 + number * 0.6), batch_sizes[number % len(batch_sizes)]
         attrs["params"] = {"family": "cnn", "learning_rate": lr, "batch_size": batch}

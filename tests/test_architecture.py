@@ -214,6 +214,7 @@ BACKEND_MODULES = {
     "mammosearch.models.backbones", "mammosearch.models.cached", "mammosearch.models.cnn", "mammosearch.models.cut",
     "mammosearch.models.freezing", "mammosearch.models.heads", "mammosearch.models.stem",
     "mammosearch.trial.pruning", "mammosearch.trial.tensorboard", "mammosearch.trial.training", "mammosearch.trial.views",
+    "mammosearch.trial.budget_stop", "mammosearch.trial.epoch_progress",  # Keras callbacks, as pruning
 }
 
 

@@ -57,3 +57,19 @@ class TrialFailed(Exception):
     Not a :class:`MammosearchError` (as KerasTuner's ``FailedTrialError`` is not a
     ``FatalError``): the study records the trial as FAIL with this message and continues.
     """
+
+
+class BudgetSpent(TrialFailed):
+    """The command's time budget (``--timeout``) would be overrun by this trial's next epoch.
+
+    Raised at an epoch boundary. The trial is recorded as FAIL with ``stopped_by_budget``
+    (not ranked, not counted towards ``n_trials``) and queued again with the same
+    parameters, so that the next run of the same command trains it in full.
+    """
+
+    def __init__(self, epochs_trained: int, total_epochs: int, where: str = "") -> None:
+        super().__init__(
+            f"stopped by the time budget (--timeout) after epoch {epochs_trained} of {total_epochs}{where}; "
+            "run the same command to train it in full"
+        )
+        self.epochs_trained = epochs_trained

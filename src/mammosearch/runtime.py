@@ -8,6 +8,7 @@ TensorFlow is the backend, so the rest of the code runs on JAX or PyTorch via
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 PRECISIONS = ("float32", "mixed")
@@ -121,6 +122,33 @@ def configure(precision: str = "float32", threads: int | None = None) -> str:
         keras.mixed_precision.set_global_policy("float32")
     device = f"{gpus} GPU(s)" if gpus else f"CPU ({os.cpu_count()} cores)"
     return f"keras {keras.__version__} on {backend}, {device}, precision {keras.mixed_precision.global_policy().name}"
+
+
+def free_accelerator_bytes() -> int | None:
+    """Free memory of the first GPU as the backend sees it (None: training runs on the CPU, or the backend cannot say)."""
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            gpus = [d for d in jax.devices() if d.platform == "gpu"]
+            stats = gpus[0].memory_stats() if gpus else None
+            return None if not stats else int(stats["bytes_limit"] - stats["bytes_in_use"])
+        if backend == "torch":
+            import torch
+
+            return int(torch.cuda.mem_get_info()[0]) if torch.cuda.is_available() else None
+        import tensorflow as tf
+
+        if not tf.config.list_physical_devices("GPU"):
+            return None
+        # TensorFlow reports what it uses, not what is free: the driver says that.
+        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits", "--id=0"], capture_output=True, text=True, check=True)
+        return int(float(out.stdout.strip().splitlines()[0]) * 2**20)
+    except (OSError, ValueError, KeyError, IndexError, RuntimeError, subprocess.CalledProcessError):
+        return None
 
 
 def freeze_long_lived_objects() -> None:

@@ -10,6 +10,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from mammosearch.cli import app
+from mammosearch.spec.rates import RATES, Confusion
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow
@@ -59,6 +60,13 @@ def test_evaluate_on_a_second_synthetic_set_writes_metrics_and_plots(cam_model, 
     assert ci[0] <= main["at_youden"]["sensitivity"] <= ci[1]
     assert 0.0 <= main["brier"] <= 1.0 and sum(b["n"] for b in metrics["calibration"]["bins"]) == 120
     assert "AUC" in result.output and "specificity" in result.output
+    # Every rate of the table (spec/rates.py), at the model's threshold and at each operating point, with its interval.
+    text = " ".join(result.output.split())
+    for rate in RATES:
+        assert rate.label in text, rate.label
+        for at in (main["at_youden"], *metrics["operating_points"].values()):
+            assert rate.read(at) is not None and at[rate.key] == rate.of(Confusion.from_matrix(at["confusion_matrix"])), rate.key
+        assert rate.key in main["at_threshold_ci95"] and all(rate.key in p["ci95"] for p in metrics["operating_points"].values())
 
 
 def test_evaluate_refuses_data_that_shares_patients_with_training_and_lists_them(cam_model, tmp_path):

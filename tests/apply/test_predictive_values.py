@@ -9,6 +9,7 @@ from mammosearch.apply.card import model_card_markdown
 from mammosearch.apply.card import predictive_values as card_values
 from mammosearch.data.task import Task
 from mammosearch.metrics.predictive import SCREENING_PREVALENCES, predictive_values
+from mammosearch.spec.split_metrics import SplitMetrics
 
 
 def _counted(sensitivity: float, specificity: float, prevalence: float, n: int = 1_000_000) -> tuple[float, float]:
@@ -38,7 +39,7 @@ def test_known_figures_and_edges():
 def test_the_card_states_the_studys_prevalence_and_a_screening_one_only_for_a_screening_task():
     labels = np.array([0] * 60 + [1] * 40)
     selection = (labels, np.linspace(0, 1, 100))
-    val = {"youden_threshold": 0.4, "at_youden": {"sensitivity": 0.8, "specificity": 0.7}}
+    val = SplitMetrics.from_record({"youden_threshold": 0.4, "at_youden": {"sensitivity": 0.8, "specificity": 0.7}})
     points = {"sensitivity_0.90": {"threshold": 0.3, "sensitivity": 0.9, "specificity": 0.5}}
     whole = card_values(Task("benign_vs_malignant", "benign", "malignant", "whole mammogram"), selection, val, points)
     assert [p["prevalence"] for p in whole["prevalences"]] == [0.4, *SCREENING_PREVALENCES]

@@ -64,7 +64,7 @@ def test_report_under_cross_validation_gives_the_bbc_estimate_and_the_honest_tes
     # Each figure beside its own interval: the mean fold AUC with its folds' spread, the
     # pooled out-of-fold AUC with the bootstrap interval the trial stored for it.
     best = next(row for row in payload["leaderboard"] if row["trial"] == payload["best_trial"])
-    stored = load_study(storage, "cv").ranked()[0].val_metrics or {}
+    stored = load_study(storage, "cv").ranked()[0].val_metrics.to_record()
     assert best["val_auc"] == pytest.approx(np.mean(stored["fold_aucs"])) and best["val_auc_ci_low"] is None
     assert best["pooled_oof_auc"] == stored["auc"] and [best["pooled_oof_auc_ci_low"], best["pooled_oof_auc_ci_high"]] == stored["auc_ci95"]
     low, high = stored["auc_ci95"]

@@ -23,6 +23,7 @@ from mammosearch.report.html import render_html
 from mammosearch.report.leaderboard import build_report
 from mammosearch.report.terminal import print_report
 from mammosearch.spec.outcome import TrialOutcome
+from mammosearch.spec.split_metrics import SplitMetrics
 from mammosearch.store import record
 from mammosearch.store.results import load_study
 
@@ -57,7 +58,7 @@ def cv_study(tmp_path):
     for number, (folds, shift) in enumerate([(FOLDS, -0.2), ([0.55, 0.6, 0.58], 0.2)]):
         val = _pooled_metrics(number, shift)
         val.update(fold_aucs=folds, mean_fold_auc=float(np.mean(folds)), pooled="out-of-fold predictions of all folds")
-        attrs = record.to_user_attrs(TrialOutcome(val_metrics=val, best_epoch=1, epochs_trained=1, step_unit="fold"))
+        attrs = record.to_user_attrs(TrialOutcome(val_metrics=SplitMetrics.from_record(val), best_epoch=1, epochs_trained=1, step_unit="fold"))
         attrs["params"] = {"family": "cnn", "learning_rate": 1e-3 * (number + 1)}
         study.add_trial(optuna.trial.create_trial(
             value=float(np.mean(folds)), params={"learning_rate": 1e-3 * (number + 1)}, distributions={"learning_rate": LR}, user_attrs=attrs,
@@ -67,9 +68,10 @@ def cv_study(tmp_path):
 
 def _pooled(storage: str) -> tuple[float, str]:
     """The best trial's pooled out-of-fold AUC and its stored interval as the report writes it."""
-    metrics = load_study(storage, "cv").ranked()[0].val_metrics or {}
-    low, high = metrics["auc_ci95"]
-    return float(metrics["auc"]), f"{low:.3f}-{high:.3f}"
+    metrics = load_study(storage, "cv").ranked()[0].val_metrics
+    assert metrics is not None and metrics.auc is not None and metrics.auc_ci95 is not None
+    low, high = metrics.auc_ci95
+    return metrics.auc, f"{low:.3f}-{high:.3f}"
 
 
 def test_the_csv_and_json_keep_each_auc_with_its_own_interval(cv_study, tmp_path):
@@ -119,7 +121,7 @@ def test_the_html_names_each_figure_and_never_calls_pooled_results_validation(cv
 
 
 def test_a_single_split_keeps_calling_its_figure_the_validation_auc():
-    metrics = {"auc": 0.7, "auc_ci95": [0.6, 0.8]}
+    metrics = SplitMetrics(auc=0.7, auc_ci95=(0.6, 0.8))
     assert selection_figures(metrics, 0.7) == [("validation AUC (the objective)", "0.700 (95% CI 0.600-0.800)")]
 
 
@@ -129,10 +131,10 @@ def test_the_best_trial_is_placed_above_within_or_below_the_baselines_interval()
     assert position(None, [0.5, 0.7]) is None and position(0.6, None) is None
     with pytest.raises(ValueError, match="low <= high"):
         position(0.6, [0.7, 0.5])
-    within = baseline_verdict({"auc": 0.6, "auc_ci95": [0.5, 0.7]}, {"name": "trivial baseline (x)", "auc": 0.58, "ci95": [0.48, 0.68]})
+    within = baseline_verdict(SplitMetrics(auc=0.6, auc_ci95=(0.5, 0.7)), {"name": "trivial baseline (x)", "auc": 0.58, "ci95": [0.48, 0.68]})
     assert within == ("validation AUC 0.600 (95% CI 0.500-0.700) is within the baseline's 95% CI: not shown to beat it "
                       "(trivial baseline (x): 0.580 (95% CI 0.480-0.680))")
-    assert baseline_verdict({"auc": 0.6}, None) is None
+    assert baseline_verdict(SplitMetrics(auc=0.6), None) is None
 
 
 def test_the_model_card_says_the_photometry_the_study_asked_for_and_decode_once(cv_study, tmp_path):

@@ -114,7 +114,7 @@ def test_the_page_holds_the_leaderboard_families_card_fingerprint_estimates_and_
     best = ranked[0]
     for text in (
         "Per family", "Test split, top trials", "Hyper-parameter importance", "Best trial (model card facts)", "Data fingerprint",
-        f"{best.val_metrics['youden_threshold']:.3f} (Youden&#x27;s J on the validation split",  # the recommended threshold
+        f"{best.val_metrics.youden_threshold:.3f} (Youden&#x27;s J on the validation split",  # the recommended threshold
         "trivial baseline (intensity histogram)", "linear probe (vgg16, block5_pool)",  # the baselines
         f"honest figure: trial {best.number}&#x27;s test AUC", "batch_size", "learning_rate",
         "fingerprint warning", "1 pair(s) within pHash distance 12",

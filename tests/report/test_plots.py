@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mammosearch.metrics import evaluate_predictions
+from mammosearch.metrics import score_split
 from mammosearch.report.plots import (
     RocCurve,
     plot_confusion_matrix,
@@ -30,11 +30,11 @@ def _assert_png(path: Path, min_side: int = 200, max_side: int = 2000) -> None:
 def test_roc_curves(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 100)
-    good = evaluate_predictions(y, y * 0.5 + rng.random(100) * 0.7)
+    good = score_split(y, y * 0.5 + rng.random(100) * 0.7)
     curves = [
         RocCurve.from_evaluation("val $A$", good),
         RocCurve(label="_test", fpr=[0.0, 0.5, 1.0], tpr=[0.0, 0.7, 1.0], auc=0.6),
-        RocCurve.from_evaluation("single class", evaluate_predictions([1, 1], [0.2, 0.9])),
+        RocCurve.from_evaluation("single class", score_split([1, 1], [0.2, 0.9])),
     ]
     out = plot_roc_curves(curves, tmp_path / "nested" / "dir" / "roc.png", NASTY_TITLE)
     assert out == tmp_path / "nested" / "dir" / "roc.png"

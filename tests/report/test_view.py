@@ -15,7 +15,7 @@ from mammosearch.cli import app
 from mammosearch.report.importance import param_importances
 from mammosearch.report.leaderboard import build_report
 from mammosearch.report.terminal import print_report
-from mammosearch.report.trials_frame import NEAR_COLLAPSE, near_collapsed
+from mammosearch.spec.split_metrics import NEAR_COLLAPSE, SplitMetrics, near_collapsed
 from mammosearch.store import record
 from mammosearch.store.results import load_study
 from report_studies import NAME, make_study, split_metrics
@@ -42,7 +42,7 @@ def test_the_top_trials_show_their_test_auc_with_its_interval_and_the_test_thres
     assert f"{best['test_auc']:.3f} ({best['test_auc_ci_low']:.3f}-{best['test_auc_ci_high']:.3f})" in table
     assert f"{best['test_threshold']:.3f}" in table and f"{best['test_recall_youden']:.3f}" in table
     row = built.leaderboard.iloc[0]
-    assert row["test_threshold"] == load_study(storage, NAME).ranked()[0].val_metrics["youden_threshold"]
+    assert row["test_threshold"] == load_study(storage, NAME).ranked()[0].val_metrics.youden_threshold
 
 
 def test_no_test_split_means_no_test_table_and_no_test_plots(tmp_path):
@@ -66,12 +66,12 @@ def test_the_test_split_gets_its_own_roc_and_confusion_matrix(tmp_path):
 
 def test_near_collapse_is_a_rate_below_the_limit_at_the_youden_threshold():
     healthy = split_metrics(2.5, seed=0)
-    assert near_collapsed(healthy) is False and near_collapsed(None) is None
+    assert near_collapsed(SplitMetrics.from_record(healthy)) is False and near_collapsed(None) is None
     for rate in ("recall", "specificity"):
         almost = {**healthy, "at_youden": {**healthy["at_youden"], rate: NEAR_COLLAPSE - 0.01}}
-        assert near_collapsed(almost) is True, rate
+        assert near_collapsed(SplitMetrics.from_record(almost)) is True, rate
         at_limit = {**healthy, "at_youden": {**healthy["at_youden"], rate: NEAR_COLLAPSE}}
-        assert near_collapsed(at_limit) is False, rate
+        assert near_collapsed(SplitMetrics.from_record(at_limit)) is False, rate
 
 
 def test_a_near_collapsed_trial_is_marked_in_the_table_and_warned_about(tmp_path):
@@ -169,12 +169,12 @@ def test_a_real_run_stopped_by_timeout_is_recorded_and_a_finished_budget_clears_
     space = write_space(TINY_SPACE.replace("n_trials: 3", "n_trials: 2"))
     results = tmp_path / "r"
     runner = CliRunner()
-    # 1 s cannot hold 40 trials: Optuna stops after the trial running when the second passes.
+    # 1 s cannot hold 40 trials (nor, on a busy machine, more than the set-up: the budget is the whole command's).
     assert runner.invoke(app, ["run", "--space", str(space), "--results-dir", str(results), "--n-trials", "40", "--timeout", "1",
                                  "--trials-per-process", "0"]).exit_code == 0
     storage = f"sqlite:///{results / 'mammosearch.db'}"
     end = record.run_end_of(optuna.load_study(study_name="tiny", storage=storage).user_attrs)
-    assert end is not None and end.timed_out and end.timeout_seconds == 1.0 and 1 <= (end.finished_trials or 0) < 40
+    assert end is not None and end.timed_out and end.timeout_seconds == 1.0 and (end.finished_trials or 0) < 40
     assert "stopped by its time limit" in " ".join(runner.invoke(app, ["report", "--results-dir", str(results)]).output.split())
     # The same study run to a budget it reaches: the report no longer says so.
     assert runner.invoke(app, ["run", "--space", str(space), "--results-dir", str(results), "--n-trials", str((end.finished_trials or 0) + 1)]).exit_code == 0

@@ -31,7 +31,7 @@ def test_kerastuner_trials_land_in_the_optuna_storage_and_report_reads_them(tmp_
     record = load_study(options.storage_url, summary.study_name)
     assert [r.state for r in record.rows] == ["complete", "complete"]
     for row in record.rows:
-        assert row.value == pytest.approx(row.val_metrics["auc"]) and row.params["family"] == "cnn"
+        assert row.value == pytest.approx(row.val_metrics.auc) and row.params["family"] == "cnn"
     study = optuna.load_study(study_name=summary.study_name, storage=options.storage_url)
     assert all(t.user_attrs["engine"] == f"kerastuner/{algorithm}" for t in study.trials)
     assert {"cnn_filters", "learning_rate"} <= set(study.trials[0].params)  # real Optuna params

@@ -14,6 +14,7 @@ from mammosearch.errors import DataError, StorageError
 from mammosearch.search.options import RunOptions
 from mammosearch.search.run import run_study
 from mammosearch.search.samplers import make_pruner, max_epochs
+from mammosearch.spec.rates import RATES
 from mammosearch.store.results import load_study
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -27,13 +28,16 @@ def test_a_study_records_every_metric_with_each_trial(tiny_study):
     assert [r.state for r in record.rows] == ["complete"] * 3
     for row in record.rows:
         v = row.val_metrics
-        assert row.value == pytest.approx(v["auc"])  # the objective is the reported val AUC
-        for key in ("accuracy", "precision", "recall", "specificity", "f1", "confusion_matrix"):
-            assert key in v["at_0.5"] and key in v["at_youden"]
-        assert sum(map(sum, v["at_0.5"]["confusion_matrix"])) == v["n"]
-        assert v["roc"]["fpr"][0] == 0.0 and v["roc"]["tpr"][-1] == 1.0
-        low, high = v["auc_ci95"]
-        assert low <= v["auc"] <= high
+        assert v is not None and v.at_05 is not None and v.at_youden is not None and v.roc is not None and v.auc is not None
+        assert row.value == pytest.approx(v.auc)  # the objective is the reported val AUC
+        for rate in RATES:
+            assert v.at_05[rate] is not None and v.at_youden[rate] is not None, rate.key
+        assert v.at_05.confusion is not None and v.at_youden.confusion is not None
+        assert v.at_05.confusion.total == v.n
+        assert v.roc.fpr[0] == 0.0 and v.roc.tpr[-1] == 1.0
+        assert v.auc_ci95 is not None
+        low, high = v.auc_ci95
+        assert low <= v.auc <= high
         assert 1 <= row.best_epoch <= row.epochs_trained == 2
         assert set(row.intermediate) == {0, 1}
         # Each epoch's val_auc is the exact AUC of that epoch's predictions, and the best
@@ -41,8 +45,9 @@ def test_a_study_records_every_metric_with_each_trial(tiny_study):
         assert row.intermediate[row.best_epoch - 1] == pytest.approx(row.value, abs=1e-9)
         assert max(row.intermediate.values()) == pytest.approx(row.value, abs=1e-9)
         # The test split is evaluated with the validation threshold, never used to select.
-        assert row.test_metrics["youden_threshold"] == v["youden_threshold"]
-        assert row.test_metrics["threshold_source"] == "given"
+        assert row.test_metrics is not None
+        assert row.test_metrics.youden_threshold == v.youden_threshold
+        assert row.test_metrics.threshold_source == "given"
         assert row.params["family"] == "cnn" and row.params["head"] is None
 
 
@@ -140,7 +145,7 @@ def test_cross_validation_objective_is_the_mean_of_the_fold_aucs(tmp_path):
     run_study(parse_space(CV_SPACE), options)
     record = load_study(options.storage_url, "tiny_cv")
     for row in record.rows:
-        folds = row.val_metrics["fold_aucs"]
+        folds = row.val_metrics.fold_aucs
         assert len(folds) == 3
         assert row.value == pytest.approx(sum(folds) / 3)
         # One pruner step per fold, carrying the running mean.
@@ -149,5 +154,5 @@ def test_cross_validation_objective_is_the_mean_of_the_fold_aucs(tmp_path):
     saved = json.loads((best.model_path.parent / "predictions.json").read_text())
     oof = saved["out_of_fold"]
     # Out-of-fold predictions cover every non-test image exactly once; test is never in them.
-    assert len(oof["indices"]) == len(set(oof["indices"])) == best.val_metrics["n"]
+    assert len(oof["indices"]) == len(set(oof["indices"])) == best.val_metrics.n
     assert not set(oof["indices"]) & set(saved["test"]["indices"])

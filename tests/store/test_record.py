@@ -7,6 +7,7 @@ import pytest
 
 from mammosearch.spec.outcome import CACHED, FOLD, TrialOutcome
 from mammosearch.spec.params import AugmentationParams, Categorical, CnnParams, Fixed, FloatRange, IntRange, TrialParams
+from mammosearch.spec.split_metrics import SplitMetrics
 from mammosearch.store import record
 from mammosearch.store.kept_models import top_k
 
@@ -22,7 +23,7 @@ def test_an_outcome_survives_a_real_storage_round_trip(tmp_path):
     outcome = TrialOutcome(
         params=PARAMS, step_unit=FOLD, training_path=CACHED, activation_cut="block5_pool", best_epoch=2, epochs_trained=2,
         history=[{"epoch": 1, "val_auc": 0.5}, {"epoch": 2, "val_auc": 0.75}],
-        val_metrics={"auc": np.float64(0.75), "fold_aucs": [0.7, 0.8], "youden_threshold": 0.4},
+        val_metrics=SplitMetrics(auc=np.float64(0.75), fold_aucs=(0.7, 0.8), youden_threshold=0.4),
         fit_seconds=1.5, trial_seconds=2.0, model_path="/x/model.keras",
     )
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'r.db'}", study_name="r", direction="maximize")

@@ -139,7 +139,7 @@ def test_activations_computed_a_chunk_at_a_time_equal_one_pass_over_the_whole_se
     from mammosearch.trial import activations
 
     monkeypatch.setattr(activations, "BATCH", 4)
-    monkeypatch.setattr(activations, "CHUNK", 8)  # several chunks, the last one short
+    monkeypatch.setattr(activations, "CHUNK_BATCHES", 2)  # chunks of 8 images: several, the last one short
     inputs = keras.Input((12, 12, 1))
     extractor = keras.Model(inputs, keras.layers.Conv2D(3, 3, name="conv")(keras.layers.Rescaling(1 / 255)(inputs)))
     images = np.random.default_rng(0).integers(0, 256, (21, 12, 12, 1), dtype=np.uint8)

@@ -8,21 +8,24 @@ from pathlib import Path
 from typing import Any
 
 from mammosearch.apply.export import SHA256_KEY, file_sha256
+from mammosearch.data.decode import Framing
 from mammosearch.data.task import Task
 from mammosearch.errors import ApplyError
 from mammosearch.metrics.operating import point_name
+from mammosearch.spec.size import ImageSize
 
 
 @dataclass
 class ModelBundle:
-    model: Any  # a keras.Model taking raw 0..255 pixels (size, size, C) and returning (None, 1)
+    model: Any  # a keras.Model taking raw 0..255 pixels (height, width, C) and returning (None, 1)
     card: dict[str, Any]
     origin: str  # for messages: "exported/" or "trial 3 of study demo"
     stored_predictions: dict[str, Any] = field(default_factory=dict)  # predictions.json of the trial
 
     @property
-    def input_size(self) -> int:
-        return int(self.model.input_shape[1])
+    def input_size(self) -> int | str:
+        """The model's input size as a trial stores it: a square's side (as before), or ``"HxW"``."""
+        return ImageSize(int(self.model.input_shape[1]), int(self.model.input_shape[2])).param()
 
     @property
     def channels(self) -> int:
@@ -37,8 +40,14 @@ class ModelBundle:
         return str((self.card.get("input") or {}).get("photometry") or "auto")
 
     @property
-    def data_image_size(self) -> int:
-        return int((self.card.get("input") or {}).get("data_image_size") or self.input_size)
+    def data_image_size(self) -> int | str:
+        """``data.image_size`` as training loaded the files (a card's record; a card without it: the model's input size)."""
+        return ImageSize.of((self.card.get("input") or {}).get("data_image_size") or self.input_size).param()
+
+    @property
+    def framing(self) -> Framing:
+        """Crop and orientation as training applied them (none for a card that predates them, as then)."""
+        return Framing.from_json((self.card.get("input") or {}).get("framing"))
 
     @property
     def batch_size(self) -> int:

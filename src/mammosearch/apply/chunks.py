@@ -28,7 +28,7 @@ def prepared_chunks(bundle: ModelBundle, items: list[InputItem], size: int) -> I
         failed: list[tuple[int, InputItem, str]] = []
         for index, item in enumerate(items[start : start + size], start=start):
             try:
-                ready.append((index, item, prepare_file(item.path, bundle.channels, bundle.data_image_size, bundle.input_size, bundle.photometry)))
+                ready.append((index, item, prepare_file(item.path, bundle.channels, bundle.data_image_size, bundle.input_size, bundle.photometry, bundle.framing)))
             except DataError as exc:
                 failed.append((index, item, str(exc)))
         yield Chunk(ready, failed, min(size, len(items) - start))

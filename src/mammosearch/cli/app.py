@@ -104,8 +104,13 @@ def friendly_errors(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from mammosearch.progress import reporting
+        from mammosearch.report.stage_display import StageDisplay
+
         try:
-            return command(*args, **kwargs)
+            # Long stages (decoding, activations) as a bar at a terminal; `run` installs its own display inside.
+            with reporting(StageDisplay.terminal_only(err_console)):
+                return command(*args, **kwargs)
         except MammosearchError as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None

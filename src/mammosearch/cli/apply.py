@@ -24,6 +24,7 @@ from mammosearch.cli.app import (
 )
 from mammosearch.data.file_names import shown
 from mammosearch.errors import ApplyError
+from mammosearch.spec.rates import RATES
 
 if TYPE_CHECKING:
     from mammosearch.apply.bundle import ModelBundle
@@ -173,16 +174,17 @@ def evaluate(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for metrics.json, predictions.csv, subgroups.csv and the PNGs; default: <results-dir>/evaluate/<model>.")] = None,
 ) -> None:
     """External validation: every metric with patient-bootstrap CIs, operating points, calibration, subgroups."""
-    from mammosearch.apply.evaluate import evaluate_model, evaluation_space, refuse_shared_patients, write_evaluation
+    from mammosearch.apply.evaluate import evaluate_model, evaluation_space, refuse_other_framing, refuse_shared_patients, write_evaluation
     from mammosearch.data.checks import per_image_of
     from mammosearch.data.loading import load_image_set
 
     if split not in ("all", "train", "val", "test"):
         raise ApplyError(f"--split {split!r}: use all, train, val or test")
     bundle, rest = load_bundle(paths or [], study, trial, storage, results_dir)
-    loaded = evaluation_space(space, data or [], overrides or [], bundle.data_image_size)
+    loaded = evaluation_space(space, data or [], overrides or [], bundle.data_image_size, bundle.framing)
     if rest:
         raise ApplyError(f"unexpected argument(s) {' '.join(str(p) for p in rest)}: evaluate takes one MODEL; name the data with --space or --data")
+    refuse_other_framing(bundle, loaded)
     images = load_image_set(loaded.data, loaded.split, cache_dir=results_dir / "cache", checks=loaded.checks)
     if split != "all":
         if not images.has_split(split):
@@ -206,6 +208,8 @@ def _slug(text: str) -> str:
 def _print_evaluation(metrics: dict[str, Any]) -> None:
     from rich.table import Table
 
+    from mammosearch.report.terminal import fitting_columns, rates_to_drop
+
     main = metrics["metrics"]
 
     def ci(values: list[float] | None) -> str:
@@ -213,13 +217,21 @@ def _print_evaluation(metrics: dict[str, Any]) -> None:
 
     console.print(f"[bold]{escape(metrics['model'])}[/] on {escape(metrics['data'])}: {main['n']} images, {metrics['patients']} patients")
     console.print(f"AUC {main['auc']:.3f}{ci(main['auc_ci95'])}, average precision {main['average_precision']:.3f}, Brier {main['brier']:.3f}")
-    table = Table("operating point", "threshold", "sensitivity (95% CI)", "specificity (95% CI)", "F1")
-    rows = [("model threshold", main["at_youden"], main["at_threshold_ci95"])]
-    rows += [(name, at, at["ci95"]) for name, at in metrics["operating_points"].items()]
-    for name, at, cis in rows:
-        table.add_row(name, f"{at['threshold']:.4f}", f"{at['sensitivity']:.3f}{ci(cis['sensitivity'])}",
-                      f"{at['specificity']:.3f}{ci(cis['specificity'])}", f"{at['f1']:.3f}")
+    # Every rate of the table (spec/rates.py) with its patient-bootstrap interval; on a narrow
+    # terminal the rates that are not brief are left to metrics.json, which holds them all.
+    titles = ["operating point", "threshold", *(f"{rate.label}\n(95% CI)" for rate in RATES)]
+    points = [("model threshold", main["at_youden"], main["at_threshold_ci95"])]
+    points += [(name, at, at["ci95"]) for name, at in metrics["operating_points"].items()]
+    rows = [[name, f"{at['threshold']:.4f}", *(rate.format(rate.read(at)) + ci(cis.get(rate.key)).replace(" (", "\n(") for rate in RATES)]
+            for name, at, cis in points]
+    others, _ = rates_to_drop()
+    shown, hidden = fitting_columns(console.width, titles, rows, [f"{rate.label}\n(95% CI)" for rate in reversed(others)])
+    table = Table(*(titles[i] for i in shown))
+    for cells in rows:
+        table.add_row(*(cells[i] for i in shown))
     console.print(table)
+    if hidden:
+        console.print(f"[dim]{', '.join(t.split(chr(10))[0] for t in hidden)} hidden at this terminal width; metrics.json has every rate[/]")
     for row in metrics["subgroups"]:
         auc = "n/a (one class)" if row["auc"] is None else f"{row['auc']:.3f}{ci(row.get('ci95'))}"
         console.print(f"subgroup {escape(row['kind'])} = {escape(str(row['group']))}: AUC {auc}")

@@ -34,7 +34,7 @@ def run(
     storage: StorageOption = None,
     study: StudyOption = None,
     n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Override study.n_trials (finished trials count towards it).")] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Override study.timeout, in seconds: no trial starts after it; the trial in progress then finishes, so a run can last up to one trial longer.")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Override study.timeout, in seconds: the budget of the whole command, set-up included. A trial that would overrun it stops at an epoch boundary and the next run trains it in full.")] = None,
     results_dir: ResultsOption = Path("results"),
     tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Write per-trial TensorBoard logs with hyper-parameters under results/<study>/tb/.")] = False,
     precision: Annotated[Precision, typer.Option("--precision", help="mixed: float16 (GPU) / bfloat16 (CPU) compute, float32 output.")] = Precision.float32,
@@ -47,11 +47,17 @@ def run(
     extend_space: Annotated[bool, typer.Option("--extend-space", help="Resume a study whose search space has changed: its new trials use the new space, and the change is recorded in the study.")] = False,
 ) -> None:
     """Run (or resume) a search: sample trials, train, prune, record every metric."""
+    import time
+
+    started = time.time()  # --timeout counts from here: the whole command is the budget
     import optuna
 
     from mammosearch.config.reader import load_space
     from mammosearch.config.schema import with_overrides
+    from mammosearch.deadline import deadline_after
+    from mammosearch.progress import reporting
     from mammosearch.report.progress import RichStudyListener
+    from mammosearch.report.time_summary import time_summary
     from mammosearch.search.options import RunOptions
     from mammosearch.search.run import run_study
     from mammosearch.search.samplers import describe_pruner
@@ -66,12 +72,14 @@ def run(
         tensorboard=tensorboard, precision=precision.value, heartbeat=heartbeat or None,
         trials_per_process=trials_per_process or None, engine=engine.value, algorithm=algorithm.value, workers=workers,
         extend_space=extend_space,  # workers get these options from run_workers, which sets the study up for them
+        deadline=deadline_after(loaded.study.timeout, started),
     )
-    with RichStudyListener(console) as listener:
+    with RichStudyListener(console) as listener, reporting(listener) as timeline:
         summary = run_study(loaded, options, listener)
     # Each of the best trial's AUCs with its own name and interval (under CV the mean fold AUC
     # and the pooled out-of-fold AUC differ), then whether it beat the study's trivial baseline.
-    figures = "; ".join(f"{name} {figure}" for name, figure in summary.best_figures) or f"{summary.best_value:.4f}"
+    figures = "; ".join(f"{name} {figure}" for name, figure in summary.best_figures) or f"{summary.best_value or 0:.4f}"
+    # A run can end with no complete trial (all failed, or stopped by the time budget).
     best = "none yet" if summary.best_number is None else f"trial {summary.best_number}, {figures}"
     console.print(
         f"[bold]study[/] {escape(summary.study_name)} in {escape(summary.storage_url)}: "
@@ -81,6 +89,10 @@ def run(
         console.print(f"against the trivial baseline: {escape(summary.baseline_verdict)}")
     if engine == Engine.optuna:
         console.print(f"pruner: {escape(describe_pruner(loaded))}")  # which trials a trial was compared with
+    if summary.stopped_by_budget:
+        console.print(f"[yellow]{plural(summary.stopped_by_budget, 'trial')} stopped by the time budget[/] at an epoch boundary "
+                      "(not ranked); run the same command to train it in full")
+    console.print(escape(time_summary(timeline.stages(), time.time() - started, loaded.study.timeout)), soft_wrap=True)
     for note in summary.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
     print_next(next_hint("report", study=summary.study_name, storage=storage_url, results_dir=results_dir))

@@ -29,7 +29,7 @@ from mammosearch.config.schema import (
     StudySpec,
     TrainingSpace,
 )
-from mammosearch.config.tunable import bool_param, float_param, int_param, str_param
+from mammosearch.config.tunable import bool_param, float_param, int_param, size_param, str_param
 from mammosearch.config.yaml_load import YamlBombError, load_yaml
 from mammosearch.data.base import DataSpec
 from mammosearch.data.checks import KEYS as CHECK_KEYS
@@ -41,6 +41,7 @@ from mammosearch.models.registry import HEADS, family_names, transfer_families
 from mammosearch.models.registry import family as family_entry
 from mammosearch.spec.fields import Fields, show
 from mammosearch.spec.params import ParamSpec
+from mammosearch.spec.size import size_options, smallest_size
 
 
 def load_space(path: Path | None, overrides: Sequence[str] = ()) -> Space:
@@ -212,12 +213,15 @@ class _Sections:
         d = ModelSpace()
         families = f.choices(raw.get("families", list(d.families)), "model.families", family_names())
         heads = f.choices(raw.get("heads", list(d.heads)), "model.heads", HEADS)
-        input_size = int_param(f, raw.get("input_size", 32), "model.input_size", 16, 1024)
-        too_small = [family_entry(name) for name in families if input_size.smallest() < family_entry(name).min_input_size]
+        input_size = size_param(f, raw.get("input_size", 32), "model.input_size", 16, 1024)
+        sizes = size_options(input_size) or (smallest_size(input_size),)  # a range of squares: its lowest
+        narrowest = min(sizes, key=lambda size: size.shortest_side)
+        too_small = [family_entry(name) for name in families if narrowest.shortest_side < family_entry(name).min_input_size]
         if too_small:
             needs = max(entry.min_input_size for entry in too_small)
             names = " and ".join(entry.application or entry.name for entry in too_small)
-            raise f.fail("model.input_size", f"{names} need{'s' if len(too_small) == 1 else ''} inputs of at least {needs} px, got {int(input_size.smallest())}")
+            got = f"px, got {narrowest.height}" if narrowest.is_square else f"px on each side, got {narrowest} (height x width)"
+            raise f.fail("model.input_size", f"{names} need{'s' if len(too_small) == 1 else ''} inputs of at least {needs} {got}")
         cnn_raw = f.mapping(raw.get("cnn"), "model.cnn", ("filters", "kernel_size", "dense_units", "dropout"))
         c = CnnSpace()
         cnn = CnnSpace(

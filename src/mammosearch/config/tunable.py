@@ -47,6 +47,23 @@ def int_param(fields: Fields, node: Any, path: str, minimum: int, maximum: int |
     return Fixed(fields.integer(node, path, minimum, maximum))
 
 
+def size_param(fields: Fields, node: Any, path: str, minimum: int, maximum: int | None = None) -> ParamSpec:
+    """A size: ``256``, ``"1024x512"``, a list of them (a choice), or a ``low``/``high`` range of squares.
+
+    Values are the sizes' param values (``ImageSize.param``): ints when every choice is a
+    square, as studies always stored them; ``"HxW"`` strings for all choices once one is a
+    rectangle (KerasTuner's ``Choice`` takes values of one type).
+    """
+    if isinstance(node, dict):
+        return int_param(fields, node, path, minimum, maximum)
+    if isinstance(node, list):
+        sizes = tuple(fields.size(v, f"{path}[{i}]", minimum, maximum) for i, v in enumerate(node))
+        if all(size.is_square for size in sizes):
+            return _choices(fields, tuple(size.param() for size in sizes), path)
+        return _choices(fields, tuple(str(size) for size in sizes), path)
+    return Fixed(fields.size(node, path, minimum, maximum).param())
+
+
 def float_param(fields: Fields, node: Any, path: str, minimum: float, maximum: float | None = None, positive: bool = False) -> ParamSpec:
     def number(value: Any, where: str) -> float:
         result = fields.number(value, where, minimum, maximum)

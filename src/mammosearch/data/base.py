@@ -9,8 +9,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from mammosearch.data.decode import Framing
 from mammosearch.data.task import LESION, Task
 from mammosearch.spec.fields import Fields
+from mammosearch.spec.size import ImageSize
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -33,8 +35,13 @@ class Provenance:
     inverted: np.ndarray  # bool: stored inverted (DICOM MONOCHROME1) and brought to dark background by the decoder
     sites: np.ndarray  # str: acquisition site or group when the data names one (a manifest's `site` column), else ""
     photometry: np.ndarray  # float: > 0 the decoded file looks inverted (pixels.photometry_score)
+    # What data/decode/_framing.py did before the resize ("" where it was not asked): "breast" cropped or
+    # "none_found" kept whole; the chest wall's side as stored ("left"/"right") and who said so ("dicom"/"image").
+    crop: np.ndarray  # str
+    chest_wall: np.ndarray  # str
+    chest_wall_from: np.ndarray  # str
 
-    FIELDS = ("sources", "heights", "widths", "bits", "file_patients", "inverted", "sites", "photometry")
+    FIELDS = ("sources", "heights", "widths", "bits", "file_patients", "inverted", "sites", "photometry", "crop", "chest_wall", "chest_wall_from")
 
     def __post_init__(self) -> None:
         if len({len(getattr(self, name)) for name in self.FIELDS}) != 1:
@@ -61,6 +68,7 @@ class Provenance:
             sources=np.asarray(sources, dtype=str), heights=np.full(n, size), widths=np.full(n, size), bits=np.full(n, 8),
             file_patients=np.full(n, "", dtype=str), inverted=np.zeros(n, dtype=bool), sites=np.full(n, "", dtype=str),
             photometry=np.full(n, -1.0),  # generated the usual way round
+            crop=np.full(n, "", dtype=str), chest_wall=np.full(n, "", dtype=str), chest_wall_from=np.full(n, "", dtype=str),
         )
 
 
@@ -86,6 +94,7 @@ class ImageSet:
     data_key: str = ""  # identifies the files, preprocessing and split (what the fingerprint cache keys on)
     flipped: np.ndarray | None = None  # bool per image: inverted by data.photometry: auto
     task: Task = LESION  # what label 0 and 1 mean
+    framing: Framing = Framing()  # crop and orientation the loader applied (data/decode/_framing.py)
 
     def __post_init__(self) -> None:
         n = len(self.images)
@@ -110,6 +119,7 @@ class ImageSet:
             data_key="",
             flipped=None if self.flipped is None else self.flipped[mask],
             task=self.task,
+            framing=self.framing,
         )
 
     @property
@@ -122,8 +132,13 @@ class ImageSet:
         return int(self.images.shape[-1])
 
     @property
-    def image_size(self) -> int:
-        return int(self.images.shape[1])
+    def size(self) -> ImageSize:
+        return ImageSize(int(self.images.shape[1]), int(self.images.shape[2]))
+
+    @property
+    def image_size(self) -> int | str:
+        """``data.image_size`` as a study and a card record it: the int for a square (as always), else ``"HxW"``."""
+        return self.size.param()
 
     def has_split(self, split: str) -> bool:
         return bool(np.any(self.splits == split))
@@ -136,7 +151,7 @@ class DataSpec(Protocol):
     def source(self) -> str: ...
 
     @property
-    def image_size(self) -> int: ...
+    def image_size(self) -> int | str: ...
 
 
 @dataclass(frozen=True)
@@ -167,3 +182,4 @@ class Source:
     describe: Callable[[Any, Loaded], str]
     files: Callable[[Any], Iterable[Path]] | None = None
     task: Callable[[Any], Task] = lambda spec: LESION  # what label 0 and 1 mean for this spec
+    framing: Callable[[Any], Framing] = lambda spec: Framing()  # crop and orientation before the resize (data/decode/_framing.py)

@@ -73,6 +73,7 @@ def load_image_set(data: DataSpec, split: SplitSpec, cache_dir: Path | None = No
         data_key=hashlib.sha256(f"{key}|{split}".encode()).hexdigest()[:32],
         flipped=flipped,
         task=entry.task(data),
+        framing=entry.framing(data),
     )
 
 

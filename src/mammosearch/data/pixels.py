@@ -24,6 +24,11 @@ class Decoded:
     # The file's own size when ``pixels`` were already resized (parallel decoding keeps only
     # the resized copy, so a large data set is never held at full resolution).
     stored_size: tuple[int, int] | None = None
+    laterality: str | None = None  # "L" or "R" when the file's tags say (DICOM ImageLaterality/Laterality)
+    # What data/decode/_framing.py did before the resize (see its Framed): "" when it was not asked.
+    crop: str = ""  # "breast" cropped, "none_found" kept whole
+    chest_wall: str = ""  # "left"/"right" as the file stored it
+    chest_wall_from: str = ""  # "dicom" or "image"
 
     @property
     def height(self) -> int:
@@ -93,6 +98,8 @@ def as_color(gray: np.ndarray, color: ColorMode) -> np.ndarray:
 # Near-black and near-white, on 0..255: what a mammogram's background is (air, outside the
 # breast) in the usual photometry and in an inverted image.
 DARK, BRIGHT = 20, 235
+# |photometry_score| below this: the image shows too little background to tell (a tight crop).
+UNDETERMINED = 0.02
 
 
 def photometry_score(pixels: np.ndarray) -> float:

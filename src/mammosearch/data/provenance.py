@@ -21,4 +21,7 @@ def provenance_of(sources: Sequence[str], decoded: Sequence[Decoded], sites: Seq
         inverted=np.asarray([d.inverted for d in decoded], dtype=bool),
         sites=np.asarray(sites if sites is not None else [""] * len(decoded), dtype=str),
         photometry=np.asarray([d.photometry for d in decoded], dtype=np.float32),
+        crop=np.asarray([d.crop for d in decoded], dtype=str),
+        chest_wall=np.asarray([d.chest_wall for d in decoded], dtype=str),
+        chest_wall_from=np.asarray([d.chest_wall_from for d in decoded], dtype=str),
     )

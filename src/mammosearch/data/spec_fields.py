@@ -30,6 +30,11 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Reader:
     return lambda fields, node, path: fields.integer(node, path, minimum, maximum)
 
 
+def size(minimum: int | None = None, maximum: int | None = None) -> Reader:
+    """A square's side or ``"HxW"``, kept as its param value: the int for a square (the cache key squares always had)."""
+    return lambda fields, node, path: fields.size(node, path, minimum, maximum).param()
+
+
 def number(minimum: float | None = None, maximum: float | None = None) -> Reader:
     return lambda fields, node, path: fields.number(node, path, minimum, maximum)
 
@@ -40,6 +45,11 @@ def choice(*allowed: str) -> Reader:
 
 def boolean() -> Reader:
     return lambda fields, node, path: fields.boolean(node, path)
+
+
+def optional_boolean() -> Reader:
+    """true, false, or null for the source's own default."""
+    return lambda fields, node, path: fields.boolean(node, path) if node is not None else None
 
 
 def optional_path() -> Reader:

@@ -12,7 +12,7 @@ scalars or NaN) so it can go straight into ``json.dumps`` and Optuna user attrib
 
 from mammosearch.metrics.auc import auc_from_ranks, bootstrap_auc_ci, patient_auc_ci
 from mammosearch.metrics.bbc import BbcEstimate, bbc_cv
-from mammosearch.metrics.classification import evaluate_predictions, is_collapsed, roc_points, threshold_metrics, youden_threshold
+from mammosearch.metrics.classification import at_threshold, evaluate_predictions, is_collapsed, roc_points, score_split, threshold_metrics, youden_threshold
 from mammosearch.metrics.comparison import ABOVE, BELOW, WITHIN, fold_spread, position
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "BELOW",
     "WITHIN",
     "BbcEstimate",
+    "at_threshold",
     "auc_from_ranks",
     "bbc_cv",
     "bootstrap_auc_ci",
@@ -29,6 +30,7 @@ __all__ = [
     "patient_auc_ci",
     "position",
     "roc_points",
+    "score_split",
     "threshold_metrics",
     "youden_threshold",
 ]

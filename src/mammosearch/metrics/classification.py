@@ -8,52 +8,43 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from mammosearch.metrics.inputs import check_inputs, check_threshold
+from mammosearch.spec.rates import Confusion
+from mammosearch.spec.split_metrics import Roc, SplitMetrics, ThresholdMetrics
 
 #: Scores whose standard deviation is below this carry no ranking: the model is constant.
 COLLAPSE_STD = 1e-6
 
 
-def _ratio(numerator: int, denominator: int) -> float:
-    """``numerator / denominator`` with 0.0 for an empty denominator.
+def confusion_at(y_true: Any, y_score: Any, threshold: float) -> Confusion:
+    """The confusion counts when a sample is predicted malignant at ``score >= threshold``."""
+    true, score = check_inputs(y_true, y_score)
+    pred = score >= check_threshold(threshold)
+    positive = true == 1
+    return Confusion(
+        tn=int(np.sum(~pred & ~positive)), fp=int(np.sum(pred & ~positive)),
+        fn=int(np.sum(~pred & positive)), tp=int(np.sum(pred & positive)),
+    )
 
-    0.0 rather than NaN (sklearn's ``zero_division=0``): e.g. the precision of a model that
-    never predicts malignant is reported as 0, which ranks it last instead of poisoning a
-    table or a JSON file with NaN.
+
+def at_threshold(y_true: Any, y_score: Any, threshold: float) -> ThresholdMetrics:
+    """The confusion counts and every rate of the table (``spec/rates.py``) at one threshold.
+
+    Any rate whose denominator is zero (no positives, no predicted positives, ...) is 0.0, not NaN.
     """
-    return float(numerator) / float(denominator) if denominator else 0.0
+    threshold = check_threshold(threshold)
+    return ThresholdMetrics.from_counts(threshold, confusion_at(y_true, y_score, threshold))
 
 
 def threshold_metrics(y_true: Any, y_score: Any, threshold: float) -> dict[str, Any]:
-    """Confusion matrix and the rates derived from it at one decision threshold.
-
-    A sample is predicted malignant when ``score >= threshold``. Any rate whose denominator
-    is zero (no positives, no predicted positives, ...) is 0.0, not NaN.
+    """:func:`at_threshold` as the JSON-ready dict studies store.
 
     Returns:
-        ``accuracy``, ``precision``, ``recall`` (= sensitivity), ``sensitivity``,
-        ``specificity``, ``f1``, ``confusion_matrix`` as ``[[tn, fp], [fn, tp]]`` (rows are
-        the true class, as in :func:`sklearn.metrics.confusion_matrix`) and ``threshold``.
+        ``threshold``, each rate of ``spec/rates.py`` under its keys (``accuracy``,
+        ``precision``, ``recall`` and ``sensitivity``, ``specificity``, ``f1``, ...) and
+        ``confusion_matrix`` as ``[[tn, fp], [fn, tp]]`` (rows are the true class, as in
+        :func:`sklearn.metrics.confusion_matrix`).
     """
-    true, score = check_inputs(y_true, y_score)
-    threshold = check_threshold(threshold)
-    pred = score >= threshold
-    positive = true == 1
-    tp = int(np.sum(pred & positive))
-    fp = int(np.sum(pred & ~positive))
-    fn = int(np.sum(~pred & positive))
-    tn = int(np.sum(~pred & ~positive))
-    precision = _ratio(tp, tp + fp)
-    recall = _ratio(tp, tp + fn)
-    return {
-        "threshold": threshold,
-        "accuracy": _ratio(tp + tn, len(true)),
-        "precision": precision,
-        "recall": recall,
-        "sensitivity": recall,
-        "specificity": _ratio(tn, tn + fp),
-        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-        "confusion_matrix": [[tn, fp], [fn, tp]],
-    }
+    return at_threshold(y_true, y_score, threshold).to_record()
 
 
 def youden_threshold(y_true: Any, y_score: Any) -> float:
@@ -110,10 +101,8 @@ def is_collapsed(y_score: Any) -> bool:
     return bool(above.all() or (~above).all() or float(np.std(score)) < COLLAPSE_STD)
 
 
-def evaluate_predictions(
-    y_true: Any, y_score: Any, threshold: float | None = None
-) -> dict[str, Any]:
-    """Every metric the report shows for one set of predictions, JSON-ready.
+def score_split(y_true: Any, y_score: Any, threshold: float | None = None) -> SplitMetrics:
+    """Every metric the report shows for one set of predictions.
 
     Args:
         y_true: 0/1 labels.
@@ -125,10 +114,9 @@ def evaluate_predictions(
 
     Returns:
         ``n``, ``n_positive``, ``auc`` and ``average_precision`` (``None`` with a single
-        class), ``roc`` (:func:`roc_points`), ``at_0.5`` and ``at_youden``
-        (:func:`threshold_metrics`), ``youden_threshold`` (the threshold used for
-        ``at_youden``), ``threshold_source`` (``"given"`` or ``"youden"``) and ``collapsed``
-        (:func:`is_collapsed`).
+        class), ``roc`` (:func:`roc_points`), ``at_05`` and ``at_youden``
+        (:func:`at_threshold`), ``youden_threshold`` (the threshold used for ``at_youden``),
+        ``threshold_source`` (``"given"`` or ``"youden"``) and ``collapsed`` (:func:`is_collapsed`).
     """
     true, score = check_inputs(y_true, y_score)
     if threshold is None:
@@ -136,15 +124,21 @@ def evaluate_predictions(
     else:
         used, source = check_threshold(threshold), "given"
     two_classes = np.unique(true).size == 2
-    return {
-        "n": int(len(true)),
-        "n_positive": int(true.sum()),
-        "auc": float(roc_auc_score(true, score)) if two_classes else None,
-        "average_precision": float(average_precision_score(true, score)) if two_classes else None,
-        "roc": roc_points(true, score),
-        "at_0.5": threshold_metrics(true, score, 0.5),
-        "youden_threshold": used,
-        "threshold_source": source,
-        "at_youden": threshold_metrics(true, score, used),
-        "collapsed": is_collapsed(score),
-    }
+    roc = roc_points(true, score)
+    return SplitMetrics(
+        n=int(len(true)),
+        n_positive=int(true.sum()),
+        auc=float(roc_auc_score(true, score)) if two_classes else None,
+        average_precision=float(average_precision_score(true, score)) if two_classes else None,
+        roc=Roc(tuple(roc["fpr"]), tuple(roc["tpr"])),
+        at_05=at_threshold(true, score, 0.5),
+        youden_threshold=used,
+        threshold_source=source,
+        at_youden=at_threshold(true, score, used),
+        collapsed=is_collapsed(score),
+    )
+
+
+def evaluate_predictions(y_true: Any, y_score: Any, threshold: float | None = None) -> dict[str, Any]:
+    """:func:`score_split` as the JSON-ready dict studies store (``at_0.5``, ``at_youden``, ...)."""
+    return score_split(y_true, y_score, threshold).to_record()

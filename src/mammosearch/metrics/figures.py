@@ -13,28 +13,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mammosearch.metrics import ABOVE, BELOW, WITHIN, fold_spread, position
+from mammosearch.metrics.comparison import ABOVE, BELOW, WITHIN, fold_spread, position
+from mammosearch.spec.split_metrics import SplitMetrics
 
 POOLED = "pooled out-of-fold"
 VALIDATION = "validation"
 
 
-def is_cv(metrics: dict[str, Any] | None) -> bool:
+def is_cv(metrics: SplitMetrics | None) -> bool:
     """Whether these selection metrics come from cross-validation (they carry fold AUCs)."""
-    return bool((metrics or {}).get("fold_aucs"))
+    return metrics is not None and metrics.is_cv
 
 
-def scored_on(metrics: dict[str, Any] | None) -> str:
+def scored_on(metrics: SplitMetrics | None) -> str:
     """What the selection metrics (AUC interval, threshold metrics, ROC) were computed on, in a few words."""
     return POOLED if is_cv(metrics) else VALIDATION
 
 
-def evaluated_on(metrics: dict[str, Any] | None) -> str:
+def evaluated_on(metrics: SplitMetrics | None) -> str:
     """The same as a phrase, worded as data/baselines.py words a baseline's."""
     return "the pooled out-of-fold predictions" if is_cv(metrics) else "the validation split"
 
 
-def objective_name(metrics: dict[str, Any] | None) -> str:
+def objective_name(metrics: SplitMetrics | None) -> str:
     """The figure that ranks the trials."""
     return "mean fold AUC" if is_cv(metrics) else "validation AUC"
 
@@ -57,19 +58,19 @@ def fold_text(fold_aucs: Sequence[float] | None) -> str:
     return f"{spread[0]:.3f} ± {spread[1]:.3f} SD over {len(fold_aucs)} folds ({folds})"
 
 
-def selection_figures(metrics: dict[str, Any] | None, objective: float | None) -> list[tuple[str, str]]:
+def selection_figures(metrics: SplitMetrics | None, objective: float | None) -> list[tuple[str, str]]:
     """(name, figure with its own interval) for a trial's selection metrics.
 
     Cross-validation: the mean fold AUC with the folds' spread, then the pooled out-of-fold
     AUC with its patient-bootstrap interval. A single split: the validation AUC with its interval.
     """
-    metrics = metrics or {}
-    if is_cv(metrics):
+    metrics = metrics or SplitMetrics()
+    if metrics.is_cv:
         return [
-            ("mean fold AUC (the objective)", fold_text(metrics["fold_aucs"])),
-            (f"{POOLED} AUC", auc_ci(metrics.get("auc"), metrics.get("auc_ci95"))),
+            ("mean fold AUC (the objective)", fold_text(metrics.fold_aucs)),
+            (f"{POOLED} AUC", auc_ci(metrics.auc, metrics.auc_ci95)),
         ]
-    return [("validation AUC (the objective)", auc_ci(objective if objective is not None else metrics.get("auc"), metrics.get("auc_ci95")))]
+    return [("validation AUC (the objective)", auc_ci(objective if objective is not None else metrics.auc, metrics.auc_ci95))]
 
 
 VERDICTS = {
@@ -79,7 +80,7 @@ VERDICTS = {
 }
 
 
-def baseline_verdict(metrics: dict[str, Any] | None, baseline: dict[str, Any] | None) -> str | None:
+def baseline_verdict(metrics: SplitMetrics | None, baseline: dict[str, Any] | None) -> str | None:
     """Whether the trial beat the study's trivial baseline, judged on the same evaluation.
 
     The baseline is scored like the trials' selection metrics (pooled out-of-fold under CV,
@@ -88,11 +89,11 @@ def baseline_verdict(metrics: dict[str, Any] | None, baseline: dict[str, Any] | 
     """
     if not metrics or not baseline:
         return None
-    where = position(metrics.get("auc"), baseline.get("ci95"))
+    where = position(metrics.auc, baseline.get("ci95"))
     if where is None:
         return None
     return (
-        f"{scored_on(metrics)} AUC {auc_ci(metrics.get('auc'), metrics.get('auc_ci95'))} is {VERDICTS[where]} "
+        f"{scored_on(metrics)} AUC {auc_ci(metrics.auc, metrics.auc_ci95)} is {VERDICTS[where]} "
         f"({baseline.get('name', 'trivial baseline')}: {auc_ci(baseline.get('auc'), baseline.get('ci95'))})"
     )
 

@@ -39,11 +39,11 @@ def build_trunk(
     """
     if params.head is None:
         raise ValueError(f"the {params.family} family needs `params.head`")
-    size = params.input_size
+    shape = params.size.shape  # (height, width): any rectangle with each side at least the family's minimum
     constructor = getattr(keras.applications, application)
     # weights: "imagenet" (fetched before the first trial), a local file, or None. Families with
     # preprocessing built in get it from Keras (include_preprocessing defaults to True there).
-    backbone = constructor(include_top=False, weights=params.weights, input_shape=(size, size, 3))
+    backbone = constructor(include_top=False, weights=params.weights, input_shape=(*shape, 3))
     last = backbone.layers[-1]
     if last.name != output_layer:
         # Keras auto-names it (ConvNeXt's "layer_normalization_<n>", n depending on what the
@@ -52,7 +52,7 @@ def build_trunk(
     if params.weights is None:
         set_deterministic_random_weights(backbone, application)
     backbone.trainable = False
-    inputs = keras.Input((size, size, channels), name="image")
+    inputs = keras.Input((*shape, channels), name="image")
     x = apply_augmentation(inputs, params.augmentation)
     x = PREPROCESSORS[preprocessing](x, channels)
     # training=False keeps the backbone's BatchNorm layers in inference mode, also when fine-tuning.

@@ -10,11 +10,11 @@ from mammosearch.spec.params import TrialParams
 
 
 def build_cnn(params: TrialParams, channels: int) -> keras.Model:
-    """Raw ``uint8``-range pixels ``(input_size, input_size, channels)`` -> probability, shape ``(None, 1)``."""
+    """Raw ``uint8``-range pixels ``(height, width, channels)`` (``params.size``) -> probability, shape ``(None, 1)``."""
     if params.cnn is None:
         raise ValueError("the cnn family needs `params.cnn`")
     cnn = params.cnn
-    inputs = keras.Input((params.input_size, params.input_size, channels), name="image")
+    inputs = keras.Input((*params.size.shape, channels), name="image")
     x = apply_augmentation(inputs, params.augmentation)
     x = scale_to_unit(x)
     for block, filters in enumerate((cnn.filters, cnn.filters * 2, cnn.filters * 4), start=1):

@@ -121,3 +121,32 @@ def top_layers_after(backbone: keras.Model, cut: str) -> keras.Model:
 
 def bottom_until(backbone: keras.Model, cut: str) -> keras.Model:
     return keras.Model(backbone.input, cut_tensor(backbone, cut), name=f"{backbone.name}_bottom")
+
+
+def deepest_cut(backbone: keras.Model, largest_unfrozen: int | None) -> str:
+    """The lowest cut any trial of a space needs: that of its most unfrozen layers, or the backbone's output.
+
+    ``plan_cut`` rounds monotonically (more layers asked for, never a higher cut), so every
+    trial's cut lies at or above this one and its activations can be computed from it.
+    """
+    if largest_unfrozen is None:
+        return str(countable_layers(backbone)[-1].name)
+    return plan_cut(backbone, min(largest_unfrozen, len(countable_layers(backbone)))).cut_layer
+
+
+def _position(backbone: keras.Model, cut: str) -> float:
+    """Where ``cut``'s tensor lies in the backbone's layer order (an ``:input`` cut: just before its reader)."""
+    names = [layer.name for layer in backbone.layers]
+    if cut.endswith(INPUT_SUFFIX):
+        return names.index(cut[: -len(INPUT_SUFFIX)]) - 0.5
+    return float(names.index(cut))
+
+
+def lies_below(backbone: keras.Model, lower: str, upper: str) -> bool:
+    """Whether the layers from ``lower``'s tensor up to ``upper``'s can run on ``lower``'s tensor alone."""
+    return _position(backbone, lower) < _position(backbone, upper)
+
+
+def layers_between(backbone: keras.Model, lower: str, upper: str) -> keras.Model:
+    """The backbone's layers from cut ``lower`` up to cut ``upper``, as a model (weights shared)."""
+    return keras.Model(cut_tensor(backbone, lower), cut_tensor(backbone, upper), name=f"{backbone.name}_between")

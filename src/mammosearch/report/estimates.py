@@ -38,6 +38,7 @@ def bbc_estimate(record: StudyRecord, n_boot: int = 1000) -> dict[str, Any] | No
 
 def honest_test(best: TrialRow | None) -> dict[str, Any] | None:
     """The selected trial's test-split AUC: the test split chose nothing, so this one is not optimistic."""
-    if best is None or not best.test_metrics or best.test_metrics.get("auc") is None:
+    test = None if best is None else best.test_metrics
+    if best is None or test is None or test.auc is None:
         return None
-    return {"trial": best.number, "auc": best.test_metrics["auc"], "ci95": best.test_metrics.get("auc_ci95")}
+    return {"trial": best.number, "auc": test.auc, "ci95": None if test.auc_ci95 is None else list(test.auc_ci95)}

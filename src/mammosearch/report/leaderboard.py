@@ -17,26 +17,25 @@ from mammosearch.report.estimates import bbc_estimate, honest_test
 from mammosearch.report.importance import Importance, last_run_end, open_optuna_study, param_importances
 from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_param_importances, plot_roc_curves
 from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_check, subgroup_aucs
-from mammosearch.report.trials_frame import NEAR_COLLAPSE, near_collapsed, trials_frame
+from mammosearch.report.trials_frame import CONFUSION_CELLS, rate_columns, trials_frame
+from mammosearch.spec.rates import SENSITIVITY, SPECIFICITY, Confusion
+from mammosearch.spec.split_metrics import NEAR_COLLAPSE, SplitMetrics, ThresholdMetrics
 from mammosearch.store.ownership import owned_study_dir
 from mammosearch.store.record import RunEnd
 from mammosearch.store.results import StudyRecord, TrialRow
 from mammosearch.store.running import running_note
 from mammosearch.words import plural
 
+# Every rate of the table (spec/rates.py) at 0.5 and at the Youden threshold: a new rate is a new column here too.
 LEADERBOARD_COLUMNS = [
     "trial", "family", "head", "fine_tune", "unfrozen_layers", "learning_rate", "fine_tune_learning_rate",
     "input_size", "best_epoch", "val_auc", "val_auc_ci_low", "val_auc_ci_high", "fold_aucs", "fold_auc_sd",
     "pooled_oof_auc", "pooled_oof_auc_ci_low", "pooled_oof_auc_ci_high", "scored_on", "val_average_precision",
-    "val_accuracy_05", "val_precision_05", "val_recall_05", "val_specificity_05", "val_f1_05",
-    "youden_threshold", "val_accuracy_youden", "val_precision_youden", "val_recall_youden",
-    "val_specificity_youden", "val_f1_youden", "val_tn_05", "val_fp_05", "val_fn_05", "val_tp_05", "collapsed", "near_collapsed",
+    *rate_columns("val", "05"), "youden_threshold", *rate_columns("val", "youden"),
+    *(f"val_{cell}_05" for cell in CONFUSION_CELLS), "collapsed", "near_collapsed",
 ]
 ENSEMBLE_SIZE = 3  # the report's ensemble: the top three kept trials (export-best --ensemble K for another K)
-TEST_COLUMNS = [
-    "test_auc", "test_auc_ci_low", "test_auc_ci_high", "test_threshold", "test_accuracy_youden", "test_precision_youden",
-    "test_recall_youden", "test_specificity_youden", "test_f1_youden", "test_near_collapsed",
-]
+TEST_COLUMNS = ["test_auc", "test_auc_ci_low", "test_auc_ci_high", "test_threshold", *rate_columns("test", "youden"), "test_near_collapsed"]
 
 
 @dataclass(frozen=True)
@@ -178,12 +177,13 @@ def _kept_bytes(record: StudyRecord) -> int:
 def _warnings(record: StudyRecord, top: list[TrialRow]) -> list[str]:
     notes = []
     for row in top:
-        if row.val_metrics and row.val_metrics.get("collapsed"):
-            notes.append(f"trial {row.number} predicts a single class on {evaluated_on(row.val_metrics)} (collapsed); its AUC ranks scores but its threshold metrics are meaningless")
-        elif near_collapsed(row.val_metrics):
-            notes.append(_near_collapse_note(row.number, f"{evaluated_on(row.val_metrics)} at its Youden threshold", row.val_metrics or {}))
-        if near_collapsed(row.test_metrics):
-            notes.append(_near_collapse_note(row.number, "the test split at the validation-chosen threshold", row.test_metrics or {}))
+        val, test = row.val_metrics, row.test_metrics
+        if val is not None and val.collapsed:
+            notes.append(f"trial {row.number} predicts a single class on {evaluated_on(val)} (collapsed); its AUC ranks scores but its threshold metrics are meaningless")
+        elif val is not None and val.near_collapsed:
+            notes.append(_near_collapse_note(row.number, f"{evaluated_on(val)} at its Youden threshold", val))
+        if test is not None and test.near_collapsed:
+            notes.append(_near_collapse_note(row.number, "the test split at the validation-chosen threshold", test))
         if row.model_missing:
             notes.append(f"trial {row.number}'s saved model is not on this machine: {row.missing_model_location}; export-best cannot use it here")
     running = running_note([r.number for r in record.by_state("running")])  # with how a killed run's trial is reclaimed
@@ -191,9 +191,9 @@ def _warnings(record: StudyRecord, top: list[TrialRow]) -> list[str]:
     return notes
 
 
-def _near_collapse_note(number: int, where: str, metrics: dict[str, Any]) -> str:
-    at = metrics.get("at_youden") or {}
-    sens, spec, threshold = at.get("recall"), at.get("specificity"), metrics.get("youden_threshold")
+def _near_collapse_note(number: int, where: str, metrics: SplitMetrics) -> str:
+    at, threshold = metrics.at_youden, metrics.youden_threshold
+    sens, spec = (None, None) if at is None else (at[SENSITIVITY], at[SPECIFICITY])
     rates = f"sensitivity {sens:.2f}, specificity {spec:.2f}" if sens is not None and spec is not None else "a single class predicted"
     at_threshold = "" if threshold is None else f" ({threshold:.3f})"
     return f"trial {number} is near-collapsed on {where}{at_threshold}: {rates}; below {NEAR_COLLAPSE} it calls almost every image one class"
@@ -220,9 +220,10 @@ def _write_files(record: StudyRecord, report: Report, frame: pd.DataFrame, top: 
     if curves:
         files.append(plot_roc_curves(curves, out / "roc_top.png", f"{title}: {where} ROC, top {len(curves)}"))
         captions["roc_top.png"] = f"{where.capitalize()} ROC of the top trials"
-    if top and top[0].val_metrics:
-        cm = top[0].val_metrics["at_0.5"]["confusion_matrix"]
-        files.append(plot_confusion_matrix(cm, out / "confusion_best.png", f"{title}: trial {top[0].number}, {where}, threshold 0.5"))
+    chosen = top[0].val_metrics if top else None
+    counts = _confusion(chosen.at_05 if chosen else None)
+    if counts is not None:
+        files.append(plot_confusion_matrix(counts.to_matrix(), out / "confusion_best.png", f"{title}: trial {top[0].number}, {where}, threshold 0.5"))
         captions["confusion_best.png"] = f"Best trial, {where}, threshold 0.5"
     files += _test_plots(top, out, title)
     if record.rows:
@@ -240,15 +241,20 @@ def _write_files(record: StudyRecord, report: Report, frame: pd.DataFrame, top: 
 def _test_plots(top: list[TrialRow], out: Path, title: str) -> list[Path]:
     """The test split's ROC (top five) and the best trial's confusion matrix at its validation-chosen threshold."""
     files = []
-    curves = [RocCurve.from_evaluation(f"trial {r.number} ({r.family})", r.test_metrics) for r in top[:5] if r.test_metrics and r.test_metrics.get("roc")]
+    curves = [RocCurve.from_evaluation(f"trial {r.number} ({r.family})", r.test_metrics) for r in top[:5] if r.test_metrics and r.test_metrics.roc]
     if curves:
         files.append(plot_roc_curves(curves, out / "roc_test_top.png", f"{title}: test ROC, top {len(curves)}"))
     best = top[0].test_metrics if top else None
-    if best and (best.get("at_youden") or {}).get("confusion_matrix"):
-        threshold = best.get("youden_threshold")
+    counts = _confusion(best.at_youden if best else None)
+    if best is not None and counts is not None:
+        threshold = best.youden_threshold
         at = "" if threshold is None else f", threshold {threshold:.3f} (from validation)"
-        files.append(plot_confusion_matrix(best["at_youden"]["confusion_matrix"], out / "confusion_best_test.png", f"{title}: trial {top[0].number}, test{at}"))
+        files.append(plot_confusion_matrix(counts.to_matrix(), out / "confusion_best_test.png", f"{title}: trial {top[0].number}, test{at}"))
     return files
+
+
+def _confusion(at: ThresholdMetrics | None) -> Confusion | None:
+    return None if at is None else at.confusion
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

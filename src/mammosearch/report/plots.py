@@ -23,6 +23,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from mammosearch.spec.split_metrics import Roc, SplitMetrics
+
 __all__ = [
     "RocCurve",
     "plot_confusion_matrix",
@@ -68,10 +70,10 @@ class RocCurve:
             )
 
     @classmethod
-    def from_evaluation(cls, label: str, evaluation: dict[str, Any]) -> RocCurve:
-        """Build from a :func:`mammosearch.metrics.evaluate_predictions` result."""
-        roc = evaluation["roc"]
-        return cls(label=label, fpr=roc["fpr"], tpr=roc["tpr"], auc=evaluation.get("auc"))
+    def from_evaluation(cls, label: str, evaluation: SplitMetrics) -> RocCurve:
+        """Build from one split's metrics (:func:`mammosearch.metrics.score_split`); no points without a stored ROC."""
+        roc = evaluation.roc or Roc()
+        return cls(label=label, fpr=roc.fpr, tpr=roc.tpr, auc=evaluation.auc)
 
 
 def plot_roc_curves(curves: list[RocCurve], path: Path, title: str) -> Path:

@@ -12,12 +12,14 @@ from types import TracebackType
 import optuna
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from mammosearch.metrics.figures import is_cv
+from mammosearch.progress import StageEvent
+from mammosearch.report.stage_display import StageDisplay
 from mammosearch.spec.params import TrialParams
 from mammosearch.store.record import from_user_attrs
-from mammosearch.words import plural
+from mammosearch.words import duration, plural
 
 
 def describe(params: TrialParams) -> str:
@@ -34,14 +36,16 @@ EPOCH_LINE_EVERY = 10.0
 
 
 class RichStudyListener:
-    """Implements :class:`mammosearch.study.StudyListener` with a rich progress display.
+    """Implements :class:`mammosearch.study.StudyListener` with a rich progress display,
+    and :class:`mammosearch.progress.ProgressSink` for the long stages (``stage_display.py``).
 
     One line per finished trial is printed above the bars. When the console is not a
     terminal there are no bars: a line when a trial starts, one when it ends, and the
-    epoch reached at most every ``EPOCH_LINE_EVERY`` seconds in between.
+    epoch reached at most every ``EPOCH_LINE_EVERY`` seconds in between, with the time
+    the trial has left at its pace so far.
     """
 
-    def __init__(self, console: Console, epoch_line_every: float = EPOCH_LINE_EVERY) -> None:
+    def __init__(self, console: Console, epoch_line_every: float = EPOCH_LINE_EVERY, stage_line_every: float | None = None) -> None:
         self.console = console
         self.live = console.is_terminal
         self.epoch_line_every = epoch_line_every
@@ -54,13 +58,16 @@ class RichStudyListener:
             MofNCompleteColumn(),
             TextColumn("{task.fields[info]}"),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),
             console=console,
             transient=False,
         )
+        self.stages = StageDisplay(console, self.progress if self.live else None, line_every=stage_line_every)
+        self.trial_started = time.monotonic()
         self.trials_task = self.progress.add_task("trials", total=None, info="", visible=False)
         self.epochs_task = self.progress.add_task("epochs", total=None, info="", visible=False)
         self.best: tuple[float, int] | None = None
-        self.counts = {"complete": 0, "pruned": 0, "failed": 0}
+        self.counts = {"complete": 0, "pruned": 0, "failed": 0, "stopped": 0}
         self.current = ""
 
     def __enter__(self) -> RichStudyListener:
@@ -71,6 +78,9 @@ class RichStudyListener:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self.live:
             self.progress.stop()
+
+    def on_stage(self, event: StageEvent) -> None:
+        self.stages.on_stage(event)
 
     def _plain(self, text: str) -> None:
         # soft_wrap: one event, one line, however narrow the (absent) terminal is assumed to be.
@@ -95,6 +105,7 @@ class RichStudyListener:
     def on_trial_start(self, number: int, params: TrialParams) -> None:
         self.current = f"trial {number} {describe(params)}"
         self.progress.update(self.epochs_task, description=escape(self.current), total=params.total_epochs, completed=0, visible=True, info="")
+        self.trial_started = time.monotonic()
         if not self.live:
             self.last_epoch_line = time.monotonic()
             self._plain(f"{escape(self.current)}: started ({params.total_epochs} epochs; {self._of_total()} trials finished)")
@@ -105,12 +116,17 @@ class RichStudyListener:
         self.progress.update(self.epochs_task, completed=epoch, total=total_epochs, info=info)
         if not self.live and time.monotonic() - self.last_epoch_line >= self.epoch_line_every:
             self.last_epoch_line = time.monotonic()
-            self._plain(f"{escape(self.current)}: epoch {epoch}/{total_epochs}" + (f", {info}" if info else ""))
+            left = (time.monotonic() - self.trial_started) * (total_epochs - epoch) / max(epoch, 1)
+            self._plain(f"{escape(self.current)}: epoch {epoch}/{total_epochs}" + (f", {info}" if info else "") + f", about {duration(left)} left")
 
     def on_trial_end(self, trial: optuna.trial.FrozenTrial) -> None:
         state = trial.state
         outcome = from_user_attrs(trial.user_attrs)
-        if state == optuna.trial.TrialState.COMPLETE and trial.value is not None:
+        self.stages.clear_untimed()
+        if outcome.stopped_by_budget:
+            self.counts["stopped"] += 1
+            line = f"[yellow]stopped by the time budget[/] after epoch {outcome.epochs_trained}; the next run trains it in full"
+        elif state == optuna.trial.TrialState.COMPLETE and trial.value is not None:
             self.counts["complete"] += 1
             if self.best is None or trial.value > self.best[0]:
                 self.best = (trial.value, trial.number)
@@ -124,9 +140,9 @@ class RichStudyListener:
             self.counts["failed"] += 1
             line = f"[red]failed[/]: {escape(outcome.fail_reason or 'unknown reason')}"
         seconds = trial.duration.total_seconds() if trial.duration else 0.0
-        self.finished += 1
+        self.finished += 0 if outcome.stopped_by_budget else 1  # not counted towards n_trials
         if self.live:
             self.console.print(f"{escape(self.current)}: {line} [dim]{seconds:.1f}s[/]")
         else:
             self._plain(f"{escape(self.current)}: {line}, {seconds:.1f}s; {self._of_total()} trials finished, {self._status()}")
-        self.progress.update(self.trials_task, advance=1, info=self._status())
+        self.progress.update(self.trials_task, completed=self.finished, info=self._status())

@@ -8,31 +8,22 @@ import pandas as pd
 
 from mammosearch.metrics import fold_spread
 from mammosearch.metrics.figures import scored_on
+from mammosearch.spec.rates import RATES
+from mammosearch.spec.split_metrics import ThresholdMetrics, near_collapsed
 from mammosearch.store.results import StudyRecord
 
 
-def _metric(metrics: dict[str, Any] | None, *keys: str) -> Any:
-    value: Any = metrics
-    for key in keys:
-        if not isinstance(value, dict) or key not in value:
-            return None
-        value = value[key]
-    return value
+def rate_columns(split: str, at: str) -> list[str]:
+    """The CSV columns of every rate of the table at one threshold: ``val_recall_05``, ``test_npv_youden``, ..."""
+    return [f"{split}_{rate.key}_{at}" for rate in RATES]
 
 
-# Below this sensitivity or specificity at the chosen (Youden) threshold a trial is flagged
-# near-collapsed: it calls (almost) every image one class, even if its scores are not all on
-# one side of 0.5 (the exact single-class case, ``collapsed``).
-NEAR_COLLAPSE = 0.1
+CONFUSION_CELLS = ("tn", "fp", "fn", "tp")
 
 
-def near_collapsed(metrics: dict[str, Any] | None) -> bool | None:
-    """Whether ``metrics`` (one split) have sensitivity or specificity below NEAR_COLLAPSE at the chosen
-    (Youden) threshold; None without metrics. The exact single-class case at 0.5 is ``collapsed``."""
-    if not metrics:
-        return None
-    rates = [_metric(metrics, "at_youden", name) for name in ("recall", "specificity")]
-    return any(rate is not None and rate < NEAR_COLLAPSE for rate in rates)
+def _rates(row: dict[str, Any], split: str, at: str, metrics: ThresholdMetrics | None) -> None:
+    for rate, column in zip(RATES, rate_columns(split, at)):
+        row[column] = None if metrics is None else metrics[rate]
 
 
 def trials_frame(record: StudyRecord) -> pd.DataFrame:
@@ -42,8 +33,8 @@ def trials_frame(record: StudyRecord) -> pd.DataFrame:
         p, v, t = r.params, r.val_metrics, r.test_metrics
         # The stored interval belongs to the metrics' own AUC: the validation AUC, or under
         # cross-validation the pooled out-of-fold AUC, never the mean fold AUC that ranks.
-        ci = _metric(v, "auc_ci95") or [None, None]
-        folds = _metric(v, "fold_aucs") or []
+        ci = (v.auc_ci95 if v else None) or (None, None)
+        folds = list(v.fold_aucs or []) if v else []
         spread = fold_spread(folds)
         row: dict[str, Any] = {
             "trial": r.number,
@@ -65,36 +56,32 @@ def trials_frame(record: StudyRecord) -> pd.DataFrame:
             "val_auc_ci_high": None if folds else ci[1],
             "fold_aucs": " ".join(f"{a:.3f}" for a in folds) or None,
             "fold_auc_sd": None if spread is None else spread[1],
-            "pooled_oof_auc": _metric(v, "auc") if folds else None,
+            "pooled_oof_auc": v.auc if v and folds else None,
             "pooled_oof_auc_ci_low": ci[0] if folds else None,
             "pooled_oof_auc_ci_high": ci[1] if folds else None,
             # What the val_* threshold metrics, the Youden threshold and the ROC were computed on.
             "scored_on": scored_on(v) if v else None,
-            "val_average_precision": _metric(v, "average_precision"),
-            "collapsed": _metric(v, "collapsed"),
+            "val_average_precision": v.average_precision if v else None,
+            "collapsed": v.collapsed if v else None,
             "near_collapsed": near_collapsed(v),
-            "youden_threshold": _metric(v, "youden_threshold"),
+            "youden_threshold": v.youden_threshold if v else None,
             "last_reported_val_auc": r.last_intermediate,
             "seconds": r.seconds,
             "fail_reason": r.fail_reason,
             "model_file": str(r.model_path) if r.model_path else None,
         }
-        for where in ("at_0.5", "at_youden"):
-            suffix = "05" if where == "at_0.5" else "youden"
-            for name in ("accuracy", "precision", "recall", "specificity", "f1"):
-                row[f"val_{name}_{suffix}"] = _metric(v, where, name)
-            cm = _metric(v, where, "confusion_matrix")
-            for i, cell in enumerate(("tn", "fp", "fn", "tp")):
-                row[f"val_{cell}_{suffix}"] = None if cm is None else cm[i // 2][i % 2]
+        for suffix, at in (("05", v.at_05 if v else None), ("youden", v.at_youden if v else None)):
+            _rates(row, "val", suffix, at)
+            counts = None if at is None else at.confusion
+            for cell in CONFUSION_CELLS:
+                row[f"val_{cell}_{suffix}"] = None if counts is None else getattr(counts, cell)
         if t is not None:
-            row["test_auc"] = _metric(t, "auc")
-            tci = _metric(t, "auc_ci95") or [None, None]
-            row["test_auc_ci_low"], row["test_auc_ci_high"] = tci
+            row["test_auc"] = t.auc
+            row["test_auc_ci_low"], row["test_auc_ci_high"] = t.auc_ci95 or (None, None)
             # The test split is scored at the threshold chosen on validation (never re-chosen on test).
-            row["test_threshold"] = _metric(t, "youden_threshold")
+            row["test_threshold"] = t.youden_threshold
             row["test_near_collapsed"] = near_collapsed(t)
-            for name in ("accuracy", "precision", "recall", "specificity", "f1"):
-                row[f"test_{name}_youden"] = _metric(t, "at_youden", name)
+            _rates(row, "test", "youden", t.at_youden)
         rows.append(row)
     frame = pd.DataFrame(rows)
     if not frame.empty:

@@ -21,7 +21,8 @@ from typing import Any
 import optuna
 
 from mammosearch.config.schema import Space
-from mammosearch.errors import SpaceError, TrialFailed
+from mammosearch.deadline import seconds_left
+from mammosearch.errors import BudgetSpent, SpaceError, TrialFailed
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.objective import SearchObjective
 from mammosearch.search.options import ALGORITHMS, RunOptions
@@ -144,16 +145,22 @@ def run_kerastuner_trials(prepared: Prepared, space: Space, options: RunOptions,
     import keras_tuner as kt
 
     from mammosearch.search.loop import record_linear_probes
+    from mammosearch.trial.memory_plan import batch_caps
 
-    record_linear_probes(prepared, space, options)
+    caps = batch_caps(space, prepared.images.channels)  # refuses a configuration that cannot fit, before any trial
+    record_linear_probes(prepared, space, options, caps)
     algorithm, study = options.algorithm, prepared.study
     engine = f"kerastuner/{algorithm}"
     remaining = prepared.remaining(space)
     study_dir = claimed_study_dir(options.results_dir, study)
     objective = SearchObjective(
         space, prepared.images, study_dir, listener, options.tensorboard,
-        Path(options.results_dir) / "cache" / "activations", adjust=apply_budget, engine=engine,
+        Path(options.results_dir) / "cache" / "activations", adjust=apply_budget, engine=engine, deadline=options.deadline, caps=caps,
     )
+
+    class BudgetSpentStopsSearch(kt.errors.FatalError):
+        """The time budget is spent: out of KerasTuner's loop. The oracle keeps the trial in
+        progress as ongoing and, reloaded by the next run, retries it."""
     runtime.freeze_long_lived_objects()
 
     class Tuner(kt.engine.base_tuner.BaseTuner):
@@ -165,6 +172,9 @@ def run_kerastuner_trials(prepared: Prepared, space: Space, options: RunOptions,
             self.oracle.update_space(hp)
 
         def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> float:
+            left = seconds_left(options.deadline)
+            if left is not None and left <= 0:
+                raise BudgetSpentStopsSearch("time budget spent")
             proxy = KerasTunerTrial(trial.hyperparameters, len(study.get_trials(deepcopy=False)), study, trial.trial_id)
             started = datetime.datetime.now()
             state, value, failure = optuna.trial.TrialState.COMPLETE, None, None
@@ -180,6 +190,8 @@ def run_kerastuner_trials(prepared: Prepared, space: Space, options: RunOptions,
             study.add_trial(finished)
             if listener is not None:
                 listener.on_trial_end(study.get_trials(deepcopy=False)[-1])
+            if isinstance(failure, BudgetSpent):
+                raise BudgetSpentStopsSearch(str(failure))
             if failure is not None:
                 raise kt.errors.FailedTrialError(str(failure))
             return float(value or 0.0)
@@ -191,6 +203,9 @@ def run_kerastuner_trials(prepared: Prepared, space: Space, options: RunOptions,
             project_name=algorithm,
             overwrite=False,
         )
-        tuner.search(verbose=0)
+        try:
+            tuner.search(verbose=0)
+        except BudgetSpentStopsSearch:
+            pass  # the run ends on its time budget, as an Optuna run does
         assemble_pending(study, study_dir)
     return runtime_line

@@ -13,50 +13,68 @@ import optuna
 
 from mammosearch import runtime
 from mammosearch.config.schema import Space
+from mammosearch.deadline import seconds_left
 from mammosearch.errors import TrialFailed
+from mammosearch.progress import stage
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.objective import SearchObjective
 from mammosearch.search.options import RunOptions
 from mammosearch.search.study import Prepared, finished_trials
+from mammosearch.store.budget_stops import stopped_by_budget
 from mammosearch.store.kept_models import assemble_pending
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import context_of, save_linear_probes
+from mammosearch.trial.memory_plan import BatchCaps, batch_caps
 
 
-def record_linear_probes(prepared: Prepared, space: Space, options: RunOptions) -> None:
+def record_linear_probes(prepared: Prepared, space: Space, options: RunOptions, caps: BatchCaps | None = None) -> None:
     """Once per study, in a training process: the linear probe of each pretrained backbone."""
     from mammosearch.data.baselines import study_folds
     from mammosearch.trial.probe import linear_probes, pretrained_families
 
     if not pretrained_families(space) or context_of(prepared.study.user_attrs).linear_probes is not None:
         return
+    left = seconds_left(options.deadline)
+    if left is not None and left <= 0:
+        return  # the time budget is spent: the next run of the study computes it
     images = prepared.images
     folds = study_folds(images.labels, images.patient_ids, images.splits, space.evaluation.cv_folds, space.evaluation.seed)
-    save_linear_probes(prepared.study, linear_probes(space, images, folds, Path(options.results_dir) / "cache" / "activations"))
+    with stage("linear probes"):
+        save_linear_probes(prepared.study, linear_probes(space, images, folds, Path(options.results_dir) / "cache" / "activations", caps))
 
 
 def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: StudyListener | None) -> str:
     """Run the study's remaining trials in this process; returns the runtime line (Keras, backend, devices)."""
-    runtime_line = runtime.configure(options.precision)
-    record_linear_probes(prepared, space, options)
+    with stage("load Keras"):  # seconds in a fresh process; nothing in a recycled child, which loaded it while waiting
+        runtime_line = runtime.configure(options.precision)
+    with stage("memory plan"):
+        caps = batch_caps(space, prepared.images.channels)  # refuses a configuration that cannot fit, before any trial
+    record_linear_probes(prepared, space, options, caps)
     study = prepared.study
     study_dir = claimed_study_dir(options.results_dir, study)
-    objective = SearchObjective(space, prepared.images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations")
+    objective = SearchObjective(
+        space, prepared.images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations",
+        deadline=options.deadline, caps=caps,
+    )
     runtime.freeze_long_lived_objects()
 
     def report_end(study_: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if listener is not None:
             listener.on_trial_end(trial)
-        # Other workers add trials too: stop once the shared budget is spent.
-        if space.study.n_trials is not None and finished_trials(study_) >= space.study.n_trials:
+        # Other workers add trials too: stop once the shared budget is spent. A trial the time
+        # budget stopped means no time is left for another.
+        if stopped_by_budget(trial) or (space.study.n_trials is not None and finished_trials(study_) >= space.study.n_trials):
             study_.stop()
 
     remaining = prepared.remaining(space)
-    if remaining is None or remaining > 0:
+    # The budget of the whole command: set-up and probes have used part of it (Optuna checks
+    # it before starting each trial; the epoch callback stops the trial in progress in time).
+    left = seconds_left(options.deadline) if options.deadline is not None else space.study.timeout
+    if (remaining is None or remaining > 0) and (left is None or left > 0):
         study.optimize(
             objective,
             n_trials=remaining,
-            timeout=space.study.timeout,
+            timeout=left,
             catch=(TrialFailed,),
             callbacks=[report_end],
             gc_after_trial=True,

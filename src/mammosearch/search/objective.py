@@ -18,7 +18,8 @@ import optuna
 
 from mammosearch.config.schema import Space
 from mammosearch.data.base import ImageSet
-from mammosearch.errors import TrialFailed
+from mammosearch.errors import BudgetSpent, TrialFailed
+from mammosearch.progress import stage
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import worker_number
 from mammosearch.search.seeding import trial_seed
@@ -26,7 +27,9 @@ from mammosearch.spec.outcome import TrialOutcome
 from mammosearch.spec.params import TrialParams
 from mammosearch.store import record
 from mammosearch.store.artifacts import StudyDir
+from mammosearch.store.budget_stops import requeue
 from mammosearch.store.kept_models import keep_if_top_k
+from mammosearch.trial.memory_plan import BatchCaps
 from mammosearch.trial.runner import TrialRunner
 from mammosearch.trial.sampling import sample_params
 
@@ -48,13 +51,15 @@ class SearchObjective:
         activation_dir: Path | None = None,
         adjust: Adjust | None = None,
         engine: str | None = None,
+        deadline: float | None = None,
+        caps: BatchCaps | None = None,
     ) -> None:
         self.space = space
         self.study_dir = study_dir
         self.listener = listener
         self.adjust: Adjust = adjust or (lambda params, trial: params)
         self.engine = engine
-        self.runner = TrialRunner(space, images, listener, study_dir.tensorboard_dir if tensorboard else None, activation_dir)
+        self.runner = TrialRunner(space, images, listener, study_dir.tensorboard_dir if tensorboard else None, activation_dir, deadline, caps)
 
     @staticmethod
     def _param_names(trial: Any) -> dict[str, str]:
@@ -68,11 +73,20 @@ class SearchObjective:
         return record.param_names_of(trial.study.user_attrs)
 
     def __call__(self, trial: Any) -> float:
+        with stage("trials", shown=False):  # timed for the run's summary; the study display shows the trial
+            return self._run(trial)
+
+    def _run(self, trial: Any) -> float:
         params = self.adjust(sample_params(trial, self.space, self._param_names(trial)), trial)
-        params = replace(params, seed=self.space.study.seed * 10_007 + trial.number * 101)
+        # A trial queued again after the time budget stopped it trains with the stopped trial's
+        # seed: the model that one would have become (store/budget_stops.py). The batch size is
+        # capped to the memory budget (trial/memory_plan.py), as the trial records it.
+        resumes = record.from_user_attrs(trial.user_attrs).resumes_trial if isinstance(trial, optuna.trial.Trial) else None
+        params = replace(self.runner.within_memory(params), seed=self.space.study.seed * 10_007 + (trial.number if resumes is None else resumes) * 101)
         outcome = TrialOutcome(
             params=params, step_unit=self.runner.step_unit, engine=self.engine,
             kerastuner_trial=getattr(trial, "kerastuner_trial_id", None),  # set by the KerasTuner engine's trials
+            resumes_trial=resumes,
         )
         written: dict[str, Any] = {}
         record.save(trial, outcome, written)
@@ -90,7 +104,11 @@ class SearchObjective:
             raise
         except TrialFailed as exc:
             outcome.fail_reason = str(exc)
+            if isinstance(exc, BudgetSpent):
+                outcome.stopped_by_budget, outcome.epochs_trained = True, exc.epochs_trained
             record.save(trial, outcome, written)
+            if isinstance(exc, BudgetSpent) and isinstance(trial, optuna.trial.Trial):
+                requeue(trial.study, trial)
             raise
         record.save(trial, outcome, written)
         return value

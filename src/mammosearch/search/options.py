@@ -30,6 +30,10 @@ class RunOptions:
     # is not the run's last leaves them to the last one (each assembly builds and writes a
     # whole backbone, seconds during which no trial runs).
     assemble_at_end: bool = True
+    # The whole command's time budget as a wall-clock deadline (``time.time()``), set when
+    # the command starts (``--timeout``/study.timeout): set-up, probes and trials all count,
+    # and recycled children and workers receive it with these options, so they get what is left.
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class RunSummary:
     best_figures: tuple[tuple[str, str], ...] = ()
     # Whether the best trial beat the study's trivial baseline: above, within or below its 95% CI.
     baseline_verdict: str | None = None
+    # Trials the time budget stopped at an epoch boundary, queued to be trained in full by the next run.
+    stopped_by_budget: int = 0
 
 
 def worker_number() -> int | None:

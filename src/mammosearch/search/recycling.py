@@ -16,14 +16,15 @@ import multiprocessing
 import queue as queue_module
 import signal
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 import optuna
 
 from mammosearch.config.schema import Space
+from mammosearch.deadline import seconds_left
 from mammosearch.errors import MammosearchError
+from mammosearch.progress import StageEvent, relay, reporting
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import RunOptions
 from mammosearch.search.study import finished_trials
@@ -48,6 +49,9 @@ class QueueListener:
     def on_trial_end(self, trial: optuna.trial.FrozenTrial) -> None:
         self.events.put(("trial_end", trial.number))
 
+    def on_stage(self, event: StageEvent) -> None:
+        self.events.put(("stage", event))  # the parent shows it and times it (progress.relay)
+
 
 # The next child is started this many trials before the current one's last, so that its
 # start-up (interpreter, TensorFlow import: ~6 s on 2 cores) overlaps training.
@@ -67,6 +71,11 @@ def _child(orders: Any, options: RunOptions, events: Any, verbosity: int) -> Non
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         _train_when_told(orders, options, events, verbosity)
+    except MammosearchError as exc:
+        # A refusal found in the training process (a configuration that cannot fit the
+        # memory budget): one line, said by the parent, not a child's traceback.
+        events.put(("refused", str(exc), type(exc).__name__))
+        sys.exit(2)
     except KeyboardInterrupt:
         # Ctrl-C reaches the whole process group. The parent says "interrupted" once; a
         # child's traceback would only bury that line (Optuna has already failed the
@@ -88,7 +97,9 @@ def _train_when_told(orders: Any, options: RunOptions, events: Any, verbosity: i
     child_options = dataclasses.replace(options, assemble_at_end=last)
     # The parent set the study up; the child only opens it (no fingerprint, no baseline
     # refit, no space check) and finds the data in the cache.
-    runtime_line = run_trials(open_prepared(space, child_options), space, child_options, QueueListener(events))
+    listener = QueueListener(events)
+    with reporting(listener):
+        runtime_line = run_trials(open_prepared(space, child_options), space, child_options, listener)
     events.put(("runtime", runtime_line))  # Keras, backend and devices, as the child saw them
 
 
@@ -115,6 +126,14 @@ def _retire(child: _Child) -> None:
         child.process.join()
 
 
+def _refusal(message: str, kind: str) -> MammosearchError:
+    """The child's refusal as the same error class (its exit code), raised in the parent."""
+    from mammosearch import errors
+
+    error = getattr(errors, kind, MammosearchError)
+    return error(message) if isinstance(error, type) and issubclass(error, MammosearchError) else MammosearchError(message)
+
+
 def _forward(events: Any, process: Any, listener: StudyListener | None, study: optuna.Study, on_started: Callable[[int], None]) -> str | None:
     """Pass the child's events to ``listener`` until the child exits; returns its runtime line.
 
@@ -130,7 +149,11 @@ def _forward(events: Any, process: Any, listener: StudyListener | None, study: o
                 return runtime_line
             continue
         kind = event[0]
-        if kind == "runtime":
+        if kind == "refused":
+            raise _refusal(event[1], event[2])
+        if kind == "stage":
+            relay(event[1])
+        elif kind == "runtime":
             runtime_line = event[1]
         elif kind == "trial_start":
             started += 1
@@ -155,7 +178,7 @@ def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listene
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited to leak
     per_process = int(options.trials_per_process or 1)
     total = space.study.n_trials
-    deadline = None if space.study.timeout is None else time.monotonic() + space.study.timeout
+    deadline = options.deadline  # wall clock: the children compare it with their own clock (mammosearch/deadline.py)
     child_options = dataclasses.replace(options, study_name=study.study_name, trials_per_process=None)
     runtime_line = "training in recycled child processes"
     standby: _Child | None = None
@@ -164,7 +187,7 @@ def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listene
             done = finished_trials(study)
             if total is not None and done >= total:
                 return runtime_line
-            time_left = None if deadline is None else deadline - time.monotonic()
+            time_left = seconds_left(deadline)
             if time_left is not None and time_left <= 1:
                 return runtime_line
             target = done + per_process if total is None else min(total, done + per_process)
@@ -172,7 +195,8 @@ def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listene
             standby = None
             # The last child assembles the kept models; without a trial budget any child may be the last.
             last = total is None or target >= total
-            child.orders.put((dataclasses.replace(space, study=dataclasses.replace(space.study, n_trials=target, timeout=time_left)), last))
+            # The child gets the run options' deadline: what is left of the whole command's budget.
+            child.orders.put((dataclasses.replace(space, study=dataclasses.replace(space.study, n_trials=target)), last))
 
             def prepare_next(started: int, target: int = target) -> None:
                 nonlocal standby

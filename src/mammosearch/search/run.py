@@ -12,6 +12,7 @@ import dataclasses
 import optuna
 
 from mammosearch.config.schema import Space
+from mammosearch.deadline import deadline_after
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import RunOptions, RunSummary
 from mammosearch.search.study import Prepared, check_options, engine_study_name, setup_study, summarize
@@ -30,8 +31,14 @@ def recycles(options: RunOptions, remaining: int | None) -> bool:
 
 
 def run_study(space: Space, options: RunOptions, listener: StudyListener | None = None) -> RunSummary:
-    """Run (or resume) the study of ``space`` as ``options`` say; returns what it did."""
+    """Run (or resume) the study of ``space`` as ``options`` say; returns what it did.
+
+    ``study.timeout`` is the budget of this whole call, set-up included, unless
+    ``options.deadline`` was set earlier (the CLI sets it when the command starts).
+    """
     check_options(options)
+    if options.deadline is None and space.study.timeout is not None:
+        options = dataclasses.replace(options, deadline=deadline_after(space.study.timeout))
     summary = _dispatch(space, options, listener)
     record_run_end(space, options, summary)
     return summary

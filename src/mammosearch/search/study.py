@@ -29,9 +29,11 @@ from mammosearch.data.registry import source
 from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.files import write_json
 from mammosearch.metrics.figures import baseline_verdict, selection_figures
+from mammosearch.progress import stage
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
 from mammosearch.search.samplers import make_pruner, make_sampler
 from mammosearch.search.space_check import extension_notes, record_space, settle_space
+from mammosearch.store.budget_stops import waiting_resumes
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import StudyContext, context_of, failed_by_objective, from_user_attrs, save_context
 from mammosearch.store.running import running_note, running_numbers
@@ -93,7 +95,8 @@ def preflight(space: Space, cache_dir: Path | None = None) -> ImageSet:
             ensure_imagenet_weights(family)
         elif weights is not None:
             check_weights_file(Path(weights), family, f"model.weights.{family}")
-    return load_image_set(space.data, space.split, cache_dir=cache_dir, checks=space.checks)
+    with stage("load data"):  # decoding, on a first run; the cache of decoded images after
+        return load_image_set(space.data, space.split, cache_dir=cache_dir, checks=space.checks)
 
 
 def open_study(space: Space, options: RunOptions) -> optuna.Study:
@@ -138,6 +141,7 @@ def record_context(study: optuna.Study, space: Space, images: ImageSet, options:
         # flip either when it later scores files, where the heuristic can misfire on a phantom.
         photometry=space.checks.photometry if source(space.data.source).files is not None else "as_is",
         image_size=images.image_size,
+        framing=source(space.data.source).framing(space.data).to_json(),
         setup_data_key=images.data_key,  # the last key written: the study is set up for these data
     ))
 
@@ -154,7 +158,8 @@ def _trivial_baseline(space: Space, images: ImageSet, recorded: StudyContext) ->
     kept = recorded.trivial_baseline
     if kept and recorded.data_description == images.description and kept.get("evaluated_on") == evaluated_on(space.evaluation.cv_folds):
         return kept
-    return trivial_baseline(images, space.evaluation.cv_folds, space.evaluation.seed)
+    with stage("trivial baseline"):
+        return trivial_baseline(images, space.evaluation.cv_folds, space.evaluation.seed)
 
 
 def _cv_pool(images: ImageSet) -> dict[str, list[Any]]:
@@ -183,19 +188,24 @@ def setup_study(space: Space, options: RunOptions) -> Prepared:
     """Preflight, open or create the study, record its context: the set-up every engine shares, run once per run."""
     check_options(options)
     _log_setup(options.study_name or space.study_name)
+    with stage("set-up"):
+        return _set_up(space, options)
+
+
+def _set_up(space: Space, options: RunOptions) -> Prepared:
     cache = Path(options.results_dir) / "cache"
     images = preflight(space, cache)
-    fingerprint = cached_fingerprint(images, space.checks, cache)
+    with stage("fingerprint"):  # the data checks; read back from the cache for data fingerprinted before
+        fingerprint = cached_fingerprint(images, space.checks, cache)
     # After the data checks (a bad data path is reported as such), before anything else is
     # written: a new study is created here with its space recorded, atomically (space_check.py).
-    space_check = settle_space(space, options, options.study_name or space.study_name)
-    study = open_study(space, options)
+    with stage("open study"):
+        space_check = settle_space(space, options, options.study_name or space.study_name)
+        study = open_study(space, options)
     record_context(study, space, images, options, fingerprint)
     finished_before = finished_trials(study)
     record_space(study, space_check, finished_before)
     return Prepared(study, images, finished_before, fingerprint)
-
-
 
 
 def engine_study_name(space: Space, options: RunOptions) -> RunOptions:
@@ -230,4 +240,5 @@ def summarize(study: optuna.Study, options: RunOptions, finished_before: int, ru
         + tuple(note for note in [running_note(running_numbers(study))] if note),  # a killed run's leftovers, with the hint
         best_figures=() if best is None else tuple(selection_figures(metrics, best.value)),
         baseline_verdict=baseline_verdict(metrics, context.trivial_baseline),
+        stopped_by_budget=waiting_resumes(study),
     )

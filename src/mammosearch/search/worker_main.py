@@ -17,7 +17,11 @@ from typing import Any
 
 import optuna
 
+from mammosearch.config.schema import Space
 from mammosearch.errors import MammosearchError
+from mammosearch.progress import reporting
+from mammosearch.progress_lines import PlainLines
+from mammosearch.search.options import RunOptions
 from mammosearch.spec.params import TrialParams
 
 
@@ -38,12 +42,18 @@ class LogListener:
 
 
 def main(argv: list[str]) -> int:
-    from mammosearch.search.opened import open_prepared
-    from mammosearch.search.run import recycles
-
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     # Written by this user's own `run` into its study folder a moment ago (workers.py).
     space, options = pickle.loads(Path(argv[0]).read_bytes())
+    # The worker's long stages (a linear probe, activations) as plain lines in its log.
+    with reporting(PlainLines(lambda line: print(line, flush=True))):
+        return _run(space, options)
+
+
+def _run(space: Space, options: RunOptions) -> int:
+    from mammosearch.search.opened import open_prepared
+    from mammosearch.search.run import recycles
+
     try:
         prepared = open_prepared(space, options)
         if recycles(options, prepared.remaining(space)):

@@ -28,6 +28,7 @@ import optuna
 
 from mammosearch.config.schema import Space
 from mammosearch.errors import MammosearchError, SpaceError
+from mammosearch.progress import stage
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import WORKER_ENV, RunOptions, RunSummary
 from mammosearch.search.study import setup_study, summarize
@@ -139,7 +140,9 @@ def run_workers(space: Space, options: RunOptions, listener: StudyListener | Non
     if listener is not None:
         listener.on_study_start(name, watcher.finished_before, space.study.n_trials,
                                 f"{options.workers} worker processes, logs in {plans[0].log.parent}/", prepared.notes)
-    codes = start_and_wait([sys.executable, "-m", "mammosearch.search.worker_main", str(order)], plans, watcher.poll)
+    # Each worker gets the run options' deadline: what is left of the whole command's budget.
+    with stage(f"trials in {options.workers} workers"):  # their own stages are timed in their logs
+        codes = start_and_wait([sys.executable, "-m", "mammosearch.search.worker_main", str(order)], plans, watcher.poll)
     failed = [i for i, code in enumerate(codes) if code != 0]
     if failed:
         raise MammosearchError(f"worker(s) {', '.join(map(str, failed))} exited with an error; see {plans[failed[0]].log}")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mammosearch.errors import SpaceError
+from mammosearch.spec.size import ImageSize, SizeError
 
 SHOWN_CHARS = 60
 
@@ -74,6 +75,23 @@ class Fields:
                 raise self.fail(path, f"expected an integer, got {show(node)}")
         self.bounds(node, path, minimum, maximum)
         return int(node)
+
+    def size(self, node: Any, path: str, minimum: int | None = None, maximum: int | None = None) -> ImageSize:
+        """``256`` (a square) or ``"1024x512"`` (height x width), each side within the bounds."""
+        if isinstance(node, int) and not isinstance(node, bool):
+            return ImageSize.square(self.integer(node, path, minimum, maximum))
+        try:
+            size = ImageSize.of(node)
+        except SizeError as exc:
+            raise self.fail(path, str(exc)) from None
+        if size.is_square:
+            self.bounds(size.height, path, minimum, maximum)
+            return size
+        for side in size.shape:
+            if (minimum is not None and side < minimum) or (maximum is not None and side > maximum):
+                limits = " and ".join(t for t in (f">= {minimum}" if minimum is not None else "", f"<= {maximum}" if maximum is not None else "") if t)
+                raise self.fail(path, f"each side must be {limits}, got {size}")
+        return size
 
     def number(self, node: Any, path: str, minimum: float | None = None, maximum: float | None = None) -> float:
         if isinstance(node, str):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mammosearch.spec.params import TrialParams
+from mammosearch.spec.split_metrics import SplitMetrics
 
 # Which way a trial trained (recorded as ``training_path``).
 FULL = "full network"
@@ -22,13 +23,6 @@ CACHED_VIEWS = "cached augmented views"
 # What one pruner step is.
 EPOCH = "epoch"
 FOLD = "fold"
-
-# Metrics of one split: ``evaluate_predictions``' dict (auc, average_precision, at_0.5 and
-# at_youden with accuracy/precision/recall/specificity/f1/confusion_matrix, youden_threshold,
-# roc points, collapsed), plus auc_ci95 and, under cross-validation, fold_aucs,
-# mean_fold_auc and pooled.
-SplitMetrics = dict[str, Any]
-
 
 @dataclass
 class TrialOutcome:
@@ -51,6 +45,10 @@ class TrialOutcome:
     fit_seconds: float | None = None
     trial_seconds: float | None = None
     fail_reason: str | None = None
+    # Stopped at an epoch boundary by the command's time budget (FAIL, not counted towards
+    # n_trials); ``resumes_trial``: the number of the stopped trial this one trains in full.
+    stopped_by_budget: bool | None = None
+    resumes_trial: int | None = None
     model_path: str | None = None  # set once the trial is kept in the top K
     # The machine that saved it: with workers on several nodes each keeps its models under
     # its own results/, and a machine without the file can then say where it is.
@@ -60,8 +58,8 @@ class TrialOutcome:
 
     @property
     def fold_aucs(self) -> list[float] | None:
-        value = (self.val_metrics or {}).get("fold_aucs")
-        return None if value is None else [float(v) for v in value]
+        value = None if self.val_metrics is None else self.val_metrics.fold_aucs
+        return None if value is None else list(value)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from mammosearch.spec.fields import show  # messages show a short prefix of a value, never all of it
+from mammosearch.spec.size import ImageSize
 
 Scalar = int | float | str | bool
 
@@ -54,6 +55,10 @@ class Fixed:
 
     def can_be(self, value: Scalar) -> bool:
         return bool(self.value == value)
+
+    def options(self) -> tuple[Scalar, ...] | None:
+        """Every value it can take (None for a range)."""
+        return (self.value,)
 
     def kerastuner(self, hp: Any, name: str) -> Any:
         return self.value
@@ -86,6 +91,9 @@ class Categorical:
     def can_be(self, value: Scalar) -> bool:
         return value in self.choices
 
+    def options(self) -> tuple[Scalar, ...] | None:
+        return self.choices
+
     def kerastuner(self, hp: Any, name: str) -> Any:
         return hp.Choice(name, list(self.choices))
 
@@ -115,6 +123,9 @@ class _Bounded:
 
     def can_be(self, value: Scalar) -> bool:
         return isinstance(value, (int, float)) and self.low <= value <= self.high
+
+    def options(self) -> tuple[Scalar, ...] | None:
+        return None
 
     def describe(self) -> str:
         text = f"{self.KIND} {self.low!r}..{self.high!r}" + (f" step {self.step!r}" if self.step not in (None, 1) else "")
@@ -218,7 +229,7 @@ class TrialParams:
     """Everything one trial needs to build and train its model."""
 
     family: str
-    input_size: int
+    input_size: int | str  # a square's side, or "HxW" (spec.size); ``size`` is it as an ImageSize
     optimizer: str
     learning_rate: float
     batch_size: int
@@ -238,6 +249,10 @@ class TrialParams:
     def is_transfer(self) -> bool:
         """A backbone with a new head (the CNN family has its own layers and no head)."""
         return self.head is not None
+
+    @property
+    def size(self) -> ImageSize:
+        return ImageSize.of(self.input_size)
 
     @property
     def total_epochs(self) -> int:

@@ -1,8 +1,7 @@
 """TrialOutcome <-> an Optuna trial's user attributes (and StudyContext <-> the study's): the only module that knows the keys.
 
-Values are stored as plain JSON (Optuna's requirement), so a study can be read by
-``optuna trials``, the dashboard, or any other tool; reading back is lenient, so a trial
-written by hand or by an older version gives an outcome with what it has.
+Values are stored as plain JSON (Optuna's requirement), so a study can be read by ``optuna trials``, the
+dashboard, or any other tool; reading back is lenient: a trial written by hand or by an older version gives what it has.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from typing import Any, Protocol
 
 from mammosearch.spec.outcome import EPOCH, TrialOutcome
 from mammosearch.spec.params import TrialParams
+from mammosearch.spec.split_metrics import SplitMetrics
 
 # Every field of TrialOutcome is stored under its own name.
 KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrialOutcome))
@@ -26,9 +26,9 @@ class AttributeSink(Protocol):
 
 
 def json_ready(value: Any) -> Any:
-    """Plain JSON types: dataclasses as dicts, numpy scalars as floats."""
+    """Plain JSON types: typed metrics as their stored dicts, other dataclasses as dicts, numpy scalars as floats."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
+        value = value.to_record() if isinstance(value, SplitMetrics) else dataclasses.asdict(value)
     return json.loads(json.dumps(value, default=float))
 
 
@@ -88,11 +88,13 @@ def from_user_attrs(attrs: Mapping[str, Any]) -> TrialOutcome:
         epochs_trained=number("epochs_trained"),
         history=list(attrs.get("history") or []),
         oof_scores=None if attrs.get("oof_scores") is None else [float(v) for v in attrs["oof_scores"]],
-        val_metrics=attrs.get("val_metrics"),
-        test_metrics=attrs.get("test_metrics"),
+        val_metrics=SplitMetrics.from_record(attrs.get("val_metrics")),
+        test_metrics=SplitMetrics.from_record(attrs.get("test_metrics")),
         fit_seconds=seconds("fit_seconds"),
         trial_seconds=seconds("trial_seconds"),
         fail_reason=text("fail_reason"),
+        stopped_by_budget=attrs.get("stopped_by_budget") is True or None,
+        resumes_trial=number("resumes_trial"),
         model_path=text("model_path"),
         model_host=text("model_host"),
         engine=text("engine"),
@@ -107,8 +109,8 @@ def params_dict(attrs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def failed_by_objective(attrs: Mapping[str, Any]) -> bool:
-    """A FAIL trial whose objective recorded why (not one whose process died mid-trial)."""
-    return attrs.get("fail_reason") is not None
+    """A FAIL trial whose objective recorded why (not one whose process died, nor one the time budget stopped)."""
+    return attrs.get("fail_reason") is not None and attrs.get("stopped_by_budget") is not True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,8 +136,9 @@ class StudyContext:
     training_patients: list[str] | None = None
     split_seed: int | None = None
     patient_source: str | None = None  # where the patient ids come from (data/base.py ImageSet.patient_source)
-    image_size: int | None = None  # data.image_size: the square size the loader resized to, before the model's input size
+    image_size: int | str | None = None  # data.image_size: the size the loader fitted to (a square's side, or "HxW"), before the model's input size
     photometry: str | None = None  # data.photometry: auto flips images that look inverted; predict must do the same
+    framing: dict[str, Any] | None = None  # data.crop/orient/crop_margin as applied (data/decode/_framing.py Framing.to_json); predict does the same
     # What a trial means, flattened to {"key.path": value} (search/space_check.py), and each
     # time a run changed it with --extend-space: {"at", "finished_before", "changes"}.
     search_space: dict[str, str] | None = None
@@ -147,8 +150,7 @@ class StudyContext:
     study_uid: str | None = None
 
 
-class StudyAttributeSink(Protocol):
-    def set_user_attr(self, key: str, value: Any) -> None: ...
+StudyAttributeSink = AttributeSink  # an Optuna study sets its attributes as a trial does
 
 
 def save_context(study: StudyAttributeSink, context: StudyContext) -> None:
@@ -179,8 +181,7 @@ def context_of(attrs: Mapping[str, Any]) -> StudyContext:
         training_patients=attrs.get("training_patients"),
         split_seed=attrs.get("split_seed"),
         patient_source=attrs.get("patient_source"),
-        photometry=attrs.get("photometry"),
-        image_size=attrs.get("image_size"),
+        photometry=attrs.get("photometry"), image_size=attrs.get("image_size"), framing=attrs.get("framing"),
         search_space=attrs.get("search_space"),
         space_extensions=attrs.get("space_extensions"),
         param_names=param_names_of(attrs) or None,

@@ -10,6 +10,7 @@ from typing import Any
 import optuna
 
 from mammosearch.spec.outcome import TrialOutcome
+from mammosearch.spec.split_metrics import SplitMetrics
 from mammosearch.store.kept_models import is_pending, top_k
 from mammosearch.store.record import StudyContext, context_of, from_user_attrs, params_dict
 from mammosearch.store.storage import open_storage, resolve_study_name
@@ -49,11 +50,11 @@ class TrialRow:
         return f"{path} (deleted or moved)"
 
     @property
-    def val_metrics(self) -> dict[str, Any] | None:
+    def val_metrics(self) -> SplitMetrics | None:
         return self.outcome.val_metrics
 
     @property
-    def test_metrics(self) -> dict[str, Any] | None:
+    def test_metrics(self) -> SplitMetrics | None:
         return self.outcome.test_metrics
 
     @property

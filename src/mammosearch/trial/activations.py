@@ -23,33 +23,43 @@ from typing import Any
 import numpy as np
 
 from mammosearch.data.arrays import chunks, computed_into, is_large, new_array, read_mapped, release
+from mammosearch.progress import Stage, stage
 
 MEMORY_ENTRIES = 6  # activations kept in RAM (least recently used dropped first)
-BATCH = 64  # images per forward pass of the frozen part
-CHUNK = 16 * BATCH  # images converted to float32 at once: the uint8 set is never copied whole
+BATCH = 64  # images per forward pass of the frozen part, unless the memory budget allows fewer (models/memory.py)
+CHUNK_BATCHES = 16  # batches converted to float32 at once: the uint8 set is never copied whole
+CHUNK_BYTES = 256 * 2**20  # ... nor more than this much of it (a high-resolution chunk)
 
 
-def extract(extractor: Any, images: np.ndarray, path: Path | None = None) -> np.ndarray:
-    """``extractor`` run over ``images`` (uint8, possibly memory-mapped) a chunk at a time.
+def chunk_rows(images: np.ndarray, batch: int) -> int:
+    """Rows converted to float32 at once: up to ``CHUNK_BATCHES`` batches, within ``CHUNK_BYTES``, a whole number of batches."""
+    row_bytes = 4 * max(1, int(np.prod(images.shape[1:])))
+    return batch * max(1, min(CHUNK_BATCHES, CHUNK_BYTES // (row_bytes * batch)))
 
-    Batches of ``BATCH`` (``CHUNK`` is a multiple of it), run eagerly (``_forward``); only the float32 copy of the
-    input is bounded by ``CHUNK`` images instead of the whole set. With ``path`` the
+
+def extract(extractor: Any, images: np.ndarray, path: Path | None = None, batch: int | None = None) -> np.ndarray:
+    """``extractor`` run over ``images`` (uint8 pixels or float activations, possibly memory-mapped) a chunk at a time.
+
+    Batches of ``batch`` (a chunk is a whole number of them), run eagerly (``forward``); only the float32 copy of the
+    input is bounded by a chunk (``chunk_rows``) instead of the whole set. With ``path`` the
     activations of a large set (``paged.is_large``) are written into that ``.npy`` as they
     come (a memory map, its pages released chunk by chunk), never held in memory whole.
     """
+    batch = batch or BATCH  # read at call time: a test may change BATCH
     out: np.ndarray | None = None
-    for start, chunk in chunks(images, CHUNK):
-        part = _forward(extractor, chunk.astype("float32"))
-        if out is None:
-            shape = (len(images), *part.shape[1:])
-            out = new_array(path if is_large(int(np.prod(shape)) * 4) else None, shape, "float32")
-        out[start : start + len(part)] = part
-        release(out)
+    with stage("activations", len(images), "images") as progress:
+        for start, chunk in chunks(images, chunk_rows(images, batch)):
+            part = forward(extractor, chunk.astype("float32"), batch, progress)
+            if out is None:
+                shape = (len(images), *part.shape[1:])
+                out = new_array(path if is_large(int(np.prod(shape)) * 4) else None, shape, "float32")
+            out[start : start + len(part)] = part
+            release(out)
     return out if out is not None else np.empty((0,), dtype="float32")
 
 
-def _forward(extractor: Any, x: np.ndarray) -> np.ndarray:
-    """``extractor`` called eagerly, ``BATCH`` images at a time (inference mode).
+def forward(extractor: Any, x: np.ndarray, batch: int | None = None, progress: Stage | None = None) -> np.ndarray:
+    """``extractor`` called eagerly, ``batch`` images at a time (inference mode).
 
     Not ``predict``: an extractor runs once per cache key, so the graph ``predict`` traces
     for it (and the tf.data pipeline it builds) is never reused, and tracing a whole
@@ -58,7 +68,12 @@ def _forward(extractor: Any, x: np.ndarray) -> np.ndarray:
     """
     from keras import ops
 
-    parts = [np.asarray(ops.convert_to_numpy(extractor(x[i : i + BATCH], training=False)), dtype="float32") for i in range(0, len(x), BATCH)]
+    batch = batch or BATCH
+    parts = []
+    for i in range(0, len(x), batch):
+        parts.append(np.asarray(ops.convert_to_numpy(extractor(x[i : i + batch], training=False)), dtype="float32"))
+        if progress is not None:
+            progress.advance(len(parts[-1]))
     return np.concatenate(parts) if parts else np.empty((0,), dtype="float32")
 
 
@@ -66,7 +81,7 @@ def _forward(extractor: Any, x: np.ndarray) -> np.ndarray:
 class ActivationKey:
     family: str
     weights: str  # "imagenet", "none@<seed>", or "<path>@<size>:<mtime>"
-    input_size: int
+    input_size: int | str  # TrialParams.input_size: a square's side (as before) or "HxW"
     channels: int
     cut_layer: str
     images: str  # fingerprint of the pixel data
@@ -79,8 +94,10 @@ class ActivationKey:
 def images_fingerprint(images: np.ndarray) -> str:
     """A hash of the pixels themselves: a changed image or preprocessing gives a new key."""
     digest = hashlib.sha256(str(images.shape).encode())
-    for _, chunk in chunks(images):
-        digest.update(np.ascontiguousarray(chunk).data)
+    with stage("hash pixels", len(images), "images") as progress:
+        for _, chunk in chunks(images):
+            digest.update(np.ascontiguousarray(chunk).data)
+            progress.advance(len(chunk))
     return digest.hexdigest()[:32]
 
 

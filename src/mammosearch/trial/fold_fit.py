@@ -23,7 +23,8 @@ from mammosearch.data.base import ImageSet
 from mammosearch.data.folds import Fold
 from mammosearch.spec.outcome import CACHED, CACHED_VIEWS, TrialOutcome
 from mammosearch.spec.params import TrialParams
-from mammosearch.trial.activations import ActivationCache, ActivationKey, extract, weights_identity
+from mammosearch.trial.activations import ActivationKey, weights_identity
+from mammosearch.trial.deepest_cut import FrozenPasses, activations_at, views_at
 from mammosearch.trial.events import EpochListener
 
 if TYPE_CHECKING:
@@ -49,14 +50,15 @@ class FoldFit:
 
 @dataclass(frozen=True)
 class FoldContext:
-    """What every fold of a process shares: the display, logs, the activation cache."""
+    """What every fold of a trial shares: the display, logs, the activation cache and how it is filled."""
 
     listener: EpochListener | None
     tensorboard_dir: Path | None  # this trial's log folder, or None
-    activations: ActivationCache
+    passes: FrozenPasses  # the activation cache, the space's deepest cut, images per frozen pass
     images_key: Callable[[ImageSet], str]  # fingerprint of the pixels (part of the activation key)
     views: int = 8  # augmented views per image on the cached-views path
     activation_dir: Path | None = None  # where the views' activations are memory-mapped
+    deadline: float | None = None  # the command's time budget (wall clock): stop at the epoch boundary before it
 
 
 def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: ImageSet, fold: Fold, report_epochs: bool, n_folds: int) -> FoldFit:
@@ -67,6 +69,8 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
     from mammosearch.models.freezing import backbone_of
     from mammosearch.models.registry import build_model, family
     from mammosearch.models.saving import save_full_model, save_head_weights
+    from mammosearch.trial.budget_stop import BudgetStop
+    from mammosearch.trial.epoch_progress import EpochProgress
     from mammosearch.trial.pruning import PruningCallback
     from mammosearch.trial.streaming import training_data
     from mammosearch.trial.training import Arrays, fit_two_phase, predict_scores
@@ -77,6 +81,10 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
     params = replace(outcome.params, seed=outcome.params.seed + fold.index)
     keras.utils.set_random_seed(params.seed)
     callbacks: list[Any] = [PruningCallback(trial)] if report_epochs else []
+    fold_text = f"fold {fold.index + 1}/{n_folds} " if n_folds > 1 else ""
+    callbacks.append(EpochProgress(params.total_epochs, prefix=fold_text))
+    if context.deadline is not None:  # after the pruner: a trial it prunes is recorded as pruned
+        callbacks.append(BudgetStop(context.deadline, params.total_epochs, f" ({fold_text.strip()})" if fold_text else ""))
     if context.tensorboard_dir is not None:
         from mammosearch.trial.tensorboard import tensorboard_callbacks
 
@@ -123,9 +131,8 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
 
 
 def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut: str, full_model: Callable[[], Any]) -> np.ndarray:
-    """Activations at ``cut`` for every image, from the cache or computed (once) with ``full_model()``."""
+    """Activations at ``cut`` for every image, from the cache or computed (once, from the deepest cut's) with ``full_model()``."""
     from mammosearch.models.backbones import RANDOM_INIT_SEED
-    from mammosearch.models.cached import feature_model
 
     key = ActivationKey(
         family=params.family,
@@ -136,11 +143,7 @@ def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut:
         images=context.images_key(data),
     )
 
-    def compute(path: Path | None) -> np.ndarray:
-        extractor = feature_model(full_model(), cut)
-        return extract(extractor, data.images, path)
-
-    return context.activations.get(key, compute)
+    return activations_at(context.passes, key, data.images, full_model)
 
 
 def _fit_on_views(
@@ -154,7 +157,7 @@ def _fit_on_views(
     from mammosearch.models.registry import build_model, family
     from mammosearch.models.saving import save_full_model, save_head_weights
     from mammosearch.trial.training import class_weights_for, predict_scores
-    from mammosearch.trial.views import ViewBatches, cached_views, view_activations, view_key
+    from mammosearch.trial.views import ViewBatches, view_key
 
     model = build_model(params, data.channels)
     plan = plan_cut(backbone_of(model), params.unfrozen_layers) if params.fine_tune else None
@@ -164,15 +167,12 @@ def _fit_on_views(
         outcome.unfrozen_actual = plan.unfrozen
     plain = activations(cut, lambda: model)  # unaugmented: validation, test, and the shape
     seed = 7919  # the views are a property of the data set, the same for every trial
-    key = view_key(f"{params.family}|{params.weights}|{params.input_size}|{cut}|{context.images_key(data)}", params.augmentation, context.views, seed)
-    path = None if context.activation_dir is None else context.activation_dir / f"{key}-views.npy"
 
-    def compute(filling: Path | None) -> np.ndarray:
-        from mammosearch.models.cached import feature_model
+    def path_of(at: str) -> Path | None:
+        key = view_key(f"{params.family}|{params.weights}|{params.input_size}|{at}|{context.images_key(data)}", params.augmentation, context.views, seed)
+        return None if context.activation_dir is None else context.activation_dir / f"{key}-views.npy"
 
-        return view_activations(feature_model(model, cut), data.images, params.augmentation, context.views, seed, filling)
-
-    views = cached_views(path, compute)
+    views = views_at(context.passes, cut, model, data.images, params.augmentation, context.views, seed, path_of)
     weights = class_weights_for(data.labels[fold.train]) if params.class_weights else None
     batches = ViewBatches(views, np.flatnonzero(fold.train), data.labels[fold.train], params.batch_size, params.seed, weights)
     if plan is None:

@@ -23,12 +23,14 @@ from mammosearch.data.baselines import study_folds
 from mammosearch.data.decode import images_at
 from mammosearch.data.folds import Fold
 from mammosearch.errors import MammosearchError, TrialFailed
-from mammosearch.metrics import evaluate_predictions, patient_auc_ci
+from mammosearch.metrics import patient_auc_ci, score_split
 from mammosearch.spec.outcome import CACHED, CACHED_VIEWS, EPOCH, FOLD, FULL, Trained, TrialOutcome
 from mammosearch.spec.params import TrialParams
-from mammosearch.trial.activations import ActivationCache, images_fingerprint
+from mammosearch.trial.activations import BATCH, ActivationCache, images_fingerprint
+from mammosearch.trial.deepest_cut import FrozenPasses, deepest_unfrozen
 from mammosearch.trial.events import EpochListener
 from mammosearch.trial.fold_fit import FoldContext, FoldFit, fit_fold
+from mammosearch.trial.memory_plan import BatchCaps
 
 
 class PruningTrial(Protocol):
@@ -50,13 +52,17 @@ class TrialRunner:
         listener: EpochListener | None = None,
         tensorboard_dir: Callable[[int], Path] | None = None,
         activation_dir: Path | None = None,
+        deadline: float | None = None,
+        caps: BatchCaps | None = None,
     ) -> None:
         self.space = space
+        self.deadline = deadline  # the command's time budget, wall clock (mammosearch/deadline.py)
+        self.caps = caps  # batch sizes within the memory budget (trial/memory_plan.py); None: as sampled
         self.images = images
         self.listener = listener
         self.tensorboard_dir = tensorboard_dir
-        self._resized: dict[int, ImageSet] = {}
-        self._fingerprints: dict[int, str] = {}
+        self._resized: dict[int | str, ImageSet] = {}
+        self._fingerprints: dict[int | str, str] = {}
         self.activations = ActivationCache(activation_dir)
         self.activation_dir = activation_dir
         # Folds depend on labels and patients only, so they are fixed for the whole study.
@@ -66,7 +72,7 @@ class TrialRunner:
     def step_unit(self) -> str:
         return FOLD if len(self.folds) > 1 else EPOCH
 
-    def data_at(self, size: int) -> ImageSet:
+    def data_at(self, size: int | str) -> ImageSet:
         """The image set at the trial's input size (resized once per size, then reused)."""
         if size not in self._resized:
             images = self.images
@@ -79,6 +85,10 @@ class TrialRunner:
         if size not in self._fingerprints:
             self._fingerprints[size] = images_fingerprint(data.images)
         return self._fingerprints[size]
+
+    def within_memory(self, params: TrialParams) -> TrialParams:
+        """``params`` with the batch size capped to the memory budget, as the trial will train and record it."""
+        return params if self.caps is None else self.caps.within(params)
 
     def training_path(self, params: TrialParams) -> str:
         """Cached activations where the frozen layers see every image the same way each epoch."""
@@ -121,9 +131,11 @@ class TrialRunner:
         fit_seconds = 0.0
         outcome.training_path = self.training_path(params)
         log_dir = None if self.tensorboard_dir is None else self.tensorboard_dir(trial.number)
+        frozen_batch = BATCH if self.caps is None else self.caps.frozen_batch(params.family, params.input_size)
+        passes = FrozenPasses(self.activations, deepest_unfrozen(self.space), frozen_batch)
         context = FoldContext(
-            self.listener, log_dir, self.activations, self._images_key,
-            views=self.space.training.augmentation_views, activation_dir=self.activation_dir,
+            self.listener, log_dir, passes, self._images_key,
+            views=self.space.training.augmentation_views, activation_dir=self.activation_dir, deadline=self.deadline,
         )
         for fold in self.folds:
             fitted = fit_fold(context, trial, outcome, data, fold, report_epochs=not cv, n_folds=len(self.folds))
@@ -132,7 +144,7 @@ class TrialRunner:
             # (fit_two_phase fails the trial rather than return without them).
             scores = fitted.result.best_val_scores
             oof_scores[fold.val] = scores
-            auc = evaluate_predictions(data.labels[fold.val], scores)["auc"]
+            auc = score_split(data.labels[fold.val], scores).auc
             if auc is None or not math.isfinite(auc):
                 raise TrialFailed(f"validation AUC is undefined in fold {fold.index + 1} (one class)")
             fold_aucs.append(float(auc))
@@ -154,13 +166,12 @@ class TrialRunner:
         assert kept is not None
 
         scored = np.isfinite(oof_scores) if cv else self.folds[0].val
-        val_metrics = evaluate_predictions(data.labels[scored], oof_scores[scored])
-        val_metrics["auc_ci95"] = patient_auc_ci(data.labels[scored], oof_scores[scored], data.patient_ids[scored])
+        val_metrics = replace(score_split(data.labels[scored], oof_scores[scored]),
+                              auc_ci95=_pair(patient_auc_ci(data.labels[scored], oof_scores[scored], data.patient_ids[scored])))
         if cv:
             outcome.oof_scores = [round(float(v), 6) for v in oof_scores[scored]]
-            val_metrics["fold_aucs"] = fold_aucs
-            val_metrics["mean_fold_auc"] = float(np.mean(fold_aucs))
-            val_metrics["pooled"] = "out-of-fold predictions of all folds"
+            val_metrics = replace(val_metrics, fold_aucs=tuple(fold_aucs), mean_fold_auc=float(np.mean(fold_aucs)),
+                                  pooled="out-of-fold predictions of all folds")
         outcome.val_metrics = val_metrics
 
         first_val = self.folds[0].val
@@ -171,9 +182,8 @@ class TrialRunner:
             test = data.splits == "test"
             test_scores = kept.score(test)
             # The validation-chosen threshold is applied to test: test never selects anything.
-            test_metrics = evaluate_predictions(data.labels[test], test_scores, threshold=val_metrics["youden_threshold"])
-            test_metrics["auc_ci95"] = patient_auc_ci(data.labels[test], test_scores, data.patient_ids[test])
-            outcome.test_metrics = test_metrics
+            test_metrics = score_split(data.labels[test], test_scores, threshold=val_metrics.youden_threshold)
+            outcome.test_metrics = replace(test_metrics, auc_ci95=_pair(patient_auc_ci(data.labels[test], test_scores, data.patient_ids[test])))
             predictions["test"] = _prediction_record(data, test, test_scores)
         outcome.fit_seconds = round(fit_seconds, 3)
         outcome.trial_seconds = round(time.perf_counter() - started, 3)
@@ -182,7 +192,16 @@ class TrialRunner:
     def objective_value(self, outcome: TrialOutcome) -> float:
         """What the study maximises: the validation AUC, or the mean fold AUC under CV."""
         folds = outcome.fold_aucs
-        return float(np.mean(folds)) if folds else float((outcome.val_metrics or {})["auc"])
+        if folds:
+            return float(np.mean(folds))
+        auc = None if outcome.val_metrics is None else outcome.val_metrics.auc
+        if auc is None:
+            raise TrialFailed("validation AUC is undefined (the validation split holds one class)")
+        return auc
+
+
+def _pair(interval: list[float] | None) -> tuple[float, float] | None:
+    return None if interval is None else (interval[0], interval[1])
 
 
 def _prediction_record(data: ImageSet, mask: np.ndarray, scores: np.ndarray) -> dict[str, list[Any]]:

@@ -27,6 +27,7 @@ from mammosearch.spec.params import (
     TrialParams,
     one_of,
 )
+from mammosearch.spec.size import size_value
 from mammosearch.trial.param_names import Renamed
 
 
@@ -43,7 +44,7 @@ def sample_params(trial: Suggester, space: Space, names: Mapping[str, str] | Non
     aug = training.augmentation
     common = dict(
         family=family,
-        input_size=int(model.input_size.suggest(trial, "input_size")),
+        input_size=size_value(model.input_size.suggest(trial, "input_size")),
         optimizer=training.optimizer.suggest(trial, "optimizer"),
         learning_rate=float(training.learning_rate.suggest(trial, "learning_rate")),
         batch_size=int(training.batch_size.suggest(trial, "batch_size")),

@@ -19,20 +19,20 @@ from typing import Any
 import keras
 import numpy as np
 
-from mammosearch.data.arrays import computed_into, is_large, new_array, read_mapped, release
+from mammosearch.data.arrays import chunks, computed_into, is_large, new_array, read_mapped, release
 from mammosearch.models.stem import augmentation_layers
+from mammosearch.progress import stage
 from mammosearch.spec.params import AugmentationParams
+from mammosearch.trial.activations import BATCH, chunk_rows, forward
 
-BATCH = 64
-CHUNK = 16 * BATCH  # augmented images held at once (as float32) before the extractor sees them
 RELEASE_EVERY = 64  # batches between dropping a memory-mapped source's pages
 
 
-def augmented_batches(images: np.ndarray, aug: AugmentationParams, seed: int) -> Iterator[tuple[int, np.ndarray]]:
-    """``(start, batch)``: one view of ``images``, ``BATCH`` at a time, by Keras' augmentation layers (seed ``seed``) in training mode."""
+def augmented_batches(images: np.ndarray, aug: AugmentationParams, seed: int, batch: int = BATCH) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, batch)``: one view of ``images``, ``batch`` at a time, by Keras' augmentation layers (seed ``seed``) in training mode."""
     layers = augmentation_layers(aug, seed=seed)
-    for start in range(0, len(images), BATCH):
-        x: Any = images[start : start + BATCH].astype("float32")
+    for start in range(0, len(images), batch):
+        x: Any = images[start : start + batch].astype("float32")
         for layer in layers:
             x = layer(x, training=True)
         yield start, keras.ops.convert_to_numpy(x)
@@ -47,30 +47,55 @@ def augment(images: np.ndarray, aug: AugmentationParams, views: int, seed: int) 
     return out
 
 
-def view_activations(extractor: Any, images: np.ndarray, aug: AugmentationParams, views: int, seed: int, path: Path | None) -> np.ndarray:
-    """``(views, N, ...)`` float16: ``extractor`` over each augmented view, a chunk of ``CHUNK`` images at a time.
+def view_activations(
+    extractor: Any, images: np.ndarray, aug: AugmentationParams, views: int, seed: int, path: Path | None, batch: int = BATCH,
+) -> np.ndarray:
+    """``(views, N, ...)`` float16: ``extractor`` over each augmented view, a chunk (``activations.chunk_rows``) at a time.
 
-    The same augmented pixels as :func:`augment` and the same batches of ``BATCH`` through
+    The same augmented pixels as :func:`augment` and the same batches of ``batch`` through
     the extractor, without ever holding a whole view; a large result goes into the ``.npy``
     at ``path`` as it is computed.
     """
     out: np.ndarray | None = None
-    for view in range(views):
-        pending: list[np.ndarray] = []
-        done = 0
-        for start, x in augmented_batches(images, aug, seed + view):
-            pending.append(x)
-            if sum(len(p) for p in pending) < CHUNK and start + len(x) < len(images):
-                continue
-            part = np.asarray(extractor.predict(np.concatenate(pending), batch_size=BATCH, verbose=0))
-            if out is None:
-                shape = (views, len(images), *part.shape[1:])
-                out = new_array(path if is_large(int(np.prod(shape)) * 2) else None, shape, np.float16)
-            out[view, done : done + len(part)] = part
-            done += len(part)
-            pending = []
-            release(out)
+    rows = chunk_rows(images, batch)
+    with stage("augmented views", views * len(images), "images") as progress:
+        for view in range(views):
+            pending: list[np.ndarray] = []
+            done = 0
+            for start, x in augmented_batches(images, aug, seed + view, batch):
+                pending.append(x)
+                if sum(len(p) for p in pending) < rows and start + len(x) < len(images):
+                    continue
+                part = np.asarray(extractor.predict(np.concatenate(pending), batch_size=batch, verbose=0))
+                if out is None:
+                    shape = (views, len(images), *part.shape[1:])
+                    out = new_array(path if is_large(int(np.prod(shape)) * 2) else None, shape, np.float16)
+                out[view, done : done + len(part)] = part
+                done += len(part)
+                pending = []
+                release(out)
+                progress.advance(len(part))
     assert out is not None, "no images to augment"
+    return out
+
+
+def derived_views(between: Any, below: np.ndarray, path: Path | None, batch: int = BATCH) -> np.ndarray:
+    """``(views, N, ...)`` float16: the views' activations at a higher cut, from theirs at a lower one (``below``).
+
+    ``between`` is the frozen layers from the lower cut to the higher (``models.cut.layers_between``):
+    no view goes through the layers below the lower cut again.
+    """
+    out: np.ndarray | None = None
+    with stage("augmented views", below.shape[0] * below.shape[1], "images") as progress:
+        for view in range(below.shape[0]):
+            for start, chunk in chunks(below[view], chunk_rows(below[view], batch)):
+                part = forward(between, chunk.astype("float32"), batch, progress)
+                if out is None:
+                    shape = (below.shape[0], below.shape[1], *part.shape[1:])
+                    out = new_array(path if is_large(int(np.prod(shape)) * 2) else None, shape, np.float16)
+                out[view, start : start + len(part)] = part
+                release(out)
+    assert out is not None, "no views to derive from"
     return out
 
 

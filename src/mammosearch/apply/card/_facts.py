@@ -16,12 +16,14 @@ from typing import Any
 import numpy as np
 
 from mammosearch.data.task import Task
-from mammosearch.metrics.figures import baseline_verdict
+from mammosearch.metrics.figures import baseline_verdict, is_cv
 from mammosearch.metrics.operating import operating_points
 from mammosearch.metrics.predictive import SCREENING_PREVALENCES, at_prevalences
 from mammosearch.models.registry import FAMILIES
 from mammosearch.report.estimates import bbc_estimate, honest_test
 from mammosearch.report.subgroups import read_predictions
+from mammosearch.spec.rates import SENSITIVITY, SPECIFICITY
+from mammosearch.spec.split_metrics import SplitMetrics
 from mammosearch.store.results import StudyRecord, TrialRow
 from mammosearch.store.storage import mask_url
 
@@ -57,7 +59,7 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
     input_shape = [int(d) for d in keras_model.input_shape[1:]]
     family = params.get("family")
     entry = FAMILIES.get(str(family))
-    val = row.val_metrics or {}
+    val = row.val_metrics
     task = Task.from_json(context.task)
     selection = selection_scores(read_predictions(row.model_path or row.pending_model_path))
     points = operating_points(*selection) if selection is not None else {}
@@ -68,7 +70,7 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
         "trial": row.number,
         "task": task.to_json(),
         "intended_use": task.intended_use,
-        "objective": {"name": "mean fold ROC AUC (cross-validation)" if val.get("fold_aucs") else "validation ROC AUC", "value": row.value, "best_epoch": row.best_epoch},
+        "objective": {"name": "mean fold ROC AUC (cross-validation)" if is_cv(val) else "validation ROC AUC", "value": row.value, "best_epoch": row.best_epoch},
         "model": {
             "family": family,
             "head": params.get("head"),
@@ -87,18 +89,22 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
             "photometry": context.photometry or "auto",  # what predict does: read by apply/bundle.py
             # What the study asked for (data.photometry, as the data check applied it), when it differs.
             "photometry_requested": _requested_photometry(context.fingerprint, context.photometry),
-            # Files are resized to this square first (and flipped there), then to the input size, as in training.
+            # Files are fitted to this size first (and flipped there), then to the input size, as in training:
+            # a square's side (stretched without crop), or "HxW" (aspect ratio kept, padded).
             "data_image_size": context.image_size,
+            # Before that resize: crop to the breast and chest wall to the left, when training did (read by apply/bundle.py).
+            "framing": context.framing,
         },
         "output": f"probability of {task.positive}, shape (None, 1)",
         "threshold": {
-            "recommended": val.get("youden_threshold"),
-            "chosen_on": ("pooled out-of-fold predictions" if val.get("fold_aucs") else "validation split") + " (Youden's J)",
+            "recommended": None if val is None else val.youden_threshold,
+            "chosen_on": ("pooled out-of-fold predictions" if is_cv(val) else "validation split") + " (Youden's J)",
             "default": 0.5,
         },
         "operating_points": points,
         "predictive_values": predictive_values(task, selection, val, points),
-        "metrics": {"validation": val, "test": row.test_metrics},
+        # As studies store them (SplitMetrics.to_record): every rate of the table at 0.5 and at the threshold.
+        "metrics": {"validation": {} if val is None else val.to_record(), "test": None if row.test_metrics is None else row.test_metrics.to_record()},
         "estimates": {"bbc_cv": bbc_estimate(record), "honest_test": honest_test(row)},
         # The study's one trivial baseline, recorded when the study was set up, and where this model stands against it.
         "baseline": None if not context.trivial_baseline else {**context.trivial_baseline, "verdict": baseline_verdict(val, context.trivial_baseline)},
@@ -122,7 +128,7 @@ def screening_task(task: Task) -> bool:
     return cancer and task.unit in ("whole mammogram", "image")
 
 
-def predictive_values(task: Task, selection: tuple[np.ndarray, np.ndarray] | None, val: dict[str, Any],
+def predictive_values(task: Task, selection: tuple[np.ndarray, np.ndarray] | None, val: SplitMetrics | None,
                       points: dict[str, dict[str, float]]) -> dict[str, Any]:
     """PPV and NPV of the recommended threshold and each operating point, at the prevalences they are stated for.
 
@@ -137,8 +143,9 @@ def predictive_values(task: Task, selection: tuple[np.ndarray, np.ndarray] | Non
                             "source": f"this study: {positives} of {len(labels)} images {task.positive}, in the data the thresholds were chosen on"})
     if screening_task(task):
         prevalences += [{"prevalence": p, "source": "a screening population (about 5 to 10 cancers per 1000 examinations)"} for p in SCREENING_PREVALENCES]
-    at = val.get("at_youden") or {}
-    youden = {"threshold": val.get("youden_threshold"), "sensitivity": at.get("sensitivity"), "specificity": at.get("specificity")}
+    at = None if val is None else val.at_youden
+    youden = {"threshold": None if val is None else val.youden_threshold,
+              "sensitivity": None if at is None else at[SENSITIVITY], "specificity": None if at is None else at[SPECIFICITY]}
     rows: dict[str, dict[str, Any]] = {"recommended (Youden)": youden, **points}
     return {"prevalences": prevalences, "points": at_prevalences(rows, [p["prevalence"] for p in prevalences])}
 
@@ -146,12 +153,11 @@ def predictive_values(task: Task, selection: tuple[np.ndarray, np.ndarray] | Non
 def limitations(record: StudyRecord, row: TrialRow) -> list[str]:
     """What a reader must know before trusting the numbers, from the study's own facts."""
     context = record.context
-    val = row.val_metrics or {}
+    val = row.val_metrics
     notes = []
-    n = val.get("n")
-    if n is not None:
-        which = "pooled out-of-fold AUC" if val.get("fold_aucs") else "validation AUC"
-        notes.append(f"{'scored out of fold' if val.get('fold_aucs') else 'validated'} on {n} images ({val.get('n_positive')} positive); the {which}'s 95% CI is {_ci(val.get('auc_ci95'))}")
+    if val is not None and val.n is not None:
+        which = "pooled out-of-fold AUC" if val.is_cv else "validation AUC"
+        notes.append(f"{'scored out of fold' if val.is_cv else 'validated'} on {val.n} images ({val.n_positive} positive); the {which}'s 95% CI is {_ci(val.auc_ci95)}")
     if not row.test_metrics and not context.cv_pool:
         notes.append("no test split: the validation AUC chose this model among all trials and is optimistic")
     elif context.cv_pool:
@@ -178,5 +184,5 @@ def _requested_photometry(fingerprint: dict[str, Any] | None, recorded: str | No
     return str(asked) if asked and recorded and asked != recorded else None
 
 
-def _ci(ci: list[float] | None) -> str:
+def _ci(ci: tuple[float, float] | None) -> str:
     return f"{ci[0]:.3f}-{ci[1]:.3f}" if ci else "unknown"

@@ -14,6 +14,10 @@ import html
 import re
 from typing import Any
 
+from mammosearch.data.decode import Framing
+from mammosearch.spec.rates import RATES
+from mammosearch.spec.size import ImageSize
+from mammosearch.spec.split_metrics import SplitMetrics
 from mammosearch.words import plural
 
 # Inline Markdown syntax (CommonMark + GFM: emphasis, code, links and images, tables,
@@ -53,14 +57,21 @@ def _code(value: Any) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def _metrics_rows(name: str, metrics: dict[str, Any] | None) -> list[str]:
-    if not metrics:
+def _performance_header() -> list[str]:
+    """The Performance table's header: every rate of the table (spec/rates.py) at the recommended threshold."""
+    titles = ["split", "images", "AUC", *(rate.label for rate in RATES), "threshold"]
+    return ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
+
+
+def _metrics_rows(name: str, stored: dict[str, Any] | None) -> list[str]:
+    metrics = SplitMetrics.from_record(stored) if stored else None
+    if metrics is None:
         return []
-    at = metrics.get("at_youden") or {}
-    return [
-        f"| {name} | {_md(metrics.get('n', 'n/a'))} | {_num(metrics.get('auc'))}{_ci(metrics.get('auc_ci95'))} |"
-        f" {_num(at.get('sensitivity'))} | {_num(at.get('specificity'))} | {_num(at.get('f1'))} | {_num(metrics.get('youden_threshold'))} |"
-    ]
+    at = metrics.at_youden
+    rates = " | ".join(_num(None if at is None else at[rate], rate.digits) for rate in RATES)
+    images = "n/a" if metrics.n is None else metrics.n
+    auc_ci = None if metrics.auc_ci95 is None else list(metrics.auc_ci95)
+    return [f"| {name} | {_md(images)} | {_num(metrics.auc)}{_ci(auc_ci)} | {rates} | {_num(metrics.youden_threshold)} |"]
 
 
 def _input_words(inputs: dict[str, Any]) -> list[str]:
@@ -75,9 +86,17 @@ def _input_words(inputs: dict[str, Any]) -> list[str]:
         "- Pixel values are the raw 8-bit grey levels, 0 (black) to 255 (white): do not scale them to 0-1 or normalise them; "
         "the model does its own preprocessing (below).",
     ]
+    framing = Framing.from_json(inputs.get("framing"))
+    if framing.active:
+        lines.append(f"- Each file is first {framing.describe()}, as in training.")
     if inputs.get("data_image_size"):
-        lines.append(f"- A file is first resized to a {_md(inputs['data_image_size'])} x {_md(inputs['data_image_size'])} square, as in training, "
-                     f"then to {_md(height)} x {_md(width)}; the aspect ratio is not kept.")
+        size = ImageSize.of(inputs["data_image_size"])
+        kept = ("keeping the " + ("cropped breast's " if framing.crop else "") + "aspect ratio (padded black at the right and bottom)"
+                if framing.crop or not size.is_square else "the aspect ratio is not kept")
+        shape = f"a {_md(size.height)} x {_md(size.width)} " + ("square" if size.is_square else "rectangle (height x width)")
+        then = "the aspect ratio kept and padded" if height != width else "stretched"
+        last = "." if (height, width) == size.shape else f" ({then})."
+        lines.append(f"- A file is {'then' if framing.active else 'first'} resized to {shape}, as in training, {kept}; then to {_md(height)} x {_md(width)}{last}")
     return lines
 
 
@@ -180,7 +199,7 @@ def model_card_markdown(card: dict[str, Any]) -> str:
     ]
     warnings = (card.get("data_fingerprint") or {}).get("warnings") or []
     lines += [f"- data check warning: {_md(w)}" for w in warnings] or ["- data checks: no warning"]
-    lines += ["", "## Performance", "", "| split | images | AUC | sensitivity | specificity | F1 | threshold |", "|---|---|---|---|---|---|---|"]
+    lines += ["", "## Performance", "", *_performance_header()]
     metrics = card.get("metrics") or {}
     selected = metrics.get("validation") or {}
     # Under cross-validation these are the pooled out-of-fold predictions, not a validation split.

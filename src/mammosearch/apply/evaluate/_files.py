@@ -39,10 +39,12 @@ def write_evaluation(evaluation: Evaluation, out: Path) -> list[Path]:
 
     written.append(write_atomically(out / "predictions.csv", predictions))
     written.append(write_atomically(out / "subgroups.csv", subgroups))
-    written.append(plot_roc_curves([RocCurve.from_evaluation("model", main)], out / "roc.png", f"ROC: {metrics['data'][:70]}"))
+    written.append(plot_roc_curves([RocCurve.from_evaluation("model", evaluation.split)], out / "roc.png", f"ROC: {metrics['data'][:70]}"))
     prevalence = float(evaluation.labels.mean())
     written.append(plot_precision_recall(metrics["precision_recall"], prevalence, main.get("average_precision"), out / "precision_recall.png", "Precision-recall"))
     written.append(plot_reliability(metrics["calibration"], out / "calibration.png", "Reliability (calibration)"))
-    written.append(plot_confusion_matrix(main["at_youden"]["confusion_matrix"], out / "confusion_matrix.png",
-                                         f"At the model's threshold {threshold:.3f}", labels=classes))
+    at = evaluation.split.at_youden
+    if at is not None and at.confusion is not None:
+        written.append(plot_confusion_matrix(at.confusion.to_matrix(), out / "confusion_matrix.png",
+                                             f"At the model's threshold {threshold:.3f}", labels=classes))
     return written

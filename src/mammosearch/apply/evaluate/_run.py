@@ -8,7 +8,7 @@ here unchanged: re-choosing them on the evaluation set would flatter it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -16,19 +16,23 @@ import numpy as np
 from mammosearch.apply.bundle import ModelBundle
 from mammosearch.apply.card import patient_digest
 from mammosearch.apply.training_range import RangeCheck, TrainingRange, check_range, facts_of_provenance
+from mammosearch.config.schema import Space
 from mammosearch.data.arrays import chunks, rows_within
 from mammosearch.data.base import ImageSet
 from mammosearch.data.decode import resize_images
+from mammosearch.data.registry import source
 from mammosearch.errors import ApplyError
-from mammosearch.metrics import evaluate_predictions, patient_auc_ci, threshold_metrics
+from mammosearch.metrics import patient_auc_ci, score_split, threshold_metrics
 from mammosearch.metrics.operating import calibration, pr_points
 from mammosearch.metrics.threshold_ci import threshold_metric_cis
 from mammosearch.report.subgroups import subgroup_aucs
+from mammosearch.spec.split_metrics import SplitMetrics
 
 
 @dataclass(frozen=True)
 class Evaluation:
     metrics: dict[str, Any]  # JSON-ready: what metrics.json holds
+    split: SplitMetrics  # the same metrics typed: at the model's threshold, every rate of the table
     labels: np.ndarray
     scores: np.ndarray
     images: ImageSet
@@ -41,6 +45,16 @@ def shared_patients(bundle: ModelBundle, images: ImageSet) -> list[str]:
     if not digests or not images.carries_patients:
         return []
     return sorted({str(p) for p in images.patient_ids if patient_digest(str(p)) in digests})
+
+
+def refuse_other_framing(bundle: ModelBundle, space: Space) -> None:
+    """The data must be cropped and turned as the model's training data were, or its scores mean nothing."""
+    wanted, given = bundle.framing, source(space.data.source).framing(space.data)
+    if wanted == given:
+        return
+    keys = ", ".join(f"data.{key}: {str(value).lower()}" for key, value in wanted.to_json().items())
+    raise ApplyError(f"the model was trained on images framed as {keys} ({wanted.describe()}), but this data would be "
+                     f"{given.describe()}; set {keys} in the evaluation data")
 
 
 def refuse_shared_patients(bundle: ModelBundle, images: ImageSet) -> None:
@@ -71,11 +85,11 @@ def evaluate_model(bundle: ModelBundle, images: ImageSet, per_image: dict[str, A
     ])
     checked = check_range(TrainingRange.from_card(bundle.card, bundle.photometry), facts_of_provenance(images.provenance))
     patients = images.patient_ids
-    main = evaluate_predictions(labels, scores, threshold=bundle.threshold)
-    main["auc_ci95"] = patient_auc_ci(labels, scores, patients)
-    main["at_threshold_ci95"] = threshold_metric_cis(labels, scores, patients, bundle.threshold)
+    interval = patient_auc_ci(labels, scores, patients)
+    split = replace(score_split(labels, scores, threshold=bundle.threshold), auc_ci95=None if interval is None else (interval[0], interval[1]))
     reliability = calibration(labels, scores)
-    main["brier"] = reliability["brier"]
+    main = {**split.to_record(), "auc_ci95": interval,
+            "at_threshold_ci95": threshold_metric_cis(labels, scores, patients, bundle.threshold), "brier": reliability["brier"]}
     points = {}
     for name, point in (bundle.card.get("operating_points") or {}).items():
         at = threshold_metrics(labels, scores, point["threshold"])
@@ -96,4 +110,4 @@ def evaluate_model(bundle: ModelBundle, images: ImageSet, per_image: dict[str, A
         "subgroups": subgroup_aucs({"test": record}, per_image or {}),
         "outside_training": checked.to_json(),
     }
-    return Evaluation(metrics, labels, scores, images, checked)
+    return Evaluation(metrics, split, labels, scores, images, checked)

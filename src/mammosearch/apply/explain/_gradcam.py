@@ -114,14 +114,14 @@ def finer_layer(model: Any, enough: int = 7, least: int = 3) -> tuple[str, int] 
 
 
 def gradcam(parts: list[CamParts], pixels: np.ndarray, target: str = "predicted", threshold: float = 0.5, batch_size: int = 16) -> np.ndarray:
-    """Maps ``(N, S, S)`` in 0..1 for ``pixels`` ``(N, S, S, C)`` (raw 0..255, as the model takes them).
+    """Maps ``(N, H, W)`` in 0..1 for ``pixels`` ``(N, H, W, C)`` (raw 0..255, as the model takes them).
 
     ``target``: ``predicted`` (each image's class at ``threshold``) or ``positive``.
     """
     if target not in ("predicted", "positive"):
         raise ApplyError(f"--target {target!r}: use predicted or positive")
-    size = pixels.shape[1]
-    maps = np.zeros((len(pixels), size, size), dtype="float32")
+    height, width = pixels.shape[1:3]
+    maps = np.zeros((len(pixels), height, width), dtype="float32")
     for part in parts:
         for start in range(0, len(pixels), batch_size):
             x = pixels[start : start + batch_size].astype("float32")
@@ -132,7 +132,7 @@ def gradcam(parts: list[CamParts], pixels: np.ndarray, target: str = "predicted"
                 scores = np.asarray(part.score.predict_on_batch(activations), dtype="float32").reshape(-1)
                 weights = weights * np.where(scores >= threshold, 1.0, -1.0)[:, None]
             cams = np.maximum((activations * weights[:, None, None, :]).sum(axis=-1), 0.0)
-            maps[start : start + len(x)] += np.stack([_normalised(resize_map(cam, size, size)) for cam in cams])
+            maps[start : start + len(x)] += np.stack([_normalised(resize_map(cam, height, width)) for cam in cams])
     return maps / len(parts)
 
 

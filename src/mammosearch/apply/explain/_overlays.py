@@ -86,6 +86,13 @@ def write_overlay(picture: np.ndarray, path: Path) -> Path:
     return write_atomically(path, lambda p: Image.fromarray(picture).save(p, format="PNG"))
 
 
+def content_of(cam: np.ndarray, share: tuple[float, float]) -> np.ndarray:
+    """The part of a map over the image itself: the top-left ``share`` of it (an aspect ratio kept pads at the right and bottom)."""
+    rows = max(1, round(cam.shape[0] * share[0]))
+    cols = max(1, round(cam.shape[1] * share[1]))
+    return cam[:rows, :cols]
+
+
 def cam_at_original(cam: np.ndarray, original: np.ndarray) -> np.ndarray:
-    """The square map stretched back to the file's own height and width (the model saw it squashed)."""
+    """The map (its image part, :func:`content_of`) stretched back to the file's own height and width."""
     return resize_map(cam, original.shape[0], original.shape[1])

@@ -13,7 +13,7 @@ from mammosearch.apply.bundle import ModelBundle
 from mammosearch.apply.chunks import prepared_chunks
 from mammosearch.apply.explain._gradcam import cam_parts, finer_layer, gradcam
 from mammosearch.apply.explain._grid_sample import GRID_IMAGES, GridSample, caption
-from mammosearch.apply.explain._overlays import cam_at_original, mark_circles, overlay, with_colour_bar, write_overlay
+from mammosearch.apply.explain._overlays import cam_at_original, content_of, mark_circles, overlay, with_colour_bar, write_overlay
 from mammosearch.apply.explain._pointing import MiasCircles, point, summarise
 from mammosearch.apply.inputs import InputItem
 from mammosearch.apply.training_range import InputFacts, RangeCheck, TrainingRange, check_range, share_outside
@@ -65,11 +65,13 @@ def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer
             pixels = np.stack([ready.pixels for _, _, ready in chunk.ready])
             maps = gradcam(parts, pixels, target, bundle.threshold)
             scores = predict_scores(bundle.model, pixels, bundle.batch_size)
-            for (index, item, ready), cam, score in zip(chunk.ready, maps, scores):
+            for (index, item, ready), whole_cam, score in zip(chunk.ready, maps, scores):
+                cam = content_of(whole_cam, ready.content)
                 if ready.decoded is not None:
                     facts.append(InputFacts.of_decoded(printable(item.path), ready.decoded))
                 original = 255 - ready.original if ready.flipped else ready.original  # as the model saw it
-                located = circles.of(item.path, original.shape[0])
+                # mini-MIAS circles are in the file's coordinates: not drawn on a cropped or mirrored image.
+                located = None if ready.framed else circles.of(item.path, original.shape[0])
                 picture = mark_circles(overlay(original, cam), located or [], original.shape)
                 result.overlays.append(write_overlay(with_colour_bar(picture), out / "overlays" / file_name(index, str(item.path))))
                 grid.offer(_group(item, float(score), bundle), index, picture, caption(printable(item.path.stem), float(score)))

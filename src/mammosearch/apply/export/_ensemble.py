@@ -15,9 +15,10 @@ from mammosearch.apply.export._folder import CARD_FILE, MODEL_FILE, SHA256_KEY, 
 from mammosearch.data.task import Task
 from mammosearch.errors import ExportError
 from mammosearch.files import write_json
-from mammosearch.metrics import threshold_metrics, youden_threshold
+from mammosearch.metrics import at_threshold, youden_threshold
 from mammosearch.metrics.operating import operating_points
 from mammosearch.report.ensemble import ensemble_scores, members, selection_mean
+from mammosearch.spec.split_metrics import SplitMetrics
 from mammosearch.store.results import StudyRecord
 
 
@@ -58,7 +59,7 @@ def export_ensemble(record: StudyRecord, out_dir: Path, k: int) -> ExportResult:
             # The ensemble's own operating points: its mean scores, not its best member's.
             card["operating_points"] = operating_points(*selection)
             card["threshold"]["recommended"] = threshold = youden_threshold(*selection)
-            own = {"youden_threshold": threshold, "at_youden": threshold_metrics(*selection, threshold)}
+            own = SplitMetrics(youden_threshold=threshold, at_youden=at_threshold(*selection, threshold))
             card["predictive_values"] = predictive_values(Task.from_json(record.context.task), selection, own, card["operating_points"])
         write_json(staged / CARD_FILE, card)
         write_card_text(staged, card)

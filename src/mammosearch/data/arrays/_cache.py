@@ -31,7 +31,10 @@ from mammosearch.files import write_atomically
 # Typed loosely: numpy's stub reads a `**arrays` mapping as possibly its `allow_pickle` flag.
 _savez: Callable[..., None] = np.savez
 
-FORMAT_VERSION = 5  # bump when the arrays a loader produces change meaning (2: provenance; 3: photometry score; 4: DICOM windowing, patient source; 5: JPEG draft decoding)
+# bump when the arrays a loader produces change meaning (2: provenance; 3: photometry score; 4: DICOM windowing,
+# patient source; 5: JPEG draft decoding; 6: crop and orientation recorded per image; 7: an inverted-looking image padded
+# with its own background, black once flipped; rectangles)
+FORMAT_VERSION = 7
 
 
 def fingerprint(spec: Any, files: Iterable[Path]) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mammosearch.data.arrays import chunks
+from mammosearch.progress import stage
 
 # A 16x16 pHash (256 bits): on the 322 mini-MIAS images no two different scans are closer
 # than 42 bits, while a JPEG re-encode or a brightness shift of the same scan stays within 4.
@@ -37,10 +38,12 @@ def phashes(images: np.ndarray) -> np.ndarray:
     from PIL import Image
 
     out = np.empty((len(images), HASH_SIZE * HASH_SIZE // 8), dtype=np.uint8)
-    for start, chunk in chunks(images):
-        for i, image in enumerate(chunk, start):
-            gray = image[:, :, 0] if image.shape[2] == 1 else image.mean(axis=2).astype(np.uint8)
-            out[i] = np.packbits(imagehash.phash(Image.fromarray(np.ascontiguousarray(gray)), hash_size=HASH_SIZE).hash.flatten())
+    with stage("near-duplicates", len(images), "images") as progress:
+        for start, chunk in chunks(images):
+            for i, image in enumerate(chunk, start):
+                gray = image[:, :, 0] if image.shape[2] == 1 else image.mean(axis=2).astype(np.uint8)
+                out[i] = np.packbits(imagehash.phash(Image.fromarray(np.ascontiguousarray(gray)), hash_size=HASH_SIZE).hash.flatten())
+                progress.advance()
     return out
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from mammosearch.data.arrays import chunks, release
+from mammosearch.data.pixels import UNDETERMINED
 
-# |score| below this: the image shows too little background to tell (a tight crop).
-UNDETERMINED = 0.02
+__all__ = ["UNDETERMINED", "PhotometryCheck", "check_photometry", "flip", "table", "warnings_for"]
 
 
 @dataclass(frozen=True)

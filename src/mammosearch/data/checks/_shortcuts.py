@@ -20,6 +20,7 @@ import numpy as np
 from mammosearch.data.arrays import chunks, rows_within
 from mammosearch.data.baselines import fit_predict
 from mammosearch.metrics import evaluate_predictions, patient_auc_ci
+from mammosearch.progress import stage
 
 HISTOGRAM_BINS = 16
 CORNER = 0.08  # side of a corner patch, as a share of the image side
@@ -87,12 +88,14 @@ def statistics(images: np.ndarray, looks_inverted: np.ndarray, heights: np.ndarr
     k = max(1, int(size * CORNER))
     # A chunk at a time: a float64 or index copy of a whole large set would be 8 times its pixels
     # (two arrays of the chunk's size are alive at once: the gray values and the bins).
-    for start, chunk in chunks(images, rows_within(images, item_bytes=2 * 8)):
-        gray = _gray(chunk)
-        histogram[start : start + len(gray)] = _histograms(gray) / (size * size)
-        # Means of uint8 values accumulate in float64 exactly (integer sums), as a float64 copy would.
-        corners[start : start + len(gray)] = np.stack(
-            [gray[:, :k, :k].mean((1, 2)), gray[:, :k, -k:].mean((1, 2)), gray[:, -k:, :k].mean((1, 2)), gray[:, -k:, -k:].mean((1, 2))], axis=1)
+    with stage("image statistics", n, "images") as progress:
+        for start, chunk in chunks(images, rows_within(images, item_bytes=2 * 8)):
+            gray = _gray(chunk)
+            histogram[start : start + len(gray)] = _histograms(gray) / (size * size)
+            # Means of uint8 values accumulate in float64 exactly (integer sums), as a float64 copy would.
+            corners[start : start + len(gray)] = np.stack(
+                [gray[:, :k, :k].mean((1, 2)), gray[:, :k, -k:].mean((1, 2)), gray[:, -k:, :k].mean((1, 2)), gray[:, -k:, -k:].mean((1, 2))], axis=1)
+            progress.advance(len(gray))
     groups = {
         "intensity histogram": histogram,
         "corner brightness": np.sort(corners, axis=1),

@@ -15,13 +15,14 @@ import numpy as np
 
 from mammosearch.data.base import ImageSet
 from mammosearch.data.checks import _duplicates as duplicates
+from mammosearch.data.checks import _framing as framing
 from mammosearch.data.checks import _patients as patients
 from mammosearch.data.checks import _photometry as photometry
 from mammosearch.data.checks import _shortcuts as shortcuts
 from mammosearch.data.checks._options import DataChecks
 from mammosearch.files import write_json
 
-VERSION = 3  # 3: sizes.cut_from_files (predict/evaluate/explain compare inputs with it)
+VERSION = 4  # 3: sizes.cut_from_files (predict/evaluate/explain compare inputs with it); 4: framing (crop, chest wall)
 MAX_LISTED_PAIRS = 50
 
 
@@ -39,14 +40,14 @@ def _counts(images: ImageSet) -> list[dict[str, Any]]:
 
 def _sizes(images: ImageSet) -> tuple[dict[str, Any], list[str]]:
     prov = images.provenance
-    sides = np.minimum(prov.heights, prov.widths)
+    size = images.size
     bits = {str(int(b)): int((prov.bits == b).sum()) for b in np.unique(prov.bits)}
     summary = {
         "stored_min": [int(prov.heights.min()), int(prov.widths.min())],
         "stored_median": [int(np.median(prov.heights)), int(np.median(prov.widths))],
         "stored_max": [int(prov.heights.max()), int(prov.widths.max())],
         "image_size": images.image_size,
-        "upscaled": int((sides < images.image_size).sum()),
+        "upscaled": int(((prov.heights < size.height) | (prov.widths < size.width)).sum()),  # a side below data.image_size's
         "bits": bits,
         # Images the source cut from a larger file (``path#k``, e.g. mini-MIAS lesion crops): their
         # stored size is the whole file's, so a model of them must not be fed whole files.
@@ -74,8 +75,10 @@ def compute_fingerprint(images: ImageSet, checks: DataChecks) -> dict[str, Any]:
     groups = shortcuts.statistics(images.images, photo.looks_inverted, prov.heights, prov.widths, prov.bits)
     shortcut = shortcuts.check_shortcuts(groups, images.labels, images.patient_ids, images.splits)
     sizes, size_notes = _sizes(images)
+    framed = framing.framing_summary(prov, images.labels, images.splits, images.framing.orient)
     warnings = (
-        photometry.warnings_for(photo, images.labels, images.splits) + patients.warnings_for(who, len(images.labels))
+        photometry.warnings_for(photo, images.labels, images.splits) + framing.warnings_for(framed, images.labels, prov)
+        + patients.warnings_for(who, len(images.labels))
         + duplicates.warnings_for(pairs) + shortcuts.warnings_for(shortcut) + size_notes
     )
     return {
@@ -101,6 +104,7 @@ def compute_fingerprint(images: ImageSet, checks: DataChecks) -> dict[str, Any]:
             "acquisition_predicts_label": shortcut.acquisition_predicts_label,
         },
         "sizes": sizes,
+        "framing": framed,
         "warnings": warnings,
         "per_image": per_image_of(images, photo),
     }

@@ -22,6 +22,8 @@ from mammosearch.data.arrays import chunks, release
 from mammosearch.data.file_names import link_problem, shown
 from mammosearch.data.pixels import ColorMode, Decoded, photometry_score, stretch_to_uint8
 from mammosearch.errors import DataError
+from mammosearch.progress import stage
+from mammosearch.spec.size import ImageSize, Size
 
 __all__ = ["ColorMode", "Decoded", "decode_file", "is_dicom", "is_image_file", "read_image", "resize_images", "to_square"]
 
@@ -34,8 +36,12 @@ RECIPE = (
     "more than 8 bits stretched from the image's own min..max to 0..255); DICOM with pydicom "
     "(rescale slope/intercept, VOI LUT or window centre/width when present else the image's own range, "
     "MONOCHROME1 inverted so dense tissue is bright, to 8 bits after windowing); "
-    "crop by the source; resize to a square with Pillow bilinear (reducing_gap=3.0), aspect not kept; "
-    "a JPEG resized whole is decoded at the smallest JPEG scale (1/2, 1/4, 1/8) not below that square (Pillow draft)"
+    "crop by the source (lesions), or under data.crop to the breast's bounding box (threshold, opening, largest connected "
+    "region; kept whole where none is found) and under data.orient mirrored so the chest wall is on the left (DICOM laterality, "
+    "else the image); resize to data.image_size (a square, or HEIGHTxWIDTH) with Pillow bilinear (reducing_gap=3.0): a cropped "
+    "breast, or any image going to a rectangle, keeps its aspect ratio, padded with the image's background (black; white for "
+    "an image that looks inverted, black once flipped) at the right and bottom, a square without crop is stretched; "
+    "a JPEG resized whole and not cropped is decoded at the smallest JPEG scale (1/2, 1/4, 1/8) not below the longer side (Pillow draft)"
 )
 
 
@@ -185,26 +191,55 @@ def to_square(image: np.ndarray, size: int) -> np.ndarray:
     return _resize_one(image, size)
 
 
-def resize_images(images: np.ndarray, size: int, out: np.ndarray | None = None) -> np.ndarray:
-    """``(N, H, W, C)`` uint8 -> ``(N, size, size, C)`` uint8; the input itself if already so.
+def resize_images(images: np.ndarray, size: Size, out: np.ndarray | None = None) -> np.ndarray:
+    """``(N, H, W, C)`` uint8 -> ``(N, height, width, C)`` uint8 (:func:`resized_to` each); the input itself if already so.
 
     ``out``: where to write them (e.g. a memory map on disk for a large set); read and
     written a chunk at a time, so neither side need be resident whole.
     """
     if images.ndim != 4 or images.dtype != np.uint8:
         raise ValueError(f"expected uint8 (N, H, W, C) images, got {images.dtype} {images.shape}")
-    if images.shape[1] == size and images.shape[2] == size:
+    target = ImageSize.of(size)
+    if images.shape[1:3] == target.shape:
         return images
     if out is None:
-        out = np.empty((len(images), size, size, images.shape[3]), dtype=np.uint8)
-    for start, chunk in chunks(images):
-        for i, image in enumerate(chunk, start):
-            out[i] = _resize_one(image, size)
-        release(out)
+        out = np.empty((len(images), *target.shape, images.shape[3]), dtype=np.uint8)
+    with stage(f"resize to {target.param()} px", len(images), "images") as progress:
+        for start, chunk in chunks(images):
+            for i, image in enumerate(chunk, start):
+                out[i] = resized_to(image, target)
+            release(out)
+            progress.advance(len(chunk))
+    return out
+
+
+def resized_to(image: np.ndarray, size: Size) -> np.ndarray:
+    """One ``(H, W, C)`` uint8 image at ``size``: a square stretched (:func:`to_square`, as always);
+    a rectangle keeps the aspect ratio and is padded with black at the right and bottom (:func:`letterboxed`)."""
+    target = ImageSize.of(size)
+    if target.is_square:
+        return to_square(image, target.height)
+    return letterboxed(image, target.height, target.width)
+
+
+def letterboxed(pixels: np.ndarray, height: int, width: int, fill: int = 0) -> np.ndarray:
+    """``(H, W, C)`` uint8 scaled to fit ``height`` x ``width`` keeping its aspect ratio, padded
+    with ``fill`` (black) at the right and bottom (a breast turned chest wall left stays on the left edge)."""
+    if pixels.shape[0] == height and pixels.shape[1] == width:
+        return pixels
+    scale = min(height / pixels.shape[0], width / pixels.shape[1])
+    inner_h = min(height, max(1, int(round(pixels.shape[0] * scale))))
+    inner_w = min(width, max(1, int(round(pixels.shape[1] * scale))))
+    out = np.full((height, width, pixels.shape[2]), fill, dtype=np.uint8)
+    out[:inner_h, :inner_w] = resized_pil(pixels, inner_h, inner_w)
     return out
 
 
 def _resize_one(image: np.ndarray, size: int) -> np.ndarray:
+    return resized_pil(image, size, size)
+
+
+def resized_pil(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """PIL bilinear; Pillow widens the filter when shrinking, so downsizing averages the
     area (no aliasing of fine texture), and ``reducing_gap`` first box-reduces very large
     scans by an integer factor, which is much faster and visually identical."""
@@ -215,6 +250,6 @@ def _resize_one(image: np.ndarray, size: int) -> np.ndarray:
         pil = Image.fromarray(np.ascontiguousarray(image))  # (H, W, 3) uint8 -> "RGB"
     else:
         raise ValueError(f"expected 1 or 3 channels, got {channels}")
-    resized = pil.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    resized = pil.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
     array = np.asarray(resized, dtype=np.uint8)
     return array[:, :, None] if channels == 1 else array

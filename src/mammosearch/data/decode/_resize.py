@@ -15,14 +15,17 @@ import numpy as np
 
 from mammosearch.data.arrays import is_large, stored_or_made
 from mammosearch.data.decode._image import resize_images
+from mammosearch.spec.size import ImageSize, Size
 
 
-def images_at(images: np.ndarray, size: int, directory: Path | None, pixels_key: Callable[[], str]) -> np.ndarray:
-    """``images`` at ``size`` px; ``pixels_key()`` identifies ``images`` (a hash of their pixels, asked for only when stored)."""
-    if images.shape[1] == size and images.shape[2] == size:
+def images_at(images: np.ndarray, size: Size, directory: Path | None, pixels_key: Callable[[], str]) -> np.ndarray:
+    """``images`` at ``size`` (``resize_images``: a square stretched, a rectangle fitted and padded);
+    ``pixels_key()`` identifies ``images`` (a hash of their pixels, asked for only when stored)."""
+    target = ImageSize.of(size)
+    if images.shape[1:3] == target.shape:
         return images
-    shape = (len(images), size, size, images.shape[3])
+    shape = (len(images), *target.shape, images.shape[3])
     if directory is None or not is_large(int(np.prod(shape))):
-        return resize_images(images, size)
-    final = directory / f"{pixels_key()}-{size}px.images.npy"
-    return stored_or_made(final, shape, np.uint8, lambda out: resize_images(images, size, out=out))
+        return resize_images(images, target)
+    final = directory / f"{pixels_key()}-{target.param()}px.images.npy"  # a square's name as before
+    return stored_or_made(final, shape, np.uint8, lambda out: resize_images(images, target, out=out))

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mammosearch.data.dicom._laterality import laterality_from_dataset
 from mammosearch.data.dicom._refusals import GRAYSCALE, decoder_for, read_dataset, reason, refuse_non_images, refuse_photometric
 from mammosearch.data.file_names import shown
 from mammosearch.data.pixels import ColorMode, Decoded, as_color, row_blocks
@@ -60,7 +61,7 @@ def decode_dicom(path: Path, color: ColorMode) -> Decoded:
     except Exception as exc:  # pydicom raises many types for damaged files and unusable LUTs or windows
         raise DataError(f"cannot read DICOM {shown(path)}: {reason(exc)}") from exc
     patient = str(ds.get("PatientID") or "").strip() or None
-    return Decoded(as_color(gray, color), bits, patient, inverted)
+    return Decoded(as_color(gray, color), bits, patient, inverted, laterality=laterality_from_dataset(ds))
 
 
 def grayscale(stored: np.ndarray, ds: Dataset, inverted: bool) -> np.ndarray:

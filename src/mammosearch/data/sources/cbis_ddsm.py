@@ -22,7 +22,7 @@ import numpy as np
 
 from mammosearch.data import spec_fields as sf
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import decode_all
+from mammosearch.data.decode import DEFAULT_MARGIN, Framing, decode_all, framing_for, refuse_on_crops
 from mammosearch.data.file_names import link_problem, undecodable
 from mammosearch.data.provenance import provenance_of
 from mammosearch.data.spec_fields import key, read_spec, spec_keys
@@ -41,18 +41,30 @@ class CbisDdsmSpec:
     """CBIS-DDSM description CSVs with DICOM files or the JPEG re-export."""
 
     root: Path = key(read=sf.path())
-    image_size: int = key(64, sf.integer(16, 2048))
+    image_size: int | str = key(64, sf.size(16, 2048))  # a square side or "HxW" (spec.size)
     abnormality: Literal["mass", "calc", "both"] = key("mass", sf.choice("mass", "calc", "both"))
     image: Literal["crop", "full"] = key("crop", sf.choice("crop", "full"))
     keep_official_split: bool = key(True, sf.boolean())  # official test set -> test; train -> train/val by patient
     validation: float = key(0.2, sf.number(0.01, 0.9))  # fraction of training patients for validation
     test: float = key(0.2, sf.number(0.0, 0.9))  # only when keep_official_split is false
     seed: int = key(0, sf.integer(0))
+    # Whole images only (null: on for image: full): crop to the breast, chest wall to the left (data/decode/_framing.py).
+    crop: bool | None = key(None, sf.optional_boolean())
+    orient: bool | None = key(None, sf.optional_boolean())
+    crop_margin: float = key(DEFAULT_MARGIN, sf.number(0.0, 0.5))
     source: Literal["cbis_ddsm"] = "cbis_ddsm"
 
 
 def read(fields: Fields, raw: dict[str, Any]) -> CbisDdsmSpec:
-    return read_spec(CbisDdsmSpec, fields, raw, lambda _: "source 'cbis_ddsm' needs `root`, the folder with the description CSVs (or csv/ and jpeg/)")
+    spec = read_spec(CbisDdsmSpec, fields, raw, lambda _: "source 'cbis_ddsm' needs `root`, the folder with the description CSVs (or csv/ and jpeg/)")
+    refused = refuse_on_crops(spec.crop, spec.orient, spec.image == "full", "lesion crops (image: crop)")
+    if refused is not None:
+        raise fields.fail("data.crop" if spec.crop else "data.orient", refused)
+    return spec
+
+
+def framing(spec: CbisDdsmSpec) -> Framing:
+    return framing_for(spec.crop, spec.orient, spec.crop_margin, spec.image == "full")
 
 
 def files(spec: CbisDdsmSpec) -> list[Path]:
@@ -162,7 +174,7 @@ def load_cbis_ddsm(spec: CbisDdsmSpec) -> Loaded:
     def named(index: int, exc: Exception) -> Exception:
         return DataError(f"{wheres[index]}: {exc}") if isinstance(exc, DataError) else exc
 
-    origins = decode_all(paths, "grayscale", spec.image_size, on_error=named)
+    origins = decode_all(paths, "grayscale", spec.image_size, on_error=named, framing=framing(spec))
     images = [d.pixels for d in origins]
     sources = [str(p) for p in paths]
     labels = np.asarray([c.label for c in cases], dtype=np.int8)
@@ -203,7 +215,7 @@ def task(spec: CbisDdsmSpec) -> Task:
 
 
 SOURCE = Source(
-    task=task,
+    task=task, framing=framing,
     name="cbis_ddsm", keys=spec_keys(CbisDdsmSpec),
     read=read, load=load_cbis_ddsm, describe=describe, files=files,
 )

@@ -17,7 +17,7 @@ import numpy as np
 
 from mammosearch.data import spec_fields as sf
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import decode_stacked
+from mammosearch.data.decode import DEFAULT_MARGIN, Framing, decode_stacked, framing_for
 from mammosearch.data.dicom import patients_from_files
 from mammosearch.data.file_names import link_problem, resolved
 from mammosearch.data.pixels import ColorMode
@@ -37,13 +37,17 @@ class CsvSpec:
     """A manifest CSV with ``path,label`` and optional ``patient_id``, ``split`` columns."""
 
     path: Path = key(read=sf.path())
-    image_size: int = key(64, sf.integer(16, 2048))
+    image_size: int | str = key(64, sf.size(16, 2048))  # a square side or "HxW" (spec.size)
     color: ColorMode = key("grayscale", sf.choice("grayscale", "rgb"))
     # Extra label spellings -> 0/1 (lower-case keys), on top of 0/1 and benign/malignant;
     # a tuple of pairs rather than a dict so the spec stays hashable.
     labels: tuple[tuple[str, int], ...] = key((), lambda fields, node, where: _labels(fields, node))
     # What label 0 and label 1 mean (e.g. [no cancer, cancer] for a screening manifest).
     classes: tuple[str, str] = key(("benign", "malignant"), lambda fields, node, where: _classes(fields, node))
+    # Off unless asked (the files may be lesion crops): crop to the breast, chest wall to the left (data/decode/_framing.py).
+    crop: bool | None = key(None, sf.optional_boolean())
+    orient: bool | None = key(None, sf.optional_boolean())
+    crop_margin: float = key(DEFAULT_MARGIN, sf.number(0.0, 0.5))
     source: Literal["csv"] = "csv"
 
 
@@ -66,6 +70,10 @@ def _classes(fields: Fields, raw: Any) -> tuple[str, str]:
     if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(c, str) and c.strip() for c in raw)) or raw[0] == raw[1]:
         raise fields.fail("data.classes", f"expected the names of label 0 and label 1, e.g. [no cancer, cancer], got {show(raw)}")
     return (raw[0].strip(), raw[1].strip())
+
+
+def framing(spec: CsvSpec) -> Framing:
+    return framing_for(spec.crop, spec.orient, spec.crop_margin, whole_images=False)
 
 
 def task(spec: CsvSpec) -> Task:
@@ -128,7 +136,7 @@ def load_manifest(spec: CsvSpec) -> Loaded:
         files.append(file)
         labels.append(label)
         patients.append(row.get("patient_id") or row["path"])
-    images, decoded = decode_stacked(files, spec.color, spec.image_size)
+    images, decoded = decode_stacked(files, spec.color, spec.image_size, framing=framing(spec))
     notes: list[str] = []
     patient_source = "column"
     if "patient_id" not in columns:  # DICOM files may name their patient (PatientID)
@@ -152,5 +160,5 @@ def _folders(files: list[Path]) -> list[str] | None:
 
 SOURCE = Source(
     name="csv", keys=spec_keys(CsvSpec),
-    read=read, load=load_manifest, describe=describe, files=files, task=task,
+    read=read, load=load_manifest, describe=describe, files=files, task=task, framing=framing,
 )

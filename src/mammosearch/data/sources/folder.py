@@ -17,7 +17,7 @@ import numpy as np
 
 from mammosearch.data import spec_fields
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import decode_stacked, is_image_file
+from mammosearch.data.decode import DEFAULT_MARGIN, Framing, decode_stacked, framing_for, is_image_file
 from mammosearch.data.dicom import patients_from_files
 from mammosearch.data.file_names import refuse_unusable, resolved
 from mammosearch.data.pixels import ColorMode
@@ -39,10 +39,14 @@ class FolderSpec:
     """``root/<class>/*.png|jpg|pgm|tif``; class names map to benign (0) and malignant (1)."""
 
     root: Path = key(read=spec_fields.path())
-    image_size: int = key(64, spec_fields.integer(16, 2048))
+    image_size: int | str = key(64, spec_fields.size(16, 2048))  # a square side or "HxW" (spec.size)
     classes: tuple[str, str] = key(("benign", "malignant"), _classes)
     color: ColorMode = key("grayscale", spec_fields.choice("grayscale", "rgb"))
     patient_regex: str | None = key(None, spec_fields.regex())  # first group (or whole match) is the patient id
+    # Off unless asked (the files may be lesion crops): crop to the breast, chest wall to the left (data/decode/_framing.py).
+    crop: bool | None = key(None, spec_fields.optional_boolean())
+    orient: bool | None = key(None, spec_fields.optional_boolean())
+    crop_margin: float = key(DEFAULT_MARGIN, spec_fields.number(0.0, 0.5))
     source: Literal["folder"] = "folder"
 
 
@@ -96,7 +100,7 @@ def load_folder(spec: FolderSpec) -> Loaded:
     if not files:
         raise DataError(f"data folder {root}: no images left inside it (every file links outside {root})")
 
-    images, decoded = decode_stacked(files, spec.color, spec.image_size)
+    images, decoded = decode_stacked(files, spec.color, spec.image_size, framing=framing(spec))
     notes = []
     if escaped:
         notes.append(f"skipped {len(escaped)} link(s) pointing outside {root}: {', '.join(escaped[:5])}")
@@ -204,13 +208,17 @@ def _patient_id(path: Path, class_name: str, pattern: re.Pattern[str] | None) ->
     return patient
 
 
+def framing(spec: FolderSpec) -> Framing:
+    return framing_for(spec.crop, spec.orient, spec.crop_margin, whole_images=False)
+
+
 def task(spec: FolderSpec) -> Task:
     """The class folders' own names: ``classes: [normal, cancer]`` is what the model tells apart."""
     return Task(f"{spec.classes[0]}_vs_{spec.classes[1]}", spec.classes[0], spec.classes[1], "image")
 
 
 SOURCE = Source(
-    task=task,
+    task=task, framing=framing,
     name="folder", keys=spec_keys(FolderSpec),
     read=read, load=load_folder, describe=describe, files=files,
 )

@@ -23,7 +23,7 @@ import numpy as np
 
 from mammosearch.data import spec_fields as sf
 from mammosearch.data.base import Loaded, Source
-from mammosearch.data.decode import decode_all, to_square
+from mammosearch.data.decode import DEFAULT_MARGIN, Framing, decode_all, framed_and_fitted, framing_for, refuse_on_crops, resized_to
 from mammosearch.data.file_names import undecodable
 from mammosearch.data.pixels import Decoded
 from mammosearch.data.provenance import provenance_of
@@ -31,6 +31,7 @@ from mammosearch.data.spec_fields import key, read_spec, spec_keys
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
 from mammosearch.spec.fields import Fields
+from mammosearch.spec.size import ImageSize
 
 ROW = re.compile(r"^mdb\d{3}\s")
 BACKGROUNDS = {"F", "G", "D"}
@@ -42,17 +43,29 @@ class MiasSpec:
     """mini-MIAS (``Info.txt`` + ``mdbNNN.pgm|png``): lesion crops, or whole images."""
 
     root: Path | None = key(None, sf.optional_path())  # None: the folder `mammosearch data fetch mini-mias` fills
-    image_size: int = key(64, sf.integer(16, 1024))
+    image_size: int | str = key(64, sf.size(16, 1024))  # a square side or "HxW" (spec.size)
     task: Literal["benign_vs_malignant", "normal_vs_abnormal"] = key("benign_vs_malignant", sf.choice("benign_vs_malignant", "normal_vs_abnormal"))
     margin: float = key(1.5, sf.number(0.5, 10.0))  # crop side = max(min_crop, 2 * radius * margin)
     min_crop: int = key(64, sf.integer(8, 1024))
     missing_coordinates: Literal["skip", "center"] = key("skip", sf.choice("skip", "center"))
     center_crop: int = key(512, sf.integer(16, 1024))  # crop side for lesions without coordinates when "center"
+    # Whole images only (null: on for normal_vs_abnormal): crop to the breast, chest wall to the left (data/decode/_framing.py).
+    crop: bool | None = key(None, sf.optional_boolean())
+    orient: bool | None = key(None, sf.optional_boolean())
+    crop_margin: float = key(DEFAULT_MARGIN, sf.number(0.0, 0.5))
     source: Literal["mias"] = "mias"
 
 
 def read(fields: Fields, raw: dict[str, Any]) -> MiasSpec:
-    return read_spec(MiasSpec, fields, raw)
+    spec = read_spec(MiasSpec, fields, raw)
+    refused = refuse_on_crops(spec.crop, spec.orient, spec.task == "normal_vs_abnormal", "lesion crops (task: benign_vs_malignant)")
+    if refused is not None:
+        raise fields.fail("data.crop" if spec.crop else "data.orient", refused)
+    return spec
+
+
+def framing(spec: MiasSpec) -> Framing:
+    return framing_for(spec.crop, spec.orient, spec.crop_margin, spec.task == "normal_vs_abnormal")
 
 
 def files(spec: MiasSpec) -> list[Path]:
@@ -219,12 +232,14 @@ def load_mias(spec: MiasSpec) -> Loaded:
         abnormal: dict[str, bool] = {}
         for row in rows:
             abnormal[row.refnum] = abnormal.get(row.refnum, False) or row.abnormality != "NORM"
+        whole = framing(spec)
         for refnum, is_abnormal in sorted(abnormal.items()):
-            images.append(to_square(image_of(refnum), spec.image_size))
+            fitted = framed_and_fitted(decoded_of(refnum), whole, ImageSize.of(spec.image_size).shape)
+            images.append(fitted.pixels)
             labels.append(int(is_abnormal))
             patients.append(woman_id(int(refnum[3:])))
             sources.append(str(image_path(root, first_row[refnum])))
-            origins.append(decoded_of(refnum))
+            origins.append(fitted)
     else:
         skipped = [r.refnum for r in rows if r.abnormality != "NORM" and not r.has_coordinates]
         lesions_seen: dict[str, int] = {}
@@ -233,7 +248,7 @@ def load_mias(spec: MiasSpec) -> Loaded:
                 continue
             if not row.has_coordinates and spec.missing_coordinates == "skip":
                 continue
-            images.append(to_square(crop_lesion(image_of(row.refnum), row, spec), spec.image_size))
+            images.append(resized_to(crop_lesion(image_of(row.refnum), row, spec), spec.image_size))
             labels.append(1 if row.severity == "M" else 0)
             patients.append(woman_id(row.number))
             lesions_seen[row.refnum] = lesions_seen.get(row.refnum, 0) + 1
@@ -255,7 +270,7 @@ def task(spec: MiasSpec) -> Task:
 
 
 SOURCE = Source(
-    task=task,
+    task=task, framing=framing,
     name="mias", keys=spec_keys(MiasSpec),
     read=read, load=load_mias, describe=describe, files=files,
 )

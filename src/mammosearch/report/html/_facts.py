@@ -12,22 +12,20 @@ from typing import Any
 from mammosearch.metrics.figures import evaluated_on, scored_on, selection_figures
 from mammosearch.report.html._parts import auc_ci, bullet_list, facts, fmt, paragraph, section, table
 from mammosearch.report.readable import decode_text, named_params
+from mammosearch.spec.rates import RATES
+from mammosearch.spec.split_metrics import SplitMetrics
 from mammosearch.store.results import StudyRecord, TrialRow
 from mammosearch.store.storage import mask_url
 
-THRESHOLD_NAMES = ("accuracy", "recall", "specificity", "precision", "f1")
 
-
-def _split_rows(name: str, metrics: dict[str, Any] | None, chosen_on: str) -> list[list[Any]]:
-    """One row per operating point of one split: AUC (CI), AP, then the threshold metrics."""
-    if not metrics:
+def _split_rows(name: str, metrics: SplitMetrics | None, chosen_on: str) -> list[list[Any]]:
+    """One row per operating point of one split: AUC (CI), AP, then every rate of the table."""
+    if metrics is None:
         return []
     rows = []
-    for where, label in (("at_youden", f"Youden (chosen on {chosen_on})"), ("at_0.5", "0.5")):
-        at = metrics.get(where) or {}
-        threshold = metrics.get("youden_threshold") if where == "at_youden" else 0.5
-        rows.append([name, auc_ci(metrics.get("auc"), metrics.get("auc_ci95")), metrics.get("average_precision"),
-                     f"{label}: {fmt(threshold)}", *(at.get(k) for k in THRESHOLD_NAMES)])
+    for at, label, threshold in ((metrics.at_youden, f"Youden (chosen on {chosen_on})", metrics.youden_threshold), (metrics.at_05, "0.5", 0.5)):
+        rows.append([name, auc_ci(metrics.auc, metrics.auc_ci95), metrics.average_precision,
+                     f"{label}: {fmt(threshold)}", *(None if at is None else at[rate] for rate in RATES)])
     return rows
 
 
@@ -35,7 +33,7 @@ def model_card_section(record: StudyRecord, best: TrialRow | None) -> str:
     """What export-best's model card says about the selected trial: params, metrics, data, decoding, threshold."""
     if best is None:
         return section("Best trial (model card facts)", paragraph("no completed trial yet", "muted"))
-    val = best.val_metrics or {}
+    val = best.val_metrics
     where = scored_on(val)  # "pooled out-of-fold" under cross-validation: never called validation
     summary = facts([
         ("trial", best.number),
@@ -43,7 +41,7 @@ def model_card_section(record: StudyRecord, best: TrialRow | None) -> str:
         *selection_figures(val, best.value),
         ("best epoch", best.best_epoch),
         ("family / head", f"{best.family or '?'} / {best.head or '-'}"),
-        ("recommended threshold", f"{fmt(val.get('youden_threshold'))} (Youden's J on {evaluated_on(val)}; default 0.5)"),
+        ("recommended threshold", f"{fmt(None if val is None else val.youden_threshold)} (Youden's J on {evaluated_on(val)}; default 0.5)"),
         ("output", "probability of malignancy (label 1)"),
         ("data", record.context.data_description or "-"),
         ("decode recipe", decode_text(record.context)),
@@ -51,7 +49,7 @@ def model_card_section(record: StudyRecord, best: TrialRow | None) -> str:
         ("storage", mask_url(record.storage_url)),
     ])
     metrics = table(
-        ["split", "AUC (95% CI)", "AP", "threshold", "accuracy", "sensitivity", "specificity", "precision", "F1"],
+        ["split", "AUC (95% CI)", "AP", "threshold", *(rate.label for rate in RATES)],
         _split_rows(where, best.val_metrics, where) + _split_rows("test", best.test_metrics, where),
         text_columns=(0, 3),
     )

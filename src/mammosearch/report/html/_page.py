@@ -19,7 +19,8 @@ from mammosearch.report.html._facts import fingerprint_section, model_card_secti
 from mammosearch.report.html._parts import auc_ci, bullet_list, esc, facts, inline_png, is_missing, page, paragraph, rate, section, table
 from mammosearch.report.leaderboard import Report, run_end_note
 from mammosearch.report.readable import param_name
-from mammosearch.report.trials_frame import NEAR_COLLAPSE
+from mammosearch.spec.rates import RATES, brief_rates, labels_text
+from mammosearch.spec.split_metrics import NEAR_COLLAPSE
 from mammosearch.store.ownership import owned_study_dir
 from mammosearch.store.results import StudyRecord
 from mammosearch.words import plural
@@ -33,9 +34,11 @@ LEADERBOARD: list[tuple[str, str | None]] = [
     ("#", None), ("trial", "trial"), ("flag", None), ("family", "family"), ("head", "head"), ("lr", "learning_rate"),
     ("fine-tuning", "unfrozen_layers"), ("best epoch", "best_epoch"), ("val AUC", "val_auc"),
     ("95% CI", None), ("pooled OOF AUC", "pooled_oof_auc"), ("AP", "val_average_precision"), ("Youden thr", "youden_threshold"),
-    ("Youden sens", "val_recall_youden"), ("Youden spec", "val_specificity_youden"), ("Youden F1", "val_f1_youden"), ("test AUC", "test_auc"),
+    *((f"Youden {rate.short}", f"val_{rate.key}_youden") for rate in brief_rates()), ("test AUC", "test_auc"),
 ]
-CSV_ONLY_NOTE = "accuracy, sensitivity, specificity, precision and F1 at threshold 0.5, the confusion counts and the fold AUCs"
+_NOT_BRIEF = [rate for rate in RATES if not rate.brief]
+CSV_ONLY_NOTE = (f"{labels_text(RATES)} at threshold 0.5, " + (f"{labels_text(_NOT_BRIEF)} at the Youden threshold, " if _NOT_BRIEF else "")
+                 + "the confusion counts and the fold AUCs")
 # Under cross-validation each AUC comes with its own spread: the mean fold AUC with its folds'
 # SD, the pooled out-of-fold AUC with its bootstrap interval (never one figure with the other's).
 CV_AUC_COLUMNS: dict[str, list[tuple[str, str | None]]] = {
@@ -117,13 +120,14 @@ def _test_split(report: Report) -> str:
     for row in board.to_dict(orient="records"):
         rows.append([
             int(row["trial"]), auc_ci(row.get("test_auc"), [row.get("test_auc_ci_low"), row.get("test_auc_ci_high")]), row.get("test_threshold"),
-            *(row.get(f"test_{name}_youden") for name in ("accuracy", "recall", "specificity", "precision", "f1")),
+            *(row.get(f"test_{rate.key}_youden") for rate in RATES),
             "near-collapsed" if row.get("test_near_collapsed") is True else "",
         ])
+    titles = ["trial", "test AUC (95% CI)", "threshold", *(rate.label for rate in RATES), "flag"]
     return section(
         "Test split, top trials",
         paragraph("Each trial's threshold was chosen on validation (Youden's J) and applied unchanged to the test split."),
-        table(["trial", "test AUC (95% CI)", "threshold", "accuracy", "sensitivity", "specificity", "precision", "F1", "flag"], rows, text_columns=(1, 8)),
+        table(titles, rows, text_columns=(1, len(titles) - 1)),
         section_id="test-split",
     )
 

@@ -4,6 +4,7 @@ test split of the top trials, baselines and subgroups, and the hyper-parameter i
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -13,10 +14,12 @@ from rich.table import Table
 from mammosearch.metrics import position
 from mammosearch.metrics.figures import scored_on
 from mammosearch.report.leaderboard import Report
+from mammosearch.report.terminal._fit import fitting_columns, rates_to_drop
+from mammosearch.spec.rates import RATES
 from mammosearch.words import plural
 
 
-def auc_ci(auc: float | None, ci: list[float] | None) -> str:
+def auc_ci(auc: float | None, ci: Sequence[float] | None) -> str:
     if auc is None:
         return "-"
     return f"{auc:.3f}" + (f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else "")
@@ -51,15 +54,15 @@ def print_baselines(console: Console, report: Report) -> None:
     """Did the search beat what needs no search? The trivial baseline and the linear probes, on the same folds."""
     if not report.baselines or report.best is None:
         return
-    best = report.best.val_metrics or {}
-    mine = best.get("auc")
+    best = report.best.val_metrics
+    mine = None if best is None else best.auc
     table = Table(title=f"Baselines, evaluated like the trials ({report.baselines[0]['evaluated_on']})", header_style="bold")
     # The best trial's AUC on the same evaluation (pooled out-of-fold under CV), against each interval.
     for title in ("model", "AUC (95% CI)", f"best trial's {scored_on(best)} AUC vs this CI"):
         table.add_column(title)
     for baseline in report.baselines:
         table.add_row(escape(baseline["name"]), auc_ci(baseline["auc"], baseline["ci95"]), position(mine, baseline.get("ci95")) or "-")
-    table.add_row(f"best trial {report.best.number} ({scored_on(best)})", auc_ci(mine, best.get("auc_ci95")), "")
+    table.add_row(f"best trial {report.best.number} ({scored_on(best)})", auc_ci(mine, None if best is None else best.auc_ci95), "")
     if report.bbc is not None:
         table.add_row("BBC-CV estimate (selection-corrected)", auc_ci(report.bbc["auc"], report.bbc["ci95"]), "")
     console.print(table)
@@ -92,23 +95,29 @@ def _rate(value: Any) -> str:
 
 
 def print_test_split(console: Console, report: Report) -> None:
-    """The top trials on the test split: AUC with its CI, and the threshold metrics at the validation-chosen threshold."""
+    """The top trials on the test split: AUC with its CI, and every rate of the table at the validation-chosen threshold
+    (those that are not brief given up first when the terminal is narrow; leaderboard.csv and the HTML page have them all)."""
     board = report.leaderboard
     if board.empty or "test_auc" not in board.columns or board["test_auc"].isna().all():
         return
-    table = Table(title="Test split, top trials (threshold chosen on validation, Youden)", header_style="bold")
-    # Precision is left to leaderboard.csv and the HTML page: with it the table no longer fits 80 columns.
-    for title in ("trial", "test AUC (95% CI)", "thr", "sens", "spec", "acc", "F1", "flag"):
-        table.add_column(title, justify="left" if title == "flag" else "right")
+    titles = ["trial", "test AUC (95% CI)", "thr", *(rate.short for rate in RATES), "flag"]
+    rows = []
     for row in board.to_dict(orient="records"):
         low, high = row.get("test_auc_ci_low"), row.get("test_auc_ci_high")
         ci = None if low is None or (isinstance(low, float) and math.isnan(low)) else [low, high]
         auc = row.get("test_auc")
-        table.add_row(
+        rows.append([
             str(int(row["trial"])), auc_ci(None if auc is None or math.isnan(auc) else float(auc), ci), _rate(row.get("test_threshold")),
-            *(_rate(row.get(f"test_{name}_youden")) for name in ("recall", "specificity", "accuracy", "f1")),
+            *(rate.format(row.get(f"test_{rate.key}_youden")) for rate in RATES),
             "near" if row.get("test_near_collapsed") is True else "",
-        )
+        ])
+    others, brief = rates_to_drop()
+    shown, _ = fitting_columns(console.width, titles, rows, [r.short for r in reversed(others)] + [r.short for r in brief])
+    table = Table(title="Test split, top trials (threshold chosen on validation, Youden)", header_style="bold")
+    for i in shown:
+        table.add_column(titles[i], justify="left" if titles[i] == "flag" else "right")
+    for cells in rows:
+        table.add_row(*(cells[i] for i in shown))
     console.print(table)
 
 

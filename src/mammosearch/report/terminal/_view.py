@@ -13,7 +13,9 @@ from mammosearch.metrics.figures import scored_on
 from mammosearch.report.data_summary import DataSummary
 from mammosearch.report.leaderboard import Report, run_end_note
 from mammosearch.report.terminal._estimates import print_baseline_and_subgroups, print_estimates, print_importance, print_test_split
-from mammosearch.report.trials_frame import NEAR_COLLAPSE
+from mammosearch.report.terminal._fit import fitting_columns, rates_to_drop
+from mammosearch.spec.rates import F1, RATES
+from mammosearch.spec.split_metrics import NEAR_COLLAPSE
 
 INTEGER_COLUMNS = {"trial", "unfrozen_layers", "best_epoch", "input_size", "best_trial", "trials", "complete", "pruned", "failed"}
 
@@ -62,11 +64,12 @@ def print_report(console: Console, report: Report) -> None:
         families.add_row(*(_fmt(row.get(k), integer=k in INTEGER_COLUMNS) for k in ("family", "trials", "complete", "pruned", "failed", "best_val_auc", "median_val_auc", "best_trial")))
     console.print(families)
 
-    if report.best is not None and report.best.val_metrics:
-        cm = report.best.val_metrics["at_0.5"]["confusion_matrix"]
+    chosen = report.best.val_metrics if report.best is not None else None
+    confusion = None if chosen is None or chosen.at_05 is None else chosen.at_05.confusion
+    if report.best is not None and confusion is not None:
         console.print(
-            f"best trial {report.best.number}: confusion matrix at 0.5 on the {scored_on(report.best.val_metrics)} predictions (rows true benign/malignant): "
-            f"[[TN {cm[0][0]}, FP {cm[0][1]}], [FN {cm[1][0]}, TP {cm[1][1]}]]"
+            f"best trial {report.best.number}: confusion matrix at 0.5 on the {scored_on(chosen)} predictions (rows true benign/malignant): "
+            f"[[TN {confusion.tn}, FP {confusion.fp}], [FN {confusion.fn}, TP {confusion.tp}]]"
         )
     print_test_split(console, report)
     print_estimates(console, report)
@@ -90,8 +93,11 @@ Column = tuple[str, "str | None"]  # (title, leaderboard key); None: computed fr
 
 # Dropped in this order while the terminal is too narrow for every column (at 80 columns
 # only those that always stay fit: rank, trial, family, head, AUC with its interval,
-# sensitivity, specificity and test AUC).
-OPTIONAL_COLUMNS = ("fold SD", "F1@Youden", "Youden thr", "ft lr", "AP", "acc", "prec", "unfrozen", "lr", "F1")
+# sensitivity, specificity and test AUC): the rates of the table that are not brief after
+# AP, the brief ones last (_fit.rates_to_drop).
+_OTHER_RATES, _BRIEF_RATES = rates_to_drop()
+OPTIONAL_COLUMNS = ("fold SD", "F1@Youden", "Youden thr", "ft lr", "AP", *(r.short for r in _OTHER_RATES), "unfrozen", "lr",
+                    *(r.short for r in _BRIEF_RATES))
 
 
 POOLED_CI = "pooled\n95% CI"
@@ -101,9 +107,8 @@ def _leaderboard_columns(board: Any) -> list[Column]:
     columns: list[Column] = [
         ("#", None), ("trial", "trial"), ("family", "family"), ("head", "head"), ("unfrozen", "unfrozen_layers"),
         ("lr", "learning_rate"), ("ft lr", "fine_tune_learning_rate"), ("AUC", "val_auc"), ("AUC 95% CI", None),
-        ("AP", "val_average_precision"), ("acc", "val_accuracy_05"), ("prec", "val_precision_05"),
-        ("sens", "val_recall_05"), ("spec", "val_specificity_05"), ("F1", "val_f1_05"),
-        ("Youden thr", "youden_threshold"), ("F1@Youden", "val_f1_youden"),
+        ("AP", "val_average_precision"), *((rate.short, f"val_{rate.key}_05") for rate in RATES),
+        ("Youden thr", "youden_threshold"), (f"{F1.short}@Youden", f"val_{F1.key}_youden"),
     ]
     if _cross_validated(board):
         # Mean fold AUC ranks the trials, with the folds' spread; the bootstrap CI belongs to
@@ -145,27 +150,11 @@ def _leaderboard_cells(columns: list[Column], board: Any) -> list[list[str]]:
     return rows
 
 
-def _minimum_width(titles: list[str], rows: list[list[str]]) -> int:
-    """Characters the table needs with no header or cell cut: one border and two spaces of
-    padding per column, plus the closing border. Headers count unwrapped (their longest line
-    when they hold a newline): when a table is too wide, Rich shrinks every column in
-    proportion rather than wrapping headers first."""
-    widths = [max([len(line) for line in title.split("\n")] + [len(r[i]) for r in rows]) for i, title in enumerate(titles)]
-    return sum(w + 3 for w in widths) + 1
-
-
 def _fitting_table(console: Console, columns: list[Column], board: Any) -> tuple[Table, list[str]]:
     """The leaderboard with as many columns as fit the console without cutting cells; the hidden titles."""
     titles = [title for title, _ in columns]
     rows = _leaderboard_cells(columns, board)
-    shown = list(range(len(columns)))
-    hidden: list[str] = []
-    for title in OPTIONAL_COLUMNS:
-        if _minimum_width([titles[i] for i in shown], [[r[i] for i in shown] for r in rows]) <= console.width:
-            break
-        if title in titles:
-            shown.remove(titles.index(title))
-            hidden.append(title)
+    shown, hidden = fitting_columns(console.width, titles, rows, OPTIONAL_COLUMNS)
     title = (
         "Leaderboard (ranked by mean fold AUC; pooled = pooled out-of-fold predictions, which the other metrics are on; threshold 0.5 unless noted)"
         if _cross_validated(board) else "Leaderboard (validation; threshold 0.5 unless noted)"
