@@ -54,7 +54,7 @@ def assemble_models(pending: Sequence[tuple[Path, TrialParams]], channels: int) 
 
     groups: dict[tuple[Any, ...], list[tuple[Path, TrialParams]]] = {}
     for trial_dir, params in pending:
-        groups.setdefault((params.family, params.input_size, params.weights, params.augmentation), []).append((trial_dir, params))
+        groups.setdefault((params.family, params.size.shape, params.weights, params.augmentation), []).append((trial_dir, params))
     done: dict[Path, Path | OSError] = {}
     for members in groups.values():
         inputs, features = build_trunk(members[0][1], channels)
