@@ -12,12 +12,13 @@ import pytest
 from typer.testing import CliRunner
 
 from mammosearch.cli import app
-from mammosearch.store.storage import default_storage
-from mammosearch.config.reader import parse_space
+from mammosearch.config.reader import load_space, parse_space
 from mammosearch.errors import MammosearchError, SpaceError
-from mammosearch.models import memory
+from mammosearch.models import memory, registry
 from mammosearch.store.record import from_user_attrs
-from mammosearch.trial.memory_plan import BUDGET_ENV, MB, batch_caps, estimate
+from mammosearch.store.storage import default_storage
+from mammosearch.trial.activations import BATCH
+from mammosearch.trial.memory_plan import BUDGET_ENV, MB, batch_caps, bound, estimate
 
 runner = CliRunner()
 
@@ -67,11 +68,47 @@ def test_the_estimate_takes_a_height_and_a_width_and_grows_with_the_pixels():
     assert frozen.largest_batch(frozen.at(3)) == 3 and frozen.largest_batch(frozen.at(1) - 1) == 0
 
 
+def _count_builds(monkeypatch) -> list[str]:
+    """The families ``registry.build_model`` builds from now on (the real builder still runs)."""
+    built: list[str] = []
+    real = registry.build_model
+
+    def counting(params, channels):
+        built.append(params.family)
+        return real(params, channels)
+
+    monkeypatch.setattr(registry, "build_model", counting)
+    return built
+
+
+def test_the_demo_space_is_planned_without_building_a_model(monkeypatch):
+    built = _count_builds(monkeypatch)
+    monkeypatch.setenv(BUDGET_ENV, "2048")  # far less than a CPU or GPU budget here: the bound still fits
+    caps = batch_caps(load_space(None), 1)  # the built-in demo (search_spaces/demo.yaml)
+    assert built == []
+    assert caps.training == {"cnn@32": 16, "vgg16@32": 16, "resnet50@32": 16}
+    assert caps.frozen == {"cnn@32": BATCH, "vgg16@32": BATCH, "resnet50@32": BATCH}
+
+
+def test_where_the_bound_does_not_fit_the_model_is_built_and_the_exact_estimate_decides(monkeypatch):
+    space = parse_space(HIGH_RES_CNN)
+    train, _ = estimate(space, "cnn", "1024x512", 1)
+    upper, _ = bound(space, "cnn", "1024x512", 1)
+    assert upper.at(8) > train.at(8)
+    built = _count_builds(monkeypatch)
+    # Room for the 8 images asked by the estimate, not by the bound: built once, nothing capped.
+    monkeypatch.setenv(BUDGET_ENV, str((train.at(8) + upper.at(8)) / 2 / MB))
+    assert batch_caps(space, 1).training == {"cnn@1024x512": 8}
+    assert built == ["cnn"]
+
+
 def test_a_configuration_that_cannot_fit_one_image_is_refused_naming_the_settings(monkeypatch):
     space = parse_space(HIGH_RES_VGG16)
     monkeypatch.setenv(BUDGET_ENV, "64")
+    built = _count_builds(monkeypatch)
     with pytest.raises(SpaceError) as refused:
         batch_caps(space, 1)
+    assert built == ["vgg16"]  # the bound does not fit: built and estimated before refusing
     line = str(refused.value)
     assert "\n" not in line and "model.input_size 1024x512" in line and BUDGET_ENV in line and "vgg16" in line
 

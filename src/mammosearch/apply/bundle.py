@@ -63,6 +63,13 @@ class ModelBundle:
     def training_patient_digests(self) -> set[str]:
         return set((self.card.get("patients") or {}).get("training_sha256_16") or [])
 
+    @property
+    def tta(self) -> str:
+        """``flip`` when the model averages each image with its mirror image (built in, or added by ``--tta flip``), else ``none``."""
+        from mammosearch.models.tta import FLIP, NONE, applies_flip_tta
+
+        return FLIP if applies_flip_tta(self.model) else NONE
+
     def operating_threshold(self, kind: str, target: float) -> float:
         """The stored threshold for ``--sensitivity 0.90`` / ``--specificity 0.90``."""
         points = self.card.get("operating_points") or {}
@@ -71,6 +78,23 @@ class ModelBundle:
             known = ", ".join(f"--{n.replace('_', ' ')}" for n in points) or "none (the card predates operating points)"
             raise ApplyError(f"the model card of {self.origin} has no {kind} {target:.2f} operating point; stored: {known}")
         return float(points[name]["threshold"])
+
+
+def with_tta(bundle: ModelBundle, tta: str | None) -> ModelBundle:
+    """The bundle with flip test-time augmentation on (``flip``) or off (``none``); as exported when ``tta`` is None.
+
+    An exported model that applies it by itself is unwrapped for ``none`` (the model inside is
+    the one the card's plain scores came from); any other model is wrapped for ``flip``.
+    """
+    from mammosearch.models.tta import FLIP, TTA_CHOICES, with_flip_tta, without_flip_tta
+
+    if tta is None or tta == bundle.tta:
+        return bundle
+    if tta not in TTA_CHOICES:
+        raise ApplyError(f"--tta {tta!r}: use {' or '.join(TTA_CHOICES)}")
+    model = with_flip_tta(bundle.model) if tta == FLIP else without_flip_tta(bundle.model)
+    origin = bundle.origin + (" with flip TTA" if tta == FLIP else " without its flip TTA")
+    return ModelBundle(model, bundle.card, origin, bundle.stored_predictions)
 
 
 def load_exported(folder: Path) -> ModelBundle:

@@ -52,11 +52,16 @@ def score_inputs(bundle: ModelBundle, items: list[InputItem], progress: Callable
     return [result for result in results if result is not None]  # every position is filled above
 
 
-def stored_scores(stored: dict[str, Any]) -> dict[str, float]:
-    """Source id -> the score the trial stored for it (validation, out-of-fold and test predictions)."""
+def stored_record(stored: dict[str, Any], split: str, tta: str = "none") -> dict[str, Any]:
+    """The stored predictions of ``split``: plain, or with flip TTA (``<split>_flip``, written when the study recorded it)."""
+    return stored.get(split if tta == "none" else f"{split}_{tta}") or {}
+
+
+def stored_scores(stored: dict[str, Any], tta: str = "none") -> dict[str, float]:
+    """Source id -> the score the trial stored for it (validation, out-of-fold and test predictions) with this TTA."""
     found: dict[str, float] = {}
     for split in ("val", "out_of_fold", "test"):
-        record = stored.get(split) or {}
+        record = stored_record(stored, split, tta)
         found.update(zip(record.get("sources", []), record.get("scores", [])))
     return found
 
@@ -81,7 +86,7 @@ def range_check(bundle: ModelBundle, scored: list[Scored]) -> RangeCheck:
 def write_predictions(path: Path, scored: list[Scored], bundle: ModelBundle, thresholds: dict[str, float],
                       checked: RangeCheck | None = None) -> Path:
     """One row per input: path, source id, probability, class at each threshold, why it is outside the training data, stored score and which model stored it, error."""
-    stored = stored_scores(bundle.stored_predictions)
+    stored = stored_scores(bundle.stored_predictions, bundle.tta)
     task = bundle.task
     columns = ["path", "source", f"probability_{task.positive}".replace(" ", "_")]
     for name in thresholds:

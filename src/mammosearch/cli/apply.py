@@ -38,28 +38,34 @@ PathsArgument = Annotated[list[Path], typer.Argument(
          "INPUTS: image files, folders (searched recursively) or CSV manifests with a `path` column; DICOM included.",
     show_default=False)]
 TrialOption = Annotated[int | None, typer.Option("--trial", help="With --study: this trial instead of the best kept one.")]
+TtaOption = Annotated[str | None, typer.Option(
+    "--tta", help="Test-time augmentation. flip: the mean of each image's and its mirror image's probability; none: the plain model. "
+                  "Default: as exported (an `export-best --tta flip` model applies it by itself).", show_default=False)]
 
 
-def load_bundle(paths: list[Path], study: str | None, trial: int | None, storage: str | None, results_dir: Path) -> tuple[ModelBundle, list[Path]]:
-    """The model (the first path, or --study/--trial) and the paths left for inputs."""
-    from mammosearch.apply.bundle import load_exported, load_trial
+def load_bundle(paths: list[Path], study: str | None, trial: int | None, storage: str | None, results_dir: Path,
+                tta: str | None = None) -> tuple[ModelBundle, list[Path]]:
+    """The model (the first path, or --study/--trial) with ``--tta`` applied, and the paths left for inputs."""
+    from mammosearch.apply.bundle import load_exported, load_trial, with_tta
 
+    if tta is not None and tta not in ("flip", "none"):
+        raise ApplyError(f"--tta {tta!r}: use flip or none")
     runtime.import_keras_quietly()
     if study is not None or trial is not None:
-        return load_trial(resolve_storage(storage, results_dir), study, trial), paths
+        return with_tta(load_trial(resolve_storage(storage, results_dir), study, trial), tta), paths
     if not paths:
         raise ApplyError("no model given: pass an `export-best` folder first, or --study NAME [--trial N]")
-    return load_exported(paths[0]), paths[1:]
+    return with_tta(load_exported(paths[0]), tta), paths[1:]
 
 
 def load_bundle_and_inputs(paths: list[Path], study: str | None, trial: int | None, storage: str | None,
-                           results_dir: Path) -> tuple[ModelBundle, list[InputItem]]:
+                           results_dir: Path, tta: str | None = None) -> tuple[ModelBundle, list[InputItem]]:
     """``predict`` and ``explain``: the model, and the image files its INPUTS name."""
     from mammosearch.apply.inputs import gather_inputs
     from mammosearch.data.budget import max_pixels
 
     max_pixels()  # a malformed MAMMOSEARCH_MAX_PIXELS is one line before anything is scored, not a failure per file
-    bundle, inputs = load_bundle(paths, study, trial, storage, results_dir)
+    bundle, inputs = load_bundle(paths, study, trial, storage, results_dir, tta)
     if not inputs:
         raise ApplyError("no INPUTS given: name image files, folders or a CSV manifest after the model")
     return bundle, gather_inputs(inputs, (bundle.task.negative, bundle.task.positive))
@@ -100,11 +106,12 @@ def predict(
     threshold: Annotated[float | None, typer.Option("--threshold", min=0.0, max=1.0, help="Also label at this threshold.")] = None,
     sensitivity: Annotated[float | None, typer.Option("--sensitivity", min=0.0, max=1.0, help="Also label at the card's operating point for this sensitivity (0.80, 0.90, 0.95).")] = None,
     specificity: Annotated[float | None, typer.Option("--specificity", min=0.0, max=1.0, help="Also label at the card's operating point for this specificity (0.80, 0.90, 0.95).")] = None,
+    tta: TtaOption = None,
 ) -> None:
     """Score images with a found model: a CSV with the probability and the class at the model's threshold and the operating points asked for."""
     from mammosearch.apply.predict import range_check, score_inputs, write_predictions
 
-    bundle, items = load_bundle_and_inputs(paths, study, trial, storage, results_dir)
+    bundle, items = load_bundle_and_inputs(paths, study, trial, storage, results_dir, tta)
     thresholds = {"threshold": bundle.threshold}
     if threshold is not None:
         thresholds[f"at_{threshold:g}"] = threshold
@@ -141,7 +148,7 @@ def _say_stored_match(scored: list[Scored], bundle: ModelBundle) -> None:
     from mammosearch.apply.agreement import SCORE_TOLERANCE, agreement
     from mammosearch.apply.predict import scored_by_other_folds, stored_scores
 
-    stored = stored_scores(bundle.stored_predictions)
+    stored = stored_scores(bundle.stored_predictions, bundle.tta)
     other_folds = scored_by_other_folds(bundle.stored_predictions)
     known = [s for s in scored if s.score is not None and s.item.key in stored]
     found = agreement((s.score, stored[s.item.key]) for s in known if s.item.key not in other_folds and s.score is not None)
@@ -172,6 +179,7 @@ def evaluate(
     storage: StorageOption = None,
     results_dir: ResultsOption = Path("results"),
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for metrics.json, predictions.csv, subgroups.csv and the PNGs; default: <results-dir>/evaluate/<model>.")] = None,
+    tta: TtaOption = None,
 ) -> None:
     """External validation: every metric with patient-bootstrap CIs, operating points, calibration, subgroups."""
     from mammosearch.apply.evaluate import evaluate_model, evaluation_space, refuse_other_framing, refuse_shared_patients, write_evaluation
@@ -180,7 +188,7 @@ def evaluate(
 
     if split not in ("all", "train", "val", "test"):
         raise ApplyError(f"--split {split!r}: use all, train, val or test")
-    bundle, rest = load_bundle(paths or [], study, trial, storage, results_dir)
+    bundle, rest = load_bundle(paths or [], study, trial, storage, results_dir, tta)
     loaded = evaluation_space(space, data or [], overrides or [], bundle.data_image_size, bundle.framing)
     if rest:
         raise ApplyError(f"unexpected argument(s) {' '.join(str(p) for p in rest)}: evaluate takes one MODEL; name the data with --space or --data")
@@ -248,11 +256,14 @@ def explain(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for overlays/, grid.png and (mini-MIAS files) pointing.json.")] = Path("explained"),
     layer: Annotated[str | None, typer.Option("--layer", help="Target layer; default: the family's (cnn conv3, vgg16 block5_conv3, resnet50 conv5_block3_out).")] = None,
     target: Annotated[str, typer.Option("--target", help="predicted: explain each image's predicted class; positive: always the positive class.")] = "predicted",
+    tta: Annotated[str | None, typer.Option(
+        "--tta", help="flip: score as the mean with the mirror image and average each map with the mirror image's map mirrored back; "
+                      "none: the plain model. Default: as exported.", show_default=False)] = None,
 ) -> None:
     """Grad-CAM heat maps over the images (PNG per image and a grid); on mini-MIAS files, the pointing check."""
     from mammosearch.apply.explain import explain_inputs
 
-    bundle, items = load_bundle_and_inputs(paths, study, trial, storage, results_dir)
+    bundle, items = load_bundle_and_inputs(paths, study, trial, storage, results_dir, tta)
     with progress_bar("explain") as bar:
         job = bar.add_task("explain", total=len(items))
         with writing(out):

@@ -63,20 +63,30 @@ def export_best(
     out: Annotated[Path, typer.Option("--out", help="Folder for model.keras, model_card.json and predictions.json.")] = Path("exported"),
     trial: Annotated[int | None, typer.Option("--trial", help="Export this trial instead of the best one.")] = None,
     ensemble: Annotated[int | None, typer.Option("--ensemble", min=2, help="Export one model averaging the top K kept trials (K <= study.keep_top_k).")] = None,
+    folds: Annotated[bool, typer.Option("--folds", help="Cross-validation: export the trial's fold models as one model averaging them "
+                                                         "(needs study.keep_fold_models: true in the search).")] = False,
+    tta: Annotated[str, typer.Option("--tta", help="flip: build flip test-time augmentation into the exported model (the mean with the "
+                                                   "mirror image); its threshold is chosen on the study's flip scores (evaluation.tta: flip).")] = "none",
     results_dir: ResultsOption = Path("results"),
 ) -> None:
-    """Write the best trial's trained model (or an ensemble of the top K) and its model card (no retraining)."""
+    """Write the best trial's trained model (or an ensemble of the top K, or its fold models) and its model card (no retraining)."""
     from mammosearch.apply.export import export_best as do_export
-    from mammosearch.apply.export import export_ensemble
+    from mammosearch.apply.export import export_ensemble, export_folds
     from mammosearch.errors import ExportError
     from mammosearch.store.results import load_study
 
+    if tta not in ("none", "flip"):
+        raise ExportError(f"--tta {tta!r}: use flip or none")
+    if ensemble is not None and (trial is not None or folds):
+        raise ExportError("--ensemble and --trial or --folds exclude each other: export the top K trials, or one trial (its fold models with --folds)")
     runtime.import_keras_quietly()
     record = load_study(resolve_storage(storage, results_dir), study)
-    if ensemble is not None and trial is not None:
-        raise ExportError("--trial and --ensemble exclude each other: export one trial, or the top K")
-    result = export_ensemble(record, out, ensemble) if ensemble is not None else do_export(record, out, trial)
-    what = f"an ensemble led by trial {result.trial}" if ensemble is not None else f"trial {result.trial}"
+    if folds:
+        result = export_folds(record, out, trial, tta)
+    else:
+        result = export_ensemble(record, out, ensemble, tta) if ensemble is not None else do_export(record, out, trial, tta)
+    what = f"an ensemble led by trial {result.trial}" if ensemble is not None else f"trial {result.trial}" + ("'s fold models" if folds else "")
+    what += " with flip TTA" if tta == "flip" else ""
     objective = "mean fold AUC" if record.context.cv_pool else "validation AUC"  # the value that ranked it
     console.print(f"exported {what} ({objective} {result.value:.4f}) of study {escape(record.name)}:")
     for path in (result.model_file, result.card_file, result.predictions_file):

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from mammosearch.config.evaluation import check_cv_options, read_evaluation
 from mammosearch.config.schema import (
     OBJECTIVES,
     OPTIMIZERS,
@@ -21,7 +22,6 @@ from mammosearch.config.schema import (
     SAMPLERS,
     AugmentationSpace,
     CnnSpace,
-    EvaluationSpec,
     HeadSpace,
     ModelSpace,
     PrunerSpec,
@@ -126,14 +126,16 @@ class _Sections:
         data_raw = self.f.mapping(top.get("data"), "data", data_keys())
         checks = self.checks({key: data_raw.pop(key) for key in CHECK_KEYS if key in data_raw})
         model = self.model(top.get("model"))
+        study, evaluation = self.study(top.get("study")), read_evaluation(self.f, top.get("evaluation"))
+        check_cv_options(self.f, study, evaluation)
         return Space(
-            study=self.study(top.get("study")),
+            study=study,
             data=self.data(data_raw) if set(data_raw) - {"split"} else default.data,
             split=self.split(data_raw.get("split")) if "split" in data_raw else default.split,
             checks=checks,
             model=model,
             training=self.training(top.get("training")),
-            evaluation=self.evaluation(top.get("evaluation")),
+            evaluation=evaluation,
             source=self.f.source,
         )
 
@@ -144,17 +146,9 @@ class _Sections:
             patients=self.f.choice(raw.get("patients", d.patients), "data.patients", PATIENTS),
         )
 
-    def evaluation(self, node: Any) -> EvaluationSpec:
-        raw = self.f.mapping(node, "evaluation", ("cv_folds", "seed"))
-        folds = raw.get("cv_folds")
-        return EvaluationSpec(
-            cv_folds=None if folds is None else self.f.integer(folds, "evaluation.cv_folds", 2, 20),
-            seed=self.f.integer(raw.get("seed", 0), "evaluation.seed", 0),
-        )
-
     def study(self, node: Any) -> StudySpec:
         f = self.f
-        raw = f.mapping(node, "study", ("name", "sampler", "pruner", "n_trials", "timeout", "seed", "objective", "keep_top_k"))
+        raw = f.mapping(node, "study", ("name", "sampler", "pruner", "n_trials", "timeout", "seed", "objective", "keep_top_k", "keep_fold_models"))
         d = StudySpec()
         name = raw.get("name", d.name)
         if name is not None and (not isinstance(name, str) or not name.strip()):
@@ -172,13 +166,14 @@ class _Sections:
             seed=f.integer(raw.get("seed", d.seed), "study.seed", 0),
             objective=f.choice(raw.get("objective", d.objective), "study.objective", OBJECTIVES),
             keep_top_k=f.integer(raw.get("keep_top_k", d.keep_top_k), "study.keep_top_k", 1, 1000),
+            keep_fold_models=f.boolean(raw.get("keep_fold_models", d.keep_fold_models), "study.keep_fold_models"),
         )
 
     def pruner(self, node: Any) -> PrunerSpec:
         f = self.f
         if isinstance(node, str) or not isinstance(node, dict):
             return PrunerSpec(name=f.choice(node, "study.pruner", PRUNERS))
-        raw = f.mapping(node, "study.pruner", ("name", "n_startup_trials", "n_warmup_steps", "min_resource", "reduction_factor"))
+        raw = f.mapping(node, "study.pruner", ("name", "n_startup_trials", "n_warmup_steps", "min_resource", "reduction_factor", "p_threshold"))
         d = PrunerSpec()
         return PrunerSpec(
             name=f.choice(raw.get("name", d.name), "study.pruner.name", PRUNERS),
@@ -186,6 +181,7 @@ class _Sections:
             n_warmup_steps=f.integer(raw.get("n_warmup_steps", d.n_warmup_steps), "study.pruner.n_warmup_steps", 0),
             min_resource=f.integer(raw.get("min_resource", d.min_resource), "study.pruner.min_resource", 1),
             reduction_factor=f.integer(raw.get("reduction_factor", d.reduction_factor), "study.pruner.reduction_factor", 2),
+            p_threshold=f.number(raw.get("p_threshold", d.p_threshold), "study.pruner.p_threshold", 0.0, 1.0),
         )
 
     def data(self, raw: dict[str, Any]) -> DataSpec:

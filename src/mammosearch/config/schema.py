@@ -19,7 +19,8 @@ from mammosearch.models.registry import transfer_families
 from mammosearch.spec.params import Categorical, Fixed, FloatRange, IntRange, ParamSpec
 
 SAMPLERS = ("tpe", "random", "gp", "cmaes")
-PRUNERS = ("median", "hyperband", "successive_halving", "none")
+PRUNERS = ("median", "hyperband", "successive_halving", "wilcoxon", "none")
+TTA = ("none", "flip")
 OBJECTIVES = ("val_auc",)
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
 
@@ -31,6 +32,7 @@ class PrunerSpec:
     n_warmup_steps: int = 1  # median: epochs before a trial can be pruned
     min_resource: int = 1  # hyperband / successive halving
     reduction_factor: int = 3
+    p_threshold: float = 0.1  # wilcoxon: prune when the trial is worse than the best with p below this
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class StudySpec:
     seed: int = 0
     objective: str = "val_auc"
     keep_top_k: int = 3  # trials whose trained model is kept on disk for export
+    # Under CV: every fold's model of a kept trial, not only the first (`export-best --folds`); k times the disk and save time.
+    keep_fold_models: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,10 +105,16 @@ class TrainingSpace:
 
 @dataclass(frozen=True)
 class EvaluationSpec:
-    """``cv_folds``: patient-grouped stratified k-fold CV inside each trial (None = one split)."""
+    """``cv_folds``: patient-grouped stratified k-fold CV inside each trial (None = one split).
+
+    ``tta``: ``flip`` also scores every validation (out-of-fold) and test image as the mean
+    of its and its mirror image's probability, stored beside the plain scores, so ``report``
+    shows both and ``export-best --tta flip`` gets a threshold chosen on the scores it will give.
+    """
 
     cv_folds: int | None = None
     seed: int = 0
+    tta: str = "none"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,11 @@ Independent of the batch: the weights, and when training the gradient and two op
 slots (Adam's moments) of each trainable weight. On a CPU the figures are compared with
 the measured resident-set growth of one batch in ``benchmarks/batch_memory.py``; the
 README quotes how close they come.
+
+``bound_layers`` gives the same kind of figures without building anything: an upper bound
+of a model's layers from its family's registry entry (the backbone) and from the custom CNN's
+and the heads' shapes (analytic), so that a space whose largest batch obviously fits is
+planned in microseconds; only one that may not fit is built and estimated.
 """
 
 from __future__ import annotations
@@ -21,14 +26,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mammosearch.models.cut import INPUT_SUFFIX
+
+if TYPE_CHECKING:
+    from mammosearch.spec.params import CnnParams, HeadParams, TrialParams
 
 FLOAT = 4  # bytes of a float32
 TRAINING_COPIES = 2  # each layer output kept, and its gradient (a CNN at 724 x 724 measured 1.5)
 INFERENCE_COPIES = 1.25  # measured about 1.1 (VGG16 at 724 x 724, TensorFlow on CPU), with a margin
 TRAINABLE_COPIES = 4  # a trainable weight, its gradient, two optimizer slots
+# The layers between the image and a backbone, at most: four augmentation layers of the
+# image's channels, and two preprocessing layers of three channels (stem.py) with their few weights.
+AUGMENTATION_LAYERS = 4
+PREPROCESSING_ELEMENTS_PER_PIXEL = 6
+PREPROCESSING_WEIGHTS = 32
 
 
 @dataclass(frozen=True)
@@ -103,3 +116,66 @@ def inference(layers: Sequence[LayerFootprint], input_elements: int) -> BatchMem
 
 def input_elements(model: Any) -> int:
     return elements(model.inputs)
+
+
+def _pooled(length: int, times: int) -> int:
+    for _ in range(times):
+        length //= 2  # MaxPooling2D(2), valid padding
+    return length
+
+
+def _cnn_layers(height: int, width: int, channels: int, cnn: CnnParams) -> list[LayerFootprint]:
+    """The custom CNN's layers (models/cnn.py: 3 x conv + pool, flatten, dense), from its shapes."""
+    found = [LayerFootprint("scale_0_1", height * width * channels, 0)]
+    reads = channels
+    for block, filters in enumerate((cnn.filters, cnn.filters * 2, cnn.filters * 4), start=1):
+        kernel = cnn.kernel_size * cnn.kernel_size * reads * filters + filters
+        found.append(LayerFootprint(f"conv{block}", _pooled(height, block - 1) * _pooled(width, block - 1) * filters, kernel))
+        found.append(LayerFootprint(f"pool{block}", _pooled(height, block) * _pooled(width, block) * filters, 0))
+        reads = filters
+    flat = found[-1].elements
+    found.append(LayerFootprint("flatten", flat, 0))
+    found += _dense_top(flat, cnn.dense_units, "dense", "dropout")
+    return found
+
+
+def _dense_top(features: int, units: int, *names: str) -> list[LayerFootprint]:
+    """Dense(units) on ``features`` elements, the layers after it of ``units`` each, and the sigmoid output."""
+    dense, *after = names
+    return [LayerFootprint(dense, units, features * units + units)] + [
+        LayerFootprint(name, units, 4 * units if name.endswith("_bn") else 0) for name in after
+    ] + [LayerFootprint("malignancy", 1, units + 1)]
+
+
+def _head_layers(head: HeadParams, features: int, feature_channels: int) -> list[LayerFootprint]:
+    """A head's layers (models/heads.py) on a backbone output of ``features`` elements with ``feature_channels``."""
+    if head.kind == "dense_bn_dropout":
+        units = int(head.dense_units or 0)
+        return [LayerFootprint("head_flatten", features, 0)] + _dense_top(features, units, "head_dense", "head_bn", "head_dropout")
+    # gap_dropout (and, as an upper bound, any head that pools before its output)
+    return [LayerFootprint("head_gap", feature_channels, 0), LayerFootprint("head_dropout", feature_channels, 0),
+            LayerFootprint("malignancy", 1, feature_channels + 1)]
+
+
+def bound_layers(params: TrialParams, height: int, width: int, channels: int) -> list[LayerFootprint]:
+    """An upper bound of ``footprints(build_model(params, channels))`` at ``height`` x ``width``, built from nothing.
+
+    Every augmentation layer counted, whether ``params`` asks for it or not: the bound holds
+    for any augmentation of the space. A backbone is one entry, its registry figures applied
+    to the input rounded up to a multiple of its stride (layer outputs only grow with the input).
+    """
+    from mammosearch.models.registry import family
+
+    augmentation = [LayerFootprint(f"augmentation{i}", height * width * channels, 0) for i in range(AUGMENTATION_LAYERS)]
+    entry = family(params.family)
+    if not entry.transfer:
+        if params.cnn is None:
+            raise ValueError("the cnn family needs `params.cnn`")
+        return augmentation + _cnn_layers(height, width, channels, params.cnn)
+    if params.head is None:
+        raise ValueError(f"the {params.family} family needs `params.head`")
+    stride = entry.feature_stride
+    rows, columns = -(-height // stride), -(-width // stride)
+    backbone = LayerFootprint(entry.name, math.ceil(entry.elements_per_pixel * rows * stride * columns * stride), entry.backbone_weights)
+    preprocessing = LayerFootprint("preprocessing", PREPROCESSING_ELEMENTS_PER_PIXEL * height * width, PREPROCESSING_WEIGHTS)
+    return augmentation + [preprocessing, backbone] + _head_layers(params.head, rows * columns * entry.feature_channels, entry.feature_channels)

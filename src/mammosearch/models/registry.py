@@ -95,6 +95,17 @@ class Family:
     # (the usual choice: the most semantic layer that still says where).
     gradcam_layer: str = ""
     preprocessing_note: str = ""  # the model card's words, where the mode's own text does not fit
+    # An upper bound of the backbone's memory without building it (models/memory.py's bound,
+    # used by trial/memory_plan.py): the sum of its layers' output elements per input pixel,
+    # measured at min_input_size with a 1% margin and applied to the input rounded up to a
+    # multiple of feature_stride (at a multiple the ratio is largest at the smallest size;
+    # between multiples it is not: ResNet50 holds 741 per pixel at 32 x 32, 1,151 at 33 x 33);
+    # its weight count (whatever the input size); its output's stride and channels (what a
+    # head reads). A test builds every family and holds these numbers above the real ones.
+    elements_per_pixel: float = 0.0
+    backbone_weights: int = 0
+    feature_stride: int = 32
+    feature_channels: int = 0
 
     @property
     def transfer(self) -> bool:
@@ -114,6 +125,7 @@ FAMILIES: dict[str, Family] = {
     "cnn": Family("cnn", _build_cnn, "model", preprocessing_note="inside the model: x / 255", gradcam_layer="conv3"),
     "vgg16": Family(
         "vgg16", _build_transfer, "caffe", application="VGG16", output_layer="block5_pool",
+        elements_per_pixel=304, backbone_weights=14_714_688, feature_channels=512,  # measured 300.5 at 32 x 32
         min_input_size=32, cut_points=".+",  # a chain: every layer is a block boundary
         imagenet=_keras_file("vgg16", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", "6d6bbae143d832006294945121d1f1fc"),
         weight_markers=(("block1_conv1", (3, 3, 3, 64)), ("block5_conv3", (3, 3, 512, 512))),
@@ -121,6 +133,7 @@ FAMILIES: dict[str, Family] = {
     ),
     "resnet50": Family(
         "resnet50", _build_transfer, "caffe", application="ResNet50", output_layer="conv5_block3_out",
+        elements_per_pixel=749, backbone_weights=23_587_712, feature_channels=2048,  # measured 741.5
         min_input_size=32, cut_points=r"(conv1|pool1)_\w+|conv\d_block\d+_(add|out)",  # the stem, and residual-block ends
         imagenet=_keras_file("resnet", "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "4d473c1dd8becc155b73f8504c6f6626"),
         weight_markers=(("conv1_conv", (7, 7, 3, 64)), ("conv5_block3_3_conv", (1, 1, 512, 2048))),
@@ -128,6 +141,7 @@ FAMILIES: dict[str, Family] = {
     ),
     "efficientnetv2-b0": Family(
         "efficientnetv2-b0", _build_transfer, "model", application="EfficientNetV2B0", output_layer="top_activation", min_input_size=32, fine_tune_by="blocks",
+        elements_per_pixel=361, backbone_weights=5_919_312, feature_channels=1280,  # measured 356.9
         # Block ends (the residual add, or the projection of a block without one) and the stem;
         # the top (top_conv, top_bn, top_activation) is the last block.
         cut_points=r"stem_activation|block\d[a-z]_(add|project_bn|project_activation)",
@@ -137,6 +151,7 @@ FAMILIES: dict[str, Family] = {
     ),
     "convnext_tiny": Family(
         "convnext_tiny", _build_transfer, "model", application="ConvNeXtTiny", output_layer="convnext_tiny_top_layernorm", min_input_size=32, fine_tune_by="blocks",
+        elements_per_pixel=594, backbone_weights=27_820_128, feature_channels=768,  # measured 587.3
         # A block ends in `inputs + x` (an operation, not a layer), so the cut is named by what reads it.
         cut_points=r"convnext_tiny_(stem|downsampling_block_\d)|convnext_tiny_\w+_(depthwise_conv|block_\d|layernorm):input",
         imagenet=_keras_file(

@@ -37,7 +37,7 @@ def _pooled_mean(record: StudyRecord, chosen: list[TrialRow]) -> np.ndarray | No
     return np.mean([r.outcome.oof_scores or [] for r in chosen], axis=0)
 
 
-def _split_mean(stored: list[dict[str, Any]], split: str) -> tuple[dict[str, Any], np.ndarray] | None:
+def split_mean(stored: list[dict[str, Any]], split: str) -> tuple[dict[str, Any], np.ndarray] | None:
     """The first member's record of ``split`` and the members' mean scores, when every member scored the same images."""
     records = [p.get(split) for p in stored]
     if not records or any(rec is None for rec in records) or len({tuple(rec["indices"]) for rec in records if rec}) != 1:
@@ -47,17 +47,24 @@ def _split_mean(stored: list[dict[str, Any]], split: str) -> tuple[dict[str, Any
     return first, np.mean([rec["scores"] for rec in records if rec], axis=0)
 
 
-def _stored(chosen: list[TrialRow]) -> list[dict[str, Any]]:
+def stored_of(chosen: list[TrialRow]) -> list[dict[str, Any]]:
     return [read_predictions(r.model_path or r.pending_model_path) for r in chosen]
 
 
-def selection_mean(record: StudyRecord, k: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Labels and the ensemble's mean scores on the data a threshold is chosen on (out-of-fold, else validation)."""
+def selection_mean(record: StudyRecord, k: int, tta: str = "none") -> tuple[np.ndarray, np.ndarray] | None:
+    """Labels and the ensemble's mean scores on the data a threshold is chosen on (out-of-fold, else validation).
+
+    With ``tta`` (``flip``): the members' stored flip-TTA scores, None when they did not store them.
+    """
     chosen = members(record, k)
+    if tta != "none":
+        stored = stored_of(chosen)
+        found = split_mean(stored, f"out_of_fold_{tta}") or split_mean(stored, f"val_{tta}")
+        return None if found is None else (np.asarray(found[0]["labels"]), found[1])
     pooled = _pooled_mean(record, chosen)
     if pooled is not None:
         return np.asarray((record.context.cv_pool or {})["labels"]), pooled
-    val = _split_mean(_stored(chosen), "val")
+    val = split_mean(stored_of(chosen), "val")
     return None if val is None else (np.asarray(val[0]["labels"]), val[1])
 
 
@@ -73,11 +80,11 @@ def ensemble_scores(record: StudyRecord, k: int) -> dict[str, Any] | None:
         labels, patients = np.asarray(pool["labels"]), np.asarray(pool["patient_ids"])
         best = np.asarray(chosen[0].outcome.oof_scores)
         result["splits"]["out_of_fold"] = {"ensemble": _score(labels, pooled, patients), "best_single": _score(labels, best, patients)}
-    stored = _stored(chosen)
+    stored = stored_of(chosen)
     for split in ("val", "test"):
         if split == "val" and "out_of_fold" in result["splits"]:
             continue
-        found = _split_mean(stored, split)
+        found = split_mean(stored, split)
         if found is None:
             continue  # every member must have scored the same images
         first, mean = found

@@ -16,6 +16,7 @@ from mammosearch.report.ensemble import ensemble_scores
 from mammosearch.report.estimates import bbc_estimate, honest_test
 from mammosearch.report.importance import Importance, last_run_end, open_optuna_study, param_importances
 from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_param_importances, plot_roc_curves
+from mammosearch.report.predictors import predictor_rows
 from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_check, subgroup_aucs
 from mammosearch.report.trials_frame import CONFUSION_CELLS, rate_columns, trials_frame
 from mammosearch.spec.rates import SENSITIVITY, SPECIFICITY, Confusion
@@ -57,6 +58,7 @@ class Report:
     bbc: dict[str, Any] | None = None  # BBC-CV estimate of the selected configuration (cross-validation)
     honest_test: dict[str, Any] | None = None  # the selected trial's test AUC (a test split)
     ensemble: dict[str, Any] | None = None  # the top kept trials averaged, from their stored scores
+    predictors: list[dict[str, Any]] = field(default_factory=list)  # single / top-K / fold ensemble, +- flip TTA (predictors.py)
     baselines: list[dict[str, Any]] = field(default_factory=list)  # trivial baseline and linear probes, on the trials' folds
     kept_bytes: int = 0  # disk used by the kept trials' models (study.keep_top_k): what ensembles and export need
     importance: Importance = field(default_factory=Importance)  # hyper-parameter importances over the complete trials
@@ -91,6 +93,7 @@ class Report:
             "bbc_cv": self.bbc,
             "selected_trial_test": self.honest_test,
             "ensemble": self.ensemble,
+            "predictors": self.predictors,
             "baselines": self.baselines,
             "baseline_verdict": self.baseline_verdict,
             "kept_models_bytes": self.kept_bytes,
@@ -158,6 +161,7 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
         bbc=bbc_estimate(record),
         honest_test=honest_test(best),
         ensemble=ensemble_scores(record, ENSEMBLE_SIZE),
+        predictors=predictor_rows(record, ENSEMBLE_SIZE),
         baselines=[b for b in [record.context.trivial_baseline, *(record.context.linear_probes or [])] if b],
         kept_bytes=_kept_bytes(record),
         importance=param_importances(study),
@@ -171,7 +175,8 @@ def build_report(record: StudyRecord, results_dir: Path, top_k: int = 10, write_
 
 def _kept_bytes(record: StudyRecord) -> int:
     folders = {path.parent for r in record.rows for path in (r.model_path, r.pending_model_path) if path is not None}
-    return sum(f.stat().st_size for folder in folders if folder.is_dir() for f in folder.iterdir() if f.is_file())
+    # rglob: the other folds' models (study.keep_fold_models) sit in the trial folder's folds/
+    return sum(f.stat().st_size for folder in folders if folder.is_dir() for f in folder.rglob("*") if f.is_file())
 
 
 def _warnings(record: StudyRecord, top: list[TrialRow]) -> list[str]:

@@ -58,9 +58,26 @@ def make_pruner(space: Space) -> optuna.pruners.BasePruner:
         return optuna.pruners.HyperbandPruner(
             min_resource=spec.min_resource, max_resource=max(resource, spec.min_resource), reduction_factor=spec.reduction_factor
         )
+    if spec.name == "wilcoxon":
+        # Each trial reports its fold k's own AUC at step k (trial/runner.py), which the test
+        # pairs with the best trial's fold k: same patients, so the fold's difficulty cancels.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.pruners.WilcoxonPruner(p_threshold=spec.p_threshold, n_startup_steps=2)
     if spec.name == "successive_halving":
         return FamilyPruner(optuna.pruners.SuccessiveHalvingPruner(min_resource=spec.min_resource, reduction_factor=spec.reduction_factor))
     return optuna.pruners.NopPruner()
+
+
+def wilcoxon_earliest_fold(p_threshold: float) -> int:
+    """The first fold after which a trial worse than the best on every fold so far reaches ``p < p_threshold``.
+
+    The exact one-sided signed-rank p-value of n differences all of one sign is ``2**-n``.
+    """
+    folds = 2
+    while 2.0**-folds >= p_threshold:
+        folds += 1
+    return folds
 
 
 def describe_pruner(space: Space) -> str:
@@ -72,6 +89,10 @@ def describe_pruner(space: Space) -> str:
                 f"once {spec.n_startup_trials} of that family have finished, from {step} {spec.n_warmup_steps + 1} on")
     if spec.name == "successive_halving":
         return f"successive halving within each model family (min_resource {spec.min_resource}, reduction_factor {spec.reduction_factor})"
+    if spec.name == "wilcoxon":
+        return (f"Wilcoxon signed-rank test of each trial's fold AUCs against the best trial's, fold by fold; pruned when worse "
+                f"with p < {spec.p_threshold:g} (with {space.evaluation.cv_folds} folds the earliest is fold "
+                f"{wilcoxon_earliest_fold(spec.p_threshold)})")
     if spec.name == "hyperband":
         return f"hyperband over the whole study (its brackets mix families), reduction_factor {spec.reduction_factor}"
     return "none: every trial trains all its epochs"

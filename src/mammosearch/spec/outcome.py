@@ -64,7 +64,11 @@ class TrialOutcome:
 
 @dataclass(frozen=True)
 class Trained:
-    """A finished trial's model: how to save it, and its predictions per split (for the kept files)."""
+    """A finished trial's model: how to save it, and its predictions per split (for the kept files).
+
+    ``fold_models``: under ``study.keep_fold_models``, how to save folds 2..k's models (fold 1's is ``save_model``).
+    """
 
     save_model: Callable[[Path], None]
     predictions: dict[str, Any]
+    fold_models: tuple[Callable[[Path], None], ...] = ()

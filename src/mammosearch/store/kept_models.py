@@ -21,6 +21,7 @@ from mammosearch.errors import TrialFailed
 from mammosearch.files import write_json
 from mammosearch.models.saving import HEAD_WEIGHTS_FILE, MODEL_FILE, assemble_models
 from mammosearch.spec.outcome import Trained, TrialOutcome
+from mammosearch.spec.params import TrialParams
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.record import context_of, from_user_attrs
 
@@ -36,6 +37,24 @@ def completed_values(study: optuna.Study) -> list[tuple[int, float]]:
     return [(t.number, float(t.value)) for t in trials if t.value is not None]
 
 
+FOLDS_DIR = "folds"
+
+
+def fold_dirs(trial_dir: Path) -> list[Path]:
+    """Where a kept trial's fold models are: the trial folder itself (fold 1), then ``folds/fold_2`` .. ``fold_k`` (``study.keep_fold_models``)."""
+    folds = trial_dir / FOLDS_DIR
+    others = sorted((p for p in folds.glob("fold_*") if p.is_dir()), key=lambda p: int(p.name.removeprefix("fold_"))) if folds.is_dir() else []
+    return [trial_dir, *others]
+
+
+def save_fold_models(trained: Trained, trial_dir: Path) -> None:
+    """Folds 2..k's models of a kept trial (nothing unless ``study.keep_fold_models``)."""
+    for index, save in enumerate(trained.fold_models, start=2):
+        fold_dir = trial_dir / FOLDS_DIR / f"fold_{index}"
+        fold_dir.mkdir(parents=True, exist_ok=True)
+        save(fold_dir)
+
+
 def keep_if_top_k(study: optuna.Study, number: int, value: float, outcome: TrialOutcome, trained: Trained, study_dir: StudyDir, k: int) -> None:
     """Save this trial's model (setting ``outcome.model_path``) when it ranks in the top K; drop models pushed out."""
     completed = completed_values(study)
@@ -45,6 +64,7 @@ def keep_if_top_k(study: optuna.Study, number: int, value: float, outcome: Trial
         try:
             write_json(study_dir.predictions_path(number), trained.predictions)
             trained.save_model(trial_dir)
+            save_fold_models(trained, trial_dir)
         except OSError as exc:
             raise TrialFailed(f"cannot save the trial's model under {trial_dir}: {exc.strerror or exc}") from None
         outcome.model_path = str(study_dir.model_path(number))
@@ -62,18 +82,22 @@ def is_pending(trial_dir: Path) -> bool:
 
 
 def assemble_pending(study: optuna.Study, study_dir: StudyDir) -> list[int]:
-    """Assemble every kept trial of ``study`` whose full model is still pending; returns their numbers."""
+    """Assemble every kept trial of ``study`` whose full model (or a kept fold's) is still pending; returns their numbers."""
     channels = context_of(study.user_attrs).channels
-    pending: dict[Path, int] = {}
-    params = []
+    trial_of: dict[Path, int] = {}
+    heads: list[tuple[Path, TrialParams]] = []
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         outcome = from_user_attrs(trial.user_attrs)
         trial_dir = study_dir.trial_dir(trial.number)
-        if outcome.model_path is None or outcome.params is None or not is_pending(trial_dir):
+        pending = [d for d in fold_dirs(trial_dir) if is_pending(d)]
+        if outcome.model_path is None or outcome.params is None or not pending:
             continue
-        pending[trial_dir] = trial.number
-        params.append((trial_dir, outcome.params))
-    if not params:
+        for folder in pending:
+            trial_of[folder] = trial.number
+            heads.append((folder, outcome.params))
+    if not heads:
         return []
-    # A head that cannot be assembled (OSError) stays on disk: export-best assembles it later.
-    return [pending[trial_dir] for trial_dir, written in assemble_models(params, channels) if not isinstance(written, OSError)]
+    # One trunk per family, size, weights and augmentation, however many heads go on it. A head
+    # that cannot be assembled (OSError) stays on disk: export-best assembles it later.
+    failed = {trial_of[folder] for folder, written in assemble_models(heads, channels) if isinstance(written, OSError)}
+    return sorted({number for number in trial_of.values() if number not in failed})

@@ -39,13 +39,16 @@ class FoldFit:
     the full model (image in, probability out), or for a head trained on cached
     activations the head's weights, from which ``store/kept_models`` assembles the full
     model later. ``score`` maps a boolean mask over the data to malignancy probabilities,
-    from cached activations when the fold trained on them (same numbers, less work).
+    from cached activations when the fold trained on them (same numbers, less work);
+    ``score_mirrored`` the same for the images mirrored left to right (flip TTA), whose
+    activations are cached as a second image set.
     """
 
     save_model: Callable[[Path], None]
     result: FitResult
     seconds: float
     score: Callable[[np.ndarray], np.ndarray]
+    score_mirrored: Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,29 @@ class FoldContext:
     deadline: float | None = None  # the command's time budget (wall clock): stop at the epoch boundary before it
 
 
+MIRRORED_KEY = "|mirrored"  # appended to an image set's fingerprint for its mirror images' activations
+
+
+def _mirrored(data: ImageSet) -> ImageSet:
+    from mammosearch.models.tta import mirror_images
+
+    return replace(data, images=mirror_images(data.images))
+
+
+def _scorers(model: Any, inputs_of: Callable[[ImageSet, str], np.ndarray], data: ImageSet, batch_size: int,
+             ) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
+    """``score`` and ``score_mirrored`` of :class:`FoldFit`: ``model`` over ``inputs_of(images, key suffix)`` at a mask's rows."""
+    from mammosearch.trial.training import predict_scores
+
+    def score(mask: np.ndarray) -> np.ndarray:
+        return predict_scores(model, inputs_of(data, ""), batch_size, np.flatnonzero(mask))
+
+    def score_mirrored(mask: np.ndarray) -> np.ndarray:
+        return predict_scores(model, inputs_of(_mirrored(data), MIRRORED_KEY), batch_size, np.flatnonzero(mask))
+
+    return score, score_mirrored
+
+
 def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: ImageSet, fold: Fold, report_epochs: bool, n_folds: int) -> FoldFit:
     import keras
 
@@ -73,7 +99,7 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
     from mammosearch.trial.epoch_progress import EpochProgress
     from mammosearch.trial.pruning import PruningCallback
     from mammosearch.trial.streaming import training_data
-    from mammosearch.trial.training import Arrays, fit_two_phase, predict_scores
+    from mammosearch.trial.training import Arrays, fit_two_phase
 
     assert outcome.params is not None
     # A fresh graph per model keeps metric names stable (val_auc, not val_auc_3).
@@ -98,9 +124,9 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
         validation = Arrays.rows_of(x, np.flatnonzero(fold.val), data.labels)
         return fit_two_phase(model, params, training, validation, callbacks, listener, **kwargs)
 
-    def activations(cut: str, full_model: Callable[[], Any]) -> np.ndarray:
+    def activations(cut: str, full_model: Callable[[], Any], images: ImageSet = data, key_suffix: str = "") -> np.ndarray:
         outcome.activation_cut = cut
-        return _activations(context, params, data, cut, full_model)
+        return _activations(context, params, images, cut, full_model, key_suffix)
 
     if outcome.training_path == CACHED_VIEWS:
         return _fit_on_views(context, outcome, params, data, fold, fit, activations, started)
@@ -112,8 +138,8 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
         features = activations(cut, lambda: build_model(params, data.channels))
         head = head_only_model(params, tuple(features.shape[1:]))
         result = fit(head, features)
-        return FoldFit(lambda trial_dir: save_head_weights(head, trial_dir), result, time.perf_counter() - started,
-                       lambda mask: predict_scores(head, features, params.batch_size, np.flatnonzero(mask)))
+        scores = _scorers(head, lambda images, suffix: activations(cut, lambda: build_model(params, data.channels), images, suffix), data, params.batch_size)
+        return FoldFit(lambda trial_dir: save_head_weights(head, trial_dir), result, time.perf_counter() - started, *scores)
 
     model = build_model(params, data.channels)
     if outcome.training_path == CACHED:
@@ -123,15 +149,19 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
         features = activations(plan.cut_layer, lambda: model)
         trainer = trainer_model(model, plan.cut_layer, tuple(features.shape[1:]))
         result = fit(trainer, features, backbone_owner=model, unfrozen_layers=plan.unfrozen)
-        return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started,
-                       lambda mask: predict_scores(trainer, features, params.batch_size, np.flatnonzero(mask)))
+        scores = _scorers(trainer, lambda images, suffix: activations(plan.cut_layer, lambda: model, images, suffix), data, params.batch_size)
+        return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started, *scores)
     result = fit(model, data.images)
-    return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started,
-                   lambda mask: predict_scores(model, data.images, params.batch_size, np.flatnonzero(mask)))
+    scores = _scorers(model, lambda images, _: images.images, data, params.batch_size)
+    return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started, *scores)
 
 
-def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut: str, full_model: Callable[[], Any]) -> np.ndarray:
-    """Activations at ``cut`` for every image, from the cache or computed (once, from the deepest cut's) with ``full_model()``."""
+def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut: str, full_model: Callable[[], Any], key_suffix: str = "") -> np.ndarray:
+    """Activations at ``cut`` for every image, from the cache or computed (once, from the deepest cut's) with ``full_model()``.
+
+    ``key_suffix`` tells the mirror images apart from the images they are a view of (same size, so
+    the runner's per-size fingerprint would not).
+    """
     from mammosearch.models.backbones import RANDOM_INIT_SEED
 
     key = ActivationKey(
@@ -140,7 +170,7 @@ def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut:
         input_size=params.input_size,
         channels=data.channels,
         cut_layer=cut,
-        images=context.images_key(data),
+        images=context.images_key(data) + key_suffix,
     )
 
     return activations_at(context.passes, key, data.images, full_model)
@@ -148,7 +178,7 @@ def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut:
 
 def _fit_on_views(
     context: FoldContext, outcome: TrialOutcome, params: TrialParams, data: ImageSet, fold: Fold,
-    fit: Callable[..., FitResult], activations: Callable[[str, Callable[[], Any]], np.ndarray], started: float,
+    fit: Callable[..., FitResult], activations: Callable[..., np.ndarray], started: float,
 ) -> FoldFit:
     """Augmentation on cached activations: train on one cached view per image per epoch, validate unaugmented."""
     from mammosearch.models.cached import head_only_model, trainer_model
@@ -156,7 +186,7 @@ def _fit_on_views(
     from mammosearch.models.freezing import backbone_of
     from mammosearch.models.registry import build_model, family
     from mammosearch.models.saving import save_full_model, save_head_weights
-    from mammosearch.trial.training import class_weights_for, predict_scores
+    from mammosearch.trial.training import class_weights_for
     from mammosearch.trial.views import ViewBatches, view_key
 
     model = build_model(params, data.channels)
@@ -175,12 +205,15 @@ def _fit_on_views(
     views = views_at(context.passes, cut, model, data.images, params.augmentation, context.views, seed, path_of)
     weights = class_weights_for(data.labels[fold.train]) if params.class_weights else None
     batches = ViewBatches(views, np.flatnonzero(fold.train), data.labels[fold.train], params.batch_size, params.seed, weights)
+    def inputs_of(images: ImageSet, suffix: str) -> np.ndarray:
+        return activations(cut, lambda: model, images, suffix)
+
     if plan is None:
         head = head_only_model(params, tuple(plain.shape[1:]))
         result = fit(head, plain, train=batches)
         return FoldFit(lambda trial_dir: save_head_weights(head, trial_dir), result, time.perf_counter() - started,
-                       lambda mask: predict_scores(head, plain, params.batch_size, np.flatnonzero(mask)))
+                       *_scorers(head, inputs_of, data, params.batch_size))
     trainer = trainer_model(model, cut, tuple(plain.shape[1:]))
     result = fit(trainer, plain, train=batches, backbone_owner=model, unfrozen_layers=plan.unfrozen)
     return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started,
-                   lambda mask: predict_scores(trainer, plain, params.batch_size, np.flatnonzero(mask)))
+                   *_scorers(trainer, inputs_of, data, params.batch_size))

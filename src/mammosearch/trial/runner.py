@@ -29,6 +29,7 @@ from mammosearch.spec.params import TrialParams
 from mammosearch.trial.activations import BATCH, ActivationCache, images_fingerprint
 from mammosearch.trial.deepest_cut import FrozenPasses, deepest_unfrozen
 from mammosearch.trial.events import EpochListener
+from mammosearch.trial.extra_scores import FLIP, ExtraScores, prediction_record
 from mammosearch.trial.fold_fit import FoldContext, FoldFit, fit_fold
 from mammosearch.trial.memory_plan import BatchCaps
 
@@ -137,6 +138,7 @@ class TrialRunner:
             self.listener, log_dir, passes, self._images_key,
             views=self.space.training.augmentation_views, activation_dir=self.activation_dir, deadline=self.deadline,
         )
+        extra = ExtraScores(data, self.space.evaluation.tta == FLIP, cv and self.space.study.keep_fold_models)
         for fold in self.folds:
             fitted = fit_fold(context, trial, outcome, data, fold, report_epochs=not cv, n_folds=len(self.folds))
             fit_seconds += fitted.seconds
@@ -156,13 +158,17 @@ class TrialRunner:
                 outcome.history = fitted.result.history
                 outcome.unfrozen_with_weights = fitted.result.unfrozen_with_weights
             if cv:
-                # Pruning on the running mean of the folds done so far, one step per fold.
+                # Pruning on the running mean of the folds done so far, one step per fold; the
+                # Wilcoxon pruner pairs fold k with the best trial's fold k, so it gets the fold's own AUC.
                 running = float(np.mean(fold_aucs))
-                trial.report(running, step=fold.index)
+                trial.report(fold_aucs[-1] if self.space.study.pruner.name == "wilcoxon" else running, step=fold.index)
                 if self.listener is not None:
                     self.listener.on_epoch(fold.index + 1, len(self.folds), {"val_auc": running})
-                if trial.should_prune():
+                # Not after the last fold: the trial's work is done, and pruning it then would only throw its
+                # result away (the Wilcoxon pruner did so to 4 of 5 trials in benchmarks/mias_wilcoxon.py).
+                if fold.index < len(self.folds) - 1 and trial.should_prune():
                     raise optuna.TrialPruned(f"pruned after fold {fold.index + 1} with mean val_auc={running:.4f}")
+            extra.add_fold(fold, fitted)  # not for a pruned trial: nobody reads its scores
         assert kept is not None
 
         scored = np.isfinite(oof_scores) if cv else self.folds[0].val
@@ -175,19 +181,20 @@ class TrialRunner:
         outcome.val_metrics = val_metrics
 
         first_val = self.folds[0].val
-        predictions: dict[str, Any] = {"val": _prediction_record(data, first_val, oof_scores[first_val])}
+        predictions: dict[str, Any] = {"val": prediction_record(data, first_val, oof_scores[first_val])}
         if cv:
-            predictions["out_of_fold"] = _prediction_record(data, scored, oof_scores[scored])
+            predictions["out_of_fold"] = prediction_record(data, scored, oof_scores[scored])
+        predictions.update(extra.records(oof_scores, first_val, scored if cv else None))
         if data.has_split("test"):
             test = data.splits == "test"
-            test_scores = kept.score(test)
+            test_scores = extra.test_scores[0] if extra.test_scores else kept.score(test)
             # The validation-chosen threshold is applied to test: test never selects anything.
             test_metrics = score_split(data.labels[test], test_scores, threshold=val_metrics.youden_threshold)
             outcome.test_metrics = replace(test_metrics, auc_ci95=_pair(patient_auc_ci(data.labels[test], test_scores, data.patient_ids[test])))
-            predictions["test"] = _prediction_record(data, test, test_scores)
+            predictions["test"] = prediction_record(data, test, test_scores)
         outcome.fit_seconds = round(fit_seconds, 3)
         outcome.trial_seconds = round(time.perf_counter() - started, 3)
-        return Trained(kept.save_model, predictions)
+        return Trained(kept.save_model, predictions, extra.fold_models)
 
     def objective_value(self, outcome: TrialOutcome) -> float:
         """What the study maximises: the validation AUC, or the mean fold AUC under CV."""
@@ -202,13 +209,3 @@ class TrialRunner:
 
 def _pair(interval: list[float] | None) -> tuple[float, float] | None:
     return None if interval is None else (interval[0], interval[1])
-
-
-def _prediction_record(data: ImageSet, mask: np.ndarray, scores: np.ndarray) -> dict[str, list[Any]]:
-    return {
-        "indices": [int(i) for i in np.flatnonzero(mask)],
-        "sources": [str(v) for v in data.sources[mask]],
-        "labels": [int(v) for v in data.labels[mask]],
-        "scores": [float(v) for v in scores],
-        "patient_ids": [str(v) for v in data.patient_ids[mask]],
-    }

@@ -178,8 +178,10 @@ def model_card_markdown(card: dict[str, Any]) -> str:
         f"{_md(model.get('parameters'))} parameters",
         f"- chosen by {_md(objective.get('name'))} = {_num(objective.get('value'))}",
     ]
+    if card.get("exported"):
+        lines.append(f"- exported: {_md(card['exported'])}")
     if card.get("ensemble"):
-        members = ", ".join(f"trial {_md(m.get('trial'))} ({_md(m.get('family'))}, AUC {_num(m.get('validation_auc'))})" for m in card["ensemble"]["members"])
+        members = ", ".join(f"trial {_md(m.get('trial'))}{_fold(m)} ({_md(m.get('family'))}, AUC {_num(m.get('validation_auc'))})" for m in card["ensemble"]["members"])
         lines.append(f"- ensemble: {_md(card['ensemble'].get('combination'))} of {members}")
     lines += [
         "",
@@ -226,3 +228,7 @@ def model_card_markdown(card: dict[str, Any]) -> str:
     versions = ", ".join(f"{_md(k)} {_md(v)}" for k, v in (card.get("packages") or {}).items())
     lines += ["", "## Software", "", versions, ""]
     return "\n".join(lines)
+
+
+def _fold(member: dict[str, Any]) -> str:
+    return "" if member.get("fold") is None else f" fold {_md(member['fold'])}"

@@ -99,6 +99,7 @@ def evaluate_model(bundle: ModelBundle, images: ImageSet, per_image: dict[str, A
     record = {"sources": [str(s) for s in images.sources], "labels": labels.tolist(), "scores": scores.tolist(), "patient_ids": [str(p) for p in patients]}
     metrics = {
         "model": bundle.origin,
+        "tta": bundle.tta,
         "data": images.description,
         "task": bundle.task.to_json(),
         "patients": int(np.unique(patients).size),

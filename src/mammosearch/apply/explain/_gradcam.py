@@ -16,7 +16,7 @@ evidence for "malignant" is spread around it.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -31,12 +31,18 @@ class CamParts:
     features: Any  # keras.Model: image -> activations of the target layer
     score: Any  # keras.Model: those activations -> probability
     layer: str
+    mirrored: bool = False  # flip TTA: this map is taken on the mirror image and mirrored back
 
 
 def cam_parts(model: Any, layer: str | None = None) -> list[CamParts]:
-    """One :class:`CamParts` per member (one for a single model)."""
+    """One :class:`CamParts` per member (one for a single model); each twice, plain and mirrored, under flip TTA."""
     import keras
 
+    from mammosearch.models.tta import applies_flip_tta, without_flip_tta
+
+    if applies_flip_tta(model):
+        plain = cam_parts(without_flip_tta(model), layer)
+        return plain + [replace(part, mirrored=True) for part in plain]
     nested = [sub for sub in model.layers if isinstance(sub, keras.Model)]
     if nested and any(isinstance(sub, keras.layers.Average) for sub in model.layers):
         return [_single(member, layer) for member in nested]  # an export-best --ensemble model
@@ -102,6 +108,9 @@ def finer_layer(model: Any, enough: int = 7, least: int = 3) -> tuple[str, int] 
     when the default layer's map is too coarse to say where. None when no layer is that fine."""
     import keras
 
+    from mammosearch.models.tta import without_flip_tta
+
+    model = without_flip_tta(model)
     nested = [sub for sub in model.layers if isinstance(sub, keras.Model)]
     if nested and any(isinstance(sub, keras.layers.Average) for sub in model.layers):
         model = nested[0]  # an ensemble: --layer names one layer for every member; suggest from the first
@@ -125,6 +134,8 @@ def gradcam(parts: list[CamParts], pixels: np.ndarray, target: str = "predicted"
     for part in parts:
         for start in range(0, len(pixels), batch_size):
             x = pixels[start : start + batch_size].astype("float32")
+            if part.mirrored:
+                x = x[:, :, ::-1, :]
             activations = np.asarray(part.features.predict_on_batch(x), dtype="float32")
             grads = gradient_of_sum(functools.partial(part.score, training=False), activations)
             weights = grads.mean(axis=(1, 2))  # one weight per channel
@@ -132,7 +143,8 @@ def gradcam(parts: list[CamParts], pixels: np.ndarray, target: str = "predicted"
                 scores = np.asarray(part.score.predict_on_batch(activations), dtype="float32").reshape(-1)
                 weights = weights * np.where(scores >= threshold, 1.0, -1.0)[:, None]
             cams = np.maximum((activations * weights[:, None, None, :]).sum(axis=-1), 0.0)
-            maps[start : start + len(x)] += np.stack([_normalised(resize_map(cam, height, width)) for cam in cams])
+            resized = np.stack([_normalised(resize_map(cam, height, width)) for cam in cams])
+            maps[start : start + len(x)] += resized[:, :, ::-1] if part.mirrored else resized
     return maps / len(parts)
 
 

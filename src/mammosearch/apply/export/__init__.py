@@ -7,6 +7,7 @@ stays free of Keras."""
 from mammosearch.apply.export._best import ExportResult, assembled_path, choose_trial, export_best
 from mammosearch.apply.export._ensemble import export_ensemble
 from mammosearch.apply.export._folder import CARD_FILE, MODEL_FILE, SHA256_KEY, clean_leftovers, file_sha256, staged_export
+from mammosearch.apply.export._folds import export_folds
 
 __all__ = [
     "CARD_FILE",
@@ -18,6 +19,7 @@ __all__ = [
     "clean_leftovers",
     "export_best",
     "export_ensemble",
+    "export_folds",
     "file_sha256",
     "staged_export",
 ]

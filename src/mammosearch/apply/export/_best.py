@@ -14,8 +14,11 @@ from typing import Any
 
 from mammosearch.apply.card import model_card, model_card_markdown
 from mammosearch.apply.export._folder import CARD_FILE, MODEL_FILE, SHA256_KEY, file_sha256, staged_export
+from mammosearch.apply.export._predictor import SINGLE, mark, no_tta_scores_note, rethreshold, tta_selection, with_tta
 from mammosearch.errors import ExportError
 from mammosearch.files import write_atomically, write_json
+from mammosearch.models.tta import NONE
+from mammosearch.report.subgroups import read_predictions
 from mammosearch.store.ownership import check_model_owner
 from mammosearch.store.results import StudyRecord, TrialRow
 
@@ -50,20 +53,34 @@ def choose_trial(record: StudyRecord, number: int | None = None) -> TrialRow:
     )
 
 
-def export_best(record: StudyRecord, out_dir: Path, trial_number: int | None = None) -> ExportResult:
+def load_safely(model_path: Path) -> Any:
+    """A saved model, loaded in Keras safe mode (no arbitrary code) to prove it loads before it is handed over."""
     import keras
 
-    row = choose_trial(record, trial_number)
-    model_path = assembled_path(record, row)
     try:
-        model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
+        return keras.saving.load_model(model_path, safe_mode=True, compile=False)
     except Exception as exc:
         raise ExportError(f"cannot load {model_path} in safe mode: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+
+def export_best(record: StudyRecord, out_dir: Path, trial_number: int | None = None, tta: str = NONE) -> ExportResult:
+    row = choose_trial(record, trial_number)
+    model_path = assembled_path(record, row)
+    model = with_tta(load_safely(model_path), tta)
     out_dir = Path(out_dir)
     with staged_export(out_dir) as staged:
-        shutil.copyfile(model_path, staged / MODEL_FILE)
+        if tta == NONE:
+            shutil.copyfile(model_path, staged / MODEL_FILE)  # the very file the trial saved
+        else:
+            model.save(staged / MODEL_FILE)
         card = model_card(record, row, model)
         card[SHA256_KEY] = file_sha256(staged / MODEL_FILE)  # of the copy handed over, checked by every loader
+        mark(card, SINGLE, tta)
+        selection = tta_selection(read_predictions(model_path), tta)
+        if selection is not None:
+            rethreshold(card, record, selection, card["threshold"]["chosen_on"].replace(" (Youden", f" with {tta} TTA (Youden"))
+        elif no_tta_scores_note(tta):
+            card["limitations"].append(no_tta_scores_note(tta))
         write_json(staged / CARD_FILE, card)
         write_card_text(staged, card)
         predictions = model_path.parent / "predictions.json"  # written beside the model

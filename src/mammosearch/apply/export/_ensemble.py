@@ -9,20 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mammosearch.apply.card import model_card, predictive_values
+from mammosearch.apply.card import model_card
 from mammosearch.apply.export._best import ExportResult, assembled_path, write_card_text
 from mammosearch.apply.export._folder import CARD_FILE, MODEL_FILE, SHA256_KEY, file_sha256, staged_export
-from mammosearch.data.task import Task
+from mammosearch.apply.export._predictor import TOP_K, mark, no_tta_scores_note, rethreshold, with_tta
 from mammosearch.errors import ExportError
 from mammosearch.files import write_json
-from mammosearch.metrics import at_threshold, youden_threshold
-from mammosearch.metrics.operating import operating_points
+from mammosearch.models.tta import NONE
 from mammosearch.report.ensemble import ensemble_scores, members, selection_mean
-from mammosearch.spec.split_metrics import SplitMetrics
 from mammosearch.store.results import StudyRecord
 
 
-def export_ensemble(record: StudyRecord, out_dir: Path, k: int) -> ExportResult:
+def export_ensemble(record: StudyRecord, out_dir: Path, k: int, tta: str = NONE) -> ExportResult:
     import keras
 
     chosen = members(record, k)
@@ -42,7 +40,7 @@ def export_ensemble(record: StudyRecord, out_dir: Path, k: int) -> ExportResult:
         outputs.append(member(inputs))
     assert inputs is not None
     average = keras.layers.Average(name="ensemble_mean", dtype="float32")(outputs)
-    ensemble = keras.Model(inputs, average, name=f"ensemble_top{len(chosen)}")
+    ensemble = with_tta(keras.Model(inputs, average, name=f"ensemble_top{len(chosen)}"), tta)
     out_dir = Path(out_dir)
     scores = ensemble_scores(record, k)
     with staged_export(out_dir) as staged:
@@ -54,13 +52,16 @@ def export_ensemble(record: StudyRecord, out_dir: Path, k: int) -> ExportResult:
             "combination": "mean of the members' probabilities",
             "scores": scores,
         }
-        selection = selection_mean(record, k)
+        mark(card, TOP_K, tta, len(chosen))
+        # The ensemble's own operating points: its mean scores (with TTA when it applies it), not its best member's.
+        selection = selection_mean(record, k, tta)
         if selection is not None:
-            # The ensemble's own operating points: its mean scores, not its best member's.
-            card["operating_points"] = operating_points(*selection)
-            card["threshold"]["recommended"] = threshold = youden_threshold(*selection)
-            own = SplitMetrics(youden_threshold=threshold, at_youden=at_threshold(*selection, threshold))
-            card["predictive_values"] = predictive_values(Task.from_json(record.context.task), selection, own, card["operating_points"])
+            rethreshold(card, record, selection, card["threshold"]["chosen_on"].replace(" (Youden", " with flip TTA (Youden") if tta != NONE else card["threshold"]["chosen_on"])
+        elif tta != NONE:
+            card["limitations"].append(no_tta_scores_note(tta))
+            selection = selection_mean(record, k)
+            if selection is not None:
+                rethreshold(card, record, selection, card["threshold"]["chosen_on"] + ", without TTA")
         write_json(staged / CARD_FILE, card)
         write_card_text(staged, card)
         if scores:

@@ -45,9 +45,29 @@ def print_estimates(console: Console, report: Report) -> None:
                 f"ensemble of trials {members} ({split.replace('_', '-')}): AUC {auc_ci(scores['ensemble']['auc'], scores['ensemble']['ci95'])} "
                 f"| best single: {auc_ci(scores['best_single']['auc'], scores['best_single']['ci95'])}"
             )
+    print_predictors(console, report)
     if report.honest_test is not None:
         test = report.honest_test
         console.print(f"[bold]honest figure[/]: trial {test['trial']}'s test AUC {auc_ci(test['auc'], test['ci95'])} (the test split chose nothing)")
+
+
+def print_predictors(console: Console, report: Report) -> None:
+    """Single model, top-K ensemble, fold ensemble, with and without flip TTA, on the same images (report/predictors.py)."""
+    if not report.predictors:
+        return
+    pooled = report.predictors[0]["selection_on"]
+    table = Table(title="Predictors side by side (the same images; AUC with 95% CI by patient)", header_style="bold")
+    for title in ("predictor", "TTA", f"{pooled} AUC", "test AUC"):
+        table.add_column(title)
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return "-"
+        return escape(value) if isinstance(value, str) else f"{auc_ci(value['auc'], value['ci95'])} n={value['images']}"
+
+    for row in report.predictors:
+        table.add_row(escape(row["predictor"]), row["tta"], cell(row["selection"]), cell(row["test"]))
+    console.print(table)
 
 
 def print_baselines(console: Console, report: Report) -> None:
