@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from mammosearch.errors import TrialFailed
+from mammosearch.models.backbones import forget_drawn_weights
 from mammosearch.models.freezing import backbone_of, countable_layers, freeze_backbone, unfreeze_top_layers
 from mammosearch.models.registry import FAMILIES as MODEL_BUILDERS
 from mammosearch.models.registry import build_model
@@ -269,6 +270,23 @@ def test_weights_none_is_the_same_random_backbone_whatever_the_global_seed(famil
     for seed in (1, 2):
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed)
+        forget_drawn_weights()  # drawn again, not copied from the first build
         drawn.append(backbone_of(build_model(params_for(family), channels=1)).weights)
     for first, second in zip(*drawn):
         np.testing.assert_array_equal(first.numpy(), second.numpy(), err_msg=first.path)
+
+
+@pytest.mark.parametrize("family", TRANSFER)
+def test_a_random_backbone_copied_from_an_earlier_build_is_the_one_drawn_afresh(family):
+    # Later builds in a process copy the first draw in: at another input size too, whatever
+    # trained the earlier model's backbone in between.
+    forget_drawn_weights()
+    first = build_model(params_for(family), channels=1)
+    for weight in backbone_of(first).weights:
+        weight.assign(weight.numpy() + 1.0)  # fine-tuning moved it; the next build must not see that
+    copied = backbone_of(build_model(params_for(family, input_size=48), channels=1)).weights
+    forget_drawn_weights()
+    fresh = backbone_of(build_model(params_for(family, input_size=48), channels=1)).weights
+    assert len(copied) == len(fresh)
+    for a, b in zip(copied, fresh):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)

@@ -10,6 +10,7 @@ any custom code.
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from mammosearch.models.heads import HEAD_BUILDERS
 from mammosearch.models.stem import PREPROCESSORS, apply_augmentation
@@ -24,6 +25,18 @@ def build_transfer(params: TrialParams, channels: int, *, application: str, outp
     The keyword arguments are the family's registry entry: its backbone constructor, the name of
     the backbone's last layer, and its preprocessing mode (``stem.PREPROCESSORS``).
     """
+    inputs, features = build_trunk(params, channels, application=application, output_layer=output_layer, preprocessing=preprocessing)
+    return with_head(inputs, features, params)
+
+
+def build_trunk(
+    params: TrialParams, channels: int, *, application: str, output_layer: str, preprocessing: str
+) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """The image input and the frozen backbone's features: all of a transfer model but its head.
+
+    It depends on the family, ``input_size``, ``weights`` and ``augmentation`` alone, so several
+    heads can be put on one trunk (``with_head``), as assembling kept heads does.
+    """
     if params.head is None:
         raise ValueError(f"the {params.family} family needs `params.head`")
     shape = params.size.shape  # (height, width): any rectangle with each side at least the family's minimum
@@ -37,15 +50,47 @@ def build_transfer(params: TrialParams, channels: int, *, application: str, outp
         # process built before): a fixed name keeps cache keys and Grad-CAM targets stable.
         last.name = output_layer
     if params.weights is None:
-        reinitialize_deterministically(backbone)
+        set_deterministic_random_weights(backbone, application)
     backbone.trainable = False
     inputs = keras.Input((*shape, channels), name="image")
     x = apply_augmentation(inputs, params.augmentation)
     x = PREPROCESSORS[preprocessing](x, channels)
     # training=False keeps the backbone's BatchNorm layers in inference mode, also when fine-tuning.
-    features = backbone(x, training=False)
+    return inputs, backbone(x, training=False)
+
+
+def with_head(inputs: keras.KerasTensor, features: keras.KerasTensor, params: TrialParams) -> keras.Model:
+    """The full model: ``params``' head on a trunk's features (a new model; the trunk's layers are shared)."""
+    if params.head is None:
+        raise ValueError(f"the {params.family} family needs `params.head`")
     outputs = HEAD_BUILDERS[params.head.kind](features, params.head, seed=params.seed)
     return keras.Model(inputs, outputs, name=f"{params.family}_{params.head.kind}")
+
+
+# `weights: none` backbones drawn in this process, by keras.applications constructor. Drawing
+# one, layer by layer, costs several times copying it in (benchmarks/backbone_build.py), and
+# every fine-tuning trial, activation-cache miss and assembled kept model builds one again.
+# Held for the process's life: about 4 bytes a weight (ResNet50 94 MB, VGG16 59 MB).
+_DRAWN: dict[str, list[np.ndarray]] = {}
+
+
+def set_deterministic_random_weights(backbone: keras.Model, application: str) -> None:
+    """The fixed random weights of ``reinitialize_deterministically``, drawn once per process and copied after.
+
+    A copy is exact: the draw depends only on each layer's initializer and the fixed seed,
+    never on the input size or on what was drawn before (tests/models/test_models.py holds the two equal).
+    """
+    drawn = _DRAWN.get(application)
+    if drawn is not None and [w.shape for w in drawn] == [tuple(v.shape) for v in backbone.weights]:
+        backbone.set_weights(drawn)
+        return
+    reinitialize_deterministically(backbone)
+    _DRAWN[application] = backbone.get_weights()
+
+
+def forget_drawn_weights() -> None:
+    """Drop the process's drawn backbones (tests that must draw again)."""
+    _DRAWN.clear()
 
 
 # Each weight and where its layer keeps the initializer (Keras 3's DepthwiseConv2D keeps its

@@ -59,11 +59,13 @@ def _build_cnn(params: TrialParams, channels: int) -> Any:
 def _build_transfer(params: TrialParams, channels: int) -> Any:
     from mammosearch.models.backbones import build_transfer
 
-    entry = FAMILIES[params.family]
+    return build_transfer(params, channels, **_backbone_of_entry(params.family))
+
+
+def _backbone_of_entry(name: str) -> dict[str, str]:
+    entry = FAMILIES[name]
     assert entry.application is not None and entry.output_layer is not None
-    return build_transfer(
-        params, channels, application=entry.application, output_layer=entry.output_layer, preprocessing=entry.preprocessing_mode
-    )
+    return {"application": entry.application, "output_layer": entry.output_layer, "preprocessing": entry.preprocessing_mode}
 
 
 @dataclass(frozen=True)
@@ -191,3 +193,12 @@ def family_of_backbone(backbone_name: str) -> Family | None:
 def build_model(params: TrialParams, channels: int) -> Any:
     """The full model of ``params``: raw 0..255 pixels in, probability of malignancy out."""
     return family(params.family).build(params, channels)
+
+
+def build_trunk(params: TrialParams, channels: int) -> tuple[Any, Any]:
+    """A transfer family's image input and backbone features, for several heads to share (``backbones.with_head``)."""
+    from mammosearch.models.backbones import build_trunk as build
+
+    if not family(params.family).transfer:
+        raise ValueError(f"the {params.family} family has no backbone to share")
+    return build(params, channels, **_backbone_of_entry(params.family))

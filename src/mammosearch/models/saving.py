@@ -10,6 +10,7 @@ assembled model computes what the trial evaluated.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +31,43 @@ def save_head_weights(head: Any, trial_dir: Path) -> None:
 
 
 def assemble_model(trial_dir: Path, params: TrialParams, channels: int) -> Path:
-    """Write ``model.keras`` for a trial whose head was saved alone; returns its path."""
+    """Write ``model.keras`` for a trial whose head was saved alone; returns its path (OSError: it could not)."""
+    written = assemble_models([(trial_dir, params)], channels)[0][1]
+    if isinstance(written, OSError):
+        raise written
+    return written
+
+
+def assemble_models(pending: Sequence[tuple[Path, TrialParams]], channels: int) -> list[tuple[Path, Path | OSError]]:
+    """``model.keras`` for each trial folder whose head was saved alone: its path, or the OSError that stopped it.
+
+    Heads whose trunks are the same (family, input size, weights, augmentation) go on one
+    built trunk: a kept head costs a head and a save, not another backbone. A head that
+    cannot be read or written is left on disk for ``export-best`` (its error returned);
+    the others go on.
+    """
     import keras
 
+    from mammosearch.models.backbones import with_head
     from mammosearch.models.cached import copy_head_weights, head_only_model
-    from mammosearch.models.freezing import backbone_of
-    from mammosearch.models.registry import build_model
+    from mammosearch.models.registry import build_trunk
 
-    full = build_model(params, channels)
-    head = head_only_model(params, tuple(int(d) for d in backbone_of(full).output.shape[1:]))
-    head.load_weights(trial_dir / HEAD_WEIGHTS_FILE)
-    copy_head_weights(head, full)
-    path = write_atomically(trial_dir / MODEL_FILE, lambda p: full.save(p))
-    (trial_dir / HEAD_WEIGHTS_FILE).unlink(missing_ok=True)
-    keras.backend.clear_session(free_memory=True)
-    return path
+    groups: dict[tuple[Any, ...], list[tuple[Path, TrialParams]]] = {}
+    for trial_dir, params in pending:
+        groups.setdefault((params.family, params.size.shape, params.weights, params.augmentation), []).append((trial_dir, params))
+    done: dict[Path, Path | OSError] = {}
+    for members in groups.values():
+        inputs, features = build_trunk(members[0][1], channels)
+        feature_shape = tuple(int(d) for d in features.shape[1:])
+        for trial_dir, params in members:
+            try:
+                full = with_head(inputs, features, params)
+                head = head_only_model(params, feature_shape)
+                head.load_weights(trial_dir / HEAD_WEIGHTS_FILE)
+                copy_head_weights(head, full)
+                done[trial_dir] = write_atomically(trial_dir / MODEL_FILE, full.save)
+                (trial_dir / HEAD_WEIGHTS_FILE).unlink(missing_ok=True)
+            except OSError as exc:
+                done[trial_dir] = exc
+        keras.backend.clear_session(free_memory=True)
+    return [(trial_dir, done[trial_dir]) for trial_dir, _ in pending]

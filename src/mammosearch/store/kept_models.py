@@ -19,8 +19,9 @@ import optuna
 
 from mammosearch.errors import TrialFailed
 from mammosearch.files import write_json
-from mammosearch.models.saving import HEAD_WEIGHTS_FILE, MODEL_FILE, assemble_model
+from mammosearch.models.saving import HEAD_WEIGHTS_FILE, MODEL_FILE, assemble_models
 from mammosearch.spec.outcome import Trained, TrialOutcome
+from mammosearch.spec.params import TrialParams
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.record import context_of, from_user_attrs
 
@@ -81,19 +82,22 @@ def is_pending(trial_dir: Path) -> bool:
 
 
 def assemble_pending(study: optuna.Study, study_dir: StudyDir) -> list[int]:
-    """Assemble every kept trial of ``study`` whose full model is still pending; returns their numbers."""
+    """Assemble every kept trial of ``study`` whose full model (or a kept fold's) is still pending; returns their numbers."""
     channels = context_of(study.user_attrs).channels
-    done = []
+    trial_of: dict[Path, int] = {}
+    heads: list[tuple[Path, TrialParams]] = []
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         outcome = from_user_attrs(trial.user_attrs)
         trial_dir = study_dir.trial_dir(trial.number)
         pending = [d for d in fold_dirs(trial_dir) if is_pending(d)]
         if outcome.model_path is None or outcome.params is None or not pending:
             continue
-        try:
-            for folder in pending:
-                assemble_model(folder, outcome.params, channels)
-        except OSError:
-            continue  # the head's weights stay on disk: export-best assembles it later
-        done.append(trial.number)
-    return done
+        for folder in pending:
+            trial_of[folder] = trial.number
+            heads.append((folder, outcome.params))
+    if not heads:
+        return []
+    # One trunk per family, size, weights and augmentation, however many heads go on it. A head
+    # that cannot be assembled (OSError) stays on disk: export-best assembles it later.
+    failed = {trial_of[folder] for folder, written in assemble_models(heads, channels) if isinstance(written, OSError)}
+    return sorted({number for number in trial_of.values() if number not in failed})

@@ -84,6 +84,12 @@ def compile_model(model: keras.Model, optimizer: str, learning_rate: float) -> N
         # PyTorch trainer runs eagerly and accepts only 1.
         steps_per_execution=1 if keras.backend.backend() == "torch" else STEPS_PER_EXECUTION,
     )
+    # The optimizer's slots (Adam's moments) made now, for the weights that train in this
+    # phase. Left to the first step, they are created inside the traced train step, and a
+    # tf.function that creates variables is traced twice (once creating, once using them);
+    # tracing, not arithmetic, is most of a small model's fit. Same variables, same zeros:
+    # the trained weights are bit for bit those of the deferred build (tests/trial/test_training_compile.py).
+    model.optimizer.build(model.trainable_variables)
 
 
 def class_weights_for(labels: np.ndarray) -> dict[int, float] | None:
