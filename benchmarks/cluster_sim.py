@@ -85,7 +85,7 @@ def _install_sleep_runner(trial_seconds: float, epochs: int) -> None:
     import optuna
 
     from mammosearch import runtime
-    from mammosearch.metrics import evaluate_predictions
+    from mammosearch.metrics import score_split
     from mammosearch.search import objective
     from mammosearch.spec.outcome import Trained
     from mammosearch.trial.runner import TrialRunner
@@ -106,7 +106,7 @@ def _install_sleep_runner(trial_seconds: float, epochs: int) -> None:
                 if trial.should_prune():
                     raise optuna.TrialPruned()
             scores = rng.random(len(labels))
-            outcome.val_metrics = evaluate_predictions(labels, scores)
+            outcome.val_metrics = score_split(labels, scores)
             outcome.best_epoch = outcome.epochs_trained = epochs
             outcome.fit_seconds = outcome.trial_seconds = trial_seconds
 

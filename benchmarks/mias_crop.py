@@ -140,8 +140,8 @@ def _search(name: str, size: int, crop: bool, trials: int) -> dict:
     wall = time.perf_counter() - started
     report = build_report(load_study(storage, name), out)
     best = report.best
-    val = (best.val_metrics or {}) if best is not None else {}
-    return {"trials": report.state_counts, "wall_seconds": round(wall, 1), "best_pooled_oof": {"auc": val.get("auc"), "ci95": val.get("auc_ci95")},
+    val = best.val_metrics if best is not None else None
+    return {"trials": report.state_counts, "wall_seconds": round(wall, 1), "best_pooled_oof": {"auc": val.auc if val else None, "ci95": val.auc_ci95 if val else None},
             "bbc_cv": report.bbc}
 
 

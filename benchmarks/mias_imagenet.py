@@ -57,8 +57,8 @@ def main() -> None:
     ensemble = (report.ensemble or {}).get("splits", {}).get("out_of_fold", {}).get("ensemble")
     figures = {
         "trials": counts, "wall_seconds": round(wall, 1), "best_trial": best.number, "best_mean_fold_auc": best.value,
-        "best_fold_aucs": (best.val_metrics or {}).get("fold_aucs"),
-        "best_pooled_oof": {"auc": (best.val_metrics or {}).get("auc"), "ci95": (best.val_metrics or {}).get("auc_ci95")},
+        "best_fold_aucs": best.val_metrics.fold_aucs if best.val_metrics else None,
+        "best_pooled_oof": {"auc": best.val_metrics.auc if best.val_metrics else None, "ci95": best.val_metrics.auc_ci95 if best.val_metrics else None},
         "bbc_cv": report.bbc, "ensemble_top3_pooled_oof": ensemble, "baselines": report.baselines,
         "best_params": best.params,
     }

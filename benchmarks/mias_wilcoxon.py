@@ -52,9 +52,9 @@ def run(name: str, settings: list[str], out: Path) -> dict:
     study = optuna.load_study(study_name=f"wilcoxon_bench_{name}", storage=storage)
     folds = sum(len(t.intermediate_values) for t in study.trials)
     best = record.ranked()[0]
-    val = best.val_metrics or {}
+    val = best.val_metrics
     return {"pruner": name, "states": record.state_counts(), "folds_trained": folds, "wall_seconds": round(wall, 1),
-            "best_trial": best.number, "best_mean_fold_auc": best.value, "best_pooled_oof": {"auc": val.get("auc"), "ci95": val.get("auc_ci95")},
+            "best_trial": best.number, "best_mean_fold_auc": best.value, "best_pooled_oof": {"auc": val.auc if val else None, "ci95": val.auc_ci95 if val else None},
             "bbc_cv": bbc_estimate(record)}
 
 

@@ -88,7 +88,7 @@ def _trials(storage: str, name: str) -> list[dict]:
     for t in study.get_trials(deepcopy=False):
         outcome = from_user_attrs(t.user_attrs)
         rows.append({
-            "ci95": (outcome.val_metrics or {}).get("auc_ci95"),
+            "ci95": outcome.val_metrics.auc_ci95 if outcome.val_metrics else None,
             "training_path": outcome.training_path,
             "state": t.state.name.lower(),
             "value": t.value,
