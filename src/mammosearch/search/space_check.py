@@ -26,7 +26,6 @@ be read against another pool. Such a change is refused in one line, having writt
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -37,24 +36,13 @@ import optuna
 from mammosearch.config.schema import Space
 from mammosearch.errors import SpaceError
 from mammosearch.search.options import RunOptions
-from mammosearch.spec.params import PARAM_SPECS
+from mammosearch.search.space_leaves import canonical_space, default_leaves, under
 from mammosearch.store.record import StudyContext, context_of, save_param_names, save_search_space
 from mammosearch.store.storage import open_storage
 from mammosearch.trial.param_names import choose_names, first_distributions
 from mammosearch.trial.sampling import space_distributions
 from mammosearch.words import plural
 
-# Key paths (and everything under them) that may differ between runs of one study.
-LEFT_OUT = (
-    "source",  # where the YAML file lies, not what it says
-    "study.name",  # the study is chosen by --study, not by this
-    "study.n_trials",
-    "study.timeout",
-    "study.keep_top_k",  # how many trained models are kept on disk
-    "study.sampler",  # which points are tried next, not what a point means
-    "study.seed",
-    "study.pruner",  # when a trial is stopped; a pruned trial is never ranked as complete
-)
 # Key paths (and everything under them) that decide what a trial is scored on: changing one
 # is a new study, never an extension of this one.
 NOT_EXTENDABLE = (
@@ -68,46 +56,18 @@ MAX_LISTED = 20
 ABSENT = "(not recorded)"
 
 
-def _render(value: Any) -> str:
-    """One leaf of the flattened space as a short, exact string (what the error message shows)."""
-    if isinstance(value, PARAM_SPECS):
-        return value.describe()
-    # Tuples as lists, paths and anything else unusual as their text: JSON, so it reads as the YAML did.
-    return json.dumps(list(value) if isinstance(value, tuple) else value, default=str)
-
-
-def _flatten(value: Any, path: str, into: dict[str, str]) -> None:
-    if dataclasses.is_dataclass(value) and not isinstance(value, (type, *PARAM_SPECS)):
-        for field in dataclasses.fields(value):
-            _flatten(getattr(value, field.name), f"{path}.{field.name}" if path else field.name, into)
-    elif isinstance(value, Mapping):
-        for key in sorted(value, key=str):
-            _flatten(value[key], f"{path}.{key}", into)
-    else:
-        into[path] = _render(value)
-
-
-def canonical_space(space: Space) -> dict[str, str]:
-    """``{"key.path": value}`` for every setting that decides what a trial of ``space`` means."""
-    flat: dict[str, str] = {}
-    _flatten(space, "", flat)
-    return {key: value for key, value in sorted(flat.items()) if not _under(key, LEFT_OUT)}
-
-
-def _under(key: str, prefixes: tuple[str, ...]) -> bool:
-    return any(key == prefix or key.startswith(prefix + ".") for prefix in prefixes)
-
-
 def not_extendable(changes: tuple[str, ...]) -> tuple[str, ...]:
     """The changes (``key.path: old -> new``) that ``--extend-space`` refuses."""
-    return tuple(change for change in changes if _under(change.split(":", 1)[0], NOT_EXTENDABLE))
+    return tuple(change for change in changes if under(change.split(":", 1)[0], NOT_EXTENDABLE))
 
 
-def space_differences(recorded: Mapping[str, str], current: Mapping[str, str]) -> tuple[str, ...]:
-    """``key.path: old -> new``, one per key that differs, in key order."""
+def space_differences(recorded: Mapping[str, str], current: Mapping[str, str], defaults: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """``key.path: old -> new``, one per key that differs, in key order; a key the record predates differs only from its default."""
     changes = []
     for key in sorted(set(recorded) | set(current)):
         old, new = recorded.get(key, ABSENT), current.get(key, ABSENT)
+        if old == ABSENT and defaults is not None and key in defaults and new == defaults[key]:
+            continue
         if old != new:
             changes.append(f"{key}: {old} -> {new}")
     return tuple(changes)
@@ -204,7 +164,7 @@ def settle_space(space: Space, options: RunOptions, name: str) -> SpaceCheck:
     names = choose_names(distributions, drawn)
     if recorded is None:
         return SpaceCheck(current, None, param_names=names)
-    changes = space_differences(recorded.search_space or {}, current)
+    changes = space_differences(recorded.search_space or {}, current, default_leaves(space))
     if changes and not options.extend_space:
         raise SpaceError(refusal(name, changes))
     frozen = not_extendable(changes)
