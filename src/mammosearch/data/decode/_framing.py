@@ -30,6 +30,7 @@ from mammosearch.data.decode._breast import Box, box_of_mask, breast_mask, crop_
 from mammosearch.data.decode._image import letterboxed, resized_pil
 from mammosearch.data.decode._orientation import chest_wall_from_laterality, side_of_mask, to_chest_wall_left
 from mammosearch.data.pixels import UNDETERMINED, Decoded
+from mammosearch.spec.fields import Fields
 
 __all__ = ["DEFAULT_MARGIN", "Framed", "Framing", "fit", "frame", "framing_for", "refuse_on_crops"]
 
@@ -77,13 +78,16 @@ def framing_for(crop: bool | None, orient: bool | None, margin: float, whole_ima
     return Framing(whole_images if crop is None else crop, whole_images if orient is None else orient, margin)
 
 
-def refuse_on_crops(crop: bool | None, orient: bool | None, whole_images: bool, what: str) -> str | None:
-    """Why ``crop: true`` or ``orient: true`` cannot apply to these images (lesion crops), or None."""
+def refuse_on_crops(fields: Fields, crop: bool | None, orient: bool | None, whole_images: bool, what: str) -> None:
+    """Refuse ``crop: true`` or ``orient: true`` on images they cannot apply to (lesion crops), in one line."""
     asked = [name for name, value in (("crop", crop), ("orient", orient)) if value]
     if whole_images or not asked:
-        return None
+        return
     keys = " and ".join(f"data.{name}: true" for name in asked)
-    return f"{keys} apply to whole mammograms, but this data set is {what}; drop {'them' if len(asked) > 1 else 'it'} or load whole images"
+    raise fields.fail(
+        f"data.{asked[0]}",
+        f"{keys} apply to whole mammograms, but this data set is {what}; drop {'them' if len(asked) > 1 else 'it'} or load whole images",
+    )
 
 
 @dataclass(frozen=True)

@@ -57,9 +57,7 @@ class CbisDdsmSpec:
 
 def read(fields: Fields, raw: dict[str, Any]) -> CbisDdsmSpec:
     spec = read_spec(CbisDdsmSpec, fields, raw, lambda _: "source 'cbis_ddsm' needs `root`, the folder with the description CSVs (or csv/ and jpeg/)")
-    refused = refuse_on_crops(spec.crop, spec.orient, spec.image == "full", "lesion crops (image: crop)")
-    if refused is not None:
-        raise fields.fail("data.crop" if spec.crop else "data.orient", refused)
+    refuse_on_crops(fields, spec.crop, spec.orient, spec.image == "full", "lesion crops (image: crop)")
     return spec
 
 

@@ -58,9 +58,7 @@ class MiasSpec:
 
 def read(fields: Fields, raw: dict[str, Any]) -> MiasSpec:
     spec = read_spec(MiasSpec, fields, raw)
-    refused = refuse_on_crops(spec.crop, spec.orient, spec.task == "normal_vs_abnormal", "lesion crops (task: benign_vs_malignant)")
-    if refused is not None:
-        raise fields.fail("data.crop" if spec.crop else "data.orient", refused)
+    refuse_on_crops(fields, spec.crop, spec.orient, spec.task == "normal_vs_abnormal", "lesion crops (task: benign_vs_malignant)")
     return spec
 
 
