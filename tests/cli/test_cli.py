@@ -175,13 +175,13 @@ def test_optuna_reads_the_study_as_any_other(tiny_study):
 def test_offline_imagenet_weights_stop_the_run_naming_the_file_and_url(tmp_path, monkeypatch, write_space):
     import dataclasses
 
-    from mammosearch.models import registry
+    from mammosearch.models import FAMILIES
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     # A port on this machine that refuses connections stands in for "no internet".
-    vgg16 = registry.FAMILIES["vgg16"]
+    vgg16 = FAMILIES["vgg16"]
     offline = dataclasses.replace(vgg16, imagenet=dataclasses.replace(vgg16.imagenet, url="http://127.0.0.1:9/vgg16_notop.h5"))
-    monkeypatch.setitem(registry.FAMILIES, "vgg16", offline)
+    monkeypatch.setitem(FAMILIES, "vgg16", offline)
     space = write_space("model: {families: [vgg16], weights: imagenet}\n")
     result = runner.invoke(app, ["run", "--space", str(space), "--storage", f"sqlite:///{tmp_path / 'x.db'}"])
     assert result.exit_code == 2

@@ -21,9 +21,7 @@ from typing import Any
 import keras
 
 from mammosearch.models.graph import countable_layers
-from mammosearch.models.registry import family_of_backbone
-
-INPUT_SUFFIX = ":input"
+from mammosearch.models.registry import INPUT_SUFFIX, family_of_backbone
 
 
 @dataclass(frozen=True)

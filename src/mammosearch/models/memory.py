@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mammosearch.models.cut import INPUT_SUFFIX
+from mammosearch.models.registry import INPUT_SUFFIX
 
 if TYPE_CHECKING:
     from mammosearch.spec.params import CnnParams, HeadParams, TrialParams

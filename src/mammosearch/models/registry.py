@@ -27,6 +27,10 @@ ModelBuilder = Callable[["TrialParams", int], Any]
 PreprocessingMode = Literal["caffe", "torch", "tf", "model"]
 
 _KERAS_APPLICATIONS = "https://storage.googleapis.com/tensorflow/keras-applications"
+# An activation cut is named by a layer (its output) or by a layer + this suffix (the tensor
+# that layer reads). Here, not beside the cutting code (build/, Keras), so the memory bound
+# splits layers at a cut without loading a backend.
+INPUT_SUFFIX = ":input"
 PREPROCESSING_TEXT: dict[str, str] = {
     "caffe": "inside the model: grayscale repeated to 3 channels (RGB reordered to BGR), "
     "minus ImageNet BGR means (Keras 'caffe' mode)",
