@@ -29,8 +29,8 @@ def main() -> None:
     runtime.configure("float32")
     import keras
 
-    from mammosearch.models.backbones import reinitialize_deterministically
-    from mammosearch.models.registry import family
+    from mammosearch.models import family
+    from mammosearch.models.build import reinitialize_deterministically
 
     print(f"cpu cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
     for name in args.families:

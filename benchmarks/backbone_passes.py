@@ -74,8 +74,14 @@ class Counted:
 
 
 def _instrument() -> None:
-    import mammosearch.models.cached as cached
-    import mammosearch.models.cut as cut
+    # Replaced where the trial code looks them up when it runs: the models.build face (older
+    # trees: the modules models.cached and models.cut).
+    try:
+        import mammosearch.models.build as cached
+        import mammosearch.models.build as cut
+    except ImportError:
+        import mammosearch.models.cached as cached  # type: ignore[no-redef]
+        import mammosearch.models.cut as cut  # type: ignore[no-redef]
 
     features = cached.feature_model
     cached.feature_model = lambda *a, **k: Counted(features(*a, **k), "pixels")  # type: ignore[assignment]
@@ -91,16 +97,14 @@ def measure(images: int, size: int, views: int) -> dict[str, Any]:
     import optuna
 
     from mammosearch import runtime
-    from mammosearch.config.reader import parse_space
-    from mammosearch.data.baselines import study_folds
-    from mammosearch.data.loading import load_image_set
-    from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
+    from mammosearch.config import parse_space
+    from mammosearch.data import load_image_set, study_folds
+    from mammosearch.spec import AugmentationParams, HeadParams, TrialParams
     try:
-        from mammosearch.spec.outcome import TrialOutcome
+        from mammosearch.spec import TrialOutcome
     except ImportError:  # before the outcome moved to spec/
         from mammosearch.trial.outcome import TrialOutcome  # type: ignore[no-redef]
-    from mammosearch.trial.probe import linear_probes
-    from mammosearch.trial.runner import TrialRunner
+    from mammosearch.trial import TrialRunner, linear_probes
 
     deepest = 8  # VGG16: 8 unfrozen layers = the cut at block3_pool; 4 = block4_pool
     runtime.configure("float32")

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mammosearch.config.reader import load_space
-from mammosearch.data.loading import load_image_set
-from mammosearch.data.trivial_baseline import trivial_baseline
+from mammosearch.config import load_space
+from mammosearch.data import load_image_set, trivial_baseline
 
 
 def main() -> None:

@@ -34,8 +34,8 @@ QUICK = [("cnn", 256, 256, "train", (2, 4)), ("vgg16", 256, 256, "frozen", (2, 4
 
 
 def _model(family: str, size: int) -> Any:
-    from mammosearch.models.registry import build_model
-    from mammosearch.spec.params import AugmentationParams, CnnParams, HeadParams, TrialParams
+    from mammosearch.models import build_model
+    from mammosearch.spec import AugmentationParams, CnnParams, HeadParams, TrialParams
 
     params = TrialParams(
         family=family, input_size=size, optimizer="adam", learning_rate=1e-3, batch_size=2, epochs=1,
@@ -47,8 +47,7 @@ def _model(family: str, size: int) -> Any:
 
 def estimate(family: str, size: int, what: str) -> Any:
     from mammosearch.models import memory
-    from mammosearch.models.cut import deepest_cut
-    from mammosearch.models.freezing import backbone_of
+    from mammosearch.models.build import backbone_of, deepest_cut
 
     model = _model(family, size)
     layers = memory.footprints(model)
@@ -70,10 +69,8 @@ def measure_one(family: str, size: int, what: str, batch: int) -> int:
     import psutil
 
     from mammosearch import runtime
-    from mammosearch.models.cached import feature_model, trainer_model
-    from mammosearch.models.cut import deepest_cut
-    from mammosearch.models.freezing import backbone_of, freeze_backbone, unfreeze_top_layers
-    from mammosearch.trial.training import compile_model
+    from mammosearch.models.build import backbone_of, deepest_cut, feature_model, freeze_backbone, trainer_model, unfreeze_top_layers
+    from mammosearch.trial.fit import compile_model
 
     runtime.configure("float32")
     model = _model(family, size)

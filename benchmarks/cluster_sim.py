@@ -74,7 +74,7 @@ training:
 
 
 def _space(name: str, n_trials: int, epochs: int, root: Path) -> Any:
-    from mammosearch.config.reader import parse_space
+    from mammosearch.config import parse_space
 
     return parse_space(SPACE.format(name=name, n_trials=n_trials, epochs=epochs), str(root / f"{name}.yaml"), root)
 
@@ -84,11 +84,11 @@ def _install_sleep_runner(trial_seconds: float, epochs: int) -> None:
     import numpy as np
     import optuna
 
+    import mammosearch.search._objective as objective  # replaces the trial runner inside the module
     from mammosearch import runtime
     from mammosearch.metrics import score_split
-    from mammosearch.search import objective
-    from mammosearch.spec.outcome import Trained
-    from mammosearch.trial.runner import TrialRunner
+    from mammosearch.spec import Trained
+    from mammosearch.trial import TrialRunner
 
     class SleepRunner(TrialRunner):
         slept = 0.0
@@ -134,7 +134,7 @@ class _Clock:
         from sqlalchemy import event
         from sqlalchemy.engine import Engine
 
-        from mammosearch.search.seeding import TrialSeededSampler
+        from mammosearch.search import TrialSeededSampler
 
         starts: list[float] = []
 
@@ -167,7 +167,7 @@ class _Clock:
 
 
 def _setup(space: Any, options: Any) -> None:
-    from mammosearch.search.study import setup_study
+    from mammosearch.search import setup_study
 
     setup_study(space, options)
 
@@ -183,13 +183,12 @@ def _worker(index: int, space: Any, options: Any, barrier: Any, results: Any, tr
 def _work(index: int, space: Any, options: Any, barrier: Any, trial_seconds: float, epochs: int) -> dict[str, Any]:
     import optuna
 
-    from mammosearch.search.loop import run_trials
-    from mammosearch.search.opened import open_prepared
+    from mammosearch.search import open_prepared, run_trials
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     os.environ["MAMMOSEARCH_WORKER"] = str(index)
     _install_sleep_runner(trial_seconds, epochs)
-    from mammosearch.search import objective
+    import mammosearch.search._objective as objective  # replaces the trial runner inside the module
 
     clock = _Clock()
     prepared = open_prepared(space, options)
@@ -216,7 +215,7 @@ def measure(workers: int, trials_per_worker: int, trial_seconds: float, epochs: 
     """One study, ``workers`` processes, ``workers * trials_per_worker`` trials; the figures of the table."""
     import optuna
 
-    from mammosearch.search.options import RunOptions
+    from mammosearch.search import RunOptions
 
     name = f"cluster-sim-{workers}-{uuid.uuid4().hex[:6]}"
     n_trials = workers * trials_per_worker
@@ -275,10 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     # Imported once here, so the forked workers share these pages instead of importing 64 times.
     import optuna  # noqa: F401
 
-    import mammosearch.search.loop  # noqa: F401
-    import mammosearch.search.opened  # noqa: F401
-    import mammosearch.search.study  # noqa: F401
-    from mammosearch.store.storage import mask_url
+    import mammosearch.search  # noqa: F401  (its face loads the loop, the opened study and the set-up)
+    from mammosearch.store import mask_url
 
     print(f"storage {mask_url(args.storage)}; {args.trial_seconds:g} s trials, {args.epochs} reports each, "
           f"{args.trials_per_worker} trials per worker; {os.cpu_count()} CPUs on this machine", flush=True)

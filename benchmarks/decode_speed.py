@@ -19,9 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mammosearch.data import SyntheticSpec, generate_synthetic
 from mammosearch.data.decode import decode_all, decode_file, to_square, workers
-from mammosearch.data.phantoms import generate_synthetic
-from mammosearch.data.sources.synthetic import SyntheticSpec
 
 
 def write_files(folder: Path, n: int) -> dict[str, list[Path]]:

@@ -90,10 +90,13 @@ LATE = [
     ("mammosearch.training", "fit_two_phase", "  in trials: fit (Keras fit, trace included)"),
     ("mammosearch.training", "predict_scores", "  in trials: scoring test/val"),
     ("mammosearch.trial.training", "fit_two_phase", "  in trials: fit (Keras fit, trace included)"),
+    ("mammosearch.trial.fit._training", "fit_two_phase", "  in trials: fit (Keras fit, trace included)"),  # since the faces
     ("mammosearch.trial.activations", "extract", "  in trials: activation passes (cache misses)"),
     ("mammosearch.activations", "extract", "  in trials: activation passes (cache misses)"),
     ("mammosearch.trial.training", "predict_scores", "  in trials: scoring test/val"),
+    ("mammosearch.trial.fit._training", "predict_scores", "  in trials: scoring test/val"),  # since the faces
     ("mammosearch.search.objective", "keep_if_top_k", "  in trials: keep top-k (save model, predictions)"),
+    ("mammosearch.search._objective", "keep_if_top_k", "  in trials: keep top-k (save model, predictions)"),  # since the faces
     ("mammosearch.store.record", "save", "  in trials: record outcome in storage"),
     ("mammosearch.trial.sampling", "sample_params", "  in trials: sample params"),
 ]

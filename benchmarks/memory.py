@@ -36,9 +36,8 @@ def tree_rss_mb() -> float:
 
 
 def measure(trials_per_process: int | None) -> dict[int, float]:
-    from mammosearch.config.reader import parse_space
-    from mammosearch.search.options import RunOptions
-    from mammosearch.search.run import run_study
+    from mammosearch.config import parse_space
+    from mammosearch.search import RunOptions, run_study
 
     samples: dict[int, float] = {}
 
@@ -61,7 +60,7 @@ def main() -> None:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    from mammosearch.search.options import RunOptions
+    from mammosearch.search import RunOptions
 
     default = RunOptions.trials_per_process
     for label, per_process in (("all trials in one process", None), (f"training process recycled every {default} trials (default)", default)):

@@ -76,7 +76,7 @@ def _ci(entry: dict | None) -> str:
 
 
 def _space(size: int, crop: bool) -> object:
-    from mammosearch.config.reader import parse_space
+    from mammosearch.config import parse_space
 
     text = DATA.format(size=size, crop=str(crop).lower()) + "model: {families: [cnn]}\n"
     return parse_space(text, source="mias_crop", base_dir=REPO)
@@ -124,8 +124,8 @@ def _show(folder: Path, variants: dict[str, np.ndarray]) -> None:
 
 
 def _search(name: str, size: int, crop: bool, trials: int) -> dict:
-    from mammosearch.report.leaderboard import build_report
-    from mammosearch.store.results import load_study
+    from mammosearch.report import build_report
+    from mammosearch.store import load_study
 
     out = OUT / name
     if out.exists():
@@ -154,9 +154,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("MAMMOSEARCH_DATA", str(REPO.parent / "shared" / "datasets"))
 
-    from mammosearch.data.baselines import evaluate_on_folds
-    from mammosearch.data.folds import cross_validation_folds
-    from mammosearch.data.loading import load_image_set
+    from mammosearch.data import cross_validation_folds, evaluate_on_folds, load_image_set
 
     size = args.size
     shape = (round(size * math.sqrt(2)), round(size / math.sqrt(2)))

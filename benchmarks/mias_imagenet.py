@@ -46,8 +46,8 @@ def main() -> None:
     subprocess.run(command, check=True)
     wall = time.perf_counter() - started
 
-    from mammosearch.report.leaderboard import build_report
-    from mammosearch.store.results import load_study
+    from mammosearch.report import build_report
+    from mammosearch.store import load_study
 
     record = load_study(storage, "mias_vgg16_imagenet")
     report = build_report(record, out)

@@ -53,8 +53,8 @@ def main() -> None:
     subprocess.run(command, check=True)
     wall = time.perf_counter() - started
 
-    from mammosearch.report.leaderboard import build_report
-    from mammosearch.store.results import load_study
+    from mammosearch.report import build_report
+    from mammosearch.store import load_study
 
     name = next((s.split("=", 1)[1] for s in reversed(SETTINGS + args.overrides) if s.startswith("study.name=")), "mias_tta")
     record = load_study(storage, name)

@@ -36,8 +36,8 @@ def _ci(auc: float | None, ci: list[float] | None) -> str:
 def run(name: str, settings: list[str], out: Path) -> dict:
     import optuna
 
-    from mammosearch.report.estimates import bbc_estimate
-    from mammosearch.store.results import load_study
+    from mammosearch.report import bbc_estimate
+    from mammosearch.store import load_study
 
     folder = out / name
     shutil.rmtree(folder, ignore_errors=True)

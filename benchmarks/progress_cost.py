@@ -19,7 +19,7 @@ import numpy as np
 from rich.console import Console
 
 from mammosearch.progress import reporting, stage
-from mammosearch.report.stage_display import StageDisplay
+from mammosearch.report import StageDisplay
 
 
 def advance_seconds(calls: int) -> float:
@@ -33,7 +33,7 @@ def advance_seconds(calls: int) -> float:
 def fit_seconds(epochs: int, with_progress: bool) -> float:
     import keras
 
-    from mammosearch.trial.epoch_progress import EpochProgress
+    from mammosearch.trial.fit import EpochProgress
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(2048, 512)).astype("float32"), rng.integers(0, 2, 2048).astype("float32")

@@ -62,8 +62,7 @@ def render_chunk(job: tuple[Path, int, int, int]) -> list[tuple[str, int, str]]:
     """Write ``count`` phantoms of seed ``seed`` as PNGs; their manifest rows."""
     from PIL import Image
 
-    from mammosearch.data.phantoms import generate_synthetic
-    from mammosearch.data.sources.synthetic import SyntheticSpec
+    from mammosearch.data import SyntheticSpec, generate_synthetic
 
     folder, seed, count, size = job
     images, labels, patients = generate_synthetic(SyntheticSpec(n_images=count, image_size=size, seed=seed))

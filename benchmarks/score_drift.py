@@ -95,7 +95,7 @@ def main() -> None:
         (folder / f"scores_{os.getpid()}.json").write_text(json.dumps(score(folder, reference)))
         print(os.getpid())
         return
-    from mammosearch.apply.agreement import SCORE_TOLERANCE
+    from mammosearch.apply import SCORE_TOLERANCE
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -50,9 +50,8 @@ def _child(name: str, space_path: Path, workdir: Path, extra: list[str]) -> dict
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import optuna
 
-    from mammosearch.config.reader import load_space
-    from mammosearch.search.options import RunOptions
-    from mammosearch.search.run import run_study
+    from mammosearch.config import load_space
+    from mammosearch.search import RunOptions, run_study
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = f"sqlite:///{workdir / 'bench.db'}"
@@ -66,7 +65,7 @@ def _child(name: str, space_path: Path, workdir: Path, extra: list[str]) -> dict
         overrides = {"no_cache": cache_off, "no_pruning": ["study.pruner=none"], "kerastuner_hyperband_no_cache": cache_off}.get(name, [])
         space = load_space(space_path, [*extra, *overrides])
         if name in KERASTUNER:
-            from mammosearch.search.run import run_kerastuner
+            from mammosearch.search import run_kerastuner
 
             run_kerastuner(space, options, "hyperband")
         else:
@@ -107,7 +106,7 @@ def _plain_optuna(space, storage: str, name: str) -> list[dict]:
     import numpy as np
     import optuna
 
-    from mammosearch.data.loading import load_image_set
+    from mammosearch.data import load_image_set
 
     data = load_image_set(space.data, space.split)
     train, val = data.subset("train"), data.subset("val")

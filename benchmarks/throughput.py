@@ -50,8 +50,8 @@ def peak_for(name: str) -> float | None:
 
 
 def build(family: str, size: int):  # type: ignore[no-untyped-def]
-    from mammosearch.models.registry import build_model
-    from mammosearch.spec.params import AugmentationParams, CnnParams, HeadParams, TrialParams
+    from mammosearch.models import build_model
+    from mammosearch.spec import AugmentationParams, CnnParams, HeadParams, TrialParams
 
     params = TrialParams(
         family=family, input_size=size, optimizer="adam", learning_rate=1e-4, batch_size=32, epochs=1,

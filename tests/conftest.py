@@ -55,9 +55,8 @@ def write_space(tmp_path: Path):
 @pytest.fixture(scope="session")
 def tiny_study(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One real study run once per session: SQLite storage, 3 trained CNN trials."""
-    from mammosearch.config.reader import parse_space
-    from mammosearch.search.options import RunOptions
-    from mammosearch.search.run import run_study
+    from mammosearch.config import parse_space
+    from mammosearch.search import RunOptions, run_study
 
     root = tmp_path_factory.mktemp("tiny_study")
     space_file = root / "tiny.yaml"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mammosearch.spec.params import AugmentationParams, CnnParams, HeadParams, TrialParams
+from mammosearch.spec import AugmentationParams, CnnParams, HeadParams, TrialParams
 
 AUG = AugmentationParams(flip=True, rotation=0.05, zoom=0.1, contrast=0.1)
 

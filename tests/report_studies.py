@@ -15,8 +15,7 @@ import numpy as np
 import optuna
 
 from mammosearch.metrics import evaluate_predictions
-from mammosearch.spec.outcome import TrialOutcome
-from mammosearch.spec.split_metrics import SplitMetrics
+from mammosearch.spec import SplitMetrics, TrialOutcome
 from mammosearch.store import record
 
 XSS = "<script>alert(1)</script>"

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from mammosearch.apply.agreement import SCORE_TOLERANCE
+from mammosearch.apply import SCORE_TOLERANCE
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow

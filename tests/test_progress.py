@@ -9,8 +9,7 @@ from rich.console import Console
 
 from mammosearch import progress, progress_lines
 from mammosearch.progress import FINISHED, StageEvent, reporting, stage
-from mammosearch.report.stage_display import StageDisplay
-from mammosearch.report.time_summary import time_summary
+from mammosearch.report import StageDisplay, time_summary
 
 
 class Collected:

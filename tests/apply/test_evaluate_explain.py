@@ -10,7 +10,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from mammosearch.cli import app
-from mammosearch.spec.rates import RATES, Confusion
+from mammosearch.spec import RATES, Confusion
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow
@@ -136,7 +136,7 @@ def _peaks_inside(maps: np.ndarray, centres: np.ndarray) -> list[bool]:
 
 def test_gradcam_peaks_where_a_constructed_model_keeps_its_evidence_for_the_predicted_class():
     from mammosearch.apply.explain import cam_parts, gradcam
-    from mammosearch.trial.training import predict_scores
+    from mammosearch.trial.fit import predict_scores
 
     model = _spot_model()
     parts = cam_parts(model)  # the CNN family's default layer, conv3
@@ -154,8 +154,7 @@ def test_gradcam_peaks_where_a_constructed_model_keeps_its_evidence_for_the_pred
 
 
 def test_explain_writes_overlays_a_grid_and_the_pointing_check_on_mias_named_files(cam_model, tmp_path):
-    from mammosearch.data.phantoms import generate_synthetic, lesion_circles
-    from mammosearch.data.sources.synthetic import SyntheticSpec
+    from mammosearch.data import SyntheticSpec, generate_synthetic, lesion_circles
 
     # Phantoms written as mini-MIAS files, their masses as Info.txt circles (y from the bottom).
     spec = SyntheticSpec(n_images=12, image_size=48, difficulty=0.2, seed=3)
@@ -201,8 +200,8 @@ def test_the_model_card_names_the_task_the_operating_points_and_hashes_the_patie
 
 
 def test_the_task_follows_the_loader():
-    from mammosearch.config.reader import parse_space
-    from mammosearch.data.registry import source
+    from mammosearch.config import parse_space
+    from mammosearch.data import source
 
     whole = parse_space("data: {source: mias, task: normal_vs_abnormal, root: /nowhere}").data
     task = source("mias").task(whole)
@@ -212,7 +211,7 @@ def test_the_task_follows_the_loader():
 
 
 def test_operating_points_reach_their_targets_at_the_most_useful_threshold():
-    from mammosearch.metrics.operating import operating_points
+    from mammosearch.metrics import operating_points
 
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1], 200)

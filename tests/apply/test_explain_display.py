@@ -68,8 +68,8 @@ def test_a_coarse_target_layer_comes_with_an_earlier_one_to_use():
     import keras
 
     from mammosearch.apply.explain import finer_layer
-    from mammosearch.models.registry import build_model
-    from mammosearch.spec.params import AugmentationParams, CnnParams, HeadParams, TrialParams
+    from mammosearch.models import build_model
+    from mammosearch.spec import AugmentationParams, CnnParams, HeadParams, TrialParams
 
     def params(family: str, size: int) -> TrialParams:
         return TrialParams(family=family, input_size=size, optimizer="adam", learning_rate=1e-3, batch_size=4, epochs=1,
@@ -90,8 +90,8 @@ def test_explain_names_the_earlier_layer_when_the_default_map_is_2x2(tmp_path):
     from typer.testing import CliRunner
 
     from mammosearch.cli import app
-    from mammosearch.models.registry import build_model
-    from mammosearch.spec.params import AugmentationParams, CnnParams, TrialParams
+    from mammosearch.models import build_model
+    from mammosearch.spec import AugmentationParams, CnnParams, TrialParams
 
     keras.backend.clear_session()
     params = TrialParams(family="cnn", input_size=8, optimizer="adam", learning_rate=1e-3, batch_size=4, epochs=1,

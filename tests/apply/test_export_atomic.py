@@ -14,12 +14,12 @@ import optuna
 import pytest
 from typer.testing import CliRunner
 
-from mammosearch.apply.bundle import load_exported
+from mammosearch.apply import load_exported
 from mammosearch.apply.export import _folder as export_folder
 from mammosearch.apply.export import clean_leftovers, export_best, export_ensemble, file_sha256
 from mammosearch.cli import app
 from mammosearch.errors import ApplyError, ExportError
-from mammosearch.store.results import load_study
+from mammosearch.store import load_study
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from mammosearch.cli import app
-from mammosearch.config.reader import parse_space
+from mammosearch.config import parse_space
 from mammosearch.errors import SpaceError
 
 runner = CliRunner()
@@ -71,7 +71,7 @@ def _tiny_model(height: int = 12, width: int = 20):
 def test_the_flip_tta_model_is_the_mean_with_the_mirror_image_and_reloads_in_safe_mode(tmp_path):
     import keras
 
-    from mammosearch.models.tta import applies_flip_tta, with_flip_tta, without_flip_tta
+    from mammosearch.models import applies_flip_tta, with_flip_tta, without_flip_tta
 
     plain = _tiny_model()
     tta = with_flip_tta(plain)
@@ -106,7 +106,7 @@ def test_options_that_need_folds_or_a_known_tta_are_refused_in_one_line(text, na
 
 @pytest.mark.slow
 def test_a_kept_trial_keeps_every_fold_model_and_stores_tta_and_fold_ensemble_scores(cv_study):
-    from mammosearch.store.kept_models import fold_dirs
+    from mammosearch.store import fold_dirs
 
     for trial in (0, 1):
         folders = fold_dirs(cv_study["trials"] / f"{trial:05d}")
@@ -152,7 +152,7 @@ def test_the_fold_export_applies_tta_by_itself_and_reproduces_the_stored_fold_en
     best = card["trial"]
     stored = _stored(cv_study, best)
     model = keras.saving.load_model(out / "model.keras", safe_mode=True, compile=False)
-    from mammosearch.models.tta import applies_flip_tta
+    from mammosearch.models import applies_flip_tta
 
     assert applies_flip_tta(model)
     # predict on the export, with no --tta: the model applies it by itself
@@ -177,7 +177,7 @@ def test_export_folds_without_cross_validation_is_one_line(tiny_study, tmp_path)
 
 @pytest.mark.slow
 def test_the_report_puts_single_top_k_and_fold_ensemble_with_and_without_tta_on_the_same_images(cv_study):
-    from mammosearch.report.predictors import NOT_OUT_OF_FOLD
+    from mammosearch.report import NOT_OUT_OF_FOLD
 
     result = _invoke("report", "--results-dir", cv_study["results"], "--study", "cvpred", "--format", "json", "--no-html")
     assert result.exit_code == 0, result.output
@@ -200,7 +200,7 @@ def test_the_report_puts_single_top_k_and_fold_ensemble_with_and_without_tta_on_
 @pytest.mark.slow
 def test_grad_cam_under_flip_tta_mirrors_with_the_image(cv_study):
     """The TTA model scores a mirror image as the image, so its map of the mirror image is the image's map mirrored."""
-    from mammosearch.apply.bundle import load_trial, with_tta
+    from mammosearch.apply import load_trial, with_tta
     from mammosearch.apply.explain import cam_parts, gradcam
 
     bundle = with_tta(load_trial(f"sqlite:///{cv_study['results'] / 'mammosearch.db'}", "cvpred", 0), "flip")
@@ -248,7 +248,7 @@ def _reported(study, values: list[float]) -> tuple[object, list[bool]]:
 def test_the_wilcoxon_pruner_stops_a_trial_worse_on_every_fold_at_the_fold_the_run_announces():
     import optuna
 
-    from mammosearch.search.samplers import describe_pruner, make_pruner, wilcoxon_earliest_fold
+    from mammosearch.search import describe_pruner, make_pruner, wilcoxon_earliest_fold
 
     space = parse_space("study: {pruner: wilcoxon, sampler: random}\nevaluation: {cv_folds: 5}", "space.yaml")
     study = optuna.create_study(direction="maximize", pruner=make_pruner(space))
@@ -296,9 +296,9 @@ class _AskingTrial:
 @pytest.mark.slow
 def test_the_pruner_is_not_asked_after_the_last_fold():
     """A trial that trained every fold is complete: pruning it then only threw its result away (4 of 5 Wilcoxon prunes in the benchmark)."""
-    from mammosearch.data.loading import load_image_set
-    from mammosearch.spec.outcome import TrialOutcome
-    from mammosearch.trial.runner import TrialRunner
+    from mammosearch.data import load_image_set
+    from mammosearch.spec import TrialOutcome
+    from mammosearch.trial import TrialRunner
     from model_params import params_for
 
     space = parse_space("study: {pruner: wilcoxon}\ndata: {source: synthetic, n_images: 48, image_size: 32}\nevaluation: {cv_folds: 3}", "space.yaml")

@@ -18,14 +18,12 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from breast_phantoms import phantom
-from mammosearch.apply.agreement import scores_agree
-from mammosearch.apply.bundle import load_exported
+from mammosearch.apply import load_exported, scores_agree
 from mammosearch.cli import app
-from mammosearch.config.reader import load_space
+from mammosearch.config import load_space
+from mammosearch.data import load_image_set, prepare_file
 from mammosearch.data.checks import compute_fingerprint
 from mammosearch.data.decode import Framing
-from mammosearch.data.loading import load_image_set
-from mammosearch.data.prepare import prepare_file
 from mammosearch.errors import SpaceError
 
 pytestmark = pytest.mark.slow  # trains a model and runs a study

@@ -16,7 +16,7 @@ from PIL import Image
 from tests.conftest import TINY_SPACE, TINY_TRANSFER_SPACE
 from typer.testing import CliRunner
 
-from mammosearch.apply.agreement import SCORE_TOLERANCE, agreement, scores_agree
+from mammosearch.apply import SCORE_TOLERANCE, agreement, scores_agree
 from mammosearch.cli import app
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
@@ -109,9 +109,9 @@ def test_predict_with_study_and_trial_reproduces_full_network_validation_and_tes
 
 
 def test_an_image_scores_the_same_within_the_tolerance_however_it_is_batched(cnn_export):
-    from mammosearch.apply.bundle import load_exported
-    from mammosearch.data.loading import load_image_set
-    from mammosearch.trial.training import predict_scores
+    from mammosearch.apply import load_exported
+    from mammosearch.data import load_image_set
+    from mammosearch.trial.fit import predict_scores
 
     # Batch size 1 takes another kernel than a batch of 16 on every CPU tried; a reversed
     # order puts each image beside other images. Neither may move a score past the tolerance.
@@ -124,7 +124,7 @@ def test_an_image_scores_the_same_within_the_tolerance_however_it_is_batched(cnn
 
 
 def _data_and_split(space_file: Path) -> tuple:
-    from mammosearch.config.reader import parse_space
+    from mammosearch.config import parse_space
 
     space = parse_space(Path(space_file).read_text(encoding="utf-8"))
     return space.data, space.split
@@ -159,9 +159,9 @@ def test_a_file_it_cannot_read_is_listed_and_the_others_go_on(transfer_study, tm
 def test_a_dicom_file_scores_as_the_png_of_its_decoded_pixels(transfer_study, tmp_path):
     from tests.dicom_files import write_dicom
 
-    from mammosearch.apply.bundle import load_exported
+    from mammosearch.apply import load_exported
+    from mammosearch.data import prepare_file
     from mammosearch.data.decode import decode_file
-    from mammosearch.data.prepare import prepare_file
 
     rng = np.random.default_rng(0)
     stored = rng.integers(0, 4096, size=(40, 40)).astype(np.uint16)
@@ -210,8 +210,8 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(transfer_study, tmp_path, arg
 
 
 def test_data_export_writes_lossless_pngs_and_a_manifest_the_csv_source_reads_back(tmp_path, write_space):
-    from mammosearch.config.reader import parse_space
-    from mammosearch.data.loading import load_image_set
+    from mammosearch.config import parse_space
+    from mammosearch.data import load_image_set
 
     space = parse_space(TINY_SPACE)
     original = load_image_set(space.data, space.split)

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import TINY_SPACE
 from typer.testing import CliRunner
 
-from mammosearch.apply.agreement import SCORE_TOLERANCE
+from mammosearch.apply import SCORE_TOLERANCE
 from mammosearch.cli import app
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.

@@ -7,9 +7,9 @@ import pytest
 
 from mammosearch.apply.card import model_card_markdown
 from mammosearch.apply.card import predictive_values as card_values
-from mammosearch.data.task import Task
-from mammosearch.metrics.predictive import SCREENING_PREVALENCES, predictive_values
-from mammosearch.spec.split_metrics import SplitMetrics
+from mammosearch.data import Task
+from mammosearch.metrics import SCREENING_PREVALENCES, predictive_values
+from mammosearch.spec import SplitMetrics
 
 
 def _counted(sensitivity: float, specificity: float, prevalence: float, n: int = 1_000_000) -> tuple[float, float]:

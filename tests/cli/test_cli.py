@@ -206,10 +206,8 @@ def test_data_inspect_shows_counts_leakage_and_writes_a_sample_grid(tmp_path, wr
 
 def _trials_without_assembling(space_path: Path, storage: str, results: Path) -> None:
     """What a run killed after its last trial leaves: `run_study` up to, not including, the assembly."""
-    from mammosearch.config.reader import load_space
-    from mammosearch.search.loop import run_trials
-    from mammosearch.search.options import RunOptions
-    from mammosearch.search.study import setup_study
+    from mammosearch.config import load_space
+    from mammosearch.search import RunOptions, run_trials, setup_study
 
     space = load_space(space_path)
     options = RunOptions(storage_url=storage, results_dir=results, assemble_at_end=False)
@@ -263,9 +261,9 @@ def test_the_leaderboard_fits_the_terminal_without_cutting_cells(tiny_study, wid
     """A narrow terminal hides the least important columns (and says so) instead of truncating every cell."""
     from rich.console import Console
 
-    from mammosearch.report.leaderboard import build_report
+    from mammosearch.report import build_report
     from mammosearch.report.terminal import print_report
-    from mammosearch.store.results import load_study
+    from mammosearch.store import load_study
 
     record = load_study(tiny_study["storage"], "tiny")
     console = Console(width=width, record=True, color_system=None)

@@ -248,8 +248,8 @@ def _fake_trial(number: int, value: float) -> optuna.trial.FrozenTrial:
 
 
 def test_epoch_lines_are_throttled_and_a_terminal_still_gets_bars():
-    from mammosearch.report.progress import RichStudyListener
-    from mammosearch.spec.params import AugmentationParams, CnnParams, TrialParams
+    from mammosearch.report import RichStudyListener
+    from mammosearch.spec import AugmentationParams, CnnParams, TrialParams
 
     params = TrialParams(family="cnn", input_size=32, optimizer="adam", learning_rate=1e-3, batch_size=8, epochs=3,
                          augmentation=AugmentationParams(), cnn=CnnParams(filters=4, kernel_size=3, dense_units=8, dropout=0.2))

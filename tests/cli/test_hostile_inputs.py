@@ -19,11 +19,10 @@ from typer.testing import CliRunner
 from conftest import unpack
 from mammosearch.apply.export import export_best
 from mammosearch.cli import app
-from mammosearch.data.sources.folder import FolderSpec, load_folder
+from mammosearch.data import FolderSpec, load_folder
 from mammosearch.errors import DataError, ExportError, TrialFailed
-from mammosearch.store.artifacts import StudyDir, safe_name
-from mammosearch.store.results import load_study
-from mammosearch.trial.training import Arrays, fit_two_phase
+from mammosearch.store import StudyDir, load_study, safe_name
+from mammosearch.trial.fit import Arrays, fit_two_phase
 from model_params import params_for
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -128,7 +127,7 @@ def test_user_text_is_shown_literally_in_the_report(tmp_path):
 def test_an_exploding_learning_rate_fails_the_trial_with_the_reason():
     keras.backend.clear_session()
     params = params_for("cnn", optimizer="sgd", learning_rate=1e12, epochs=3)
-    from mammosearch.models.registry import build_model
+    from mammosearch.models import build_model
 
     model = build_model(params, 1)
     rng = np.random.default_rng(0)
@@ -140,9 +139,8 @@ def test_an_exploding_learning_rate_fails_the_trial_with_the_reason():
 
 def test_an_unwritable_artifact_folder_fails_that_trial_and_the_study_goes_on(tmp_path):
     from conftest import TINY_SPACE
-    from mammosearch.config.reader import parse_space
-    from mammosearch.search.options import RunOptions
-    from mammosearch.search.run import run_study
+    from mammosearch.config import parse_space
+    from mammosearch.search import RunOptions, run_study
 
     results = tmp_path / "results"
     (results / "tiny").mkdir(parents=True)

@@ -6,10 +6,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from mammosearch.config.reader import load_space, parse_space
-from mammosearch.config.schema import Space
+from mammosearch.config import Space, load_space, parse_space
 from mammosearch.errors import SpaceError
-from mammosearch.spec.params import Categorical, Fixed, FloatRange, IntRange
+from mammosearch.spec import Categorical, Fixed, FloatRange, IntRange
 
 SHIPPED = sorted((REPO / "search_spaces").glob("*.yaml"))
 
@@ -147,9 +146,7 @@ def test_mias_spaces_use_five_fold_cross_validation():
 
 
 def test_new_data_sources_become_their_specs(tmp_path: Path):
-    from mammosearch.data.sources.cbis_ddsm import CbisDdsmSpec
-    from mammosearch.data.sources.csv import CsvSpec
-    from mammosearch.data.sources.mias import MiasSpec
+    from mammosearch.data import CbisDdsmSpec, CsvSpec, MiasSpec
 
     mias = parse_space("data: {source: mias, margin: 2, min_crop: 96, missing_coordinates: center}", base_dir=tmp_path).data
     assert mias == MiasSpec(root=None, margin=2.0, min_crop=96, missing_coordinates="center")
@@ -206,11 +203,11 @@ def test_the_backbone_layer_counts_the_spaces_readme_states_are_true():
 
     import keras
 
-    from mammosearch.models.freezing import countable_layers
-    from mammosearch.models.registry import family
+    from mammosearch.models import family
+    from mammosearch.models.build import countable_layers
 
     text = (REPO / "search_spaces" / "README.md").read_text(encoding="utf-8")
-    from mammosearch.models.registry import transfer_families
+    from mammosearch.models import transfer_families
 
     by_application = {family(name).application: name for name in transfer_families()}
     stated = {by_application[app]: int(count) for app, count in re.findall(r"(\w+): (\d+) layers", text) if app in by_application}
@@ -224,7 +221,7 @@ def test_the_backbone_layer_counts_the_spaces_readme_states_are_true():
 
 
 def test_the_family_table_of_the_spaces_readme_names_every_family_with_its_weights_file():
-    from mammosearch.models.registry import FAMILIES
+    from mammosearch.models import FAMILIES
 
     text = (REPO / "search_spaces" / "README.md").read_text(encoding="utf-8")
     rows = {line.split("|")[1].strip(" `"): line for line in text.splitlines() if line.startswith("| `") and line.count("|") == 7}

@@ -7,9 +7,9 @@ import tracemalloc
 
 import pytest
 
-from mammosearch.config.reader import parse_space
+from mammosearch.config import parse_space
 from mammosearch.errors import SpaceError
-from mammosearch.spec.fields import show
+from mammosearch.spec import show
 
 # The classic billion-laughs document, nine levels of nine aliases, where the model section
 # reads the last one first: today's message rendered it whole (gigabytes, then MemoryError).

@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset
 from breast_phantoms import phantom
 from conftest import MINI_MIAS
 from dicom_files import write_dicom
+from mammosearch.data import Decoded
 from mammosearch.data.decode import (
     Framing,
     breast_box,
@@ -31,7 +32,7 @@ from mammosearch.data.decode import (
     to_square,
 )
 from mammosearch.data.dicom import laterality_from_dataset, laterality_of_file
-from mammosearch.data.pixels import Decoded, photometry_score
+from mammosearch.data.pixels import photometry_score
 
 
 def test_the_box_is_the_breast_not_the_label_or_the_film_edge():

@@ -7,10 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mammosearch.data import MiasSpec, SplitSpec, load_image_set
 from mammosearch.data.decode import _many as decode_many
-from mammosearch.data.loading import load_image_set
-from mammosearch.data.sources.mias import MiasSpec
-from mammosearch.data.split import SplitSpec
 from mias_files import _fixture
 
 ROWS = [f"mdb{i:03d} G CIRC {'B' if i % 4 < 2 else 'M'} 100 100 20" for i in range(1, 17)]

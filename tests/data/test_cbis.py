@@ -9,10 +9,8 @@ import pytest
 from PIL import Image
 
 from cbis_files import MASS_COLUMNS, _dicom_fixture, _rows, _write_csv, _write_dicom
+from mammosearch.data import CbisDdsmSpec, SplitSpec, load_image_set
 from mammosearch.data.checks import DataChecks
-from mammosearch.data.loading import load_image_set
-from mammosearch.data.sources.cbis_ddsm import CbisDdsmSpec
-from mammosearch.data.split import SplitSpec
 from mammosearch.errors import DataError
 
 pydicom = pytest.importorskip("pydicom", reason="pydicom is the `dicom` extra: pip install -e '.[dicom]'")

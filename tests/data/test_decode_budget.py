@@ -19,8 +19,9 @@ from pydicom.uid import DeflatedExplicitVRLittleEndian  # noqa: E402
 from conftest import decode_refusal  # noqa: E402
 from dicom_files import write_deflate_bomb, write_dicom  # noqa: E402
 from mammosearch.cli import app  # noqa: E402
+from mammosearch.data import max_pixels  # noqa: E402
 from mammosearch.data import pixels as pixels_module  # noqa: E402
-from mammosearch.data.budget import DEFAULT_MAX_PIXELS, max_pixels  # noqa: E402
+from mammosearch.data.budget import DEFAULT_MAX_PIXELS  # noqa: E402
 from mammosearch.data.decode import decode_file  # noqa: E402
 from mammosearch.errors import MammosearchError  # noqa: E402
 

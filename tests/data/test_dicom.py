@@ -23,11 +23,13 @@ from pydicom.uid import MPEG2MPML, JPEG2000Lossless, JPEGLosslessSV1, RLELossles
 from conftest import decode_refusal  # noqa: E402
 from dicom_files import write_dicom, write_non_image  # noqa: E402
 from mammosearch.cli import app  # noqa: E402
+from mammosearch.data import (  # noqa: E402
+    CsvSpec,
+    FolderSpec,
+    SplitSpec,
+    load_image_set,
+)
 from mammosearch.data.decode import decode_file  # noqa: E402
-from mammosearch.data.loading import load_image_set  # noqa: E402
-from mammosearch.data.sources.csv import CsvSpec  # noqa: E402
-from mammosearch.data.sources.folder import FolderSpec  # noqa: E402
-from mammosearch.data.split import SplitSpec  # noqa: E402
 
 RAMP12 = np.arange(4096, dtype=np.uint16).reshape(64, 64)  # every 12-bit value once
 RNG = np.random.default_rng(7)

@@ -11,11 +11,13 @@ import pytest
 
 pydicom = pytest.importorskip("pydicom", reason="pydicom is the `dicom` extra: pip install -e '.[dicom]'")
 
+from mammosearch.data import (  # noqa: E402
+    FolderSpec,
+    SplitSpec,
+    load_image_set,
+)
 from mammosearch.data.decode import Framing, chest_wall_from_image, decode_file, frame  # noqa: E402
 from mammosearch.data.dicom import laterality_of_file  # noqa: E402
-from mammosearch.data.loading import load_image_set  # noqa: E402
-from mammosearch.data.sources.folder import FolderSpec  # noqa: E402
-from mammosearch.data.split import SplitSpec  # noqa: E402
 from real_dicoms import CASES, VIEWS, needs_real_dicoms  # noqa: E402
 
 pytestmark = needs_real_dicoms

@@ -13,11 +13,9 @@ from typer.testing import CliRunner
 
 from conftest import MINI_MIAS
 from mammosearch.cli import app
+from mammosearch.data import MiasSpec, SplitSpec, load_image_set
 from mammosearch.data.fetch import MINI_MIAS_URL, PinnedFiles, fetch_archive, fetch_mini_mias
 from mammosearch.data.fetch import _pinned as pinned
-from mammosearch.data.loading import load_image_set
-from mammosearch.data.sources.mias import MiasSpec
-from mammosearch.data.split import SplitSpec
 from mammosearch.errors import DataError
 
 needs_mias = pytest.mark.skipif(not MINI_MIAS.is_dir(), reason=f"mini-MIAS not present at {MINI_MIAS}")

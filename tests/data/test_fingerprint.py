@@ -12,12 +12,9 @@ from typer.testing import CliRunner
 
 from conftest import MINI_MIAS
 from mammosearch.cli import app
+from mammosearch.data import CsvSpec, FolderSpec, SplitSpec, load_image_set
 from mammosearch.data.checks import DataChecks, cached_fingerprint, compute_fingerprint
-from mammosearch.data.loading import load_image_set
 from mammosearch.data.pixels import photometry_score
-from mammosearch.data.sources.csv import CsvSpec
-from mammosearch.data.sources.folder import FolderSpec
-from mammosearch.data.split import SplitSpec
 from mammosearch.errors import DataError
 
 runner = CliRunner()

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from conftest import unpack
+from mammosearch.data import FolderSpec, load_folder
 from mammosearch.data.decode import read_image, resize_images, to_square
-from mammosearch.data.sources.folder import FolderSpec, load_folder
 from mammosearch.errors import DataError
 
 GRADIENT = np.tile(np.arange(0, 240, 8, dtype=np.uint8), (20, 1))  # 20 x 30, 0..232

@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mammosearch.data.folds import cross_validation_folds, holdout_fold
+from mammosearch.data import cross_validation_folds
+from mammosearch.data.folds import holdout_fold
 from mammosearch.errors import DataError
 
 

@@ -19,7 +19,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from mammosearch.cli import app
-from mammosearch.data.sources.csv import CsvSpec, load_manifest
+from mammosearch.data import CsvSpec
+from mammosearch.data.sources.csv import load_manifest
 from mammosearch.errors import DataError
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
@@ -135,9 +136,7 @@ def test_evaluate_on_a_folder_with_a_link_to_nothing_is_one_line(tiny_study, tmp
 
 def test_cbis_ddsm_names_the_csv_row_of_an_unfetched_dicom_and_ignores_a_stray_undecodable_name(tmp_path):
     from cbis_files import _dicom_fixture, _rows
-    from mammosearch.data.loading import load_image_set
-    from mammosearch.data.sources.cbis_ddsm import CbisDdsmSpec
-    from mammosearch.data.split import SplitSpec
+    from mammosearch.data import CbisDdsmSpec, SplitSpec, load_image_set
 
     root = _dicom_fixture(tmp_path / "cbis")
     crop = root / _rows("mass", "train", 3, 0)[2]["cropped image file path"]

@@ -17,13 +17,11 @@ from PIL import Image
 from tests.conftest import TINY_TRANSFER_SPACE
 from typer.testing import CliRunner
 
-from mammosearch.apply.agreement import scores_agree
+from mammosearch.apply import scores_agree
 from mammosearch.cli import app
+from mammosearch.data import CsvSpec, SplitSpec, load_image_set
 from mammosearch.data.arrays import _paged as paged
 from mammosearch.data.decode import images_at
-from mammosearch.data.loading import load_image_set
-from mammosearch.data.sources.csv import CsvSpec
-from mammosearch.data.split import SplitSpec
 from mammosearch.errors import DataError
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
@@ -128,10 +126,8 @@ def test_a_large_set_is_resized_into_a_file_that_a_later_call_reuses(tmp_path, e
 
 
 def test_training_rows_stream_from_where_they_lie_above_the_threshold(monkeypatch):
-    from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
-    from mammosearch.trial.streaming import training_data
-    from mammosearch.trial.training import Arrays
-    from mammosearch.trial.views import ViewBatches
+    from mammosearch.spec import AugmentationParams, HeadParams, TrialParams
+    from mammosearch.trial.fit import Arrays, ViewBatches, training_data
 
     x = np.arange(10 * 4, dtype=np.float32).reshape(10, 4)
     labels = np.array([0, 1] * 5)
@@ -151,7 +147,7 @@ def test_training_rows_stream_from_where_they_lie_above_the_threshold(monkeypatc
 def test_activations_of_a_large_set_go_to_their_file_as_they_are_computed(tmp_path, everything_large):
     import keras
 
-    from mammosearch.trial.activations import ActivationCache, ActivationKey, extract
+    from mammosearch.trial import ActivationCache, ActivationKey, extract
 
     inputs = keras.Input((8, 8, 1))
     extractor = keras.Model(inputs, keras.layers.Conv2D(3, 3, padding="same")(inputs))

@@ -9,12 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mammosearch.data import loading
-from mammosearch.data.loading import load_image_set
-from mammosearch.data.registry import SOURCES as LOADERS
-from mammosearch.data.sources.folder import FolderSpec
-from mammosearch.data.sources.synthetic import SyntheticSpec
-from mammosearch.data.split import SplitSpec
+from mammosearch.data import SOURCES as LOADERS
+from mammosearch.data import FolderSpec, SplitSpec, SyntheticSpec, load_image_set, loading
 from mammosearch.errors import DataError
 
 

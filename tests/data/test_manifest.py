@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mammosearch.data.loading import load_image_set
-from mammosearch.data.sources.csv import CsvSpec
-from mammosearch.data.split import SplitSpec
+from mammosearch.data import CsvSpec, SplitSpec, load_image_set
 from mammosearch.errors import DataError
 
 

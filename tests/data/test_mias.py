@@ -5,9 +5,8 @@ import pytest
 from PIL import Image
 
 from conftest import MINI_MIAS, unpack
-from mammosearch.data.loading import load_image_set
-from mammosearch.data.sources.mias import MiasSpec, crop_lesion, load_mias, parse_info, woman_id
-from mammosearch.data.split import SplitSpec
+from mammosearch.data import MiasSpec, SplitSpec, load_image_set, parse_info
+from mammosearch.data.sources.mias import crop_lesion, load_mias, woman_id
 from mammosearch.errors import DataError
 from mias_files import HEADER, _fixture
 

@@ -7,15 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mammosearch.data.registry import SOURCES, data_keys
-from mammosearch.data.sources.cbis_ddsm import CbisDdsmSpec
-from mammosearch.data.sources.csv import CsvSpec
-from mammosearch.data.sources.folder import FolderSpec
-from mammosearch.data.sources.mias import MiasSpec
-from mammosearch.data.sources.synthetic import SyntheticSpec
-from mammosearch.data.spec_fields import integer, key, number, read_spec, spec_keys
+from mammosearch.data import SOURCES, CbisDdsmSpec, CsvSpec, FolderSpec, MiasSpec, SyntheticSpec, data_keys
+from mammosearch.data._spec_fields import integer, key, number, read_spec, spec_keys
 from mammosearch.errors import SpaceError
-from mammosearch.spec.fields import Fields
+from mammosearch.spec import Fields
 
 
 @pytest.mark.parametrize("name, spec", [

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mammosearch.data.split import SplitSpec, assign_splits, check_no_patient_leakage
+from mammosearch.data import SplitSpec, check_no_patient_leakage
+from mammosearch.data.split import assign_splits
 from mammosearch.errors import DataError
 
 

@@ -12,8 +12,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mammosearch.data.phantoms import generate_synthetic
-from mammosearch.data.sources.synthetic import SyntheticSpec
+from mammosearch.data import SyntheticSpec, generate_synthetic
 from mammosearch.errors import DataError
 
 

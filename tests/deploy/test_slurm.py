@@ -18,7 +18,7 @@ import optuna
 import pytest
 
 from conftest import REPO, TINY_SPACE
-from mammosearch.search.study import finished_trials
+from mammosearch.search import finished_trials
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 BIN = Path(sys.executable).parent

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from mammosearch.cli import app
 from mammosearch.metrics import bbc_cv, evaluate_predictions
-from mammosearch.store.results import load_study
+from mammosearch.store import load_study
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow

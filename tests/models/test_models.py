@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from mammosearch.errors import TrialFailed
-from mammosearch.models.backbones import forget_drawn_weights
-from mammosearch.models.freezing import backbone_of, countable_layers, freeze_backbone, unfreeze_top_layers
-from mammosearch.models.registry import FAMILIES as MODEL_BUILDERS
-from mammosearch.models.registry import build_model
-from mammosearch.spec.params import AugmentationParams
-from mammosearch.trial.training import Arrays, fit_two_phase
+from mammosearch.models import FAMILIES as MODEL_BUILDERS
+from mammosearch.models import build_model
+from mammosearch.models.build import backbone_of, countable_layers, freeze_backbone, unfreeze_top_layers
+from mammosearch.models.build._backbones import forget_drawn_weights
+from mammosearch.spec import AugmentationParams
+from mammosearch.trial.fit import Arrays, fit_two_phase
 from model_params import params_for
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
@@ -128,7 +128,7 @@ def test_saved_models_load_in_safe_mode_and_predict_the_same(tmp_path):
 def test_validation_metrics_are_the_exact_auc_log_loss_and_accuracy():
     from sklearn.metrics import log_loss, roc_auc_score
 
-    from mammosearch.trial.training import validation_metrics
+    from mammosearch.trial.fit import validation_metrics
 
     rng = np.random.default_rng(0)
     labels = (rng.random(200) < 0.4).astype("float32")
@@ -145,7 +145,7 @@ def test_validation_metrics_are_the_exact_auc_log_loss_and_accuracy():
 
 
 def test_predict_scores_match_keras_predict_for_any_batch_split():
-    from mammosearch.trial.training import predict_scores
+    from mammosearch.trial.fit import predict_scores
 
     inputs = keras.Input((5,))
     model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Dense(4, activation="relu")(inputs)))
@@ -157,7 +157,7 @@ def test_predict_scores_match_keras_predict_for_any_batch_split():
 
 
 def test_fit_returns_the_validation_scores_of_the_restored_best_epoch():
-    from mammosearch.trial.training import predict_scores, validation_metrics
+    from mammosearch.trial.fit import predict_scores, validation_metrics
 
     # Validation labels are the training labels flipped: the better the head learns, the
     # worse its validation AUC, so the best epoch is an early one and not the last.
@@ -194,7 +194,7 @@ def built():
 
 @pytest.mark.parametrize("family", TRANSFER)
 def test_each_entry_states_what_its_built_backbone_is(built, family):
-    from mammosearch.models.cut import all_cuts, block_cuts
+    from mammosearch.models.build._cut import all_cuts, block_cuts
 
     entry = MODEL_BUILDERS[family]
     backbone = backbone_of(built(family))
@@ -235,7 +235,7 @@ def test_built_in_preprocessing_families_get_raw_pixels_repeated_to_three_channe
 def test_torch_and_tf_modes_match_keras_preprocess_input(mode):
     from keras.src.applications.imagenet_utils import preprocess_input
 
-    from mammosearch.models.stem import PREPROCESSORS
+    from mammosearch.models.build._stem import PREPROCESSORS
 
     inputs = keras.Input((8, 8, 3))
     stem = keras.Model(inputs, PREPROCESSORS[mode](inputs, 3))
@@ -245,7 +245,8 @@ def test_torch_and_tf_modes_match_keras_preprocess_input(mode):
 
 @pytest.mark.parametrize("family", [f for f in TRANSFER if MODEL_BUILDERS[f].fine_tune_by == "blocks"])
 def test_block_families_unfreeze_whole_blocks_the_same_as_the_cached_cut(family):
-    from mammosearch.models.cut import INPUT_SUFFIX, cut_tensor, plan_cut
+    from mammosearch.models.build import cut_tensor, plan_cut
+    from mammosearch.models.build._cut import INPUT_SUFFIX
 
     model = build_model(params_for(family), channels=1)
     backbone = backbone_of(model)

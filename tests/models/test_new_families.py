@@ -14,10 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from mammosearch.cli import app
-from mammosearch.config.reader import parse_space
-from mammosearch.data.loading import load_image_set
-from mammosearch.search.options import RunOptions
-from mammosearch.search.run import run_study
+from mammosearch.config import parse_space
+from mammosearch.data import load_image_set
+from mammosearch.search import RunOptions, run_study
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow
@@ -67,7 +66,7 @@ def test_a_new_family_searches_exports_and_reloads_in_safe_mode(tmp_path, family
 @pytest.mark.parametrize("family", ["efficientnetv2-b0", "convnext_tiny"])
 def test_grad_cam_finds_the_new_familys_default_layer_and_explains(family):
     from mammosearch.apply.explain import cam_parts, gradcam
-    from mammosearch.models.registry import FAMILIES, build_model
+    from mammosearch.models import FAMILIES, build_model
     from model_params import params_for
 
     keras.backend.clear_session()

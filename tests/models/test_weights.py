@@ -129,7 +129,7 @@ def test_weights_fetch_puts_a_hash_checked_file_where_keras_looks_and_check_sees
     row = next(line for line in after.output.splitlines() if f" {family} " in line)
     assert "ready" in row, after.output
     # The check before a run (`weights: imagenet`) accepts it offline under the same pinned hash.
-    from mammosearch.models.weights import ensure_imagenet_weights
+    from mammosearch.models import ensure_imagenet_weights
 
     assert ensure_imagenet_weights(family) == target
 
@@ -222,7 +222,7 @@ def _marker_file(path: Path, family: str) -> Path:
 @pytest.mark.parametrize("family, other", [("efficientnetv2-b0", "convnext_tiny"), ("convnext_tiny", "efficientnetv2-b0")])
 def test_a_new_familys_weights_file_is_checked_by_its_markers(tmp_path, family, other):
     from mammosearch.errors import SpaceError
-    from mammosearch.models.weights import check_weights_file
+    from mammosearch.models import check_weights_file
 
     own = _marker_file(tmp_path / f"{family}.h5", family)
     check_weights_file(own, family, "model.weights")  # its own markers: accepted

@@ -17,15 +17,12 @@ import pytest
 from rich.console import Console
 
 from mammosearch.apply.card import model_card_markdown
-from mammosearch.metrics import ABOVE, BELOW, WITHIN, evaluate_predictions, fold_spread, patient_auc_ci, position
-from mammosearch.metrics.figures import baseline_verdict, selection_figures
+from mammosearch.metrics import ABOVE, BELOW, WITHIN, baseline_verdict, evaluate_predictions, fold_spread, patient_auc_ci, position, selection_figures
+from mammosearch.report import build_report
 from mammosearch.report.html import render_html
-from mammosearch.report.leaderboard import build_report
 from mammosearch.report.terminal import print_report
-from mammosearch.spec.outcome import TrialOutcome
-from mammosearch.spec.split_metrics import SplitMetrics
-from mammosearch.store import record
-from mammosearch.store.results import load_study
+from mammosearch.spec import SplitMetrics, TrialOutcome
+from mammosearch.store import load_study, record
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow

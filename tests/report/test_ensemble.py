@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from conftest import TINY_SPACE
 from mammosearch.cli import app
-from mammosearch.config.reader import parse_space
-from mammosearch.data.loading import load_image_set
-from mammosearch.report.ensemble import ensemble_scores
-from mammosearch.store.results import load_study
+from mammosearch.config import parse_space
+from mammosearch.data import load_image_set
+from mammosearch.report import ensemble_scores
+from mammosearch.store import load_study
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow

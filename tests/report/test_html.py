@@ -16,10 +16,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from mammosearch.cli import app
+from mammosearch.report import build_report
 from mammosearch.report.html import render_html, write_html
-from mammosearch.report.leaderboard import build_report
-from mammosearch.store import record
-from mammosearch.store.results import load_study
+from mammosearch.store import load_study, record
 from report_studies import NAME, make_study
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.

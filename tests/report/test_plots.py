@@ -7,12 +7,8 @@ import pytest
 from PIL import Image
 
 from mammosearch.metrics import score_split
-from mammosearch.report.plots import (
-    RocCurve,
-    plot_confusion_matrix,
-    plot_optimization_history,
-    plot_roc_curves,
-)
+from mammosearch.report import RocCurve, plot_confusion_matrix, plot_roc_curves
+from mammosearch.report.plots import plot_optimization_history
 
 NASTY_TITLE = "study $x_1$ <b> 100% _private \\$"
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mammosearch.data.decode import RECIPE
-from mammosearch.report.importance import FEW_TRIALS, Importance
-from mammosearch.report.readable import decode_text, named_params, param_name
+from mammosearch.report._importance import FEW_TRIALS, Importance
+from mammosearch.report._readable import decode_text, named_params, param_name
 from mammosearch.store.record import StudyContext
 
 STORED = {  # a transfer trial's params as a run stores them (TrialParams as JSON)

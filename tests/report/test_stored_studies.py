@@ -18,11 +18,11 @@ import pytest
 from rich.console import Console
 
 from mammosearch.apply.card import model_card_markdown
+from mammosearch.report import build_report
 from mammosearch.report.html import render_html
-from mammosearch.report.leaderboard import build_report
 from mammosearch.report.terminal import print_report
-from mammosearch.spec.rates import RATES
-from mammosearch.store.results import load_study
+from mammosearch.spec import RATES
+from mammosearch.store import load_study
 from report_studies import NAME, make_study
 
 OLD = json.loads((Path(__file__).parent / "stored" / "study_before_typed_metrics.json").read_text(encoding="utf-8"))

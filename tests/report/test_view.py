@@ -12,12 +12,11 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from mammosearch.cli import app
-from mammosearch.report.importance import param_importances
-from mammosearch.report.leaderboard import build_report
+from mammosearch.report import build_report
+from mammosearch.report._importance import param_importances
 from mammosearch.report.terminal import print_report
-from mammosearch.spec.split_metrics import NEAR_COLLAPSE, SplitMetrics, near_collapsed
-from mammosearch.store import record
-from mammosearch.store.results import load_study
+from mammosearch.spec import NEAR_COLLAPSE, SplitMetrics, near_collapsed
+from mammosearch.store import load_study, record
 from report_studies import NAME, make_study, split_metrics
 
 # Builds studies or reads whole real data sets: left out of the fast subset, `pytest -m "not slow"`.

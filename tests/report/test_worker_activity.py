@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import optuna
 
-from mammosearch.report.workers import worker_activity
-from mammosearch.store.record.worker_stamp import WorkerStamp, save_stamp
+from mammosearch.report._workers import worker_activity
+from mammosearch.store.record import WorkerStamp, save_stamp
 
 T0 = datetime(2026, 5, 1, 12, 0, 0)
 

@@ -17,12 +17,11 @@ import optuna
 import pytest
 
 from conftest import REPO, TINY_SPACE
-from mammosearch.config.reader import load_space, parse_space
-from mammosearch.config.space_json import space_from_json, space_to_json
+from mammosearch.config import load_space, parse_space, space_from_json, space_to_json
 from mammosearch.errors import SpaceError
-from mammosearch.search.identity import take_one_gpu, worker_label
+from mammosearch.search._identity import take_one_gpu, worker_label
 from mammosearch.search.study import SETUP_LOG_ENV
-from mammosearch.store.record.worker_stamp import stamp_of
+from mammosearch.store.record import stamp_of
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 EXE = str(Path(sys.executable).parent / "mammosearch")
@@ -118,7 +117,7 @@ def test_a_recycled_worker_on_a_journal_file_stops_after_its_own_n_trials(tmp_pa
     out, _ = worker.communicate(timeout=600)
     assert worker.returncode == 0, out
     assert "no heartbeat" in out  # the journal storage has none
-    from mammosearch.store.storage import open_storage
+    from mammosearch.store import open_storage
 
     trials = optuna.load_study(study_name="tiny", storage=open_storage(storage, create=False)).trials
     assert len(trials) == 2  # its own cap, below the study's budget of 3

@@ -14,13 +14,12 @@ from typer.testing import CliRunner
 
 from conftest import TINY_SPACE
 from mammosearch.cli import app
-from mammosearch.config.reader import parse_space
+from mammosearch.config import parse_space
 from mammosearch.errors import SpaceError
-from mammosearch.search.options import RunOptions
-from mammosearch.search.space_check import SpaceCheck, canonical_space, record_space, settle_space, space_differences
+from mammosearch.search import RunOptions
+from mammosearch.search._space_check import SpaceCheck, canonical_space, record_space, settle_space, space_differences
 from mammosearch.store.record import context_of, param_names_of
-from mammosearch.trial.param_names import choose_names, plain_name
-from mammosearch.trial.sampling import sample_params, space_distributions
+from mammosearch.trial import choose_names, plain_name, sample_params, space_distributions
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -115,7 +114,7 @@ def test_a_change_of_what_trials_are_scored_on_is_refused_even_with_extend_space
 
 
 def test_a_study_left_by_the_old_crashing_extension_resumes(tmp_path):
-    from mammosearch.search.run import run_study
+    from mammosearch.search import run_study
 
     space_file = tmp_path / "tiny.yaml"
     space_file.write_text(TINY_SPACE, encoding="utf-8")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from mammosearch.config.reader import parse_space
-from mammosearch.search.family_pruner import FamilyPruner
-from mammosearch.search.samplers import make_pruner
+from mammosearch.config import parse_space
+from mammosearch.search import make_pruner
+from mammosearch.search._family_pruner import FamilyPruner
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 FAMILIES = ["cnn", "vgg16", "resnet50"]
@@ -87,7 +87,7 @@ def test_make_pruner_wraps_median_and_successive_halving_but_not_hyperband():
 
 
 def test_the_run_output_says_how_trials_are_pruned():
-    from mammosearch.search.samplers import describe_pruner
+    from mammosearch.search import describe_pruner
 
     space = parse_space("study: {pruner: {name: median, n_startup_trials: 3, n_warmup_steps: 1}}\ndata: {source: synthetic}\n", "s.yaml")
     assert describe_pruner(space).startswith("median within each model family")

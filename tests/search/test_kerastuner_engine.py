@@ -8,12 +8,11 @@ import optuna
 import pytest
 
 from conftest import TINY_SPACE
-from mammosearch.config.reader import parse_space
-from mammosearch.report.leaderboard import build_report
-from mammosearch.search.kerastuner import apply_budget, declare_space
-from mammosearch.search.options import RunOptions
-from mammosearch.search.run import run_kerastuner
-from mammosearch.store.results import load_study
+from mammosearch.config import parse_space
+from mammosearch.report import build_report
+from mammosearch.search import RunOptions, run_kerastuner
+from mammosearch.search._kerastuner import apply_budget, declare_space
+from mammosearch.store import load_study
 from model_params import params_for
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)

@@ -6,10 +6,9 @@ import optuna
 import pytest
 
 from conftest import TINY_SPACE, TINY_TRANSFER_SPACE, trial_progress
-from mammosearch.config.reader import parse_space
-from mammosearch.search.options import RunOptions
-from mammosearch.search.run import run_study
-from mammosearch.store.results import load_study
+from mammosearch.config import parse_space
+from mammosearch.search import RunOptions, run_study
+from mammosearch.store import load_study
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 

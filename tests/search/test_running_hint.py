@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import optuna
 
-from mammosearch.search.options import RunOptions
+from mammosearch.search import RunOptions
 from mammosearch.search.study import summarize
-from mammosearch.store.running import running_note
+from mammosearch.store import running_note
 
 
 def test_the_run_summary_names_a_leftover_running_trial_with_the_reclaim_hint(tmp_path):

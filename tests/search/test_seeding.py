@@ -9,10 +9,10 @@ import optuna
 import pytest
 
 from conftest import TINY_SPACE
-from mammosearch.config.reader import parse_space
-from mammosearch.search.samplers import make_sampler
+from mammosearch.config import parse_space
+from mammosearch.search import make_sampler
 from mammosearch.search.seeding import trial_seed
-from mammosearch.trial.sampling import sample_params
+from mammosearch.trial import sample_params
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 

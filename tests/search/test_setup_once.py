@@ -16,12 +16,10 @@ import optuna
 import pytest
 
 from conftest import TINY_SPACE
-from mammosearch.config.reader import parse_space
+from mammosearch.config import parse_space
 from mammosearch.errors import MammosearchError
-from mammosearch.search.opened import open_prepared
-from mammosearch.search.options import RunOptions
-from mammosearch.search.run import run_study
-from mammosearch.search.study import SETUP_LOG_ENV, setup_study
+from mammosearch.search import RunOptions, open_prepared, run_study, setup_study
+from mammosearch.search.study import SETUP_LOG_ENV
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 

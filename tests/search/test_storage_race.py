@@ -12,7 +12,7 @@ import time
 import optuna
 import pytest
 
-import mammosearch.store.storage  # noqa: F401  (imported before the fork: the processes start level)
+import mammosearch.store  # noqa: F401  (imported before the fork: the processes start level)
 from conftest import TINY_SPACE
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 
 def _open(url: str, results: multiprocessing.Queue, start: multiprocessing.synchronize.Barrier) -> None:
-    from mammosearch.store.storage import open_storage
+    from mammosearch.store import open_storage
 
     start.wait(timeout=60)  # all at once: the collision is what is tested
     try:
@@ -71,15 +71,15 @@ app(argv, prog_name="mammosearch")
 
 
 def _options(tmp_path, **changes):
-    from mammosearch.search.options import RunOptions
+    from mammosearch.search import RunOptions
 
     return RunOptions(storage_url=f"sqlite:///{tmp_path / 's.db'}", results_dir=tmp_path / "r", **changes)
 
 
 def test_the_run_that_creates_a_study_records_its_space_and_another_space_is_refused(tmp_path):
-    from mammosearch.config.reader import parse_space
+    from mammosearch.config import parse_space
     from mammosearch.errors import SpaceError
-    from mammosearch.search.space_check import settle_space
+    from mammosearch.search._space_check import settle_space
 
     first = settle_space(parse_space(TINY_SPACE), _options(tmp_path), "tiny")
     assert first.recorded == first.current and not first.changes
@@ -94,9 +94,9 @@ def test_the_run_that_creates_a_study_records_its_space_and_another_space_is_ref
 
 def test_a_run_finding_a_study_just_created_by_another_waits_for_its_space(tmp_path):
     """The creator records its space a moment after creating the study; the other run must not slip in between."""
-    from mammosearch.config.reader import parse_space
+    from mammosearch.config import parse_space
     from mammosearch.errors import SpaceError
-    from mammosearch.search.space_check import canonical_space, settle_space
+    from mammosearch.search._space_check import canonical_space, settle_space
     from mammosearch.store.record import save_search_space
 
     url = _options(tmp_path).storage_url

@@ -8,14 +8,12 @@ import optuna
 import pytest
 
 from conftest import TINY_SPACE
-from mammosearch.config.reader import parse_space
-from mammosearch.config.schema import with_overrides
+from mammosearch.config import parse_space, with_overrides
 from mammosearch.errors import DataError, StorageError
-from mammosearch.search.options import RunOptions
-from mammosearch.search.run import run_study
-from mammosearch.search.samplers import make_pruner, max_epochs
-from mammosearch.spec.rates import RATES
-from mammosearch.store.results import load_study
+from mammosearch.search import RunOptions, make_pruner, run_study
+from mammosearch.search.samplers import max_epochs
+from mammosearch.spec import RATES
+from mammosearch.store import load_study
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 

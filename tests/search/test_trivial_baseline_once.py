@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from conftest import TINY_SPACE
-from mammosearch.config.reader import parse_space
-from mammosearch.data.loading import load_image_set
-from mammosearch.report.leaderboard import build_report
+from mammosearch.config import parse_space
+from mammosearch.data import load_image_set
+from mammosearch.report import build_report
 from mammosearch.search.study import _trivial_baseline
+from mammosearch.store import load_study
 from mammosearch.store.record import StudyContext
-from mammosearch.store.results import load_study
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow

@@ -7,10 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from mammosearch.metrics import evaluate_predictions, score_split, threshold_metrics
-from mammosearch.metrics.threshold_ci import threshold_metric_cis
-from mammosearch.spec.rates import BY_KEY, RATES, SENSITIVITY, SPECIFICITY, Confusion
-from mammosearch.spec.split_metrics import SplitMetrics, ThresholdMetrics
+from mammosearch.metrics import evaluate_predictions, score_split, threshold_metric_cis, threshold_metrics
+from mammosearch.spec import RATES, SENSITIVITY, SPECIFICITY, Confusion, SplitMetrics, ThresholdMetrics
+from mammosearch.spec.rates import BY_KEY
 
 # tn=5, fp=1, fn=2, tp=3 (labels and scores of test_metrics.py's hand-computed case, at 0.5).
 LABELS = [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from mammosearch.config.reader import load_space
+from mammosearch.config import load_space
 from mammosearch.errors import SpaceError
-from mammosearch.spec.params import Categorical, Fixed
-from mammosearch.spec.size import ImageSize, SizeError, smallest_option, smallest_size
-from mammosearch.trial.sampling import sample_params
+from mammosearch.spec import Categorical, Fixed, ImageSize, smallest_option, smallest_size
+from mammosearch.spec.size import SizeError
+from mammosearch.trial import sample_params
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -11,13 +11,10 @@ import optuna
 import pytest
 
 from conftest import TINY_TRANSFER_SPACE
-from mammosearch.config.reader import parse_space
-from mammosearch.data.loading import load_image_set
-from mammosearch.search.loop import run_trials
-from mammosearch.search.options import RunOptions
-from mammosearch.search.study import setup_study
-from mammosearch.store.artifacts import StudyDir
-from mammosearch.store.kept_models import assemble_pending, is_pending
+from mammosearch.config import parse_space
+from mammosearch.data import load_image_set
+from mammosearch.search import RunOptions, run_trials, setup_study
+from mammosearch.store import StudyDir, assemble_pending, is_pending
 
 
 @pytest.mark.slow

@@ -8,9 +8,8 @@ import optuna
 import pytest
 from sqlalchemy import event
 
-from mammosearch.store import record
-from mammosearch.store.storage import open_storage
-from mammosearch.spec.outcome import TrialOutcome
+from mammosearch.spec import TrialOutcome
+from mammosearch.store import open_storage, record
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 ATTRS = {"params": {"family": "cnn", "lr": 0.001}, "history": [{"val_auc": 0.5}], "fit_seconds": 1.5, "model_path": "m.keras", "worker": 3}

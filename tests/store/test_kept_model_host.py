@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from conftest import TINY_SPACE
 from mammosearch.cli import app
-from mammosearch.store.results import load_study
+from mammosearch.store import load_study
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow

@@ -5,9 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from mammosearch.spec.outcome import CACHED, FOLD, TrialOutcome
-from mammosearch.spec.params import AugmentationParams, Categorical, CnnParams, Fixed, FloatRange, IntRange, TrialParams
-from mammosearch.spec.split_metrics import SplitMetrics
+from mammosearch.spec import CACHED, FOLD, AugmentationParams, Categorical, CnnParams, Fixed, FloatRange, IntRange, SplitMetrics, TrialOutcome, TrialParams
 from mammosearch.store import record
 from mammosearch.store.kept_models import top_k
 

@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from mammosearch.cli import app
 from mammosearch.errors import StorageError
-from mammosearch.store.results import load_study
-from mammosearch.store.storage import mask_url, open_storage
+from mammosearch.store import load_study, mask_url, open_storage
 
 runner = CliRunner()
 SECRET = "Sup3r-Secret"

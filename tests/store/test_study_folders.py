@@ -18,8 +18,8 @@ from conftest import TINY_SPACE
 from mammosearch.apply.export import file_sha256
 from mammosearch.cli import app
 from mammosearch.errors import StorageError
-from mammosearch.store.artifacts import OWNER_FILE, StudyDir, folder_name
-from mammosearch.store.ownership import claimed_study_dir, owned_study_dir
+from mammosearch.store import StudyDir, claimed_study_dir, owned_study_dir
+from mammosearch.store.artifacts import OWNER_FILE, folder_name
 from mammosearch.store.record import study_uid_of
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -52,7 +52,7 @@ def test_two_studies_whose_names_clean_alike_keep_their_own_models_and_exports(t
     for name in ("a b", "a_b"):  # both cleaned to results/a_b/ before: the second dropped the first's models
         run = runner.invoke(app, ["run", "--space", str(_space(tmp_path, name)), "--results-dir", str(results)])
         assert run.exit_code == 0, run.output
-    from mammosearch.store.results import load_study
+    from mammosearch.store import load_study
 
     for name in ("a b", "a_b"):
         record = load_study(storage, name)

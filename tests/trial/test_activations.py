@@ -8,13 +8,12 @@ import keras
 import numpy as np
 import pytest
 
-from mammosearch.models.cached import feature_model, output_cut, trainer_model
-from mammosearch.models.cut import plan_cut, single_input_cuts
-from mammosearch.models.freezing import backbone_of, countable_layers
-from mammosearch.models.registry import build_model
-from mammosearch.spec.params import AugmentationParams
-from mammosearch.trial.activations import ActivationCache, ActivationKey, images_fingerprint
-from mammosearch.trial.training import Arrays, fit_two_phase
+from mammosearch.models import build_model
+from mammosearch.models.build import backbone_of, countable_layers, feature_model, output_cut, plan_cut, single_input_cuts, trainer_model
+from mammosearch.spec import AugmentationParams
+from mammosearch.trial import ActivationCache, ActivationKey
+from mammosearch.trial.activations import images_fingerprint
+from mammosearch.trial.fit import Arrays, fit_two_phase
 from model_params import params_for
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
@@ -112,8 +111,8 @@ def test_the_key_changes_with_images_and_preprocessing(tmp_path):
 ])
 def test_the_head_alone_on_cached_activations_trains_like_the_full_model(family, head):
     """What the objective does for feature extraction: no backbone built, same predictions."""
-    from mammosearch.models.cached import copy_head_weights, head_only_model
-    from mammosearch.models.registry import family as family_entry
+    from mammosearch.models import family as family_entry
+    from mammosearch.models.build import copy_head_weights, head_only_model
 
     params = dataclasses.replace(params_for(family, head), augmentation=NO_AUG, epochs=2, batch_size=8, seed=11)
     x, y = _data()

@@ -6,14 +6,13 @@ import keras
 import numpy as np
 import pytest
 
-from mammosearch.models.cached import feature_model
-from mammosearch.models.cut import deepest_cut, lies_below, plan_cut
-from mammosearch.models.freezing import backbone_of
-from mammosearch.models.registry import build_model
-from mammosearch.spec.params import AugmentationParams
-from mammosearch.trial.activations import ActivationCache, ActivationKey, extract, images_fingerprint
-from mammosearch.trial.deepest_cut import FrozenPasses, activations_at, views_at
-from mammosearch.trial.views import view_activations
+from mammosearch.models import build_model
+from mammosearch.models.build import backbone_of, deepest_cut, feature_model, lies_below, plan_cut
+from mammosearch.spec import AugmentationParams
+from mammosearch.trial import ActivationCache, ActivationKey, extract
+from mammosearch.trial._deepest_cut import FrozenPasses, activations_at, views_at
+from mammosearch.trial.activations import images_fingerprint
+from mammosearch.trial.fit import view_activations
 from model_params import params_for
 
 # Builds and runs real backbones: left out of the fast subset, `pytest -m "not slow"`.

@@ -11,15 +11,16 @@ import optuna
 import pytest
 from typer.testing import CliRunner
 
-from mammosearch.cli import app
-from mammosearch.config.reader import load_space, parse_space
-from mammosearch.errors import MammosearchError, SpaceError
 import mammosearch.models as models
+from mammosearch.cli import app
+from mammosearch.config import load_space, parse_space
+from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.models import memory
+from mammosearch.store import default_storage
 from mammosearch.store.record import from_user_attrs
-from mammosearch.store.storage import default_storage
+from mammosearch.trial import batch_caps
 from mammosearch.trial.activations import BATCH
-from mammosearch.trial.memory_plan import BUDGET_ENV, MB, batch_caps, bound, estimate
+from mammosearch.trial.memory_plan import BUDGET_ENV, MB, bound, estimate
 
 runner = CliRunner()
 

@@ -5,9 +5,8 @@ import numpy as np
 import optuna
 import pytest
 
-from mammosearch.models.registry import build_model
-from mammosearch.trial.pruning import PruningCallback
-from mammosearch.trial.training import Arrays, fit_two_phase
+from mammosearch.models import build_model
+from mammosearch.trial.fit import Arrays, PruningCallback, fit_two_phase
 from model_params import params_for
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -3,10 +3,9 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from mammosearch.config.reader import parse_space
-from mammosearch.config.schema import Space
-from mammosearch.spec.params import TrialParams
-from mammosearch.trial.sampling import sample_params
+from mammosearch.config import Space, parse_space
+from mammosearch.spec import TrialParams
+from mammosearch.trial import sample_params
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -92,7 +91,7 @@ def test_params_round_trip_through_json():
 def test_model_based_samplers_handle_the_conditional_space(sampler):
     import dataclasses
 
-    from mammosearch.search.samplers import make_sampler
+    from mammosearch.search import make_sampler
 
     space = dataclasses.replace(FULL, study=dataclasses.replace(FULL.study, sampler=sampler, n_trials=12))
     study = optuna.create_study(direction="maximize", sampler=make_sampler(space))

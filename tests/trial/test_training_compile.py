@@ -6,10 +6,11 @@ import keras
 import numpy as np
 import pytest
 
-from mammosearch.models.cached import head_only_model
-from mammosearch.models.registry import build_model
-from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
-from mammosearch.trial.training import STEPS_PER_EXECUTION, compile_model, make_optimizer
+from mammosearch.models import build_model
+from mammosearch.models.build import head_only_model
+from mammosearch.spec import AugmentationParams, HeadParams, TrialParams
+from mammosearch.trial.fit import compile_model
+from mammosearch.trial.fit._training import STEPS_PER_EXECUTION, make_optimizer
 
 # Trains real (small) models: left out of the fast subset, `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow

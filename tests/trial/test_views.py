@@ -8,13 +8,12 @@ import keras
 import numpy as np
 import pytest
 
-from mammosearch.data.phantoms import generate_synthetic
-from mammosearch.data.sources.synthetic import SyntheticSpec
-from mammosearch.models.cached import feature_model, head_only_model
-from mammosearch.models.registry import build_model
-from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
-from mammosearch.trial.training import Arrays, fit_two_phase, predict_scores
-from mammosearch.trial.views import ViewBatches, augment, cached_views, view_activations
+from mammosearch.data import SyntheticSpec, generate_synthetic
+from mammosearch.models import build_model
+from mammosearch.models.build import feature_model, head_only_model
+from mammosearch.spec import AugmentationParams, HeadParams, TrialParams
+from mammosearch.trial.fit import Arrays, ViewBatches, cached_views, fit_two_phase, predict_scores, view_activations
+from mammosearch.trial.fit._views import augment
 
 # Trains real models (or runs the CLI that does): left out of the fast subset, `pytest -m "not slow"`.
 pytestmark = pytest.mark.slow
@@ -70,8 +69,8 @@ def test_a_search_with_augmentation_trains_on_cached_views_and_exports_a_model_t
     from typer.testing import CliRunner
 
     from mammosearch.cli import app
-    from mammosearch.config.reader import parse_space
-    from mammosearch.data.loading import load_image_set
+    from mammosearch.config import parse_space
+    from mammosearch.data import load_image_set
 
     text = (
         "study: {name: views, sampler: random, pruner: none, n_trials: 2, seed: 1, keep_top_k: 1}\n"

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from mammosearch.apply.export import SHA256_KEY, file_sha256
+from mammosearch.data import Task
 from mammosearch.data.decode import Framing
-from mammosearch.data.task import Task
 from mammosearch.errors import ApplyError
-from mammosearch.metrics.operating import point_name
-from mammosearch.spec.size import ImageSize
+from mammosearch.metrics import point_name
+from mammosearch.spec import ImageSize
 
 
 @dataclass
@@ -66,7 +66,7 @@ class ModelBundle:
     @property
     def tta(self) -> str:
         """``flip`` when the model averages each image with its mirror image (built in, or added by ``--tta flip``), else ``none``."""
-        from mammosearch.models.tta import FLIP, NONE, applies_flip_tta
+        from mammosearch.models import FLIP, NONE, applies_flip_tta
 
         return FLIP if applies_flip_tta(self.model) else NONE
 
@@ -86,7 +86,7 @@ def with_tta(bundle: ModelBundle, tta: str | None) -> ModelBundle:
     An exported model that applies it by itself is unwrapped for ``none`` (the model inside is
     the one the card's plain scores came from); any other model is wrapped for ``flip``.
     """
-    from mammosearch.models.tta import FLIP, TTA_CHOICES, with_flip_tta, without_flip_tta
+    from mammosearch.models import FLIP, TTA_CHOICES, with_flip_tta, without_flip_tta
 
     if tta is None or tta == bundle.tta:
         return bundle
@@ -132,7 +132,7 @@ def load_trial(storage_url: str, study_name: str | None, trial: int | None) -> M
     """A kept trial of a study (the best one without ``trial``), with the card ``export-best`` would write."""
     from mammosearch.apply.card import model_card
     from mammosearch.apply.export import assembled_path, choose_trial
-    from mammosearch.store.results import load_study
+    from mammosearch.store import load_study
 
     record = load_study(storage_url, study_name)
     row = choose_trial(record, trial)

@@ -13,8 +13,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from mammosearch.data import link_problem, resolved, shown
 from mammosearch.data.decode import is_dicom, is_image_file
-from mammosearch.data.file_names import link_problem, resolved, shown
 from mammosearch.errors import ApplyError
 
 LABEL_WORDS = {"0": 0, "1": 1, "benign": 0, "malignant": 1, "normal": 0, "abnormal": 1}

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from mammosearch.apply._chunks import prepared_chunks
 from mammosearch.apply.bundle import ModelBundle
-from mammosearch.apply.chunks import prepared_chunks
 from mammosearch.apply.inputs import InputItem
 from mammosearch.apply.training_range import InputFacts, RangeCheck, TrainingRange, check_range, outside_by_name
-from mammosearch.data.file_names import shown
+from mammosearch.data import shown
 from mammosearch.files import write_atomically
 
 CHUNK = 256  # files decoded before they are scored: bounds memory, keeps batches full
@@ -36,7 +36,7 @@ class Scored:
 
 
 def score_inputs(bundle: ModelBundle, items: list[InputItem], progress: Callable[[int], None] | None = None) -> list[Scored]:
-    from mammosearch.trial.training import predict_scores
+    from mammosearch.trial.fit import predict_scores
 
     results: list[Scored | None] = [None] * len(items)  # in input order, whatever failed
     for chunk in prepared_chunks(bundle, items, CHUNK):

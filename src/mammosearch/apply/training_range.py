@@ -20,9 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mammosearch.data.base import Provenance
+from mammosearch.data import Decoded, Provenance
 from mammosearch.data.checks import UNDETERMINED
-from mammosearch.data.pixels import Decoded
 
 SIZE_MARGIN = 1.25  # a side this much beyond the training range counts as outside it
 LISTED = 10  # files named one by one; the total counts them all

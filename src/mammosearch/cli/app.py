@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from mammosearch import runtime
 from mammosearch.errors import MammosearchError
-from mammosearch.store.storage import default_storage, mask_url
+from mammosearch.store import default_storage, mask_url
 
 runtime.quiet_backend_logs()
 
@@ -105,7 +105,7 @@ def friendly_errors(command: F) -> F:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from mammosearch.progress import reporting
-        from mammosearch.report.stage_display import StageDisplay
+        from mammosearch.report import StageDisplay
 
         try:
             # Long stages (decoding, activations) as a bar at a terminal; `run` installs its own display inside.

@@ -22,15 +22,12 @@ from mammosearch.cli.app import (
     friendly_errors,
     resolve_storage,
 )
-from mammosearch.data.file_names import shown
+from mammosearch.data import shown
 from mammosearch.errors import ApplyError
-from mammosearch.spec.rates import RATES
+from mammosearch.spec import RATES
 
 if TYPE_CHECKING:
-    from mammosearch.apply.bundle import ModelBundle
-    from mammosearch.apply.inputs import InputItem
-    from mammosearch.apply.predict import Scored
-    from mammosearch.apply.training_range import RangeCheck
+    from mammosearch.apply import InputItem, ModelBundle, RangeCheck, Scored
 
 PathsArgument = Annotated[list[Path], typer.Argument(
     metavar="MODEL INPUTS...",
@@ -46,7 +43,7 @@ TtaOption = Annotated[str | None, typer.Option(
 def load_bundle(paths: list[Path], study: str | None, trial: int | None, storage: str | None, results_dir: Path,
                 tta: str | None = None) -> tuple[ModelBundle, list[Path]]:
     """The model (the first path, or --study/--trial) with ``--tta`` applied, and the paths left for inputs."""
-    from mammosearch.apply.bundle import load_exported, load_trial, with_tta
+    from mammosearch.apply import load_exported, load_trial, with_tta
 
     if tta is not None and tta not in ("flip", "none"):
         raise ApplyError(f"--tta {tta!r}: use flip or none")
@@ -61,8 +58,8 @@ def load_bundle(paths: list[Path], study: str | None, trial: int | None, storage
 def load_bundle_and_inputs(paths: list[Path], study: str | None, trial: int | None, storage: str | None,
                            results_dir: Path, tta: str | None = None) -> tuple[ModelBundle, list[InputItem]]:
     """``predict`` and ``explain``: the model, and the image files its INPUTS name."""
-    from mammosearch.apply.inputs import gather_inputs
-    from mammosearch.data.budget import max_pixels
+    from mammosearch.apply import gather_inputs
+    from mammosearch.data import max_pixels
 
     max_pixels()  # a malformed MAMMOSEARCH_MAX_PIXELS is one line before anything is scored, not a failure per file
     bundle, inputs = load_bundle(paths, study, trial, storage, results_dir, tta)
@@ -109,7 +106,7 @@ def predict(
     tta: TtaOption = None,
 ) -> None:
     """Score images with a found model: a CSV with the probability and the class at the model's threshold and the operating points asked for."""
-    from mammosearch.apply.predict import range_check, score_inputs, write_predictions
+    from mammosearch.apply import range_check, score_inputs, write_predictions
 
     bundle, items = load_bundle_and_inputs(paths, study, trial, storage, results_dir, tta)
     thresholds = {"threshold": bundle.threshold}
@@ -145,8 +142,7 @@ def say_range_check(checked: RangeCheck) -> None:
 
 
 def _say_stored_match(scored: list[Scored], bundle: ModelBundle) -> None:
-    from mammosearch.apply.agreement import SCORE_TOLERANCE, agreement
-    from mammosearch.apply.predict import scored_by_other_folds, stored_scores
+    from mammosearch.apply import SCORE_TOLERANCE, agreement, scored_by_other_folds, stored_scores
 
     stored = stored_scores(bundle.stored_predictions, bundle.tta)
     other_folds = scored_by_other_folds(bundle.stored_predictions)
@@ -183,8 +179,8 @@ def evaluate(
 ) -> None:
     """External validation: every metric with patient-bootstrap CIs, operating points, calibration, subgroups."""
     from mammosearch.apply.evaluate import evaluate_model, evaluation_space, refuse_other_framing, refuse_shared_patients, write_evaluation
+    from mammosearch.data import load_image_set
     from mammosearch.data.checks import per_image_of
-    from mammosearch.data.loading import load_image_set
 
     if split not in ("all", "train", "val", "test"):
         raise ApplyError(f"--split {split!r}: use all, train, val or test")

@@ -31,14 +31,13 @@ def data_inspect(
     overrides: Annotated[list[str] | None, typer.Option("--set", help="Override a key of the space, e.g. --set data.photometry=as_is (repeatable).")] = None,
 ) -> None:
     """Counts per class, patient and split, the leakage check, the data fingerprint, and a PNG of sample images."""
-    from mammosearch.config.reader import load_space
+    from mammosearch.config import load_space
+    from mammosearch.data import load_image_set
     from mammosearch.data.checks import cached_fingerprint
-    from mammosearch.data.loading import load_image_set
     from mammosearch.files import write_json
-    from mammosearch.report.data_summary import sample_grid, summarize
-    from mammosearch.report.fingerprint_view import print_fingerprint
+    from mammosearch.report import print_fingerprint, sample_grid, summarize
     from mammosearch.report.terminal import print_data_summary
-    from mammosearch.store.ownership import owned_study_dir
+    from mammosearch.store import owned_study_dir
 
     loaded = load_space(space, overrides or ())
     images = load_image_set(loaded.data, loaded.split, cache_dir=results_dir / "cache", checks=loaded.checks)
@@ -90,9 +89,8 @@ def data_export(
     overrides: Annotated[list[str] | None, typer.Option("--set", help="Override a key of the space, e.g. --set data.seed=1 (repeatable).")] = None,
 ) -> None:
     """Write a space's images as the models see them (PNG per image, manifest.csv): for predict, evaluate, explain or another tool."""
-    from mammosearch.config.reader import load_space
-    from mammosearch.data.export_images import export_image_set
-    from mammosearch.data.loading import load_image_set
+    from mammosearch.config import load_space
+    from mammosearch.data import export_image_set, load_image_set
 
     loaded = load_space(space, overrides or ())
     images = load_image_set(loaded.data, loaded.split, cache_dir=results_dir / "cache", checks=loaded.checks)

@@ -53,15 +53,11 @@ def run(
     started = time.time()  # --timeout counts from here: the whole command is the budget
     import optuna
 
-    from mammosearch.config.reader import load_space
-    from mammosearch.config.schema import with_overrides
+    from mammosearch.config import load_space, with_overrides
     from mammosearch.deadline import deadline_after
     from mammosearch.progress import reporting
-    from mammosearch.report.progress import RichStudyListener
-    from mammosearch.report.time_summary import time_summary
-    from mammosearch.search.options import RunOptions
-    from mammosearch.search.run import run_study
-    from mammosearch.search.samplers import describe_pruner
+    from mammosearch.report import RichStudyListener, time_summary
+    from mammosearch.search import RunOptions, describe_pruner, run_study
 
     # Each trial's outcome is printed by the progress display; Optuna's own log lines
     # (with a traceback for every failed trial) would only repeat it.
@@ -109,6 +105,6 @@ def worker_hint(study: str, storage: str, results_dir: Path) -> str:
     """The `mammosearch worker` line for a study: storage masked, results folder absolute (a worker may start in any folder)."""
     import shlex
 
-    from mammosearch.store.storage import absolute_storage, mask_url
+    from mammosearch.store import absolute_storage, mask_url
 
     return shlex.join(["mammosearch", "worker", "--study", study, "--storage", mask_url(absolute_storage(storage)), "--results-dir", str(Path(results_dir).resolve())])

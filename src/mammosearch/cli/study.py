@@ -36,10 +36,10 @@ def report(
     html: Annotated[bool, typer.Option("--html/--no-html", help="Also write report.html: one self-contained page (plots inlined) beside the CSVs.")] = True,
 ) -> None:
     """Leaderboard ranked by validation AUC with every metric; writes CSV, JSON, plots and an HTML page."""
+    from mammosearch.report import build_report, report_json_text
     from mammosearch.report.html import write_html
-    from mammosearch.report.leaderboard import build_report, report_json_text
     from mammosearch.report.terminal import print_report
-    from mammosearch.store.results import load_study
+    from mammosearch.store import load_study
 
     record = load_study(resolve_storage(storage, results_dir), study)
     built = build_report(record, results_dir, top_k=top)
@@ -73,7 +73,7 @@ def export_best(
     from mammosearch.apply.export import export_best as do_export
     from mammosearch.apply.export import export_ensemble, export_folds
     from mammosearch.errors import ExportError
-    from mammosearch.store.results import load_study
+    from mammosearch.store import load_study
 
     if tta not in ("none", "flip"):
         raise ExportError(f"--tta {tta!r}: use flip or none")
@@ -101,7 +101,7 @@ def validate(
     overrides: Annotated[list[str] | None, typer.Option("--set", help="Override a key of the space as run would, e.g. --set model.weights=none (repeatable).")] = None,
 ) -> None:
     """Check a search space (with the --set overrides run would get) without training anything."""
-    from mammosearch.config.reader import load_space
+    from mammosearch.config import load_space
 
     loaded = load_space(space, overrides or ())
     budget = [plural(loaded.study.n_trials, "trial")] if loaded.study.n_trials is not None else []

@@ -24,7 +24,7 @@ def weights_fetch(
     """Download the no-top ImageNet weights into $KERAS_HOME/models (~/.keras/models) and check their hash."""
     from rich.progress import BarColumn, DownloadColumn, TransferSpeedColumn
 
-    from mammosearch.models.weights import fetch_imagenet, imagenet_status
+    from mammosearch.models import fetch_imagenet, imagenet_status
 
     names = family or [status.family for status in imagenet_status()]
     for name in names:
@@ -44,7 +44,7 @@ def _progress(bar: Progress, task: TaskID) -> Callable[[int, int | None], None]:
 @friendly_errors
 def weights_check() -> None:
     """Say, offline, which families' ImageNet weights are ready and where their files are."""
-    from mammosearch.models.weights import imagenet_status
+    from mammosearch.models import imagenet_status
 
     table = Table(title="ImageNet weights (weights: imagenet)", header_style="bold")
     for title in ("family", "status", "file"):

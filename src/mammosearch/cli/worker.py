@@ -31,8 +31,8 @@ def worker(
 
     from mammosearch.progress import reporting
     from mammosearch.progress_lines import PlainLines
-    from mammosearch.search.joining import JoinRequest, LogListener, join_study
-    from mammosearch.store.storage import default_storage
+    from mammosearch.search import JoinRequest, LogListener, join_study
+    from mammosearch.store import default_storage
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial from the listener; Optuna's would repeat it
 

@@ -14,7 +14,9 @@ from typing import Any
 
 import yaml
 
-from mammosearch.config.evaluation import check_cv_options, read_evaluation
+from mammosearch.config._evaluation import check_cv_options, read_evaluation
+from mammosearch.config._tunable import bool_param, float_param, int_param, size_param, str_param
+from mammosearch.config._yaml_load import YamlBombError, load_yaml
 from mammosearch.config.schema import (
     OBJECTIVES,
     OPTIMIZERS,
@@ -29,19 +31,13 @@ from mammosearch.config.schema import (
     StudySpec,
     TrainingSpace,
 )
-from mammosearch.config.tunable import bool_param, float_param, int_param, size_param, str_param
-from mammosearch.config.yaml_load import YamlBombError, load_yaml
-from mammosearch.data.base import DataSpec
+from mammosearch.data import SOURCES, DataSpec, SplitSpec, data_keys
 from mammosearch.data.checks import KEYS as CHECK_KEYS
 from mammosearch.data.checks import PATIENTS, PHOTOMETRY, DataChecks
-from mammosearch.data.registry import SOURCES, data_keys
-from mammosearch.data.split import SplitSpec
 from mammosearch.errors import SpaceError
-from mammosearch.models.registry import HEADS, family_names, transfer_families
-from mammosearch.models.registry import family as family_entry
-from mammosearch.spec.fields import Fields, show
-from mammosearch.spec.params import ParamSpec
-from mammosearch.spec.size import size_options, smallest_size
+from mammosearch.models import HEADS, family_names, transfer_families
+from mammosearch.models import family as family_entry
+from mammosearch.spec import Fields, ParamSpec, show, size_options, smallest_size
 
 
 def load_space(path: Path | None, overrides: Sequence[str] = ()) -> Space:

@@ -11,12 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mammosearch.data.base import DataSpec
+from mammosearch.data import DataSpec, SplitSpec, SyntheticSpec
 from mammosearch.data.checks import DataChecks
-from mammosearch.data.sources.synthetic import SyntheticSpec
-from mammosearch.data.split import SplitSpec
-from mammosearch.models.registry import transfer_families
-from mammosearch.spec.params import Categorical, Fixed, FloatRange, IntRange, ParamSpec
+from mammosearch.models import transfer_families
+from mammosearch.spec import Categorical, Fixed, FloatRange, IntRange, ParamSpec
 
 SAMPLERS = ("tpe", "random", "gp", "cmaes")
 PRUNERS = ("median", "hyperband", "successive_halving", "wilcoxon", "none")

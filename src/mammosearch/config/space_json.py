@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from mammosearch.config.schema import Space
-from mammosearch.data.registry import SOURCES
+from mammosearch.data import SOURCES
 from mammosearch.errors import SpaceError
-from mammosearch.spec.params import PARAM_SPECS
+from mammosearch.spec import PARAM_SPECS
 
 TYPE, TUPLE, PATH, MAP = "$type", "$tuple", "$path", "$map"
 FORMAT = 1  # bump when the encoding changes meaning

@@ -11,8 +11,7 @@ import numpy as np
 
 from mammosearch.data.decode import Framing
 from mammosearch.data.task import LESION, Task
-from mammosearch.spec.fields import Fields
-from mammosearch.spec.size import ImageSize
+from mammosearch.spec import Fields, ImageSize
 
 SPLIT_NAMES = ("train", "val", "test")
 

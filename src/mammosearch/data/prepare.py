@@ -18,7 +18,7 @@ import numpy as np
 
 from mammosearch.data.decode import NO_FRAMING, Framing, at_size, decode_file, draft_for, frame, resized_to
 from mammosearch.data.pixels import UNDETERMINED, ColorMode, Decoded
-from mammosearch.spec.size import ImageSize, Size
+from mammosearch.spec import ImageSize, Size
 
 
 @dataclass(frozen=True)

@@ -14,23 +14,41 @@ from mammosearch.metrics.auc import auc_from_ranks, bootstrap_auc_ci, patient_au
 from mammosearch.metrics.bbc import BbcEstimate, bbc_cv
 from mammosearch.metrics.classification import at_threshold, evaluate_predictions, is_collapsed, roc_points, score_split, threshold_metrics, youden_threshold
 from mammosearch.metrics.comparison import ABOVE, BELOW, WITHIN, fold_spread, position
+from mammosearch.metrics.figures import baseline_verdict, evaluated_on, is_cv, objective_name, scored_on, selection_figures
+from mammosearch.metrics.operating import calibration, operating_points, point_name, pr_points
+from mammosearch.metrics.predictive import SCREENING_PREVALENCES, at_prevalences, predictive_values
+from mammosearch.metrics.threshold_ci import threshold_metric_cis
 
 __all__ = [
     "ABOVE",
     "BELOW",
-    "WITHIN",
     "BbcEstimate",
+    "SCREENING_PREVALENCES",
+    "WITHIN",
+    "at_prevalences",
     "at_threshold",
     "auc_from_ranks",
+    "baseline_verdict",
     "bbc_cv",
     "bootstrap_auc_ci",
+    "calibration",
     "evaluate_predictions",
+    "evaluated_on",
     "fold_spread",
     "is_collapsed",
+    "is_cv",
+    "objective_name",
+    "operating_points",
     "patient_auc_ci",
+    "point_name",
     "position",
+    "pr_points",
+    "predictive_values",
     "roc_points",
     "score_split",
+    "scored_on",
+    "selection_figures",
+    "threshold_metric_cis",
     "threshold_metrics",
     "youden_threshold",
 ]

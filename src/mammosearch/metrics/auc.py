@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mammosearch.metrics.inputs import check_inputs
+from mammosearch.metrics._inputs import check_inputs
 
 #: Upper bound on the elements of one bootstrap work array, to keep memory flat on big sets.
 _BOOTSTRAP_CHUNK_ELEMENTS = 4_000_000

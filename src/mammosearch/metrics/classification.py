@@ -7,9 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-from mammosearch.metrics.inputs import check_inputs, check_threshold
-from mammosearch.spec.rates import Confusion
-from mammosearch.spec.split_metrics import Roc, SplitMetrics, ThresholdMetrics
+from mammosearch.metrics._inputs import check_inputs, check_threshold
+from mammosearch.spec import Confusion, Roc, SplitMetrics, ThresholdMetrics
 
 #: Scores whose standard deviation is below this carry no ranking: the model is constant.
 COLLAPSE_STD = 1e-6

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mammosearch.metrics.comparison import ABOVE, BELOW, WITHIN, fold_spread, position
-from mammosearch.spec.split_metrics import SplitMetrics
+from mammosearch.spec import SplitMetrics
 
 POOLED = "pooled out-of-fold"
 VALIDATION = "validation"

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import brier_score_loss, precision_recall_curve, roc_curve
 
-from mammosearch.metrics.inputs import check_inputs
+from mammosearch.metrics._inputs import check_inputs
 
 TARGETS = (0.80, 0.90, 0.95)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from mammosearch.metrics.inputs import check_inputs
-from mammosearch.spec.rates import RATES, Confusion, Rate
+from mammosearch.metrics._inputs import check_inputs
+from mammosearch.spec import RATES, Confusion, Rate
 
 
 def _keyed(value_of: Callable[[Rate], list[float] | None]) -> dict[str, list[float] | None]:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from mammosearch.models.registry import INPUT_SUFFIX
 
 if TYPE_CHECKING:
-    from mammosearch.spec.params import CnnParams, HeadParams, TrialParams
+    from mammosearch.spec import CnnParams, HeadParams, TrialParams
 
 FLOAT = 4  # bytes of a float32
 TRAINING_COPIES = 2  # each layer output kept, and its gradient (a CNN at 724 x 724 measured 1.5)

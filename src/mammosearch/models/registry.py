@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from mammosearch.spec.params import TrialParams
+    from mammosearch.spec import TrialParams
 
 ModelBuilder = Callable[["TrialParams", int], Any]
 # Where 0..255 pixels become what the backbone's weights expect (keras.applications'
@@ -55,13 +55,13 @@ class WeightsFile:
 
 
 def _build_cnn(params: TrialParams, channels: int) -> Any:
-    from mammosearch.models.cnn import build_cnn
+    from mammosearch.models.build import build_cnn
 
     return build_cnn(params, channels)
 
 
 def _build_transfer(params: TrialParams, channels: int) -> Any:
-    from mammosearch.models.backbones import build_transfer
+    from mammosearch.models.build import build_transfer
 
     return build_transfer(params, channels, **_backbone_of_entry(params.family))
 
@@ -201,7 +201,7 @@ def build_model(params: TrialParams, channels: int) -> Any:
 
 def build_trunk(params: TrialParams, channels: int) -> tuple[Any, Any]:
     """A transfer family's image input and backbone features, for several heads to share (``backbones.with_head``)."""
-    from mammosearch.models.backbones import build_trunk as build
+    from mammosearch.models.build import build_trunk as build
 
     if not family(params.family).transfer:
         raise ValueError(f"the {params.family} family has no backbone to share")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mammosearch.files import write_atomically
-from mammosearch.spec.params import TrialParams
+from mammosearch.spec import TrialParams
 
 MODEL_FILE = "model.keras"
 HEAD_WEIGHTS_FILE = "head.weights.h5"
@@ -48,8 +48,7 @@ def assemble_models(pending: Sequence[tuple[Path, TrialParams]], channels: int) 
     """
     import keras
 
-    from mammosearch.models.backbones import with_head
-    from mammosearch.models.cached import copy_head_weights, head_only_model
+    from mammosearch.models.build import copy_head_weights, head_only_model, with_head
     from mammosearch.models.registry import build_trunk
 
     groups: dict[tuple[Any, ...], list[tuple[Path, TrialParams]]] = {}

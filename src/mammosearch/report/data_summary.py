@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mammosearch.data import SPLIT_NAMES, ImageSet, check_no_patient_leakage
 from mammosearch.data.arrays import chunks
-from mammosearch.data.base import SPLIT_NAMES, ImageSet
-from mammosearch.data.split import check_no_patient_leakage
 from mammosearch.errors import DataError
 
 CLASS_NAMES = ("benign", "malignant")

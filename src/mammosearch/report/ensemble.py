@@ -14,7 +14,7 @@ import numpy as np
 
 from mammosearch.metrics import evaluate_predictions, patient_auc_ci
 from mammosearch.report.subgroups import read_predictions
-from mammosearch.store.results import StudyRecord, TrialRow
+from mammosearch.store import StudyRecord, TrialRow
 
 
 def members(record: StudyRecord, k: int) -> list[TrialRow]:

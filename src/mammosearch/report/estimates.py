@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from mammosearch.metrics import bbc_cv
-from mammosearch.store.results import StudyRecord, TrialRow
+from mammosearch.store import StudyRecord, TrialRow
 
 
 def bbc_estimate(record: StudyRecord, n_boot: int = 1000) -> dict[str, Any] | None:

@@ -11,21 +11,18 @@ from typing import Any
 import pandas as pd
 
 from mammosearch.files import write_atomically, write_json
-from mammosearch.metrics.figures import baseline_verdict, evaluated_on, objective_name, scored_on, selection_figures
+from mammosearch.metrics import baseline_verdict, evaluated_on, objective_name, scored_on, selection_figures
+from mammosearch.report._importance import Importance, last_run_end, open_optuna_study, param_importances
+from mammosearch.report._trials_frame import CONFUSION_CELLS, rate_columns, trials_frame
+from mammosearch.report._workers import WorkerActivity, worker_activity
 from mammosearch.report.ensemble import ensemble_scores
 from mammosearch.report.estimates import bbc_estimate, honest_test
-from mammosearch.report.importance import Importance, last_run_end, open_optuna_study, param_importances
 from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_optimization_history, plot_param_importances, plot_roc_curves
 from mammosearch.report.predictors import predictor_rows
 from mammosearch.report.subgroups import read_per_image, read_predictions, shortcut_check, subgroup_aucs
-from mammosearch.report.trials_frame import CONFUSION_CELLS, rate_columns, trials_frame
-from mammosearch.report.workers import WorkerActivity, worker_activity
-from mammosearch.spec.rates import SENSITIVITY, SPECIFICITY, Confusion
-from mammosearch.spec.split_metrics import NEAR_COLLAPSE, SplitMetrics, ThresholdMetrics
-from mammosearch.store.ownership import owned_study_dir
+from mammosearch.spec import NEAR_COLLAPSE, SENSITIVITY, SPECIFICITY, Confusion, SplitMetrics, ThresholdMetrics
+from mammosearch.store import StudyRecord, TrialRow, owned_study_dir, running_note
 from mammosearch.store.record import RunEnd
-from mammosearch.store.results import StudyRecord, TrialRow
-from mammosearch.store.running import running_note
 from mammosearch.words import plural
 
 # Every rate of the table (spec/rates.py) at 0.5 and at the Youden threshold: a new rate is a new column here too.

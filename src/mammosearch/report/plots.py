@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from mammosearch.spec.split_metrics import Roc, SplitMetrics
+from mammosearch.spec import Roc, SplitMetrics
 
 __all__ = [
     "RocCurve",

@@ -15,7 +15,7 @@ import numpy as np
 
 from mammosearch.metrics import evaluate_predictions, patient_auc_ci
 from mammosearch.report.ensemble import members, split_mean, stored_of
-from mammosearch.store.results import StudyRecord
+from mammosearch.store import StudyRecord
 
 NOT_OUT_OF_FOLD = "n/a: every image trained k-1 of the fold models"
 

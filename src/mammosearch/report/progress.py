@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from mammosearch.metrics.figures import is_cv
+from mammosearch.metrics import is_cv
 from mammosearch.progress import StageEvent
 from mammosearch.report.stage_display import StageDisplay
-from mammosearch.spec.params import TrialParams
+from mammosearch.spec import TrialParams
 from mammosearch.store.record import from_user_attrs
 from mammosearch.words import duration, plural
 

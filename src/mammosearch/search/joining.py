@@ -21,18 +21,15 @@ from typing import Any
 
 import optuna
 
-from mammosearch.config.schema import Space
-from mammosearch.config.space_json import space_from_json
+from mammosearch.config import Space, space_from_json
 from mammosearch.deadline import deadline_after
 from mammosearch.errors import SpaceError, StorageError, StorageMissing
-from mammosearch.search.identity import take_one_gpu, worker_session
-from mammosearch.search.listener import StudyListener
+from mammosearch.search._identity import take_one_gpu, worker_session
+from mammosearch.search._listener import StudyListener
 from mammosearch.search.options import RunOptions, RunSummary
-from mammosearch.spec.params import TrialParams
-from mammosearch.store.journal import is_journal
-from mammosearch.store.record import context_of
-from mammosearch.store.record.worker_order import WorkerOrder, order_of
-from mammosearch.store.storage import mask_url, open_storage
+from mammosearch.spec import TrialParams
+from mammosearch.store import is_journal, mask_url, open_storage
+from mammosearch.store.record import WorkerOrder, context_of, order_of
 
 POLL_SECONDS = 2.0
 
@@ -153,7 +150,7 @@ def _join(request: JoinRequest, listener: StudyListener | None, say: Callable[[s
         return WorkerResult(summarize(prepared.study, options, prepared.finished_before, "no trial run"), gpu, True, options.heartbeat)
     share = request.n_trials if remaining is None else min(remaining, request.n_trials or remaining)
     if recycles(options, share):
-        from mammosearch.search.recycling import run_recycled
+        from mammosearch.search._recycling import run_recycled
 
         runtime_line = run_recycled(space, options, prepared.study, listener, max_trials=request.n_trials)
     else:

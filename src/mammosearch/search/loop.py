@@ -12,25 +12,23 @@ from pathlib import Path
 import optuna
 
 from mammosearch import runtime
-from mammosearch.config.schema import Space
+from mammosearch.config import Space
 from mammosearch.deadline import seconds_left
 from mammosearch.errors import TrialFailed
 from mammosearch.progress import stage
-from mammosearch.search.listener import StudyListener
-from mammosearch.search.objective import SearchObjective
+from mammosearch.search._listener import StudyListener
+from mammosearch.search._objective import SearchObjective
 from mammosearch.search.options import RunOptions
 from mammosearch.search.study import Prepared, finished_trials
-from mammosearch.store.budget_stops import stopped_by_budget
-from mammosearch.store.kept_models import assemble_pending
-from mammosearch.store.ownership import claimed_study_dir
+from mammosearch.store import assemble_pending, claimed_study_dir, stopped_by_budget
 from mammosearch.store.record import context_of, save_linear_probes
-from mammosearch.trial.memory_plan import BatchCaps, batch_caps
+from mammosearch.trial import BatchCaps, batch_caps
 
 
 def record_linear_probes(prepared: Prepared, space: Space, options: RunOptions, caps: BatchCaps | None = None) -> None:
     """Once per study, in a training process: the linear probe of each pretrained backbone."""
-    from mammosearch.data.baselines import study_folds
-    from mammosearch.trial.probe import linear_probes, pretrained_families
+    from mammosearch.data import study_folds
+    from mammosearch.trial import linear_probes, pretrained_families
 
     if not pretrained_families(space) or context_of(prepared.study.user_attrs).linear_probes is not None:
         return

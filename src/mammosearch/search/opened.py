@@ -16,15 +16,14 @@ from typing import Any
 
 import optuna
 
-from mammosearch.config.schema import Space
-from mammosearch.data.loading import load_image_set
+from mammosearch.config import Space
+from mammosearch.data import load_image_set
 from mammosearch.errors import MammosearchError
 from mammosearch.search.options import RunOptions
 from mammosearch.search.samplers import make_pruner, make_sampler
 from mammosearch.search.study import Prepared, finished_trials
-from mammosearch.store.artifacts import StudyDir
+from mammosearch.store import StudyDir, mask_url, open_storage
 from mammosearch.store.record import context_of
-from mammosearch.store.storage import mask_url, open_storage
 
 
 def open_prepared(space: Space, options: RunOptions) -> Prepared:

@@ -11,15 +11,15 @@ import dataclasses
 
 import optuna
 
-from mammosearch.config.schema import Space
+from mammosearch.config import Space
 from mammosearch.deadline import deadline_after
 from mammosearch.errors import SpaceError
-from mammosearch.search.identity import worker_session
-from mammosearch.search.listener import StudyListener
+from mammosearch.search._identity import worker_session
+from mammosearch.search._listener import StudyListener
 from mammosearch.search.options import RunOptions, RunSummary
 from mammosearch.search.study import Prepared, check_options, engine_study_name, setup_study, summarize
+from mammosearch.store import open_storage
 from mammosearch.store.record import STOPPED_BY_BUDGET, STOPPED_BY_TIMEOUT, RunEnd, save_run_end
-from mammosearch.store.storage import open_storage
 
 
 def announce(listener: StudyListener | None, prepared: Prepared, space: Space) -> None:
@@ -74,7 +74,7 @@ def record_run_end(space: Space, options: RunOptions, summary: RunSummary) -> No
 
 def _dispatch(space: Space, options: RunOptions, listener: StudyListener | None) -> RunSummary:
     if options.workers > 1:
-        from mammosearch.search.workers import run_workers
+        from mammosearch.search._workers import run_workers
 
         return run_workers(space, options, listener)
     options = engine_study_name(space, options)
@@ -84,11 +84,11 @@ def _dispatch(space: Space, options: RunOptions, listener: StudyListener | None)
     prepared = setup_study(space, options)
     announce(listener, prepared, space)
     if options.engine == "kerastuner":
-        from mammosearch.search.kerastuner import run_kerastuner_trials
+        from mammosearch.search._kerastuner import run_kerastuner_trials
 
         runtime_line = run_kerastuner_trials(prepared, space, options, listener)
     elif recycles(options, prepared.remaining(space)):
-        from mammosearch.search.recycling import run_recycled
+        from mammosearch.search._recycling import run_recycled
 
         # This process only coordinates: TensorFlow is loaded by the training processes
         # alone (its import is ~4 s of start-up and ~0.5 GB this process does not need).

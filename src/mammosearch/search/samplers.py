@@ -7,9 +7,9 @@ import warnings
 
 import optuna
 
-from mammosearch.config.schema import Space
+from mammosearch.config import Space
 from mammosearch.errors import SpaceError
-from mammosearch.search.family_pruner import FamilyPruner
+from mammosearch.search._family_pruner import FamilyPruner
 from mammosearch.search.seeding import TrialSeededSampler
 
 

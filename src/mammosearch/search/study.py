@@ -19,28 +19,20 @@ from typing import Any
 import optuna
 
 from mammosearch import runtime
-from mammosearch.config.schema import Space
-from mammosearch.config.space_json import space_to_json
+from mammosearch.config import Space, space_to_json
+from mammosearch.data import ImageSet, load_image_set, max_pixels, source
 from mammosearch.data.arrays import in_memory_bytes
-from mammosearch.data.base import ImageSet
-from mammosearch.data.budget import max_pixels
 from mammosearch.data.checks import cached_fingerprint, summary_of
 from mammosearch.data.decode import RECIPE
-from mammosearch.data.loading import load_image_set
-from mammosearch.data.registry import source
 from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.files import write_json
-from mammosearch.metrics.figures import baseline_verdict, selection_figures
+from mammosearch.metrics import baseline_verdict, selection_figures
 from mammosearch.progress import stage
+from mammosearch.search._space_check import extension_notes, record_space, settle_space
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
 from mammosearch.search.samplers import make_pruner, make_sampler
-from mammosearch.search.space_check import extension_notes, record_space, settle_space
-from mammosearch.store.budget_stops import waiting_resumes
-from mammosearch.store.ownership import claimed_study_dir
-from mammosearch.store.record import StudyContext, context_of, failed_by_objective, from_user_attrs, save_context
-from mammosearch.store.record.worker_order import WorkerOrder, save_order
-from mammosearch.store.running import running_note, running_numbers
-from mammosearch.store.storage import mask_url, open_storage
+from mammosearch.store import claimed_study_dir, mask_url, open_storage, running_note, running_numbers, waiting_resumes
+from mammosearch.store.record import StudyContext, WorkerOrder, context_of, failed_by_objective, from_user_attrs, save_context, save_order
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
@@ -91,7 +83,7 @@ def preflight(space: Space, cache_dir: Path | None = None) -> ImageSet:
     make_sampler(space)
     in_memory_bytes()  # a malformed MAMMOSEARCH_IN_MEMORY_MB is one line now, not in the first trial
     max_pixels()  # and a malformed MAMMOSEARCH_MAX_PIXELS, not at the first file decoded
-    from mammosearch.models.weights import check_weights_file, ensure_imagenet_weights
+    from mammosearch.models import check_weights_file, ensure_imagenet_weights
 
     for family, weights in space.model.weights.items():
         if weights == "imagenet":
@@ -155,8 +147,7 @@ def _trivial_baseline(space: Space, images: ImageSet, recorded: StudyContext) ->
     Computed once per study: a resumed study on the same data keeps the figure it recorded
     first, so the run summary, `report` and the model card quote one number.
     """
-    from mammosearch.data.baselines import evaluated_on
-    from mammosearch.data.trivial_baseline import trivial_baseline
+    from mammosearch.data import evaluated_on, trivial_baseline
 
     kept = recorded.trivial_baseline
     if kept and recorded.data_description == images.description and kept.get("evaluated_on") == evaluated_on(space.evaluation.cv_folds):

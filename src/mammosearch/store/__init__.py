@@ -1,1 +1,35 @@
 """Where a study lives: the Optuna storage, trial records, result files and the kept models."""
+
+from mammosearch.store.artifacts import StudyDir, safe_name
+from mammosearch.store.budget_stops import requeue, stopped_by_budget, waiting_resumes
+from mammosearch.store.journal import is_journal
+from mammosearch.store.kept_models import assemble_pending, fold_dirs, is_pending, keep_if_top_k
+from mammosearch.store.ownership import check_model_owner, claimed_study_dir, owned_study_dir
+from mammosearch.store.results import StudyRecord, TrialRow, load_study
+from mammosearch.store.running import running_note, running_numbers
+from mammosearch.store.storage import absolute_storage, default_storage, mask_url, open_storage
+
+__all__ = [
+    "StudyDir",
+    "StudyRecord",
+    "TrialRow",
+    "absolute_storage",
+    "assemble_pending",
+    "check_model_owner",
+    "claimed_study_dir",
+    "default_storage",
+    "fold_dirs",
+    "is_journal",
+    "is_pending",
+    "keep_if_top_k",
+    "load_study",
+    "mask_url",
+    "open_storage",
+    "owned_study_dir",
+    "requeue",
+    "running_note",
+    "running_numbers",
+    "safe_name",
+    "stopped_by_budget",
+    "waiting_resumes",
+]

@@ -27,7 +27,7 @@ import re
 import shutil
 from pathlib import Path
 
-from mammosearch.models.saving import MODEL_FILE
+from mammosearch.models import MODEL_FILE
 
 PREDICTIONS_FILE = "predictions.json"
 OWNER_FILE = "study.json"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import optuna
 
-from mammosearch.spec.outcome import TrialOutcome
+from mammosearch.spec import TrialOutcome
 from mammosearch.store.record import from_user_attrs, to_user_attrs
 
 

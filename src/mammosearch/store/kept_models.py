@@ -19,9 +19,8 @@ import optuna
 
 from mammosearch.errors import TrialFailed
 from mammosearch.files import write_json
-from mammosearch.models.saving import HEAD_WEIGHTS_FILE, MODEL_FILE, assemble_models
-from mammosearch.spec.outcome import Trained, TrialOutcome
-from mammosearch.spec.params import TrialParams
+from mammosearch.models import HEAD_WEIGHTS_FILE, MODEL_FILE, assemble_models
+from mammosearch.spec import Trained, TrialOutcome, TrialParams
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.record import context_of, from_user_attrs
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import optuna
 
-from mammosearch.spec.outcome import TrialOutcome
-from mammosearch.spec.split_metrics import SplitMetrics
+from mammosearch.spec import SplitMetrics, TrialOutcome
 from mammosearch.store.kept_models import is_pending, top_k
 from mammosearch.store.record import StudyContext, context_of, from_user_attrs, params_dict
 from mammosearch.store.storage import open_storage, resolve_study_name

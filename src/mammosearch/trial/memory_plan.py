@@ -24,13 +24,12 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mammosearch.config.schema import Space
+from mammosearch.config import Space
 from mammosearch.errors import SpaceError
 from mammosearch.settings import number_setting
-from mammosearch.spec.params import AugmentationParams, CnnParams, HeadParams, TrialParams
-from mammosearch.spec.size import ImageSize, size_value
+from mammosearch.spec import AugmentationParams, CnnParams, HeadParams, ImageSize, TrialParams, size_value
+from mammosearch.trial._deepest_cut import deepest_unfrozen
 from mammosearch.trial.activations import BATCH
-from mammosearch.trial.deepest_cut import deepest_unfrozen
 
 BUDGET_ENV = "MAMMOSEARCH_MEMORY_BUDGET_MB"
 RAM_FRACTION = 0.6  # of the available RAM: the rest for the data, caches in memory and the backend itself
@@ -91,7 +90,7 @@ def _sizes(spec: Any) -> list[int | str]:
 
 def _largest_params(space: Space, family: str, size: int | str) -> TrialParams:
     """The configuration of ``family`` at ``size`` that takes the most memory (widest CNN, widest head)."""
-    from mammosearch.models.registry import family as family_entry
+    from mammosearch.models import family as family_entry
 
     model, training = space.model, space.training
     cnn = model.cnn
@@ -140,10 +139,8 @@ def estimate(space: Space, family: str, size: int | str, channels: int) -> tuple
     """(training, frozen pass or None): one batch's ``models.memory.BatchMemory`` of ``family`` at ``size``."""
     import keras
 
-    from mammosearch.models import memory
-    from mammosearch.models.cut import cut_tensor, deepest_cut
-    from mammosearch.models.freezing import backbone_of
-    from mammosearch.models.registry import build_model
+    from mammosearch.models import build_model, memory
+    from mammosearch.models.build import backbone_of, cut_tensor, deepest_cut
 
     params = _largest_params(space, family, size)
     keras.backend.clear_session(free_memory=True)

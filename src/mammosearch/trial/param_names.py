@@ -20,7 +20,7 @@ from typing import Any
 
 from optuna.distributions import BaseDistribution, check_distribution_compatibility
 
-from mammosearch.spec.params import Suggester
+from mammosearch.spec import Suggester
 
 SEPARATOR = "@"
 

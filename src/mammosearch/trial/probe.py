@@ -14,17 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from mammosearch.config.schema import Space
+from mammosearch.config import Space
+from mammosearch.data import Fold, ImageSet, evaluate_on_folds
 from mammosearch.data.arrays import chunks
-from mammosearch.data.base import ImageSet
-from mammosearch.data.baselines import evaluate_on_folds
 from mammosearch.data.decode import images_at
-from mammosearch.data.folds import Fold
-from mammosearch.models.registry import family as family_entry
-from mammosearch.spec.params import AugmentationParams, HeadParams, TrialParams
-from mammosearch.spec.size import smallest_option
+from mammosearch.models import family as family_entry
+from mammosearch.spec import AugmentationParams, HeadParams, TrialParams, smallest_option
+from mammosearch.trial._deepest_cut import FrozenPasses, activations_at, deepest_unfrozen
 from mammosearch.trial.activations import BATCH, ActivationCache, ActivationKey, images_fingerprint, weights_identity
-from mammosearch.trial.deepest_cut import FrozenPasses, activations_at, deepest_unfrozen
 from mammosearch.trial.memory_plan import BatchCaps
 
 
@@ -52,8 +49,8 @@ def linear_probes(space: Space, images: ImageSet, folds: list[Fold], activation_
 def _pooled_features(name: str, weights: str | None, size: int | str, data: np.ndarray, channels: int, passes: FrozenPasses) -> np.ndarray:
     import keras
 
-    from mammosearch.models.backbones import RANDOM_INIT_SEED
-    from mammosearch.models.registry import build_model
+    from mammosearch.models import build_model
+    from mammosearch.models.build import RANDOM_INIT_SEED
 
     cut = family_entry(name).output_layer
     assert cut is not None

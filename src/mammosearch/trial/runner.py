@@ -17,20 +17,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from mammosearch.config.schema import Space
-from mammosearch.data.base import ImageSet
-from mammosearch.data.baselines import study_folds
+from mammosearch.config import Space
+from mammosearch.data import Fold, ImageSet, study_folds
 from mammosearch.data.decode import images_at
-from mammosearch.data.folds import Fold
 from mammosearch.errors import MammosearchError, TrialFailed
 from mammosearch.metrics import patient_auc_ci, score_split
-from mammosearch.spec.outcome import CACHED, CACHED_VIEWS, EPOCH, FOLD, FULL, Trained, TrialOutcome
-from mammosearch.spec.params import TrialParams
+from mammosearch.spec import CACHED, CACHED_VIEWS, EPOCH, FOLD, FULL, Trained, TrialOutcome, TrialParams
+from mammosearch.trial._deepest_cut import FrozenPasses, deepest_unfrozen
+from mammosearch.trial._events import EpochListener
+from mammosearch.trial._extra_scores import FLIP, ExtraScores, prediction_record
+from mammosearch.trial._fold_fit import FoldContext, FoldFit, fit_fold
 from mammosearch.trial.activations import BATCH, ActivationCache, images_fingerprint
-from mammosearch.trial.deepest_cut import FrozenPasses, deepest_unfrozen
-from mammosearch.trial.events import EpochListener
-from mammosearch.trial.extra_scores import FLIP, ExtraScores, prediction_record
-from mammosearch.trial.fold_fit import FoldContext, FoldFit, fit_fold
 from mammosearch.trial.memory_plan import BatchCaps
 
 

@@ -14,20 +14,9 @@ from typing import Any
 
 from optuna.distributions import BaseDistribution
 
-from mammosearch.config.schema import Space
-from mammosearch.models.registry import family as family_entry
-from mammosearch.spec.params import (
-    AugmentationParams,
-    Categorical,
-    CnnParams,
-    FloatRange,
-    HeadParams,
-    IntRange,
-    Suggester,
-    TrialParams,
-    one_of,
-)
-from mammosearch.spec.size import size_value
+from mammosearch.config import Space
+from mammosearch.models import family as family_entry
+from mammosearch.spec import AugmentationParams, Categorical, CnnParams, FloatRange, HeadParams, IntRange, Suggester, TrialParams, one_of, size_value
 from mammosearch.trial.param_names import Renamed
 
 

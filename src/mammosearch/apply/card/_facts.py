@@ -15,17 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from mammosearch.data.task import Task
-from mammosearch.metrics.figures import baseline_verdict, is_cv
-from mammosearch.metrics.operating import operating_points
-from mammosearch.metrics.predictive import SCREENING_PREVALENCES, at_prevalences
-from mammosearch.models.registry import FAMILIES
-from mammosearch.report.estimates import bbc_estimate, honest_test
-from mammosearch.report.subgroups import read_predictions
-from mammosearch.spec.rates import SENSITIVITY, SPECIFICITY
-from mammosearch.spec.split_metrics import SplitMetrics
-from mammosearch.store.results import StudyRecord, TrialRow
-from mammosearch.store.storage import mask_url
+from mammosearch.data import Task
+from mammosearch.metrics import SCREENING_PREVALENCES, at_prevalences, baseline_verdict, is_cv, operating_points
+from mammosearch.models import FAMILIES
+from mammosearch.report import bbc_estimate, honest_test, read_predictions
+from mammosearch.spec import SENSITIVITY, SPECIFICITY, SplitMetrics
+from mammosearch.store import StudyRecord, TrialRow, mask_url
 
 PACKAGES = ("mammosearch", "keras", "tensorflow", "jax", "torch", "optuna", "numpy", "scikit-learn", "pillow", "pydicom")
 

@@ -15,9 +15,7 @@ import re
 from typing import Any
 
 from mammosearch.data.decode import Framing
-from mammosearch.spec.rates import RATES
-from mammosearch.spec.size import ImageSize
-from mammosearch.spec.split_metrics import SplitMetrics
+from mammosearch.spec import RATES, ImageSize, SplitMetrics
 from mammosearch.words import plural
 
 # Inline Markdown syntax (CommonMark + GFM: emphasis, code, links and images, tables,

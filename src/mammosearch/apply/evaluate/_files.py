@@ -7,8 +7,7 @@ from pathlib import Path
 
 from mammosearch.apply.evaluate._run import Evaluation
 from mammosearch.files import write_atomically, write_json
-from mammosearch.report.evaluation_plots import plot_precision_recall, plot_reliability
-from mammosearch.report.plots import RocCurve, plot_confusion_matrix, plot_roc_curves
+from mammosearch.report import RocCurve, plot_confusion_matrix, plot_precision_recall, plot_reliability, plot_roc_curves
 
 
 def write_evaluation(evaluation: Evaluation, out: Path) -> list[Path]:

@@ -16,17 +16,14 @@ import numpy as np
 from mammosearch.apply.bundle import ModelBundle
 from mammosearch.apply.card import patient_digest
 from mammosearch.apply.training_range import RangeCheck, TrainingRange, check_range, facts_of_provenance
-from mammosearch.config.schema import Space
+from mammosearch.config import Space
+from mammosearch.data import ImageSet, source
 from mammosearch.data.arrays import chunks, rows_within
-from mammosearch.data.base import ImageSet
 from mammosearch.data.decode import resize_images
-from mammosearch.data.registry import source
 from mammosearch.errors import ApplyError
-from mammosearch.metrics import patient_auc_ci, score_split, threshold_metrics
-from mammosearch.metrics.operating import calibration, pr_points
-from mammosearch.metrics.threshold_ci import threshold_metric_cis
-from mammosearch.report.subgroups import subgroup_aucs
-from mammosearch.spec.split_metrics import SplitMetrics
+from mammosearch.metrics import calibration, patient_auc_ci, pr_points, score_split, threshold_metric_cis, threshold_metrics
+from mammosearch.report import subgroup_aucs
+from mammosearch.spec import SplitMetrics
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,7 @@ def refuse_shared_patients(bundle: ModelBundle, images: ImageSet) -> None:
 
 
 def evaluate_model(bundle: ModelBundle, images: ImageSet, per_image: dict[str, Any] | None = None) -> Evaluation:
-    from mammosearch.trial.training import predict_scores
+    from mammosearch.trial.fit import predict_scores
 
     if images.channels != bundle.channels:
         raise ApplyError(f"the data has {images.channels} channel(s), the model takes {bundle.channels}; set data.color to "

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from mammosearch.config.reader import load_space, parse_space, read_yaml
-from mammosearch.config.schema import Space
+from mammosearch.config import Space, load_space, parse_space, read_yaml
 from mammosearch.data.decode import Framing
 from mammosearch.errors import ApplyError
 

@@ -38,7 +38,7 @@ def cam_parts(model: Any, layer: str | None = None) -> list[CamParts]:
     """One :class:`CamParts` per member (one for a single model); each twice, plain and mirrored, under flip TTA."""
     import keras
 
-    from mammosearch.models.tta import applies_flip_tta, without_flip_tta
+    from mammosearch.models import applies_flip_tta, without_flip_tta
 
     if applies_flip_tta(model):
         plain = cam_parts(without_flip_tta(model), layer)
@@ -52,10 +52,8 @@ def cam_parts(model: Any, layer: str | None = None) -> list[CamParts]:
 def _single(model: Any, layer: str | None) -> CamParts:
     import keras
 
-    from mammosearch.models.cached import feature_model, trainer_model
-    from mammosearch.models.cut import single_input_cuts
-    from mammosearch.models.freezing import backbone_of, countable_layers, has_backbone
-    from mammosearch.models.registry import FAMILIES
+    from mammosearch.models import FAMILIES
+    from mammosearch.models.build import backbone_of, countable_layers, feature_model, has_backbone, single_input_cuts, trainer_model
 
     if has_backbone(model):
         backbone = backbone_of(model)
@@ -86,8 +84,7 @@ def _cut_points(model: Any) -> list[tuple[str, int]]:
     """(layer, smaller side of its map) for each layer of ``model`` Grad-CAM can cut at, input first."""
     import keras
 
-    from mammosearch.models.cut import single_input_cuts
-    from mammosearch.models.freezing import backbone_of, countable_layers, has_backbone
+    from mammosearch.models.build import backbone_of, countable_layers, has_backbone, single_input_cuts
 
     if has_backbone(model):
         backbone = backbone_of(model)
@@ -108,7 +105,7 @@ def finer_layer(model: Any, enough: int = 7, least: int = 3) -> tuple[str, int] 
     when the default layer's map is too coarse to say where. None when no layer is that fine."""
     import keras
 
-    from mammosearch.models.tta import without_flip_tta
+    from mammosearch.models import without_flip_tta
 
     model = without_flip_tta(model)
     nested = [sub for sub in model.layers if isinstance(sub, keras.Model)]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mammosearch.apply.explain._gradcam import peak_of
-from mammosearch.data.sources.mias import MiasRow, parse_info
+from mammosearch.data import MiasRow, parse_info
 from mammosearch.errors import DataError
 
 _MIAS_NAME = re.compile(r"^(mdb\d{3})$")

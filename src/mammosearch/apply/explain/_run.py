@@ -9,18 +9,18 @@ from typing import Any
 
 import numpy as np
 
+from mammosearch.apply._chunks import prepared_chunks
 from mammosearch.apply.bundle import ModelBundle
-from mammosearch.apply.chunks import prepared_chunks
 from mammosearch.apply.explain._gradcam import cam_parts, finer_layer, gradcam
 from mammosearch.apply.explain._grid_sample import GRID_IMAGES, GridSample, caption
 from mammosearch.apply.explain._overlays import cam_at_original, content_of, mark_circles, overlay, with_colour_bar, write_overlay
 from mammosearch.apply.explain._pointing import MiasCircles, point, summarise
 from mammosearch.apply.inputs import InputItem
 from mammosearch.apply.training_range import InputFacts, RangeCheck, TrainingRange, check_range, share_outside
-from mammosearch.data.export_images import file_name
-from mammosearch.data.file_names import shown as printable
+from mammosearch.data import file_name
+from mammosearch.data import shown as printable
 from mammosearch.files import write_json
-from mammosearch.report.plots import plot_image_rows
+from mammosearch.report import plot_image_rows
 
 GRID_COLUMNS = 6
 CHUNK = 64
@@ -57,7 +57,7 @@ def explain_inputs(bundle: ModelBundle, items: list[InputItem], out: Path, layer
     points: list[dict[str, Any]] = []
     facts: list[InputFacts] = []
     grid = GridSample(GRID_IMAGES)
-    from mammosearch.trial.training import predict_scores
+    from mammosearch.trial.fit import predict_scores
 
     for chunk in prepared_chunks(bundle, items, CHUNK):
         result.failures += [(item.path, reason) for _, item, reason in chunk.failed]

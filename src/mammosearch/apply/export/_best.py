@@ -17,10 +17,9 @@ from mammosearch.apply.export._folder import CARD_FILE, MODEL_FILE, SHA256_KEY, 
 from mammosearch.apply.export._predictor import SINGLE, mark, no_tta_scores_note, rethreshold, tta_selection, with_tta
 from mammosearch.errors import ExportError
 from mammosearch.files import write_atomically, write_json
-from mammosearch.models.tta import NONE
-from mammosearch.report.subgroups import read_predictions
-from mammosearch.store.ownership import check_model_owner
-from mammosearch.store.results import StudyRecord, TrialRow
+from mammosearch.models import NONE
+from mammosearch.report import read_predictions
+from mammosearch.store import StudyRecord, TrialRow, check_model_owner
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ def assembled_path(record: StudyRecord, row: TrialRow) -> Path:
 
 def _assemble(record: StudyRecord, row: TrialRow, trial_dir: Path) -> Path:
     """The full model of a head kept on cached activations whose run ended before assembling it."""
-    from mammosearch.models.saving import assemble_model
+    from mammosearch.models import assemble_model
 
     if row.outcome.params is None:
         raise ExportError(f"trial {row.number} has no readable params; its model cannot be assembled")

@@ -15,9 +15,9 @@ from mammosearch.apply.export._folder import CARD_FILE, MODEL_FILE, SHA256_KEY, 
 from mammosearch.apply.export._predictor import TOP_K, mark, no_tta_scores_note, rethreshold, with_tta
 from mammosearch.errors import ExportError
 from mammosearch.files import write_json
-from mammosearch.models.tta import NONE
-from mammosearch.report.ensemble import ensemble_scores, members, selection_mean
-from mammosearch.store.results import StudyRecord
+from mammosearch.models import NONE
+from mammosearch.report import ensemble_scores, members, selection_mean
+from mammosearch.store import StudyRecord
 
 
 def export_ensemble(record: StudyRecord, out_dir: Path, k: int, tta: str = NONE) -> ExportResult:

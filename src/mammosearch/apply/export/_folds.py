@@ -22,10 +22,9 @@ from mammosearch.apply.export._folder import CARD_FILE, MODEL_FILE, SHA256_KEY, 
 from mammosearch.apply.export._predictor import FOLDS, mark, no_tta_scores_note, rethreshold, tta_selection, with_tta
 from mammosearch.errors import ExportError
 from mammosearch.files import write_json
-from mammosearch.models.tta import NONE
-from mammosearch.report.subgroups import read_predictions
-from mammosearch.store.kept_models import fold_dirs, is_pending
-from mammosearch.store.results import StudyRecord
+from mammosearch.models import NONE
+from mammosearch.report import read_predictions
+from mammosearch.store import StudyRecord, fold_dirs, is_pending
 
 # predictions.json of a fold export: only what the ensemble itself computed, its test scores ("test", as predict compares them).
 _RECORDS = {"test": "test_fold_ensemble", "test_flip": "test_fold_ensemble_flip"}
@@ -34,7 +33,7 @@ _RECORDS = {"test": "test_fold_ensemble", "test_flip": "test_fold_ensemble_flip"
 def export_folds(record: StudyRecord, out_dir: Path, trial_number: int | None = None, tta: str = NONE) -> ExportResult:
     import keras
 
-    from mammosearch.models.saving import assemble_model
+    from mammosearch.models import assemble_model
 
     row = choose_trial(record, trial_number)
     fold_aucs = row.val_metrics.fold_aucs if row.val_metrics is not None else None

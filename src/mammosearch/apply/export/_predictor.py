@@ -14,19 +14,18 @@ from typing import Any
 import numpy as np
 
 from mammosearch.apply.card import predictive_values
-from mammosearch.data.task import Task
-from mammosearch.metrics import at_threshold, youden_threshold
-from mammosearch.metrics.operating import operating_points
-from mammosearch.models.tta import FLIP, NONE
-from mammosearch.spec.split_metrics import SplitMetrics
-from mammosearch.store.results import StudyRecord
+from mammosearch.data import Task
+from mammosearch.metrics import at_threshold, operating_points, youden_threshold
+from mammosearch.models import FLIP, NONE
+from mammosearch.spec import SplitMetrics
+from mammosearch.store import StudyRecord
 
 SINGLE, TOP_K, FOLDS = "single model", "top-K ensemble", "fold ensemble"
 
 
 def with_tta(model: Any, tta: str) -> Any:
     """``model`` with flip TTA built in (``flip``), or as it is (``none``)."""
-    from mammosearch.models.tta import with_flip_tta
+    from mammosearch.models import with_flip_tta
 
     return with_flip_tta(model) if tta == FLIP else model
 

@@ -30,7 +30,7 @@ from mammosearch.data.decode._breast import Box, box_of_mask, breast_mask, crop_
 from mammosearch.data.decode._image import letterboxed, resized_pil
 from mammosearch.data.decode._orientation import chest_wall_from_laterality, side_of_mask, to_chest_wall_left
 from mammosearch.data.pixels import UNDETERMINED, Decoded
-from mammosearch.spec.fields import Fields
+from mammosearch.spec import Fields
 
 __all__ = ["DEFAULT_MARGIN", "Framed", "Framing", "fit", "frame", "framing_for", "refuse_on_crops"]
 

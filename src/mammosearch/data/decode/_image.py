@@ -23,7 +23,7 @@ from mammosearch.data.file_names import link_problem, shown
 from mammosearch.data.pixels import ColorMode, Decoded, photometry_score, stretch_to_uint8
 from mammosearch.errors import DataError
 from mammosearch.progress import stage
-from mammosearch.spec.size import ImageSize, Size
+from mammosearch.spec import ImageSize, Size
 
 __all__ = ["ColorMode", "Decoded", "decode_file", "is_dicom", "is_image_file", "read_image", "resize_images", "to_square"]
 

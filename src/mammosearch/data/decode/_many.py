@@ -26,7 +26,7 @@ from mammosearch.data.decode._framing import Framing, framed_and_fitted
 from mammosearch.data.decode._image import decode_file, to_square
 from mammosearch.data.pixels import ColorMode, Decoded
 from mammosearch.progress import stage
-from mammosearch.spec.size import ImageSize, Size
+from mammosearch.spec import ImageSize, Size
 
 Pool = Literal["threads", "processes", "serial"]
 NO_FRAMING = Framing()

@@ -15,7 +15,7 @@ import numpy as np
 
 from mammosearch.data.arrays import is_large, stored_or_made
 from mammosearch.data.decode._image import resize_images
-from mammosearch.spec.size import ImageSize, Size
+from mammosearch.spec import ImageSize, Size
 
 
 def images_at(images: np.ndarray, size: Size, directory: Path | None, pixels_key: Callable[[], str]) -> np.ndarray:

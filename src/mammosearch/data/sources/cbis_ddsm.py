@@ -20,16 +20,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mammosearch.data import spec_fields as sf
+from mammosearch.data import _spec_fields as sf
+from mammosearch.data._provenance import provenance_of
+from mammosearch.data._spec_fields import key, read_spec, spec_keys
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import DEFAULT_MARGIN, Framing, decode_all, framing_for, refuse_on_crops
 from mammosearch.data.file_names import link_problem, undecodable
-from mammosearch.data.provenance import provenance_of
-from mammosearch.data.spec_fields import key, read_spec, spec_keys
 from mammosearch.data.split import SplitSpec, assign_splits
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
-from mammosearch.spec.fields import Fields
+from mammosearch.spec import Fields
 
 PATHOLOGY = {"BENIGN": 0, "BENIGN_WITHOUT_CALLBACK": 0, "MALIGNANT": 1}
 REQUIRED = ("patient_id", "pathology", "image file path", "cropped image file path")

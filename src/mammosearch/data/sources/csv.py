@@ -15,17 +15,17 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mammosearch.data import spec_fields as sf
+from mammosearch.data import _spec_fields as sf
+from mammosearch.data._provenance import provenance_of
+from mammosearch.data._spec_fields import key, read_spec, spec_keys
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import DEFAULT_MARGIN, Framing, decode_stacked, framing_for
 from mammosearch.data.dicom import patients_from_files
 from mammosearch.data.file_names import link_problem, resolved
 from mammosearch.data.pixels import ColorMode
-from mammosearch.data.provenance import provenance_of
-from mammosearch.data.spec_fields import key, read_spec, spec_keys
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
-from mammosearch.spec.fields import Fields, show
+from mammosearch.spec import Fields, show
 
 LABELS = {"0": 0, "1": 1, "benign": 0, "malignant": 1}
 SPLITS = {"train": "train", "val": "val", "validation": "val", "test": "test"}

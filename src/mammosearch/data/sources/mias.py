@@ -21,17 +21,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mammosearch.data import spec_fields as sf
+from mammosearch.data import _spec_fields as sf
+from mammosearch.data._provenance import provenance_of
+from mammosearch.data._spec_fields import key, read_spec, spec_keys
 from mammosearch.data.base import Loaded, Source
 from mammosearch.data.decode import DEFAULT_MARGIN, Framing, decode_all, framed_and_fitted, framing_for, refuse_on_crops, resized_to
 from mammosearch.data.file_names import undecodable
 from mammosearch.data.pixels import Decoded
-from mammosearch.data.provenance import provenance_of
-from mammosearch.data.spec_fields import key, read_spec, spec_keys
 from mammosearch.data.task import Task
 from mammosearch.errors import DataError
-from mammosearch.spec.fields import Fields
-from mammosearch.spec.size import ImageSize
+from mammosearch.spec import Fields, ImageSize
 
 ROW = re.compile(r"^mdb\d{3}\s")
 BACKGROUNDS = {"F", "G", "D"}

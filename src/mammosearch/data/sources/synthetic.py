@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mammosearch.data._spec_fields import integer, key, number, read_spec, spec_keys
 from mammosearch.data.base import Loaded, Provenance, Source
 from mammosearch.data.phantoms import generate_synthetic
-from mammosearch.data.spec_fields import integer, key, number, read_spec, spec_keys
 from mammosearch.data.task import Task
-from mammosearch.spec.fields import Fields
+from mammosearch.spec import Fields
 
 
 @dataclass(frozen=True)

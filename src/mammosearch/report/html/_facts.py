@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mammosearch.metrics.figures import evaluated_on, scored_on, selection_figures
+from mammosearch.metrics import evaluated_on, scored_on, selection_figures
+from mammosearch.report._readable import decode_text, named_params
 from mammosearch.report.html._parts import auc_ci, bullet_list, facts, fmt, paragraph, section, table
-from mammosearch.report.readable import decode_text, named_params
-from mammosearch.spec.rates import RATES
-from mammosearch.spec.split_metrics import SplitMetrics
-from mammosearch.store.results import StudyRecord, TrialRow
-from mammosearch.store.storage import mask_url
+from mammosearch.spec import RATES, SplitMetrics
+from mammosearch.store import StudyRecord, TrialRow, mask_url
 
 
 def _split_rows(name: str, metrics: SplitMetrics | None, chosen_on: str) -> list[list[Any]]:

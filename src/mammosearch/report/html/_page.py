@@ -15,14 +15,12 @@ from typing import Any
 import pandas as pd
 
 from mammosearch.files import write_atomically
+from mammosearch.report._readable import param_name
 from mammosearch.report.html._facts import fingerprint_section, model_card_section
 from mammosearch.report.html._parts import auc_ci, bullet_list, esc, facts, inline_png, is_missing, page, paragraph, rate, section, table
 from mammosearch.report.leaderboard import Report, run_end_note
-from mammosearch.report.readable import param_name
-from mammosearch.spec.rates import RATES, brief_rates, labels_text
-from mammosearch.spec.split_metrics import NEAR_COLLAPSE
-from mammosearch.store.ownership import owned_study_dir
-from mammosearch.store.results import StudyRecord
+from mammosearch.spec import NEAR_COLLAPSE, RATES, brief_rates, labels_text
+from mammosearch.store import StudyRecord, owned_study_dir
 from mammosearch.words import plural
 
 # The page's leaderboard: (title, leaderboard key); None: a cell made from several keys (rank,

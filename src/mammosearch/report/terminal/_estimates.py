@@ -11,11 +11,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from mammosearch.metrics import position
-from mammosearch.metrics.figures import scored_on
+from mammosearch.metrics import position, scored_on
 from mammosearch.report.leaderboard import Report
 from mammosearch.report.terminal._fit import fitting_columns, rates_to_drop
-from mammosearch.spec.rates import RATES
+from mammosearch.spec import RATES
 from mammosearch.words import plural
 
 

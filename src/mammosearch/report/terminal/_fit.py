@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mammosearch.spec.rates import RATES, Rate
+from mammosearch.spec import RATES, Rate
 
 
 def minimum_width(titles: Sequence[str], rows: Sequence[Sequence[str]]) -> int:

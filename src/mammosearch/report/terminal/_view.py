@@ -9,13 +9,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from mammosearch.metrics.figures import scored_on
+from mammosearch.metrics import scored_on
 from mammosearch.report.data_summary import DataSummary
 from mammosearch.report.leaderboard import Report, run_end_note
 from mammosearch.report.terminal._estimates import print_baseline_and_subgroups, print_estimates, print_importance, print_test_split
 from mammosearch.report.terminal._fit import fitting_columns, rates_to_drop
-from mammosearch.spec.rates import F1, RATES
-from mammosearch.spec.split_metrics import NEAR_COLLAPSE
+from mammosearch.spec import F1, NEAR_COLLAPSE, RATES
 
 INTEGER_COLUMNS = {"trial", "unfrozen_layers", "best_epoch", "input_size", "best_trial", "trials", "complete", "pruned", "failed"}
 
