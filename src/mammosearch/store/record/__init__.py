@@ -25,6 +25,7 @@ from mammosearch.store.record._attributes import (
     save_sampling,
     save_search_space,
     save_study_uid,
+    set_user_attrs,
     study_uid_of,
     to_user_attrs,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "save_search_space",
     "save_stamp",
     "save_study_uid",
+    "set_user_attrs",
     "stamp_of",
     "study_uid_of",
     "to_user_attrs",
