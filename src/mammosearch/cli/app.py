@@ -19,7 +19,6 @@ from rich.markup import escape
 
 from mammosearch import runtime
 from mammosearch.errors import MammosearchError
-from mammosearch.store import default_storage, mask_url
 
 runtime.quiet_backend_logs()
 
@@ -53,6 +52,8 @@ def resolve_storage(storage: str | None, results_dir: Path) -> str:
     Every command with both options calls this, so ``--results-dir X`` alone finds the
     study that ``run --results-dir X`` wrote.
     """
+    from mammosearch.store import default_storage  # here, not at the top: `--help` and every command start without the storage code
+
     return storage if storage is not None else default_storage(results_dir)
 
 
@@ -62,6 +63,8 @@ def next_hint(command: str, *, study: str | None, storage: str, results_dir: Pat
     The storage is masked (a password is never printed), so a password-protected URL is the
     one thing a user has to fill in again.
     """
+    from mammosearch.store import default_storage, mask_url
+
     argv = ["mammosearch", *command.split()]
     if study is not None:
         argv += ["--study", study]
