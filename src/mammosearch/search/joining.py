@@ -29,7 +29,7 @@ from mammosearch.search.identity import take_one_gpu, worker_session
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import RunOptions, RunSummary
 from mammosearch.spec.params import TrialParams
-from mammosearch.store.journal import is_journal
+from mammosearch.store.heartbeat import fail_stale_trials
 from mammosearch.store.record import context_of
 from mammosearch.store.record.worker_order import WorkerOrder, order_of
 from mammosearch.store.storage import mask_url, open_storage
@@ -52,7 +52,7 @@ class WorkerResult:
     summary: RunSummary
     gpu: str | None  # the GPU this worker took; None on a CPU
     nothing_left: bool  # the study's budget was already reached: no trial was run
-    heartbeat: int | None  # seconds; None: off (the journal storage has none)
+    heartbeat: int | None  # seconds; None: off (`run --heartbeat 0`)
 
 
 class LogListener:
@@ -126,7 +126,7 @@ def _space_and_options(order: WorkerOrder, request: JoinRequest) -> tuple[Space,
         study_name=request.study_name,
         tensorboard=order.tensorboard,
         precision=order.precision,
-        heartbeat=None if is_journal(request.storage_url) else order.heartbeat,
+        heartbeat=order.heartbeat,  # a journal file's beats are files next to it (store/journal_beats.py)
         trials_per_process=order.trials_per_process,
     )
     return space, options
@@ -148,6 +148,7 @@ def _join(request: JoinRequest, listener: StudyListener | None, say: Callable[[s
     space, options = _space_and_options(order, request)
     gpu = take_one_gpu()  # before the backend is imported by the trial loop or its children
     prepared = open_prepared(space, options)
+    fail_stale_trials(prepared.study)  # at start too, not only before each trial: a dead worker's trial is re-queued even if this one runs none
     remaining = prepared.remaining(space)
     if remaining == 0:
         return WorkerResult(summarize(prepared.study, options, prepared.finished_before, "no trial run"), gpu, True, options.heartbeat)
