@@ -14,13 +14,15 @@ import optuna
 from mammosearch import runtime
 from mammosearch.config.schema import Space
 from mammosearch.deadline import seconds_left
-from mammosearch.errors import TrialFailed
+from mammosearch.errors import Terminated, TrialFailed
 from mammosearch.progress import stage
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.objective import SearchObjective
 from mammosearch.search.options import RunOptions
+from mammosearch.search.order_watch import stop_on_new_order
 from mammosearch.search.study import Prepared, finished_trials
 from mammosearch.store.budget_stops import stopped_by_budget
+from mammosearch.store.heartbeat import requeue_stopped
 from mammosearch.store.kept_models import assemble_pending
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import context_of, save_linear_probes
@@ -74,14 +76,26 @@ def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: 
     # it before starting each trial; the epoch callback stops the trial in progress in time).
     left = seconds_left(options.deadline) if options.deadline is not None else space.study.timeout
     if (remaining is None or remaining > 0) and (left is None or left > 0):
-        study.optimize(
-            objective,
-            n_trials=remaining,
-            timeout=left,
-            catch=(TrialFailed,),
-            callbacks=[report_end],
-            gc_after_trial=True,
-        )
+        in_progress: list[int] = []  # the storage id of the trial this process is training
+
+        def tracked(trial: optuna.Trial) -> float:
+            in_progress[:] = [trial._trial_id]
+            return objective(trial)
+
+        try:
+            study.optimize(
+                tracked,
+                n_trials=remaining,
+                timeout=left,
+                catch=(TrialFailed,),
+                callbacks=[report_end, *stop_on_new_order(options)],
+                gc_after_trial=True,
+            )
+        except Terminated:
+            # SIGTERM (search/termination.py): Optuna has failed the trial; its parameters go
+            # back in the queue now, as a dead worker's do after the grace period.
+            requeued = requeue_stopped(study, in_progress[0]) if in_progress else None
+            raise Terminated(None if requeued is None else requeued.number) from None
         if options.assemble_at_end:
             assemble_pending(study, study_dir)  # full models of the heads kept on cached activations
     return runtime_line
