@@ -13,6 +13,7 @@ import optuna
 
 from mammosearch import runtime
 from mammosearch.config.schema import Space
+from mammosearch.data.arrays import filling
 from mammosearch.deadline import seconds_left
 from mammosearch.errors import Terminated, TrialFailed
 from mammosearch.progress import stage
@@ -30,19 +31,34 @@ from mammosearch.trial.memory_plan import BatchCaps, batch_caps
 
 
 def record_linear_probes(prepared: Prepared, space: Space, options: RunOptions, caps: BatchCaps | None = None) -> None:
-    """Once per study, in a training process: the linear probe of each pretrained backbone."""
+    """Once per study, in the first training process: the linear probe of each pretrained backbone.
+
+    In a training process, not in the set-up: the probe needs Keras and the backbone's frozen
+    pass over every image, a GPU's work (`run --setup-only` may run on a login node), and that
+    pass fills the activation cache the trials then read. Workers started together would each
+    fit it, so the fit holds the study's probe lock (``data/arrays``' file lock on the shared
+    results folder): the first fits and records it, the others wait, find it recorded, and
+    only read it. A worker killed mid-fit releases the lock (``flock``) and the next one fits.
+    """
     from mammosearch.data.baselines import study_folds
     from mammosearch.trial.probe import linear_probes, pretrained_families
 
-    if not pretrained_families(space) or context_of(prepared.study.user_attrs).linear_probes is not None:
+    if not pretrained_families(space) or _probes_recorded(prepared.study):
         return
     left = seconds_left(options.deadline)
     if left is not None and left <= 0:
         return  # the time budget is spent: the next run of the study computes it
-    images = prepared.images
-    folds = study_folds(images.labels, images.patient_ids, images.splits, space.evaluation.cv_folds, space.evaluation.seed)
-    with stage("linear probes"):
-        save_linear_probes(prepared.study, linear_probes(space, images, folds, Path(options.results_dir) / "cache" / "activations", caps))
+    with filling(claimed_study_dir(options.results_dir, prepared.study).data_dir() / "linear_probes"):
+        if _probes_recorded(prepared.study):
+            return  # another worker fitted them while this one waited
+        images = prepared.images
+        folds = study_folds(images.labels, images.patient_ids, images.splits, space.evaluation.cv_folds, space.evaluation.seed)
+        with stage("linear probes"):
+            save_linear_probes(prepared.study, linear_probes(space, images, folds, Path(options.results_dir) / "cache" / "activations", caps))
+
+
+def _probes_recorded(study: optuna.Study) -> bool:
+    return context_of(study.user_attrs).linear_probes is not None  # read from the storage: what other workers wrote counts
 
 
 def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: StudyListener | None, max_trials: int | None = None) -> str:
