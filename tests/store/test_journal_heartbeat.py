@@ -22,7 +22,7 @@ from mammosearch.store.journal_beats import beats_dir
 from mammosearch.store.storage import open_storage
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
-pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning"), pytest.mark.filterwarnings("ignore:Heartbeat of storage")]
 RUNNING = optuna.trial.TrialState.RUNNING
 
 # A worker with a 1 s heartbeat (grace period: 2 s) whose one trial draws x and then sleeps.
@@ -63,7 +63,9 @@ def test_a_killed_workers_trial_is_failed_and_its_parameters_rerun_while_a_live_
             assert time.time() < deadline, "the worker never started its trial"
             time.sleep(0.2)
         study = optuna.load_study(study_name="s", storage=open_storage(url, heartbeat=1))
+        lines = len(journal.read_text().splitlines())
         time.sleep(3)  # past the grace period: a live worker's beats are fresh all the same
+        assert len(journal.read_text().splitlines()) == lines  # beats are file times: the journal every process replays does not grow
         optuna.storages.fail_stale_trials(study)
         [alive] = study.get_trials(deepcopy=False, states=(RUNNING,))
         os.kill(worker.pid, signal.SIGKILL)  # a pre-empted node
@@ -86,3 +88,18 @@ def test_a_killed_workers_trial_is_failed_and_its_parameters_rerun_while_a_live_
 def test_without_heartbeat_the_journal_storage_is_optunas_own(tmp_path):
     storage = open_storage(f"journal:///{tmp_path / 'j.log'}", heartbeat=None)
     assert type(storage) is optuna.storages.JournalStorage and not beats_dir(tmp_path / "j.log").exists()
+
+
+def test_two_workers_failing_one_silent_trial_at_once_queue_its_parameters_once(tmp_path):
+    url = f"journal:///{tmp_path / 'j.log'}"
+    study = optuna.create_study(study_name="s", storage=open_storage(url, heartbeat=1))
+    trial = study.ask({"x": optuna.distributions.FloatDistribution(0.0, 1.0)})
+    study._storage.record_heartbeat(trial._trial_id)
+    os.utime(beats_dir(tmp_path / "j.log") / f"trial-{trial._trial_id}", (0, 0))  # silent since 1970
+    first, second = (optuna.load_study(study_name="s", storage=open_storage(url, heartbeat=1)) for _ in range(2))
+    # Both find it silent before either writes (the race two sweeping workers can meet)...
+    assert first._storage._get_stale_trial_ids(first._study_id) == second._storage._get_stale_trial_ids(second._study_id) == [trial._trial_id]
+    assert first._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+    # ... and the journal's order tells the second it was too late, so fail_stale_trials queues no second copy.
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        second._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
