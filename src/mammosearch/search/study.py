@@ -11,6 +11,7 @@ and ``--workers`` processes never run it: they open the prepared study (``opened
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +33,7 @@ from mammosearch.search._space_check import extension_notes, record_space, settl
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
 from mammosearch.search.samplers import make_pruner, make_sampler
 from mammosearch.store import claimed_study_dir, mask_url, open_storage, running_note, running_numbers, waiting_resumes
-from mammosearch.store.record import StudyContext, WorkerOrder, context_of, failed_by_objective, from_user_attrs, save_context, save_order
+from mammosearch.store.record import StudyContext, WorkerOrder, context_of, failed_by_objective, from_user_attrs, order_of, save_context, save_order
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
@@ -204,7 +205,11 @@ def _set_up(space: Space, options: RunOptions) -> Prepared:
 
 
 def record_order(study: optuna.Study, space: Space, options: RunOptions) -> None:
-    """What `mammosearch worker` (and each `run --workers` process) rebuilds its run from: the space and the shared options."""
+    """What `mammosearch worker` (and each `run --workers` process) rebuilds its run from: the space and the shared options.
+
+    A new order each time, numbered after the last: running workers notice it between trials (``order_watch.py``).
+    """
+    previous = order_of(study.user_attrs)
     save_order(study, WorkerOrder(
         space=space_to_json(space),
         results_dir=str(Path(options.results_dir).resolve()),
@@ -214,6 +219,8 @@ def record_order(study: optuna.Study, space: Space, options: RunOptions) -> None
         trials_per_process=options.trials_per_process,
         engine=options.engine,
         set_up_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        epoch=(previous.epoch if previous is not None else 0) + 1,
+        token=uuid.uuid4().hex,
     ))
 
 

@@ -2,6 +2,7 @@
 
 from mammosearch.store.artifacts import StudyDir, safe_name
 from mammosearch.store.budget_stops import requeue, stopped_by_budget, waiting_resumes
+from mammosearch.store.heartbeat import fail_stale_trials, requeue_stopped
 from mammosearch.store.journal import is_journal
 from mammosearch.store.kept_models import assemble_pending, fold_dirs, is_pending, keep_if_top_k
 from mammosearch.store.ownership import check_model_owner, claimed_study_dir, owned_study_dir
@@ -18,6 +19,7 @@ __all__ = [
     "check_model_owner",
     "claimed_study_dir",
     "default_storage",
+    "fail_stale_trials",
     "fold_dirs",
     "is_journal",
     "is_pending",
@@ -27,6 +29,7 @@ __all__ = [
     "open_storage",
     "owned_study_dir",
     "requeue",
+    "requeue_stopped",
     "running_note",
     "running_numbers",
     "safe_name",
