@@ -45,6 +45,7 @@ class JoinRequest:
     n_trials: int | None = None  # this worker's own cap; the study's budget still stops it first
     timeout: float | None = None  # this worker's own time limit; None: the study's timeout, if any
     wait_setup: float = 600.0  # seconds to wait for a study that is not set up yet
+    artifacts_url: str | None = None  # where this node sees the study's artifact store; None: where the set-up recorded it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +129,7 @@ def _space_and_options(order: WorkerOrder, request: JoinRequest) -> tuple[Space,
         precision=order.precision,
         heartbeat=None if is_journal(request.storage_url) else order.heartbeat,
         trials_per_process=order.trials_per_process,
+        artifacts_url=request.artifacts_url,
     )
     return space, options
 

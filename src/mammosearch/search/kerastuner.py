@@ -29,6 +29,7 @@ from mammosearch.search.options import ALGORITHMS, RunOptions
 from mammosearch.search.samplers import max_epochs
 from mammosearch.search.study import Prepared
 from mammosearch.spec.params import Categorical, FloatRange, IntRange, ParamSpec, TrialParams
+from mammosearch.store.artifact_store import kept_artifacts
 from mammosearch.store.kept_models import assemble_pending
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.trial.sampling import sample_params
@@ -153,9 +154,11 @@ def run_kerastuner_trials(prepared: Prepared, space: Space, options: RunOptions,
     engine = f"kerastuner/{algorithm}"
     remaining = prepared.remaining(space)
     study_dir = claimed_study_dir(options.results_dir, study)
+    artifacts = kept_artifacts(study.user_attrs, options.artifacts_url, writing=True)
     objective = SearchObjective(
         space, prepared.images, study_dir, listener, options.tensorboard,
         Path(options.results_dir) / "cache" / "activations", adjust=apply_budget, engine=engine, deadline=options.deadline, caps=caps,
+        artifacts=artifacts,
     )
 
     class BudgetSpentStopsSearch(kt.errors.FatalError):
@@ -207,5 +210,5 @@ def run_kerastuner_trials(prepared: Prepared, space: Space, options: RunOptions,
             tuner.search(verbose=0)
         except BudgetSpentStopsSearch:
             pass  # the run ends on its time budget, as an Optuna run does
-        assemble_pending(study, study_dir)
+        assemble_pending(study, study_dir, artifacts)
     return runtime_line

@@ -20,8 +20,9 @@ from mammosearch.search.listener import StudyListener
 from mammosearch.search.objective import SearchObjective
 from mammosearch.search.options import RunOptions
 from mammosearch.search.study import Prepared, finished_trials
+from mammosearch.store.artifact_store import kept_artifacts
 from mammosearch.store.budget_stops import stopped_by_budget
-from mammosearch.store.kept_models import assemble_pending
+from mammosearch.store.kept_models import assemble_pending, sweep_dropped
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import context_of, save_linear_probes
 from mammosearch.trial.memory_plan import BatchCaps, batch_caps
@@ -53,9 +54,12 @@ def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: 
     record_linear_probes(prepared, space, options, caps)
     study = prepared.study
     study_dir = claimed_study_dir(options.results_dir, study)
+    artifacts = kept_artifacts(study.user_attrs, options.artifacts_url, writing=True)
+    if artifacts is not None:
+        artifacts.store  # noqa: B018 - opened (and checked) now: a store this node cannot reach is one line before any trial
     objective = SearchObjective(
         space, prepared.images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations",
-        deadline=options.deadline, caps=caps,
+        deadline=options.deadline, caps=caps, artifacts=artifacts,
     )
     runtime.freeze_long_lived_objects()
 
@@ -83,5 +87,6 @@ def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: 
             gc_after_trial=True,
         )
         if options.assemble_at_end:
-            assemble_pending(study, study_dir)  # full models of the heads kept on cached activations
+            assemble_pending(study, study_dir, artifacts)  # full models of the heads kept on cached activations
+        sweep_dropped(study, artifacts, space.study.keep_top_k)
     return runtime_line

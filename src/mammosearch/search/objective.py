@@ -27,6 +27,7 @@ from mammosearch.search.seeding import trial_seed
 from mammosearch.spec.outcome import TrialOutcome
 from mammosearch.spec.params import TrialParams
 from mammosearch.store import record
+from mammosearch.store.artifact_store import KeptArtifacts
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.budget_stops import requeue
 from mammosearch.store.kept_models import keep_if_top_k
@@ -55,8 +56,10 @@ class SearchObjective:
         engine: str | None = None,
         deadline: float | None = None,
         caps: BatchCaps | None = None,
+        artifacts: KeptArtifacts | None = None,
     ) -> None:
         self.space = space
+        self.artifacts = artifacts  # the study's artifact store, when it has one: kept models are uploaded there too
         self.study_dir = study_dir
         self.listener = listener
         self.adjust: Adjust = adjust or (lambda params, trial: params)
@@ -101,7 +104,7 @@ class SearchObjective:
         try:
             trained = self.runner.run(trial, outcome)
             value = self.runner.objective_value(outcome)
-            keep_if_top_k(trial.study, trial.number, value, outcome, trained, self.study_dir, self.space.study.keep_top_k)
+            keep_if_top_k(trial.study, trial.number, value, outcome, trained, self.study_dir, self.space.study.keep_top_k, self.artifacts, trial)
         except optuna.TrialPruned:
             record.save(trial, outcome, written)
             raise
