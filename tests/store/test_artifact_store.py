@@ -144,7 +144,9 @@ def test_two_workers_on_separate_folders_and_a_file_store_serve_report_export_an
         shutil.move(nodes[name], tmp_path / f"{name}.gone")
     here = _report(runner, storage, nodes["node_c"])
     assert here["best_trial"] == there["best_trial"] == best.number
-    assert here["leaderboard"] == there["leaderboard"] and here["ensemble"] == there["ensemble"] and here["ensemble"]
+    assert here["leaderboard"] == there["leaderboard"]
+    # The ensemble of the kept trials (a training node may also hold a trial another node's pushed out: not compared).
+    assert here["ensemble"]["members"] == [t.number for t in complete[:2]]
     assert here["best_trial_subgroups"] == there["best_trial_subgroups"] and here["data_warnings"] == there["data_warnings"]
     assert not any("not on this machine" in w for w in here["warnings"])
     fetched = nodes["node_c"] / "tiny" / "trials"
@@ -194,3 +196,33 @@ def test_an_s3_store_on_a_local_s3_server_serves_export_best_from_an_empty_folde
         assert _sha(tmp_path / "x" / "model.keras") == model_there
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_a_head_kept_on_cached_activations_is_fetched_as_the_model_assembled_at_the_end_of_its_run(tmp_path):
+    from conftest import TINY_TRANSFER_SPACE
+    from mammosearch.config.reader import parse_space
+    from mammosearch.search.loop import run_trials
+    from mammosearch.search.options import RunOptions
+    from mammosearch.search.study import setup_study
+    from mammosearch.store.results import load_study
+
+    store = tmp_path / "store"
+    store.mkdir()
+    space = parse_space(TINY_TRANSFER_SPACE)
+    options = RunOptions(storage_url=f"sqlite:///{tmp_path / 'a.db'}", results_dir=tmp_path / "node_a", artifacts_url=str(store))
+    run_trials(setup_study(space, options), space, options, None)
+    study = optuna.load_study(study_name="tiny_transfer", storage=options.storage_url)
+    best = study.best_trial
+    # Uploaded while the trial ran: its head and predictions; after the run's assembly: the full model, with the study.
+    assert set(best.user_attrs["kept_files"]) == {"head.weights.h5", "predictions.json"}
+    assert set(trial_files(best.user_attrs, study.user_attrs, best.number)) == {"head.weights.h5", "predictions.json", "model.keras"}
+    assembled = _sha(Path(best.user_attrs["model_path"]))
+    shutil.rmtree(tmp_path / "node_a")
+
+    record = load_study(options.storage_url, None, tmp_path / "node_c")
+    row = next(r for r in record.rows if r.number == best.number)
+    assert row.model_path is None and row.remote_model_path is not None and not row.model_missing
+    fetched = record.localized(row)
+    assert fetched.model_path is not None and _sha(fetched.model_path) == assembled
+    assert not (fetched.model_path.parent / "head.weights.h5").exists()  # the assembled model is enough: no trunk is built here
