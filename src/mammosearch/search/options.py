@@ -41,6 +41,9 @@ class RunOptions:
     setup_only: bool = False
     # `--artifacts`: the study's artifact store (recorded at set-up), or where this node sees the recorded one.
     artifacts_url: str | None = None
+    # A worker's: the token of the set-up's order it runs under; between trials it stops when
+    # the study holds another (search/order_watch.py). None: not a worker, nothing to watch.
+    order_token: str | None = None
 
 
 @dataclass(frozen=True)
