@@ -184,14 +184,14 @@ def load_study(storage_url: str, study_name: str | None = None, results_dir: Pat
     name = resolve_study_name(storage, storage_url, study_name)
     study = optuna.load_study(study_name=name, storage=storage)
     trials = study.get_trials(deepcopy=False)
-    context = context_of(study.user_attrs)
+    attrs = study.user_attrs  # one read of the study's attributes (a query on a database)
+    context = context_of(attrs)
     kept = top_k([(t.number, float(t.value)) for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None], context.keep_top_k)
     local = None if results_dir is None else StudyDir(results_dir, name)
-    artifacts = None if local is None else kept_artifacts(study.user_attrs, artifacts_url)
+    artifacts = None if local is None else kept_artifacts(attrs, artifacts_url)
     files: dict[int, dict[str, str]] = {}
     fetch: Callable[[int], None] | None = None
     if artifacts is not None and local is not None:
-        attrs = study.user_attrs
         files = {t.number: trial_files(t.user_attrs, attrs, t.number) for t in trials if t.number in kept}
         elsewhere = {t.number for t in trials if t.number in kept and _saved_here(from_user_attrs(t.user_attrs).model_path)}
         fetch_for_reading(artifacts, local, context.study_uid, {n: f for n, f in files.items() if n not in elsewhere}, attrs)
