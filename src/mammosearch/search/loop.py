@@ -83,5 +83,6 @@ def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: 
             gc_after_trial=True,
         )
         if options.assemble_at_end:
-            assemble_pending(study, study_dir)  # full models of the heads kept on cached activations
+            # Full models of the heads kept on cached activations, on the trunks the trials built (their models are done with).
+            assemble_pending(study, study_dir, reuse_trunks=True)
     return runtime_line
