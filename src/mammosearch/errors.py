@@ -77,3 +77,19 @@ class BudgetSpent(TrialFailed):
 
 class StorageMissing(StorageError):
     """The storage a read-only command (or a waiting worker) opens is not there yet: no file, no tables."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``scancel``, SLURM pre-emption, a Kubernetes pod's stop): stop at once, as Ctrl-C does.
+
+    A ``KeyboardInterrupt`` so that Optuna treats it as it treats Ctrl-C (the running trial
+    is marked FAIL, then it is raised again) and no ``except Exception`` in a trial swallows
+    it; its own class so that the trial is queued again and the process exits 143, which a
+    scheduler reads as "stopped by a signal" (``search/termination.py``).
+    """
+
+    exit_code = 143  # 128 + SIGTERM, what a shell reports for a process SIGTERM ended
+
+    def __init__(self, requeued: int | None = None) -> None:
+        super().__init__()
+        self.requeued = requeued  # the number of the trial whose parameters were queued again, if any

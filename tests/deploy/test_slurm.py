@@ -117,8 +117,8 @@ def test_a_job_array_of_workers_survives_a_cancelled_task(tmp_path):
     assert not [t.number for t in trials if t.state == RUNNING], outputs  # nothing orphaned
     numbers = [t.number for t in trials]
     assert len(numbers) == len(set(numbers)) == max(numbers) + 1
-    # The cancelled task's trial was failed (by heartbeat, not by the objective) and its
-    # parameters re-queued and trained by another task.
+    # The cancelled task's trial was failed (by its worker on scancel's SIGTERM, or else by
+    # heartbeat; not by the objective) and its parameters re-queued and trained by another task.
     victim_after = next(t for t in trials if t.number == victim.number)
     assert victim_after.state == optuna.trial.TrialState.FAIL and "fail_reason" not in victim_after.user_attrs
     retried = [t for t in trials if t.system_attrs.get("failed_trial") == victim.number]

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from mammosearch import runtime
-from mammosearch.errors import MammosearchError
+from mammosearch.errors import MammosearchError, Terminated
 from mammosearch.store.storage import default_storage, mask_url
 
 runtime.quiet_backend_logs()
@@ -114,6 +114,11 @@ def friendly_errors(command: F) -> F:
         except MammosearchError as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except Terminated as exc:
+            # SIGTERM: a scheduler's stop (scancel, pre-emption, a pod's end). Non-zero, so SLURM and Kubernetes see it.
+            trial = "" if exc.requeued is None else f" trial {exc.requeued} was failed and its parameters queued again;"
+            err_console.print(f"[yellow]stopped by SIGTERM:[/]{trial} finished trials are kept; run the same command again to resume.", soft_wrap=True)
+            raise typer.Exit(Terminated.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted:[/] finished trials are kept; run the same command again to resume.")
             raise typer.Exit(130) from None

@@ -25,13 +25,16 @@ from mammosearch.config.schema import Space
 from mammosearch.config.space_json import space_from_json
 from mammosearch.deadline import deadline_after
 from mammosearch.errors import SpaceError, StorageError, StorageMissing
-from mammosearch.search.identity import take_one_gpu, worker_session
+from mammosearch.search.identity import current_stamp, take_one_gpu, worker_session
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import RunOptions, RunSummary
+from mammosearch.search.order_watch import new_order
+from mammosearch.search.termination import stop_on_sigterm
 from mammosearch.spec.params import TrialParams
-from mammosearch.store.journal import is_journal
+from mammosearch.store.heartbeat import fail_stale_trials
 from mammosearch.store.record import context_of
 from mammosearch.store.record.worker_order import WorkerOrder, order_of
+from mammosearch.store.record.worker_stamp import stamp_of
 from mammosearch.store.storage import mask_url, open_storage
 
 POLL_SECONDS = 2.0
@@ -52,7 +55,7 @@ class WorkerResult:
     summary: RunSummary
     gpu: str | None  # the GPU this worker took; None on a CPU
     nothing_left: bool  # the study's budget was already reached: no trial was run
-    heartbeat: int | None  # seconds; None: off (the journal storage has none)
+    heartbeat: int | None  # seconds; None: off (`run --heartbeat 0`)
 
 
 class LogListener:
@@ -112,29 +115,36 @@ def wait_for_order(url: str, name: str, wait: float, say: Callable[[str], None])
         time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
-def _space_and_options(order: WorkerOrder, request: JoinRequest) -> tuple[Space, RunOptions]:
+def _space_and_options(order: WorkerOrder, request: JoinRequest, deadline: float | None) -> tuple[Space, RunOptions]:
     if order.engine != "optuna":
         raise SpaceError(f"study '{request.study_name}' runs under --engine {order.engine}: its oracle lives in one process, so it takes no workers")
     space = space_from_json(order.space)
     if request.timeout is not None:
         space = dataclasses.replace(space, study=dataclasses.replace(space.study, timeout=request.timeout))
-    # This worker's time budget counts from its start (its --timeout, else the study's), as `run --timeout` counts from the command's.
     options = RunOptions(
-        deadline=deadline_after(space.study.timeout),
+        deadline=deadline,
         storage_url=request.storage_url,
         results_dir=request.results_dir if request.results_dir is not None else Path(order.results_dir),
         study_name=request.study_name,
         tensorboard=order.tensorboard,
         precision=order.precision,
-        heartbeat=None if is_journal(request.storage_url) else order.heartbeat,
+        heartbeat=order.heartbeat,  # a journal file's beats are files next to it (store/journal_beats.py)
         trials_per_process=order.trials_per_process,
+        order_token=order.token,  # between trials, a new set-up's order is noticed (order_watch.py)
     )
     return space, options
 
 
+def _own_trials(study: optuna.Study) -> int:
+    """Trials this worker started (its stamp; a re-queued copy of one is not until it runs)."""
+    mine = current_stamp()
+    return sum(1 for t in study.get_trials(deepcopy=False) if t.state != optuna.trial.TrialState.WAITING and stamp_of(t.user_attrs) == mine)
+
+
 def join_study(request: JoinRequest, listener: StudyListener | None = None, say: Callable[[str], None] = print) -> WorkerResult:
     """Wait for the study's set-up, take one GPU, run trials until the budget, ``n_trials`` or the time limit; never sets anything up."""
-    with worker_session():  # before any child is started: they report this worker, not themselves
+    # SIGTERM (scancel, pre-emption, a pod's stop) fails and re-queues the trial in progress at once (termination.py).
+    with worker_session(), stop_on_sigterm():  # before any child is started: they report this worker, not themselves
         return _join(request, listener, say)
 
 
@@ -145,17 +155,30 @@ def _join(request: JoinRequest, listener: StudyListener | None, say: Callable[[s
     from mammosearch.search.study import summarize
 
     order = wait_for_order(request.storage_url, request.study_name, request.wait_setup, say)
-    space, options = _space_and_options(order, request)
+    # This worker's time budget counts from its start (its --timeout, else the study's), as `run --timeout` counts from the command's.
+    deadline = deadline_after(request.timeout if request.timeout is not None else space_from_json(order.space).study.timeout)
     gpu = take_one_gpu()  # before the backend is imported by the trial loop or its children
-    prepared = open_prepared(space, options)
-    remaining = prepared.remaining(space)
-    if remaining == 0:
-        return WorkerResult(summarize(prepared.study, options, prepared.finished_before, "no trial run"), gpu, True, options.heartbeat)
-    share = request.n_trials if remaining is None else min(remaining, request.n_trials or remaining)
-    if recycles(options, share):
-        from mammosearch.search.recycling import run_recycled
+    finished_before: int | None = None
+    runtime_line = "no trial run"
+    while True:
+        space, options = _space_and_options(order, request, deadline)
+        prepared = open_prepared(space, options)
+        finished_before = prepared.finished_before if finished_before is None else finished_before
+        fail_stale_trials(prepared.study)  # at start too, not only before each trial: a dead worker's trial is re-queued even if this one runs none
+        remaining = prepared.remaining(space)
+        own_left = None if request.n_trials is None else max(0, request.n_trials - _own_trials(prepared.study))
+        if remaining == 0 or own_left == 0:
+            first = runtime_line == "no trial run"
+            return WorkerResult(summarize(prepared.study, options, finished_before, runtime_line), gpu, first and remaining == 0, options.heartbeat)
+        share = own_left if remaining is None else min(remaining, own_left or remaining)
+        if recycles(options, share):
+            from mammosearch.search.recycling import run_recycled
 
-        runtime_line = run_recycled(space, options, prepared.study, listener, max_trials=request.n_trials)
-    else:
-        runtime_line = run_trials(prepared, space, options, listener, max_trials=request.n_trials)
-    return WorkerResult(summarize(prepared.study, options, prepared.finished_before, runtime_line), gpu, False, options.heartbeat)
+            runtime_line = run_recycled(space, options, prepared.study, listener, max_trials=own_left)
+        else:
+            runtime_line = run_trials(prepared, space, options, listener, max_trials=own_left)
+        newer = new_order(prepared.study.user_attrs, order.token)
+        if newer is None:
+            return WorkerResult(summarize(prepared.study, options, finished_before, runtime_line), gpu, False, options.heartbeat)
+        say(f"study '{request.study_name}' was set up again ({newer.describe()}) while this worker ran: it goes on under the new order")
+        order = newer

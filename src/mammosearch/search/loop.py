@@ -13,14 +13,17 @@ import optuna
 
 from mammosearch import runtime
 from mammosearch.config.schema import Space
+from mammosearch.data.arrays import filling
 from mammosearch.deadline import seconds_left
-from mammosearch.errors import TrialFailed
+from mammosearch.errors import Terminated, TrialFailed
 from mammosearch.progress import stage
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.objective import SearchObjective
 from mammosearch.search.options import RunOptions
+from mammosearch.search.order_watch import stop_on_new_order
 from mammosearch.search.study import Prepared, finished_trials
 from mammosearch.store.budget_stops import stopped_by_budget
+from mammosearch.store.heartbeat import requeue_stopped
 from mammosearch.store.kept_models import assemble_pending
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import context_of, save_linear_probes
@@ -28,19 +31,34 @@ from mammosearch.trial.memory_plan import BatchCaps, batch_caps
 
 
 def record_linear_probes(prepared: Prepared, space: Space, options: RunOptions, caps: BatchCaps | None = None) -> None:
-    """Once per study, in a training process: the linear probe of each pretrained backbone."""
+    """Once per study, in the first training process: the linear probe of each pretrained backbone.
+
+    In a training process, not in the set-up: the probe needs Keras and the backbone's frozen
+    pass over every image, a GPU's work (`run --setup-only` may run on a login node), and that
+    pass fills the activation cache the trials then read. Workers started together would each
+    fit it, so the fit holds the study's probe lock (``data/arrays``' file lock on the shared
+    results folder): the first fits and records it, the others wait, find it recorded, and
+    only read it. A worker killed mid-fit releases the lock (``flock``) and the next one fits.
+    """
     from mammosearch.data.baselines import study_folds
     from mammosearch.trial.probe import linear_probes, pretrained_families
 
-    if not pretrained_families(space) or context_of(prepared.study.user_attrs).linear_probes is not None:
+    if not pretrained_families(space) or _probes_recorded(prepared.study):
         return
     left = seconds_left(options.deadline)
     if left is not None and left <= 0:
         return  # the time budget is spent: the next run of the study computes it
-    images = prepared.images
-    folds = study_folds(images.labels, images.patient_ids, images.splits, space.evaluation.cv_folds, space.evaluation.seed)
-    with stage("linear probes"):
-        save_linear_probes(prepared.study, linear_probes(space, images, folds, Path(options.results_dir) / "cache" / "activations", caps))
+    with filling(claimed_study_dir(options.results_dir, prepared.study).data_dir() / "linear_probes"):
+        if _probes_recorded(prepared.study):
+            return  # another worker fitted them while this one waited
+        images = prepared.images
+        folds = study_folds(images.labels, images.patient_ids, images.splits, space.evaluation.cv_folds, space.evaluation.seed)
+        with stage("linear probes"):
+            save_linear_probes(prepared.study, linear_probes(space, images, folds, Path(options.results_dir) / "cache" / "activations", caps))
+
+
+def _probes_recorded(study: optuna.Study) -> bool:
+    return context_of(study.user_attrs).linear_probes is not None  # read from the storage: what other workers wrote counts
 
 
 def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: StudyListener | None, max_trials: int | None = None) -> str:
@@ -74,14 +92,27 @@ def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: 
     # it before starting each trial; the epoch callback stops the trial in progress in time).
     left = seconds_left(options.deadline) if options.deadline is not None else space.study.timeout
     if (remaining is None or remaining > 0) and (left is None or left > 0):
-        study.optimize(
-            objective,
-            n_trials=remaining,
-            timeout=left,
-            catch=(TrialFailed,),
-            callbacks=[report_end],
-            gc_after_trial=True,
-        )
+        in_progress: list[int] = []  # the storage id of the trial this process is training
+
+        def tracked(trial: optuna.Trial) -> float:
+            in_progress[:] = [trial._trial_id]
+            return objective(trial)
+
+        try:
+            study.optimize(
+                tracked,
+                n_trials=remaining,
+                timeout=left,
+                catch=(TrialFailed,),
+                callbacks=[report_end, *stop_on_new_order(options)],
+                gc_after_trial=True,
+            )
+        except Terminated:
+            # SIGTERM (search/termination.py): Optuna has failed the trial; its parameters go
+            # back in the queue now, as a dead worker's do after the grace period.
+            requeued = requeue_stopped(study, in_progress[0]) if in_progress else None
+            raise Terminated(None if requeued is None else requeued.number) from None
         if options.assemble_at_end:
-            assemble_pending(study, study_dir)  # full models of the heads kept on cached activations
+            # Full models of the heads kept on cached activations, on the trunks the trials built (their models are done with).
+            assemble_pending(study, study_dir, reuse_trunks=True)
     return runtime_line

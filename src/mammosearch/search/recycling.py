@@ -23,11 +23,13 @@ import optuna
 
 from mammosearch.config.schema import Space
 from mammosearch.deadline import seconds_left
-from mammosearch.errors import MammosearchError
+from mammosearch.errors import MammosearchError, Terminated
 from mammosearch.progress import StageEvent, relay, reporting
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import RunOptions
+from mammosearch.search.order_watch import new_order
 from mammosearch.search.study import finished_trials
+from mammosearch.search.termination import stop_on_sigterm
 from mammosearch.spec.params import TrialParams
 
 
@@ -70,7 +72,14 @@ def _child(orders: Any, options: RunOptions, events: Any, verbosity: int) -> Non
     # Started with Ctrl-C ignored (see _spawn): from here on it is a KeyboardInterrupt, caught below.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        _train_when_told(orders, options, events, verbosity)
+        with stop_on_sigterm():
+            _train_when_told(orders, options, events, verbosity)
+    except Terminated as exc:
+        # Its trial is failed and queued again (loop.run_trials). A second SIGTERM now (the
+        # parent passing its own on) must not kill this process before the queue has sent this.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        events.put(("terminated", exc.requeued))
+        sys.exit(Terminated.exit_code)
     except MammosearchError as exc:
         # A refusal found in the training process (a configuration that cannot fit the
         # memory budget): one line, said by the parent, not a child's traceback.
@@ -126,6 +135,29 @@ def _retire(child: _Child) -> None:
         child.process.join()
 
 
+# How long a child told to stop (SIGTERM) may take to fail and re-queue its trial: storage
+# writes, well within the seconds a scheduler waits before SIGKILL (SLURM's KillWait, 30 s).
+STOP_WAIT_SECONDS = 20.0
+
+
+def _stop(child: _Child, requeued: int | None) -> int | None:
+    """This process was told to stop: pass SIGTERM on to ``child`` (a Kubernetes pod's stop reaches only its first
+    process), wait for it to re-queue its trial, return that trial's number if it said."""
+    if child.process.is_alive():
+        child.process.terminate()
+    child.process.join(timeout=STOP_WAIT_SECONDS)
+    if child.process.is_alive():
+        child.process.kill()  # its trial stays RUNNING until a heartbeat check reclaims it
+        child.process.join()
+    while True:
+        try:
+            event = child.events.get(timeout=0.5)
+        except (queue_module.Empty, OSError, ValueError):
+            return requeued
+        if event[0] == "terminated" and event[1] is not None:
+            requeued = event[1]
+
+
 def _refusal(message: str, kind: str) -> MammosearchError:
     """The child's refusal as the same error class (its exit code), raised in the parent."""
     from mammosearch import errors
@@ -151,6 +183,8 @@ def _forward(events: Any, process: Any, listener: StudyListener | None, study: o
         kind = event[0]
         if kind == "refused":
             raise _refusal(event[1], event[2])
+        if kind == "terminated":
+            raise Terminated(event[1])  # the child was told to stop (SLURM signals every process of the step)
         if kind == "stage":
             relay(event[1])
         elif kind == "runtime":
@@ -189,6 +223,8 @@ def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listene
             done = finished_trials(study)
             if (total is not None and done >= total) or own_left == 0:
                 return runtime_line
+            if new_order(study.user_attrs, options.order_token) is not None:
+                return runtime_line  # the study was set up again: the worker goes on under the new order (order_watch.py)
             time_left = seconds_left(deadline)
             if time_left is not None and time_left <= 1:
                 return runtime_line
@@ -212,14 +248,22 @@ def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listene
 
             try:
                 runtime_line = _forward(child.events, child.process, listener, study, prepare_next) or runtime_line
+            except Terminated as stop:  # this process, or the child alone, was told to stop
+                raise Terminated(_stop(child, stop.requeued)) from None
             finally:
                 child.process.join()
+            if child.process.exitcode in (Terminated.exit_code, -signal.SIGTERM):
+                raise Terminated()  # the child was stopped before it could say which trial it re-queued
             if child.process.exitcode != 0:
                 raise MammosearchError(f"a trial process exited with code {child.process.exitcode}; finished trials are kept, run the same command to resume")
             if own_left is not None:
                 own_left = max(0, own_left - started_here[0])
             if finished_trials(study) == done:
                 return runtime_line  # the child could not add a trial (budget reached by other workers)
+    except Terminated:
+        if standby is not None:
+            standby.process.terminate()  # no trial of its own yet: it only has to exit
+        raise
     finally:
         if standby is not None:
             _retire(standby)

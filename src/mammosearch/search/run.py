@@ -18,6 +18,7 @@ from mammosearch.search.identity import worker_session
 from mammosearch.search.listener import StudyListener
 from mammosearch.search.options import RunOptions, RunSummary
 from mammosearch.search.study import Prepared, check_options, engine_study_name, setup_study, summarize
+from mammosearch.search.termination import stop_on_sigterm
 from mammosearch.store.record import STOPPED_BY_BUDGET, STOPPED_BY_TIMEOUT, RunEnd, save_run_end
 from mammosearch.store.storage import open_storage
 
@@ -43,7 +44,9 @@ def run_study(space: Space, options: RunOptions, listener: StudyListener | None 
         options = dataclasses.replace(options, deadline=deadline_after(space.study.timeout))
     if options.setup_only:
         return _setup_only(space, options, listener)
-    with worker_session():  # recycled children report this run as the one worker that ran their trials
+    # Recycled children report this run as the one worker that ran their trials; SIGTERM
+    # fails and re-queues the trial in progress, as in a cluster's worker (termination.py).
+    with worker_session(), stop_on_sigterm():
         summary = _dispatch(space, options, listener)
     record_run_end(space, options, summary)
     return summary

@@ -11,6 +11,7 @@ and ``--workers`` processes never run it: they open the prepared study (``opened
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,7 +39,7 @@ from mammosearch.search.space_check import extension_notes, record_space, settle
 from mammosearch.store.budget_stops import waiting_resumes
 from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import StudyContext, context_of, failed_by_objective, from_user_attrs, save_context
-from mammosearch.store.record.worker_order import WorkerOrder, save_order
+from mammosearch.store.record.worker_order import WorkerOrder, order_of, save_order
 from mammosearch.store.running import running_note, running_numbers
 from mammosearch.store.storage import mask_url, open_storage
 
@@ -213,7 +214,11 @@ def _set_up(space: Space, options: RunOptions) -> Prepared:
 
 
 def record_order(study: optuna.Study, space: Space, options: RunOptions) -> None:
-    """What `mammosearch worker` (and each `run --workers` process) rebuilds its run from: the space and the shared options."""
+    """What `mammosearch worker` (and each `run --workers` process) rebuilds its run from: the space and the shared options.
+
+    A new order each time, numbered after the last: running workers notice it between trials (``order_watch.py``).
+    """
+    previous = order_of(study.user_attrs)
     save_order(study, WorkerOrder(
         space=space_to_json(space),
         results_dir=str(Path(options.results_dir).resolve()),
@@ -223,6 +228,8 @@ def record_order(study: optuna.Study, space: Space, options: RunOptions) -> None
         trials_per_process=options.trials_per_process,
         engine=options.engine,
         set_up_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        epoch=(previous.epoch if previous is not None else 0) + 1,
+        token=uuid.uuid4().hex,
     ))
 
 

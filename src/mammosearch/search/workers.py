@@ -37,6 +37,9 @@ from mammosearch.store.ownership import claimed_study_dir
 from mammosearch.store.record import from_user_attrs
 from mammosearch.store.storage import open_storage
 
+# How long workers told to stop may take to fail and re-queue their trials (storage writes).
+STOP_WAIT_SECONDS = 20.0
+
 
 @dataclass(frozen=True)
 class WorkerPlan:
@@ -72,9 +75,15 @@ def start_and_wait(command: list[str], plans: list[WorkerPlan], poll: Callable[[
             if poll is not None:
                 poll()
             time.sleep(1.0)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (errors.Terminated)
         for process, _ in processes:
-            process.terminate()
+            process.terminate()  # SIGTERM: each worker fails and re-queues its trial in progress (search/termination.py)
+        stop_by = time.monotonic() + STOP_WAIT_SECONDS
+        for process, _ in processes:  # before this process exits: a pod's stop or a job's end would take them with it
+            try:
+                process.wait(timeout=max(0.1, stop_by - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
         raise
     finally:
         for _, handle in processes:

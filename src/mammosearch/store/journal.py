@@ -2,11 +2,12 @@
 
 ``--storage journal:///shared/studies/mammo.log`` (or any path ending in ``.log``) keeps
 every study in that file, written through Optuna's ``JournalFileBackend`` with its own
-lock (a symlink lock, which works on NFS where SQLite's ``fcntl`` locking does not). What it
-lacks against PostgreSQL: no heartbeats (a worker killed mid-trial leaves that trial
-RUNNING; nothing fails and re-queues it), every process replays the whole log when it
+lock (a symlink lock, which works on NFS where SQLite's ``fcntl`` locking does not). With
+``heartbeat`` a running trial beats through a file next to the log (``journal_beats.py``),
+so the trial of a killed worker is failed and its parameters queued again, as on
+PostgreSQL. What it lacks against PostgreSQL: every process replays the whole log when it
 opens the study, and writes are serialized through one lock file. Prefer PostgreSQL for
-pre-emptible nodes, many workers or long studies.
+many workers or long studies.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import optuna
 from optuna.storages.journal import JournalFileBackend
 
 from mammosearch.errors import StorageError, StorageMissing
+from mammosearch.store.heartbeat import grace_period, retry_callback
+from mammosearch.store.journal_beats import HeartbeatJournalStorage, beats_dir
 
 SCHEME = "journal://"
 SUFFIX = ".log"
@@ -35,8 +38,9 @@ def journal_path(url: str) -> Path:
     return Path(path)
 
 
-def open_journal(url: str, *, create: bool = True) -> optuna.storages.BaseStorage:
-    """The journal storage in ``url``'s file; with ``create=False`` a missing file is :class:`StorageMissing` (nothing is created)."""
+def open_journal(url: str, heartbeat: int | None = None, *, create: bool = True) -> optuna.storages.BaseStorage:
+    """The journal storage in ``url``'s file, its running trials beating every ``heartbeat`` seconds (None: no heartbeat);
+    with ``create=False`` a missing file is :class:`StorageMissing` (nothing is created)."""
     path = journal_path(url)
     if not create and not path.is_file():
         where = "its folder" if not path.parent.is_dir() else "the file"
@@ -44,6 +48,8 @@ def open_journal(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         backend = JournalFileBackend(str(path))
-        return optuna.storages.JournalStorage(backend)
+        if not heartbeat:
+            return optuna.storages.JournalStorage(backend)
+        return HeartbeatJournalStorage(backend, beats_dir(path), heartbeat, grace_period(heartbeat), retry_callback())
     except OSError as exc:
         raise StorageError(f"cannot open journal storage {url}: {exc.strerror or exc}") from None

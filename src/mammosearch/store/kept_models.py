@@ -81,8 +81,11 @@ def is_pending(trial_dir: Path) -> bool:
     return (trial_dir / HEAD_WEIGHTS_FILE).is_file() and not (trial_dir / MODEL_FILE).is_file()
 
 
-def assemble_pending(study: optuna.Study, study_dir: StudyDir) -> list[int]:
-    """Assemble every kept trial of ``study`` whose full model (or a kept fold's) is still pending; returns their numbers."""
+def assemble_pending(study: optuna.Study, study_dir: StudyDir, reuse_trunks: bool = False) -> list[int]:
+    """Assemble every kept trial of ``study`` whose full model (or a kept fold's) is still pending; returns their numbers.
+
+    ``reuse_trunks``: this process's trials are over, so the trunks they built may carry the heads (``models.saving.assemble_models``).
+    """
     channels = context_of(study.user_attrs).channels
     trial_of: dict[Path, int] = {}
     heads: list[tuple[Path, TrialParams]] = []
@@ -99,5 +102,5 @@ def assemble_pending(study: optuna.Study, study_dir: StudyDir) -> list[int]:
         return []
     # One trunk per family, size, weights and augmentation, however many heads go on it. A head
     # that cannot be assembled (OSError) stays on disk: export-best assembles it later.
-    failed = {trial_of[folder] for folder, written in assemble_models(heads, channels) if isinstance(written, OSError)}
+    failed = {trial_of[folder] for folder, written in assemble_models(heads, channels, reuse_trunks) if isinstance(written, OSError)}
     return sorted({number for number in trial_of.values() if number not in failed})

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 import optuna
 
 from mammosearch.errors import StorageError, StorageMissing
+from mammosearch.store.heartbeat import grace_period, retry_callback
 
 DEFAULT_DB_NAME = "mammosearch.db"
 SCHEMA_RACE_SIGNS = ("already exists", "alembic_version", "UNIQUE constraint failed")
@@ -112,7 +113,8 @@ def open_storage(url: str, heartbeat: int | None = None, *, create: bool = True)
 
     With ``heartbeat`` (seconds), a running trial beats every ``heartbeat`` seconds; one
     whose process died (``kill -9``, a pre-empted node) is marked FAIL once it has been
-    silent for two intervals, and its parameters are queued again (up to 3 times).
+    silent for two intervals, and its parameters are queued again (up to 3 times:
+    ``store/heartbeat.py``; a journal file the same way, ``store/journal_beats.py``).
 
     ``create=False`` is for commands that only read: a storage that is not there (a SQLite
     file or its folder missing, a database without Optuna's tables) is one line saying so,
@@ -121,7 +123,7 @@ def open_storage(url: str, heartbeat: int | None = None, *, create: bool = True)
     from mammosearch.store.journal import is_journal, open_journal
 
     if is_journal(url):
-        return open_journal(url, create=create)  # no heartbeats: the journal backend has none
+        return open_journal(url, heartbeat, create=create)  # heartbeats through files next to the log (store/journal_beats.py)
     if not create:
         _require_sqlite_file(url)
     elif url.startswith("sqlite:///"):
@@ -137,11 +139,7 @@ def open_storage(url: str, heartbeat: int | None = None, *, create: bool = True)
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: stable in practice
             beats: dict[str, Any] = {}
             if heartbeat:
-                beats = dict(
-                    heartbeat_interval=heartbeat,
-                    grace_period=2 * heartbeat,
-                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
-                )
+                beats = dict(heartbeat_interval=heartbeat, grace_period=grace_period(heartbeat), heartbeat_stale_trial_callback=retry_callback())
             if not create:
                 _require_tables(url, engine_kwargs)
             for attempt in range(SCHEMA_RACE_RETRIES + 1):

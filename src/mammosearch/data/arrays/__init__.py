@@ -1,6 +1,7 @@
 """Large arrays on disk: the decoded-image cache, arrays read a chunk at a time, and the sweep of files a killed process left half-written."""
 
 from mammosearch.data.arrays._cache import cached, fingerprint, images_array, images_written_to
+from mammosearch.data.arrays._fill_lock import filling
 from mammosearch.data.arrays._paged import (
     chunks,
     computed_into,
@@ -20,6 +21,7 @@ __all__ = [
     "chunks",
     "computed_into",
     "filling_path",
+    "filling",
     "fingerprint",
     "images_array",
     "images_written_to",

@@ -6,6 +6,11 @@ here, last, the space it set the study up with (as JSON, ``config/space_json.py`
 run options a worker must share (precision, heartbeat, recycling, TensorBoard, the results
 folder): a study that holds an order is ready for workers. The latest set-up's order wins,
 so a later ``run --n-trials 50`` raises the budget every worker then works towards.
+
+Each set-up's order is new: ``epoch`` counts the set-ups (1, 2, ...; for people) and
+``token`` tells two orders apart (for workers: two set-ups within one second may both
+count the same epoch). A running worker compares the token between trials and goes on
+under the new order (``search/order_watch.py``) rather than run one more trial under the old.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ class WorkerOrder:
     trials_per_process: int | None = 20
     engine: str = "optuna"
     set_up_at: str = ""  # ISO time of the set-up that wrote this order
+    epoch: int = 0  # the how-manyth set-up of the study wrote it (0: a version that did not count)
+    token: str = ""  # unique to the set-up that wrote it
+
+    def describe(self) -> str:
+        return f"set-up {self.epoch or '?'} of {self.set_up_at or 'an unknown time'}"
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
