@@ -221,6 +221,27 @@ class _Clock:
             setattr(TrialSeededSampler, method, timed)
 
 
+def worker_options(options: Any) -> Any:
+    """``options`` as a real worker has them (``search/joining.py``): with the set-up's order token, so that the
+    loop looks for a new set-up between trials (a read of the study's attributes per trial); as they are on a
+    tree without order tokens."""
+    import dataclasses
+
+    import optuna
+
+    if "order_token" not in {f.name for f in dataclasses.fields(options)}:
+        return options
+    from mammosearch.store.record.worker_order import order_of
+    from mammosearch.store.storage import open_storage
+
+    storage = open_storage(options.storage_url, create=False)
+    try:
+        order = order_of(optuna.load_study(study_name=options.study_name, storage=storage).user_attrs)
+    finally:
+        storage.engine.dispose()  # type: ignore[attr-defined]
+    return options if order is None else dataclasses.replace(options, order_token=order.token)
+
+
 def setup(space: Any, options: Any) -> None:
     from mammosearch.search.study import setup_study
 
@@ -247,6 +268,7 @@ def _work(index: int, space: Any, options: Any, barrier: Any, trial_seconds: flo
     from mammosearch.search import objective
 
     clock = _Clock()
+    options = worker_options(options)
     opening = time.perf_counter()
     prepared = open_prepared(space, options)
     opening = time.perf_counter() - opening

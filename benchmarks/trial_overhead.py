@@ -20,6 +20,7 @@ one only, so the rows add up:
   param names    our read of the study's parameter names
   top-K          our decision which models to keep (reads the completed trials)
   budget         our check whether the study's budget is spent (reads the finished trials)
+  new set-up?    our check whether the study was set up again (reads the study's attributes; workers only)
   gc             the collection after each trial (``gc_after_trial``)
   sleep          the stand-in for training
   other          the rest of the loop (building the outcome, metrics of the random scores, ...)
@@ -46,13 +47,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import cluster_sim  # noqa: E402  (the sleep runner, the space, the server's CPU)
 
-ORDER = ("sampler", "suggest", "pruner", "ask", "tell", "stale check", "record", "param names", "top-K", "budget", "gc", "sleep", "other")
+ORDER = ("sampler", "suggest", "pruner", "ask", "tell", "stale check", "record", "param names", "top-K", "budget", "new set-up?", "gc", "sleep", "other")
 
 
 class Ledger:
@@ -109,6 +111,11 @@ def _instrument(ledger: Ledger) -> None:
     from optuna.study import _optimize
 
     from mammosearch.search import loop, objective
+
+    try:
+        from mammosearch.search import order_watch
+    except ImportError:  # a tree before workers looked for a new set-up between trials
+        order_watch = None
     from mammosearch.search.seeding import TrialSeededSampler
     from mammosearch.store import record
 
@@ -123,6 +130,15 @@ def _instrument(ledger: Ledger) -> None:
     ledger.wrap(objective.SearchObjective, "_param_names", "param names")
     ledger.wrap(objective, "keep_if_top_k", "top-K")
     ledger.wrap(loop, "finished_trials", "budget")
+    if order_watch is not None and hasattr(loop, "stop_on_new_order"):
+        # The loop's callbacks that read the study's attributes after each trial: timed as they are made.
+        def watched(options: Any, _make: Any = order_watch.stop_on_new_order) -> list[Any]:
+            callbacks = SimpleNamespace(**{f"c{i}": c for i, c in enumerate(_make(options))})
+            for name in vars(callbacks):
+                ledger.wrap(callbacks, name, "new set-up?")
+            return list(vars(callbacks).values())
+
+        loop.stop_on_new_order = watched
     ledger.wrap(gc, "collect", "gc")
     ledger.wrap(time, "sleep", "sleep")
     # Our attribute writes, under every name they are imported by.
@@ -150,6 +166,7 @@ def measure(trials: int, trial_seconds: float, epochs: int, storage: str) -> dic
         setup.start()
         setup.join()
         cluster_sim.install_sleep_runner(trial_seconds, epochs)
+        options = cluster_sim.worker_options(options)
         started = time.perf_counter()
         prepared = open_prepared(space, options)
         opening = time.perf_counter() - started

@@ -67,11 +67,12 @@ class SearchObjective:
     def _param_names(self, trial: Any) -> dict[str, str]:
         """The versioned names this study's sampler knows its parameters by (search/space_check.py records them).
 
-        Read from the study, once per process: every process that runs trials (recycled
-        children, workers) finds the names the run that settled the space recorded, before
-        its first trial. They go with the space this process samples, which does not change
-        while it runs (a run that extends the space samples it in its own processes), so a
-        read per trial (a round trip and a commit) would only find the same names again.
+        Read from the study at the first trial of this objective (one per trial loop): every
+        process that runs trials (recycled children, workers) finds the names the run that
+        settled the space recorded. They go with the space this loop samples, which does not
+        change while it runs (a worker that sees a new set-up's order ends the loop and starts
+        a new one under it, search/order_watch.py), so a read per trial (a round trip and a
+        commit) would only find the same names again.
         """
         if not isinstance(trial, optuna.trial.Trial):
             return {}  # KerasTuner's trials: its oracle names the hyper-parameters
