@@ -210,5 +210,5 @@ def run_kerastuner_trials(prepared: Prepared, space: Space, options: RunOptions,
             tuner.search(verbose=0)
         except BudgetSpentStopsSearch:
             pass  # the run ends on its time budget, as an Optuna run does
-        assemble_pending(study, study_dir, artifacts)
+        assemble_pending(study, study_dir, artifacts=artifacts)
     return runtime_line

@@ -117,6 +117,7 @@ def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: 
             requeued = requeue_stopped(study, in_progress[0]) if in_progress else None
             raise Terminated(None if requeued is None else requeued.number) from None
         if options.assemble_at_end:
-            assemble_pending(study, study_dir, artifacts)  # full models of the heads kept on cached activations
+            # Full models of the heads kept on cached activations, on the trunks the trials built (their models are done with).
+            assemble_pending(study, study_dir, reuse_trunks=True, artifacts=artifacts)
         sweep_dropped(study, artifacts, space.study.keep_top_k)
     return runtime_line

@@ -101,11 +101,11 @@ def is_pending(trial_dir: Path) -> bool:
     return (trial_dir / HEAD_WEIGHTS_FILE).is_file() and not (trial_dir / MODEL_FILE).is_file()
 
 
-def assemble_pending(study: optuna.Study, study_dir: StudyDir, artifacts: KeptArtifacts | None = None) -> list[int]:
+def assemble_pending(study: optuna.Study, study_dir: StudyDir, reuse_trunks: bool = False,
+                     artifacts: KeptArtifacts | None = None) -> list[int]:
     """Assemble every kept trial of ``study`` whose full model (or a kept fold's) is still pending; returns their numbers.
 
-    With an artifact store the assembled models are uploaded too (recorded with the study:
-    the trials are finished), so no other node needs the backbone's weights to export them.
+    ``reuse_trunks``: this process's trials are over, so the trunks they built may carry the heads (``models.saving.assemble_models``).
     """
     channels = context_of(study.user_attrs).channels
     trial_of: dict[Path, int] = {}
@@ -123,7 +123,7 @@ def assemble_pending(study: optuna.Study, study_dir: StudyDir, artifacts: KeptAr
         return []
     # One trunk per family, size, weights and augmentation, however many heads go on it. A head
     # that cannot be assembled (OSError) stays on disk: export-best assembles it later.
-    outcomes = assemble_models(heads, channels)
+    outcomes = assemble_models(heads, channels, reuse_trunks)
     failed = {trial_of[folder] for folder, written in outcomes if isinstance(written, OSError)}
     if artifacts is not None:
         for folder, written in outcomes:
