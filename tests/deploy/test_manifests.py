@@ -51,6 +51,23 @@ def test_the_workers_take_one_gpu_each_and_keep_the_password_out_of_the_url():
     assert "secretKeyRef" in env["PGPASSWORD"]["valueFrom"]
 
 
+def test_a_stopped_worker_is_replaced_without_using_up_its_retries():
+    """SIGTERM's exit code (what errors.Terminated exits with) and disruptions do not count; bad input fails the Job."""
+    from mammosearch.errors import DataError, SpaceError, Terminated
+
+    workers = _resources(K8S / "workers-job.yaml")[0]
+    assert workers["spec"]["template"]["spec"]["restartPolicy"] == "Never"  # podFailurePolicy needs it
+    rules = workers["spec"]["podFailurePolicy"]["rules"]
+    by_action: dict[str, list[int]] = {}
+    for rule in rules:
+        if "onExitCodes" in rule:
+            assert rule["onExitCodes"]["containerName"] == "worker" and rule["onExitCodes"]["operator"] == "In"
+            by_action.setdefault(rule["action"], []).extend(rule["onExitCodes"]["values"])
+    assert by_action["Ignore"] == [Terminated.exit_code]
+    assert sorted(by_action["FailJob"]) == sorted([SpaceError.exit_code, DataError.exit_code])
+    assert {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]} in rules
+
+
 def test_the_slurm_script_is_valid_bash_with_one_gpu_per_array_task():
     script = REPO / "deploy" / "slurm" / "worker.sbatch"
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0

@@ -128,13 +128,17 @@ def _check_sha256(model_file: Path, card_file: Path, card: dict[str, Any]) -> No
         raise ApplyError(f"{model_file} (sha256 {actual[:16]}) is not the model {card_file} describes ({SHA256_KEY} {str(expected)[:16]}); export the model again")
 
 
-def load_trial(storage_url: str, study_name: str | None, trial: int | None) -> ModelBundle:
-    """A kept trial of a study (the best one without ``trial``), with the card ``export-best`` would write."""
+def load_trial(storage_url: str, study_name: str | None, trial: int | None, results_dir: Path | None = None,
+               artifacts_url: str | None = None) -> ModelBundle:
+    """A kept trial of a study (the best one without ``trial``), with the card ``export-best`` would write.
+
+    With ``results_dir``, a model kept in the study's artifact store is fetched into it first.
+    """
     from mammosearch.apply.card import model_card
     from mammosearch.apply.export import assembled_path, choose_trial
     from mammosearch.store import load_study
 
-    record = load_study(storage_url, study_name)
+    record = load_study(storage_url, study_name, results_dir, artifacts_url)
     row = choose_trial(record, trial)
     path = assembled_path(record, row)
     model = _load_keras(path)

@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from mammosearch import runtime
 from mammosearch.errors import MammosearchError, Terminated
+from mammosearch.store.artifact_store import ARTIFACTS_ENV
 
 runtime.quiet_backend_logs()
 
@@ -44,6 +45,11 @@ StorageOption = Annotated[str | None, typer.Option(
 StudyOption = Annotated[str | None, typer.Option("--study", help="Study name. run: default is the space's study.name or file name; report/export: the most recent study.")]
 ResultsOption = Annotated[Path, typer.Option("--results-dir", help="Where trial models, reports, logs and (without --storage) the study's SQLite file are kept.")]
 DEFAULT_RESULTS = Path("results")
+ArtifactsOption = Annotated[str | None, typer.Option(
+    "--artifacts", envvar=ARTIFACTS_ENV, show_envvar=True, show_default=False,
+    help="Artifact store for the kept models, for nodes that share no results folder: file:///shared/folder or s3://bucket/prefix "
+         "(endpoint and credentials from the AWS environment, never the URL). Recorded in the study at set-up; readers and workers "
+         "find it there, and this option says where this node sees it. Default: none (the results folder alone).")]
 
 
 def resolve_storage(storage: str | None, results_dir: Path) -> str:

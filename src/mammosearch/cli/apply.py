@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from mammosearch import runtime
 from mammosearch.cli.app import (
     AFTER,
+    ArtifactsOption,
     ResultsOption,
     StorageOption,
     StudyOption,
@@ -41,7 +42,7 @@ TtaOption = Annotated[str | None, typer.Option(
 
 
 def load_bundle(paths: list[Path], study: str | None, trial: int | None, storage: str | None, results_dir: Path,
-                tta: str | None = None) -> tuple[ModelBundle, list[Path]]:
+                tta: str | None = None, artifacts: str | None = None) -> tuple[ModelBundle, list[Path]]:
     """The model (the first path, or --study/--trial) with ``--tta`` applied, and the paths left for inputs."""
     from mammosearch.apply import load_exported, load_trial, with_tta
 
@@ -49,20 +50,20 @@ def load_bundle(paths: list[Path], study: str | None, trial: int | None, storage
         raise ApplyError(f"--tta {tta!r}: use flip or none")
     runtime.import_keras_quietly()
     if study is not None or trial is not None:
-        return with_tta(load_trial(resolve_storage(storage, results_dir), study, trial), tta), paths
+        return with_tta(load_trial(resolve_storage(storage, results_dir), study, trial, results_dir, artifacts), tta), paths
     if not paths:
         raise ApplyError("no model given: pass an `export-best` folder first, or --study NAME [--trial N]")
     return with_tta(load_exported(paths[0]), tta), paths[1:]
 
 
 def load_bundle_and_inputs(paths: list[Path], study: str | None, trial: int | None, storage: str | None,
-                           results_dir: Path, tta: str | None = None) -> tuple[ModelBundle, list[InputItem]]:
+                           results_dir: Path, tta: str | None = None, artifacts: str | None = None) -> tuple[ModelBundle, list[InputItem]]:
     """``predict`` and ``explain``: the model, and the image files its INPUTS name."""
     from mammosearch.apply import gather_inputs
     from mammosearch.data import max_pixels
 
     max_pixels()  # a malformed MAMMOSEARCH_MAX_PIXELS is one line before anything is scored, not a failure per file
-    bundle, inputs = load_bundle(paths, study, trial, storage, results_dir, tta)
+    bundle, inputs = load_bundle(paths, study, trial, storage, results_dir, tta, artifacts)
     if not inputs:
         raise ApplyError("no INPUTS given: name image files, folders or a CSV manifest after the model")
     return bundle, gather_inputs(inputs, (bundle.task.negative, bundle.task.positive))
@@ -104,11 +105,12 @@ def predict(
     sensitivity: Annotated[float | None, typer.Option("--sensitivity", min=0.0, max=1.0, help="Also label at the card's operating point for this sensitivity (0.80, 0.90, 0.95).")] = None,
     specificity: Annotated[float | None, typer.Option("--specificity", min=0.0, max=1.0, help="Also label at the card's operating point for this specificity (0.80, 0.90, 0.95).")] = None,
     tta: TtaOption = None,
+    artifacts: ArtifactsOption = None,
 ) -> None:
     """Score images with a found model: a CSV with the probability and the class at the model's threshold and the operating points asked for."""
     from mammosearch.apply import range_check, score_inputs, write_predictions
 
-    bundle, items = load_bundle_and_inputs(paths, study, trial, storage, results_dir, tta)
+    bundle, items = load_bundle_and_inputs(paths, study, trial, storage, results_dir, tta, artifacts)
     thresholds = {"threshold": bundle.threshold}
     if threshold is not None:
         thresholds[f"at_{threshold:g}"] = threshold

@@ -11,6 +11,7 @@ from rich.markup import escape
 from mammosearch.cli.app import (
     SEARCH,
     Algorithm,
+    ArtifactsOption,
     Engine,
     Precision,
     ResultsOption,
@@ -46,6 +47,7 @@ def run(
     trials_per_process: Annotated[int, typer.Option("--trials-per-process", min=0, help="Longer runs train in a child process replaced after this many trials, so memory stays flat. 0: all trials in this process.")] = 20,
     extend_space: Annotated[bool, typer.Option("--extend-space", help="Resume a study whose search space has changed: its new trials use the new space, and the change is recorded in the study.")] = False,
     setup_only: Annotated[bool, typer.Option("--setup-only", help="Set the study up (data checks, baseline, space) and exit without a trial; prints the `mammosearch worker` command a cluster runs.")] = False,
+    artifacts: ArtifactsOption = None,
 ) -> None:
     """Run (or resume) a search: sample trials, train, prune, record every metric."""
     import time
@@ -68,7 +70,7 @@ def run(
         storage_url=storage_url, results_dir=results_dir, study_name=study or (loaded.study_name if workers > 1 or setup_only else None),
         tensorboard=tensorboard, precision=precision.value, heartbeat=heartbeat or None,
         trials_per_process=trials_per_process or None, engine=engine.value, algorithm=algorithm.value, workers=workers,
-        extend_space=extend_space, setup_only=setup_only,  # workers read the rest from the order the set-up records
+        extend_space=extend_space, setup_only=setup_only, artifacts_url=artifacts,  # workers read the rest from the order the set-up records
         deadline=deadline_after(loaded.study.timeout, started),
     )
     if setup_only:

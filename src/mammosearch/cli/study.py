@@ -12,6 +12,7 @@ from rich.markup import escape
 from mammosearch import runtime
 from mammosearch.cli.app import (
     SEARCH,
+    ArtifactsOption,
     Format,
     ResultsOption,
     StorageOption,
@@ -34,6 +35,7 @@ def report(
     format: Annotated[Format, typer.Option("--format", help="table (rich), csv or json on stdout; files are written either way.")] = Format.table,
     results_dir: ResultsOption = Path("results"),
     html: Annotated[bool, typer.Option("--html/--no-html", help="Also write report.html: one self-contained page (plots inlined) beside the CSVs.")] = True,
+    artifacts: ArtifactsOption = None,
 ) -> None:
     """Leaderboard ranked by validation AUC with every metric; writes CSV, JSON, plots and an HTML page."""
     # The page first, as before the faces: the sorted order (leaderboard first) measured 0.3 s slower on this
@@ -43,7 +45,7 @@ def report(
     from mammosearch.report.terminal import print_report
     from mammosearch.store import load_study
 
-    record = load_study(resolve_storage(storage, results_dir), study)
+    record = load_study(resolve_storage(storage, results_dir), study, results_dir, artifacts)
     built = build_report(record, results_dir, top_k=top)
     if format is Format.json:
         sys.stdout.write(report_json_text(built) + "\n")
@@ -70,6 +72,7 @@ def export_best(
     tta: Annotated[str, typer.Option("--tta", help="flip: build flip test-time augmentation into the exported model (the mean with the "
                                                    "mirror image); its threshold is chosen on the study's flip scores (evaluation.tta: flip).")] = "none",
     results_dir: ResultsOption = Path("results"),
+    artifacts: ArtifactsOption = None,
 ) -> None:
     """Write the best trial's trained model (or an ensemble of the top K, or its fold models) and its model card (no retraining)."""
     from mammosearch.apply.export import export_best as do_export
@@ -82,7 +85,7 @@ def export_best(
     if ensemble is not None and (trial is not None or folds):
         raise ExportError("--ensemble and --trial or --folds exclude each other: export the top K trials, or one trial (its fold models with --folds)")
     runtime.import_keras_quietly()
-    record = load_study(resolve_storage(storage, results_dir), study)
+    record = load_study(resolve_storage(storage, results_dir), study, results_dir, artifacts)
     if folds:
         result = export_folds(record, out, trial, tta)
     else:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from mammosearch.cli.app import SEARCH, app, console, friendly_errors
+from mammosearch.cli.app import SEARCH, ArtifactsOption, app, console, friendly_errors
 from mammosearch.words import plural
 
 
@@ -25,6 +25,7 @@ def worker(
     n_trials: Annotated[int | None, typer.Option("--n-trials", min=1, help="Stop after this many trials of this worker's own (the study's budget stops it first).")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Start no trial after this many seconds (default: the study's timeout, if it has one).")] = None,
     wait_setup: Annotated[float, typer.Option("--wait-setup", min=0, help="Seconds to wait for a study whose set-up has not finished yet.")] = 600.0,
+    artifacts: ArtifactsOption = None,
 ) -> None:
     """Join a prepared study and run its trials until its budget is reached (one GPU per worker; exits 0 when nothing is left)."""
     import optuna
@@ -40,7 +41,7 @@ def worker(
         console.print(escape(line), highlight=False, soft_wrap=True)
 
     url = storage if storage is not None else default_storage(results_dir or Path("results"))
-    request = JoinRequest(url, study, results_dir, n_trials, timeout, wait_setup)
+    request = JoinRequest(url, study, results_dir, n_trials, timeout, wait_setup, artifacts)
     with reporting(PlainLines(say)):  # long stages (loading Keras, a linear probe, activations) as plain lines in the log
         result = join_study(request, LogListener(say), say)
     summary = result.summary

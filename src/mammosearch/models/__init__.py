@@ -6,7 +6,7 @@ models is the sub-package ``models.build`` (its own face), which the registry's 
 import when called.
 """
 
-from mammosearch.models import memory
+from mammosearch.models import memory, registry
 from mammosearch.models.registry import FAMILIES, HEADS, build_model, family, family_names, transfer_families
 from mammosearch.models.saving import HEAD_WEIGHTS_FILE, MODEL_FILE, assemble_model, assemble_models, save_full_model, save_head_weights
 from mammosearch.models.tta import FLIP, NONE, TTA_CHOICES, applies_flip_tta, mirror_images, with_flip_tta, without_flip_tta
@@ -32,6 +32,7 @@ __all__ = [
     "imagenet_status",
     "memory",
     "mirror_images",
+    "registry",
     "save_full_model",
     "save_head_weights",
     "transfer_families",

@@ -199,10 +199,13 @@ def build_model(params: TrialParams, channels: int) -> Any:
     return family(params.family).build(params, channels)
 
 
-def build_trunk(params: TrialParams, channels: int) -> tuple[Any, Any]:
-    """A transfer family's image input and backbone features, for several heads to share (``backbones.with_head``)."""
+def build_trunk(params: TrialParams, channels: int, reuse: bool = False) -> tuple[Any, Any]:
+    """A transfer family's image input and backbone features, for several heads to share (``backbones.with_head``).
+
+    ``reuse``: a trunk this process built before, reset to how it was built (``backbones.build_trunk``).
+    """
     from mammosearch.models.build import build_trunk as build
 
     if not family(params.family).transfer:
         raise ValueError(f"the {params.family} family has no backbone to share")
-    return build(params, channels, **_backbone_of_entry(params.family))
+    return build(params, channels, **_backbone_of_entry(params.family), reuse=reuse)

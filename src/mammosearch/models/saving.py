@@ -38,13 +38,14 @@ def assemble_model(trial_dir: Path, params: TrialParams, channels: int) -> Path:
     return written
 
 
-def assemble_models(pending: Sequence[tuple[Path, TrialParams]], channels: int) -> list[tuple[Path, Path | OSError]]:
+def assemble_models(pending: Sequence[tuple[Path, TrialParams]], channels: int, reuse_trunks: bool = False) -> list[tuple[Path, Path | OSError]]:
     """``model.keras`` for each trial folder whose head was saved alone: its path, or the OSError that stopped it.
 
     Heads whose trunks are the same (family, input size, weights, augmentation) go on one
-    built trunk: a kept head costs a head and a save, not another backbone. A head that
-    cannot be read or written is left on disk for ``export-best`` (its error returned);
-    the others go on.
+    built trunk: a kept head costs a head and a save, not another backbone. With
+    ``reuse_trunks`` (a run whose trials are over) that trunk may be one a trial of this
+    process built, reset as built. A head that cannot be read or written is left on disk
+    for ``export-best`` (its error returned); the others go on.
     """
     import keras
 
@@ -56,7 +57,7 @@ def assemble_models(pending: Sequence[tuple[Path, TrialParams]], channels: int) 
         groups.setdefault((params.family, params.size.shape, params.weights, params.augmentation), []).append((trial_dir, params))
     done: dict[Path, Path | OSError] = {}
     for members in groups.values():
-        inputs, features = build_trunk(members[0][1], channels)
+        inputs, features = build_trunk(members[0][1], channels, reuse=reuse_trunks)
         feature_shape = tuple(int(d) for d in features.shape[1:])
         for trial_dir, params in members:
             try:

@@ -19,7 +19,7 @@ from mammosearch.store import StudyRecord, TrialRow
 
 def members(record: StudyRecord, k: int) -> list[TrialRow]:
     """The best ``k`` complete trials with a saved model and the best trial's input shape (a model has one input)."""
-    ranked = [r for r in record.ranked() if r.model_path is not None or r.pending_model_path is not None]
+    ranked = [r for r in record.ranked() if r.kept_model_path is not None]
     if not ranked:
         return []
     size = ranked[0].params.get("input_size")
@@ -48,7 +48,7 @@ def split_mean(stored: list[dict[str, Any]], split: str) -> tuple[dict[str, Any]
 
 
 def stored_of(chosen: list[TrialRow]) -> list[dict[str, Any]]:
-    return [read_predictions(r.model_path or r.pending_model_path) for r in chosen]
+    return [read_predictions(r.kept_model_path) for r in chosen]
 
 
 def selection_mean(record: StudyRecord, k: int, tta: str = "none") -> tuple[np.ndarray, np.ndarray] | None:

@@ -30,6 +30,7 @@ from mammosearch.search.samplers import max_epochs
 from mammosearch.search.study import Prepared
 from mammosearch.spec import Categorical, FloatRange, IntRange, ParamSpec, TrialParams
 from mammosearch.store import assemble_pending, claimed_study_dir
+from mammosearch.store.artifact_store import kept_artifacts
 from mammosearch.trial import sample_params
 
 
@@ -152,9 +153,11 @@ def run_kerastuner_trials(prepared: Prepared, space: Space, options: RunOptions,
     engine = f"kerastuner/{algorithm}"
     remaining = prepared.remaining(space)
     study_dir = claimed_study_dir(options.results_dir, study)
+    artifacts = kept_artifacts(study.user_attrs, options.artifacts_url, writing=True)
     objective = SearchObjective(
         space, prepared.images, study_dir, listener, options.tensorboard,
         Path(options.results_dir) / "cache" / "activations", adjust=apply_budget, engine=engine, deadline=options.deadline, caps=caps,
+        artifacts=artifacts,
     )
 
     class BudgetSpentStopsSearch(kt.errors.FatalError):
@@ -206,5 +209,5 @@ def run_kerastuner_trials(prepared: Prepared, space: Space, options: RunOptions,
             tuner.search(verbose=0)
         except BudgetSpentStopsSearch:
             pass  # the run ends on its time budget, as an Optuna run does
-        assemble_pending(study, study_dir)
+        assemble_pending(study, study_dir, artifacts=artifacts)
     return runtime_line

@@ -26,7 +26,8 @@ from mammosearch.search.options import worker_number
 from mammosearch.search.seeding import trial_seed
 from mammosearch.spec import TrialOutcome, TrialParams
 from mammosearch.store import StudyDir, keep_if_top_k, record, requeue
-from mammosearch.store.record import save_stamp
+from mammosearch.store.artifact_store import KeptArtifacts
+from mammosearch.store.record import stamp_attrs
 from mammosearch.trial import BatchCaps, TrialRunner, sample_params
 
 # A second engine can change sampled params before training (KerasTuner's Hyperband sets
@@ -49,24 +50,39 @@ class SearchObjective:
         engine: str | None = None,
         deadline: float | None = None,
         caps: BatchCaps | None = None,
+        artifacts: KeptArtifacts | None = None,
     ) -> None:
         self.space = space
+        self.artifacts = artifacts  # the study's artifact store, when it has one: kept models are uploaded there too
         self.study_dir = study_dir
         self.listener = listener
         self.adjust: Adjust = adjust or (lambda params, trial: params)
         self.engine = engine
+        self._names: dict[str, str] | None = None  # the study's parameter names, read at the first trial
         self.runner = TrialRunner(space, images, listener, study_dir.tensorboard_dir if tensorboard else None, activation_dir, deadline, caps)
 
-    @staticmethod
-    def _param_names(trial: Any) -> dict[str, str]:
+    def _param_names(self, trial: Any) -> dict[str, str]:
         """The versioned names this study's sampler knows its parameters by (search/space_check.py records them).
 
-        Read per trial, from the study: every process that runs trials (recycled children,
-        workers) finds the names the run that settled the space recorded.
+        Read from the study at the first trial of this objective (one per trial loop): every
+        process that runs trials (recycled children, workers) finds the names the run that
+        settled the space recorded. They go with the space this loop samples, which does not
+        change while it runs (a worker that sees a new set-up's order ends the loop and starts
+        a new one under it, search/order_watch.py), so a read per trial (a round trip and a
+        commit) would only find the same names again.
         """
         if not isinstance(trial, optuna.trial.Trial):
             return {}  # KerasTuner's trials: its oracle names the hyper-parameters
-        return record.param_names_of(trial.study.user_attrs)
+        if self._names is None:
+            self._names = record.param_names_of(trial.study.user_attrs)
+        return self._names
+
+    def _drawn_by(self, trial: Any) -> dict[str, Any]:
+        """The sampling seed, process and worker stamp of a trial the study's sampler drew (none for KerasTuner's oracle)."""
+        if not isinstance(trial, optuna.trial.Trial):
+            return {}
+        sampling = record.Sampling(trial_seed(self.space.study.seed, trial.number), f"{socket.gethostname()}:{os.getpid()}", worker_number())
+        return {**record.sampling_attrs(sampling), **stamp_attrs(current_stamp())}
 
     def __call__(self, trial: Any) -> float:
         with stage("trials", shown=False):  # timed for the run's summary; the study display shows the trial
@@ -85,17 +101,15 @@ class SearchObjective:
             resumes_trial=resumes,
         )
         written: dict[str, Any] = {}
-        record.save(trial, outcome, written)
-        if isinstance(trial, optuna.trial.Trial):  # drawn by the study's sampler (not KerasTuner's oracle)
-            process = f"{socket.gethostname()}:{os.getpid()}"
-            record.save_sampling(trial, record.Sampling(trial_seed(self.space.study.seed, trial.number), process, worker_number()))
-            save_stamp(trial, current_stamp())  # who ran it, for the report's per-worker busy and idle time
+        # The trial's first record, with how it was drawn and who runs it (for the report's
+        # per-worker busy and idle time), in one transaction.
+        record.save(trial, outcome, written, also=self._drawn_by(trial))
         if self.listener is not None:
             self.listener.on_trial_start(trial.number, params)
         try:
             trained = self.runner.run(trial, outcome)
             value = self.runner.objective_value(outcome)
-            keep_if_top_k(trial.study, trial.number, value, outcome, trained, self.study_dir, self.space.study.keep_top_k)
+            keep_if_top_k(trial.study, trial.number, value, outcome, trained, self.study_dir, self.space.study.keep_top_k, self.artifacts, trial)
         except optuna.TrialPruned:
             record.save(trial, outcome, written)
             raise

@@ -34,6 +34,7 @@ from mammosearch.search._listener import StudyListener
 from mammosearch.search.options import STORAGE_ENV, WORKER_ENV, RunOptions, RunSummary
 from mammosearch.search.study import setup_study, summarize
 from mammosearch.store import claimed_study_dir, open_storage
+from mammosearch.store.artifact_store import ARTIFACTS_ENV
 from mammosearch.store.record import from_user_attrs
 
 # How long workers told to stop may take to fail and re-queue their trials (storage writes).
@@ -47,7 +48,7 @@ class WorkerPlan:
     log: Path
 
 
-def plan_workers(n: int, log_dir: Path, storage_url: str) -> list[WorkerPlan]:
+def plan_workers(n: int, log_dir: Path, storage_url: str, artifacts_url: str | None = None) -> list[WorkerPlan]:
     gpus = visible_gpus()
     threads = max(1, (os.cpu_count() or 1) // n)
     plans = []
@@ -56,6 +57,8 @@ def plan_workers(n: int, log_dir: Path, storage_url: str) -> list[WorkerPlan]:
         forget_worker(env)  # each worker is a worker of its own in the report
         env[WORKER_ENV] = str(i)  # its label in the report (search/identity.py) and the GPU it takes
         env[STORAGE_ENV] = storage_url  # in the environment, not the command line: `ps` shows no password
+        if artifacts_url:
+            env[ARTIFACTS_ENV] = artifacts_url  # where this machine sees the study's artifact store
         if not gpus:
             env["MAMMOSEARCH_THREADS"] = str(threads)
         plans.append(WorkerPlan(i, env, log_dir / f"worker-{i}.log"))
@@ -126,7 +129,7 @@ def run_workers(space: Space, options: RunOptions, listener: StudyListener | Non
     # the context recorded before any worker starts.
     prepared = setup_study(space, options)
     name = prepared.study.study_name
-    plans = plan_workers(options.workers, claimed_study_dir(options.results_dir, prepared.study).workers_dir(), options.storage_url)
+    plans = plan_workers(options.workers, claimed_study_dir(options.results_dir, prepared.study).workers_dir(), options.storage_url, options.artifacts_url)
     watcher = _Watcher(options, name, listener)
     watcher.seen = {t.number for t in prepared.study.get_trials(deepcopy=False) if t.state.is_finished()}
     watcher.finished_before = prepared.finished_before

@@ -44,6 +44,7 @@ class JoinRequest:
     n_trials: int | None = None  # this worker's own cap; the study's budget still stops it first
     timeout: float | None = None  # this worker's own time limit; None: the study's timeout, if any
     wait_setup: float = 600.0  # seconds to wait for a study that is not set up yet
+    artifacts_url: str | None = None  # where this node sees the study's artifact store; None: where the set-up recorded it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,6 +127,7 @@ def _space_and_options(order: WorkerOrder, request: JoinRequest, deadline: float
         precision=order.precision,
         heartbeat=order.heartbeat,  # a journal file's beats are files next to it (store/journal_beats.py)
         trials_per_process=order.trials_per_process,
+        artifacts_url=request.artifacts_url,
         order_token=order.token,  # between trials, a new set-up's order is noticed (order_watch.py)
     )
     return space, options

@@ -22,7 +22,8 @@ from mammosearch.search._objective import SearchObjective
 from mammosearch.search._order_watch import stop_on_new_order
 from mammosearch.search.options import RunOptions
 from mammosearch.search.study import Prepared, finished_trials
-from mammosearch.store import assemble_pending, claimed_study_dir, requeue_stopped, stopped_by_budget
+from mammosearch.store import assemble_pending, claimed_study_dir, requeue_stopped, stopped_by_budget, sweep_dropped
+from mammosearch.store.artifact_store import kept_artifacts
 from mammosearch.store.record import context_of, save_linear_probes
 from mammosearch.trial import BatchCaps, batch_caps
 
@@ -68,9 +69,12 @@ def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: 
     record_linear_probes(prepared, space, options, caps)
     study = prepared.study
     study_dir = claimed_study_dir(options.results_dir, study)
+    artifacts = kept_artifacts(study.user_attrs, options.artifacts_url, writing=True)
+    if artifacts is not None:
+        artifacts.store  # noqa: B018 - opened (and checked) now: a store this node cannot reach is one line before any trial
     objective = SearchObjective(
         space, prepared.images, study_dir, listener, options.tensorboard, Path(options.results_dir) / "cache" / "activations",
-        deadline=options.deadline, caps=caps,
+        deadline=options.deadline, caps=caps, artifacts=artifacts,
     )
     runtime.freeze_long_lived_objects()
 
@@ -110,5 +114,7 @@ def run_trials(prepared: Prepared, space: Space, options: RunOptions, listener: 
             requeued = requeue_stopped(study, in_progress[0]) if in_progress else None
             raise Terminated(None if requeued is None else requeued.number) from None
         if options.assemble_at_end:
-            assemble_pending(study, study_dir)  # full models of the heads kept on cached activations
+            # Full models of the heads kept on cached activations, on the trunks the trials built (their models are done with).
+            assemble_pending(study, study_dir, reuse_trunks=True, artifacts=artifacts)
+        sweep_dropped(study, artifacts, space.study.keep_top_k)
     return runtime_line

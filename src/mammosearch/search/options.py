@@ -39,6 +39,8 @@ class RunOptions:
     deadline: float | None = None
     # Set the study up (and record what its workers run) and stop: `mammosearch worker` runs the trials.
     setup_only: bool = False
+    # `--artifacts`: the study's artifact store (recorded at set-up), or where this node sees the recorded one.
+    artifacts_url: str | None = None
     # A worker's: the token of the set-up's order it runs under; between trials it stops when
     # the study holds another (search/order_watch.py). None: not a worker, nothing to watch.
     order_token: str | None = None

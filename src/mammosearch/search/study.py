@@ -33,6 +33,7 @@ from mammosearch.search._space_check import extension_notes, record_space, settl
 from mammosearch.search.options import ALGORITHMS, ENGINES, RunOptions, RunSummary
 from mammosearch.search.samplers import make_pruner, make_sampler
 from mammosearch.store import claimed_study_dir, mask_url, open_storage, running_note, running_numbers, waiting_resumes
+from mammosearch.store.artifact_store import open_artifact_store, parse_location, set_up_store
 from mammosearch.store.record import StudyContext, WorkerOrder, context_of, failed_by_objective, from_user_attrs, order_of, save_context, save_order
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
@@ -116,7 +117,9 @@ def open_study(space: Space, options: RunOptions) -> optuna.Study:
 def record_context(study: optuna.Study, space: Space, images: ImageSet, options: RunOptions, fingerprint: dict[str, Any]) -> None:
     """What `report` and `export-best` need to know about the data and the space."""
     # The first write into the study's folder: claims it for this study (or refuses another's) before any trial.
-    write_json(claimed_study_dir(options.results_dir, study).data_dir() / "fingerprint.json", fingerprint)
+    study_dir = claimed_study_dir(options.results_dir, study)
+    write_json(study_dir.data_dir() / "fingerprint.json", fingerprint)
+    set_up_store(study, options.artifacts_url, study_dir)  # with --artifacts (or one recorded): checked, recorded, the fingerprint uploaded
     save_context(study, StudyContext(
         data_description=images.description,
         data_notes=images.notes + tuple(fingerprint.get("warnings", [])),
@@ -182,6 +185,8 @@ def _log_setup(name: str) -> None:
 def setup_study(space: Space, options: RunOptions) -> Prepared:
     """Preflight, open or create the study, record its context: the set-up every engine shares, run once per run."""
     check_options(options)
+    if options.artifacts_url:  # a bad --artifacts is one line before the data are read or the study is created
+        open_artifact_store(parse_location(options.artifacts_url), writing=True)
     _log_setup(options.study_name or space.study_name)
     with stage("set-up"):
         return _set_up(space, options)

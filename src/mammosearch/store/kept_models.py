@@ -14,6 +14,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import optuna
 
@@ -21,6 +22,7 @@ from mammosearch.errors import TrialFailed
 from mammosearch.files import write_json
 from mammosearch.models import HEAD_WEIGHTS_FILE, MODEL_FILE, assemble_models
 from mammosearch.spec import Trained, TrialOutcome, TrialParams
+from mammosearch.store.artifact_store import ArtifactStoreError, KeptArtifacts
 from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.record import context_of, from_user_attrs
 
@@ -54,8 +56,13 @@ def save_fold_models(trained: Trained, trial_dir: Path) -> None:
         save(fold_dir)
 
 
-def keep_if_top_k(study: optuna.Study, number: int, value: float, outcome: TrialOutcome, trained: Trained, study_dir: StudyDir, k: int) -> None:
-    """Save this trial's model (setting ``outcome.model_path``) when it ranks in the top K; drop models pushed out."""
+def keep_if_top_k(study: optuna.Study, number: int, value: float, outcome: TrialOutcome, trained: Trained, study_dir: StudyDir, k: int,
+                  artifacts: KeptArtifacts | None = None, trial: Any = None) -> None:
+    """Save this trial's model (setting ``outcome.model_path``) when it ranks in the top K; drop models pushed out.
+
+    With an artifact store the kept folder is uploaded too (recorded with ``trial``), and
+    the files of trials pushed out are removed from the store as from this node's folder.
+    """
     completed = completed_values(study)
     keep = top_k(completed + [(number, value)], k)
     if number in keep:
@@ -66,6 +73,11 @@ def keep_if_top_k(study: optuna.Study, number: int, value: float, outcome: Trial
             save_fold_models(trained, trial_dir)
         except OSError as exc:
             raise TrialFailed(f"cannot save the trial's model under {trial_dir}: {exc.strerror or exc}") from None
+        if artifacts is not None:
+            try:
+                artifacts.upload_kept(trial, study, number, trial_dir)
+            except ArtifactStoreError as exc:
+                raise TrialFailed(f"kept, but not uploaded: {exc}") from None
         outcome.model_path = str(study_dir.model_path(number))
         outcome.model_host = socket.gethostname()
     # A finished trial cannot be updated, so "dropped" is derived later from the file
@@ -73,6 +85,14 @@ def keep_if_top_k(study: optuna.Study, number: int, value: float, outcome: Trial
     for other, _ in completed:
         if other not in keep and study_dir.trial_dir(other).exists():
             study_dir.drop_model(other)
+    if artifacts is not None:
+        artifacts.remove_dropped(study, keep)
+
+
+def sweep_dropped(study: optuna.Study, artifacts: KeptArtifacts | None, k: int) -> None:
+    """At the end of a process's trials: remove from the store what a trial finishing at the same time pushed out of the top K."""
+    if artifacts is not None:
+        artifacts.remove_dropped(study, top_k(completed_values(study), k))
 
 
 def is_pending(trial_dir: Path) -> bool:
@@ -80,8 +100,12 @@ def is_pending(trial_dir: Path) -> bool:
     return (trial_dir / HEAD_WEIGHTS_FILE).is_file() and not (trial_dir / MODEL_FILE).is_file()
 
 
-def assemble_pending(study: optuna.Study, study_dir: StudyDir) -> list[int]:
-    """Assemble every kept trial of ``study`` whose full model (or a kept fold's) is still pending; returns their numbers."""
+def assemble_pending(study: optuna.Study, study_dir: StudyDir, reuse_trunks: bool = False,
+                     artifacts: KeptArtifacts | None = None) -> list[int]:
+    """Assemble every kept trial of ``study`` whose full model (or a kept fold's) is still pending; returns their numbers.
+
+    ``reuse_trunks``: this process's trials are over, so the trunks they built may carry the heads (``models.saving.assemble_models``).
+    """
     channels = context_of(study.user_attrs).channels
     trial_of: dict[Path, int] = {}
     heads: list[tuple[Path, TrialParams]] = []
@@ -98,5 +122,11 @@ def assemble_pending(study: optuna.Study, study_dir: StudyDir) -> list[int]:
         return []
     # One trunk per family, size, weights and augmentation, however many heads go on it. A head
     # that cannot be assembled (OSError) stays on disk: export-best assembles it later.
-    failed = {trial_of[folder] for folder, written in assemble_models(heads, channels) if isinstance(written, OSError)}
+    outcomes = assemble_models(heads, channels, reuse_trunks)
+    failed = {trial_of[folder] for folder, written in outcomes if isinstance(written, OSError)}
+    if artifacts is not None:
+        for folder, written in outcomes:
+            if not isinstance(written, OSError):
+                number = trial_of[folder]
+                artifacts.upload_assembled(study, number, study_dir.trial_dir(number), [written])
     return sorted({number for number in trial_of.values() if number not in failed})

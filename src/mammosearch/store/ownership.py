@@ -155,3 +155,15 @@ def check_model_owner(model_path: Path, study_name: str, uid: str | None) -> Non
     owner = read_owner(trials.parent)
     if owner is not None:
         _refuse_other(trials.parent, owner, study_name, uid)
+
+
+def cache_study_dir(results_dir: Path, study_name: str, uid: str | None) -> StudyDir:
+    """The study's folder on a node that reads it from its artifact store: claimed by name and id (never writing to the study), refused if another's."""
+    study_dir = owned_study_dir(results_dir, study_name, uid)
+    try:
+        with _serialized(study_dir.root):
+            if read_owner(study_dir.root) is None:
+                _claim(study_dir.root, Owner(study_name, uid))
+    except OSError as exc:
+        raise StorageError(f"cannot write to results folder {study_dir.root}: {exc.strerror or exc}; give a writable --results-dir") from None
+    return owned_study_dir(results_dir, study_name, uid)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import optuna
 
+from mammosearch.models import HEAD_WEIGHTS_FILE, MODEL_FILE
 from mammosearch.spec import SplitMetrics, TrialOutcome
+from mammosearch.store.artifact_store import fetch_for_reading, fetch_trial, kept_artifacts
+from mammosearch.store.artifacts import StudyDir
 from mammosearch.store.kept_models import is_pending, top_k
-from mammosearch.store.record import StudyContext, context_of, from_user_attrs, params_dict
+from mammosearch.store.record import StudyContext, context_of, from_user_attrs, params_dict, trial_files
 from mammosearch.store.storage import open_storage, resolve_study_name
 
 STATE_NAMES = {
@@ -39,6 +43,14 @@ class TrialRow:
     # Where model.keras will be once assembled: its head's weights are saved, the full
     # model not yet (a run that ended early; kept_models.py). None otherwise.
     pending_model_path: Path | None = None
+    # Kept in the study's artifact store, not on this machine yet: where its model goes once
+    # fetched (export-best, predict); its predictions.json is already there (report reads it).
+    remote_model_path: Path | None = None
+
+    @property
+    def kept_model_path(self) -> Path | None:
+        """Where the kept model is (on disk, pending assembly, or to be fetched), beside its ``predictions.json``."""
+        return self.model_path or self.pending_model_path or self.remote_model_path
 
     @property
     def missing_model_location(self) -> str:
@@ -92,6 +104,18 @@ class StudyRecord:
     storage_url: str
     rows: list[TrialRow]
     context: StudyContext = field(default_factory=StudyContext)
+    # Downloads a kept trial's files from the study's artifact store into this node's folder (None: no store).
+    fetch: Callable[[int], None] | None = field(default=None, compare=False, repr=False)
+
+    def localized(self, row: TrialRow) -> TrialRow:
+        """``row`` with its model on this machine: fetched from the artifact store when only there."""
+        if row.remote_model_path is None or self.fetch is None:
+            return row
+        self.fetch(row.number)
+        folder = row.remote_model_path.parent
+        if (folder / MODEL_FILE).is_file():
+            return replace(row, model_path=folder / MODEL_FILE, remote_model_path=None)
+        return replace(row, pending_model_path=folder / MODEL_FILE, remote_model_path=None)  # fetch_trial refuses a trial with neither
 
     def by_state(self, state: str) -> list[TrialRow]:
         return [r for r in self.rows if r.state == state]
@@ -108,11 +132,25 @@ class StudyRecord:
         return counts
 
 
-def _row(trial: optuna.trial.FrozenTrial, kept: set[int]) -> TrialRow:
+def _kept_folder(recorded: str | None, local: StudyDir | None, number: int, files: Mapping[str, str]) -> Path | None:
+    """Where a kept trial's files are on this machine: where the trial saved them, else this node's own folder for the study
+    (the same shared folder under another mount point, or the copy fetched from the artifact store)."""
+    if recorded is None:
+        return None
+    folder = Path(recorded).parent
+    if local is None or (folder / MODEL_FILE).is_file() or is_pending(folder):
+        return folder
+    mine = local.trial_dir(number)
+    return mine if files or (mine / MODEL_FILE).is_file() or is_pending(mine) else folder
+
+
+def _row(trial: optuna.trial.FrozenTrial, kept: set[int], local: StudyDir | None = None, files: Mapping[str, str] | None = None) -> TrialRow:
     outcome = from_user_attrs(trial.user_attrs)
     path = outcome.model_path
-    on_disk = path is not None and Path(path).is_file()
-    pending = path is not None and not on_disk and is_pending(Path(path).parent)
+    folder = _kept_folder(path, local, trial.number, files or {})
+    on_disk = folder is not None and (folder / MODEL_FILE).is_file()
+    pending = folder is not None and not on_disk and is_pending(folder)
+    in_store = folder is not None and not on_disk and not pending and trial.number in kept and bool({MODEL_FILE, HEAD_WEIGHTS_FILE} & set(files or {}))
     seconds = None
     if trial.datetime_start and trial.datetime_complete:
         seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
@@ -123,27 +161,58 @@ def _row(trial: optuna.trial.FrozenTrial, kept: set[int]) -> TrialRow:
         outcome=outcome,
         params=params_dict(trial.user_attrs),
         intermediate=dict(trial.intermediate_values),
-        model_path=Path(path) if path and on_disk else None,
+        model_path=folder / MODEL_FILE if folder is not None and on_disk else None,
         # Only the top-K trials keep their model; for them a missing file is a problem.
-        model_missing=bool(path) and not on_disk and not pending and trial.number in kept,
+        model_missing=bool(path) and not on_disk and not pending and not in_store and trial.number in kept,
         seconds=seconds,
-        pending_model_path=Path(path) if path and pending else None,
+        pending_model_path=folder / MODEL_FILE if folder is not None and pending else None,
+        remote_model_path=folder / MODEL_FILE if folder is not None and in_store else None,
     )
 
 
-def load_study(storage_url: str, study_name: str | None = None) -> StudyRecord:
-    """The study as stored; reading only: a storage that is not there is refused, never created."""
+def load_study(storage_url: str, study_name: str | None = None, results_dir: Path | None = None, artifacts_url: str | None = None) -> StudyRecord:
+    """The study as stored; reading only: a storage that is not there is refused, never created.
+
+    With ``results_dir`` (this node's results folder), kept files the trials saved elsewhere
+    are looked for there too, and, when the study has an artifact store (or ``artifacts_url``
+    says where this node sees it), the kept trials' predictions and the study's fingerprint
+    are fetched into it; a kept model is fetched when it is used (:meth:`StudyRecord.localized`).
+    """
     storage = open_storage(storage_url, create=False)
     name = resolve_study_name(storage, storage_url, study_name)
     study = optuna.load_study(study_name=name, storage=storage)
     trials = study.get_trials(deepcopy=False)
-    context = context_of(study.user_attrs)
+    attrs = study.user_attrs  # one read of the study's attributes (a query on a database)
+    context = context_of(attrs)
     kept = top_k([(t.number, float(t.value)) for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None], context.keep_top_k)
+    local = None if results_dir is None else StudyDir(results_dir, name)
+    artifacts = None if local is None else kept_artifacts(attrs, artifacts_url)
+    files: dict[int, dict[str, str]] = {}
+    fetch: Callable[[int], None] | None = None
+    if artifacts is not None and local is not None:
+        files = {t.number: trial_files(t.user_attrs, attrs, t.number) for t in trials if t.number in kept}
+        elsewhere = {t.number for t in trials if t.number in kept and _saved_here(from_user_attrs(t.user_attrs).model_path)}
+        fetch_for_reading(artifacts, local, context.study_uid, {n: f for n, f in files.items() if n not in elsewhere}, attrs)
+        for number in elsewhere:
+            files[number] = {}  # the folder the trial saved into is on this machine: nothing to fetch
+
+        def fetch_kept(number: int, artifacts: Any = artifacts, local: StudyDir = local) -> None:
+            fetch_trial(artifacts, local, context.study_uid, number, files.get(number, {}))
+
+        fetch = fetch_kept
+
     return StudyRecord(
         name=name,
         storage_url=storage_url,
-        rows=[_row(t, kept) for t in trials],
+        rows=[_row(t, kept, local, files.get(t.number)) for t in trials],
         context=context,
+        fetch=fetch,
     )
 
 
+def _saved_here(recorded: str | None) -> bool:
+    """The trial's own folder is on this machine (a shared results folder): used as today, nothing fetched."""
+    if recorded is None:
+        return False
+    folder = Path(recorded).parent
+    return (folder / MODEL_FILE).is_file() or is_pending(folder)

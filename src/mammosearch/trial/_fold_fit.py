@@ -60,6 +60,7 @@ class FoldContext:
     views: int = 8  # augmented views per image on the cached-views path
     activation_dir: Path | None = None  # where the views' activations are memory-mapped
     deadline: float | None = None  # the command's time budget (wall clock): stop at the epoch boundary before it
+    feature_extraction: bool = False  # whether trials of the space may train a head alone on the backbone's output
 
 
 MIRRORED_KEY = "|mirrored"  # appended to an image set's fingerprint for its mirror images' activations
@@ -88,7 +89,7 @@ def _scorers(model: Any, inputs_of: Callable[[ImageSet, str], np.ndarray], data:
 def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: ImageSet, fold: Fold, report_epochs: bool, n_folds: int) -> FoldFit:
     import keras
 
-    from mammosearch.models import build_model, family, save_full_model, save_head_weights
+    from mammosearch.models import build_model, save_full_model, save_head_weights
     from mammosearch.models.build import backbone_of, head_only_model, plan_cut, trainer_model
     from mammosearch.trial.fit import Arrays, BudgetStop, EpochProgress, PruningCallback, fit_two_phase, training_data
 
@@ -124,8 +125,7 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
 
     if outcome.training_path == CACHED and not params.fine_tune:
         # Feature extraction: the backbone is not even built unless its activations are not cached yet.
-        cut = family(params.family).output_layer
-        assert cut is not None
+        cut = _output_layer(params)
         features = activations(cut, lambda: build_model(params, data.channels))
         head = head_only_model(params, tuple(features.shape[1:]))
         result = fit(head, features)
@@ -138,6 +138,10 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
         plan = plan_cut(backbone_of(model), params.unfrozen_layers)
         outcome.unfrozen_actual = plan.unfrozen
         features = activations(plan.cut_layer, lambda: model)
+        if context.feature_extraction:
+            # The feature-extraction trials' cut too, while this backbone is as built: from the deepest
+            # cut's activations it is a few layers' work, where a later trial would build a backbone for it.
+            _activations(context, params, data, _output_layer(params), lambda: model)
         trainer = trainer_model(model, plan.cut_layer, tuple(features.shape[1:]))
         result = fit(trainer, features, backbone_owner=model, unfrozen_layers=plan.unfrozen)
         scores = _scorers(trainer, lambda images, suffix: activations(plan.cut_layer, lambda: model, images, suffix), data, params.batch_size)
@@ -145,6 +149,14 @@ def fit_fold(context: FoldContext, trial: Any, outcome: TrialOutcome, data: Imag
     result = fit(model, data.images)
     scores = _scorers(model, lambda images, _: images.images, data, params.batch_size)
     return FoldFit(lambda trial_dir: save_full_model(model, trial_dir), result, time.perf_counter() - started, *scores)
+
+
+def _output_layer(params: TrialParams) -> str:
+    from mammosearch.models import family
+
+    cut = family(params.family).output_layer
+    assert cut is not None
+    return cut
 
 
 def _activations(context: FoldContext, params: TrialParams, data: ImageSet, cut: str, full_model: Callable[[], Any], key_suffix: str = "") -> np.ndarray:

@@ -134,6 +134,7 @@ class TrialRunner:
         context = FoldContext(
             self.listener, log_dir, passes, self._images_key,
             views=self.space.training.augmentation_views, activation_dir=self.activation_dir, deadline=self.deadline,
+            feature_extraction=self.space.training.fine_tune.can_be(False),
         )
         extra = ExtraScores(data, self.space.evaluation.tta == FLIP, cv and self.space.study.keep_fold_models)
         for fold in self.folds:

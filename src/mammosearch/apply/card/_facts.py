@@ -56,7 +56,7 @@ def model_card(record: StudyRecord, row: TrialRow, keras_model: Any) -> dict[str
     entry = FAMILIES.get(str(family))
     val = row.val_metrics
     task = Task.from_json(context.task)
-    selection = selection_scores(read_predictions(row.model_path or row.pending_model_path))
+    selection = selection_scores(read_predictions(row.kept_model_path))
     points = operating_points(*selection) if selection is not None else {}
     return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

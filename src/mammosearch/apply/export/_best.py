@@ -41,7 +41,7 @@ def choose_trial(record: StudyRecord, number: int | None = None) -> TrialRow:
             raise ExportError(f"trial {number} of study '{record.name}' is not a completed trial")
         return chosen[0]
     for row in ranked:
-        if row.model_path is not None or row.pending_model_path is not None:
+        if row.kept_model_path is not None:
             return row
     missing = [row for row in ranked if row.model_missing]
     if missing:
@@ -95,7 +95,8 @@ def write_card_text(out_dir: Path, card: dict[str, Any]) -> Path:
 
 
 def assembled_path(record: StudyRecord, row: TrialRow) -> Path:
-    """The trial's ``model.keras``, assembled first when only its head was saved; refused when another study claimed its folder."""
+    """The trial's ``model.keras`` (fetched first from the study's artifact store when only there, assembled first when only its head was saved); refused when another study claimed its folder."""
+    row = record.localized(row)
     if row.model_path is not None:
         check_model_owner(row.model_path, record.name, record.context.study_uid)
         return row.model_path

@@ -9,6 +9,10 @@ any custom code.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
 import keras
 import numpy as np
 
@@ -30,16 +34,23 @@ def build_transfer(params: TrialParams, channels: int, *, application: str, outp
 
 
 def build_trunk(
-    params: TrialParams, channels: int, *, application: str, output_layer: str, preprocessing: str
+    params: TrialParams, channels: int, *, application: str, output_layer: str, preprocessing: str, reuse: bool = False
 ) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     """The image input and the frozen backbone's features: all of a transfer model but its head.
 
     It depends on the family, ``input_size``, ``weights`` and ``augmentation`` alone, so several
-    heads can be put on one trunk (``with_head``), as assembling kept heads does.
+    heads can be put on one trunk (``with_head``), as assembling kept heads does. With ``reuse``
+    a trunk this process built earlier is handed back as built (``_reset``) instead of building
+    another; only a caller that knows no model on that trunk is still in use may ask for it.
     """
     if params.head is None:
         raise ValueError(f"the {params.family} family needs `params.head`")
     shape = params.size.shape  # (height, width): any rectangle with each side at least the family's minimum
+    key = _trunk_key(params, channels, application, preprocessing)
+    kept = _BUILT.get(key) if reuse and key is not None else None
+    if key is not None and kept is not None and _drawn_fits(kept.backbone, application):
+        _BUILT.move_to_end(key)
+        return _reset(kept)
     constructor = getattr(keras.applications, application)
     # weights: "imagenet" (fetched before the first trial), a local file, or None. Families with
     # preprocessing built in get it from Keras (include_preprocessing defaults to True there).
@@ -56,7 +67,12 @@ def build_trunk(
     x = apply_augmentation(inputs, params.augmentation)
     x = PREPROCESSORS[preprocessing](x, channels)
     # training=False keeps the backbone's BatchNorm layers in inference mode, also when fine-tuning.
-    return inputs, backbone(x, training=False)
+    features = backbone(x, training=False)
+    if key is not None:
+        _remember(key, _Trunk(inputs, features, backbone, application, [
+            (layer, layer.get_weights(), layer.trainable) for layer in keras.Model(inputs, features, name="trunk").layers if layer is not backbone
+        ]))
+    return inputs, features
 
 
 def with_head(inputs: keras.KerasTensor, features: keras.KerasTensor, params: TrialParams) -> keras.Model:
@@ -65,6 +81,60 @@ def with_head(inputs: keras.KerasTensor, features: keras.KerasTensor, params: Tr
         raise ValueError(f"the {params.family} family needs `params.head`")
     outputs = HEAD_BUILDERS[params.head.kind](features, params.head, seed=params.seed)
     return keras.Model(inputs, outputs, name=f"{params.family}_{params.head.kind}")
+
+
+@dataclass(frozen=True)
+class _Trunk:
+    """A trunk as built: its tensors, its backbone, and each other layer's weights and trainable flag then."""
+
+    inputs: keras.KerasTensor
+    features: keras.KerasTensor
+    backbone: keras.Model
+    application: str
+    stem: list[tuple[keras.layers.Layer, list[np.ndarray], bool]]
+
+
+# The trunks this process built last, for ``build_trunk(reuse=True)``: assembling the kept
+# heads at the end of a run puts them on a trunk a trial built instead of building a
+# VGG16/ResNet50 again (0.5-1 s on 2 cores; benchmarks/demo_vs.py). Only `weights: none`
+# trunks without augmentation: their weights are restored from ``_DRAWN`` (a copy, no file
+# read) and they hold no random state. At most ``KEPT_TRUNKS``, each holding its backbone's
+# weights (ResNet50 94 MB, VGG16 59 MB), the least recently built dropped first.
+KEPT_TRUNKS = 2
+_BUILT: OrderedDict[tuple[Any, ...], _Trunk] = OrderedDict()
+
+
+def _trunk_key(params: TrialParams, channels: int, application: str, preprocessing: str) -> tuple[Any, ...] | None:
+    if params.weights is not None or params.augmentation.enabled:
+        return None
+    return (application, params.size.shape, channels, preprocessing)
+
+
+def _remember(key: tuple[Any, ...], trunk: _Trunk) -> None:
+    _BUILT[key] = trunk
+    _BUILT.move_to_end(key)
+    while len(_BUILT) > KEPT_TRUNKS:
+        _BUILT.popitem(last=False)
+
+
+def _reset(trunk: _Trunk) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """``trunk`` as ``build_trunk`` left it: a trial may have fine-tuned its top layers and changed their trainable flags.
+
+    The weights are those a new build copies in (``set_deterministic_random_weights``), and
+    every flag is the one a new build sets, so a model on the reset trunk computes, and
+    saves, what a model on a new one would (tests/models/test_trunk_reuse.py).
+    """
+    trunk.backbone.set_weights(_DRAWN[trunk.application])
+    trunk.backbone.trainable = False  # as built: every layer of it frozen
+    for layer, weights, trainable in trunk.stem:
+        layer.trainable = trainable
+        layer.set_weights(weights)
+    return trunk.inputs, trunk.features
+
+
+def forget_built_trunks() -> None:
+    """Drop the trunks kept for reuse (tests that must build again)."""
+    _BUILT.clear()
 
 
 # `weights: none` backbones drawn in this process, by keras.applications constructor. Drawing
@@ -80,17 +150,22 @@ def set_deterministic_random_weights(backbone: keras.Model, application: str) ->
     A copy is exact: the draw depends only on each layer's initializer and the fixed seed,
     never on the input size or on what was drawn before (tests/models/test_models.py holds the two equal).
     """
-    drawn = _DRAWN.get(application)
-    if drawn is not None and [w.shape for w in drawn] == [tuple(v.shape) for v in backbone.weights]:
-        backbone.set_weights(drawn)
+    if _drawn_fits(backbone, application):
+        backbone.set_weights(_DRAWN[application])
         return
     reinitialize_deterministically(backbone)
     _DRAWN[application] = backbone.get_weights()
 
 
+def _drawn_fits(backbone: keras.Model, application: str) -> bool:
+    drawn = _DRAWN.get(application)
+    return drawn is not None and [w.shape for w in drawn] == [tuple(v.shape) for v in backbone.weights]
+
+
 def forget_drawn_weights() -> None:
-    """Drop the process's drawn backbones (tests that must draw again)."""
+    """Drop the process's drawn backbones (tests that must draw again), and the trunks reset from them."""
     _DRAWN.clear()
+    _BUILT.clear()
 
 
 # Each weight and where its layer keeps the initializer (Keras 3's DepthwiseConv2D keeps its

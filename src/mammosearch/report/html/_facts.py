@@ -43,7 +43,7 @@ def model_card_section(record: StudyRecord, best: TrialRow | None) -> str:
         ("output", "probability of malignancy (label 1)"),
         ("data", record.context.data_description or "-"),
         ("decode recipe", decode_text(record.context)),
-        ("model file", best.model_path or best.pending_model_path or ("missing from disk" if best.model_missing else "not kept")),
+        ("model file", best.model_path or best.pending_model_path or ("in the artifact store (export-best fetches it)" if best.remote_model_path else "missing from disk" if best.model_missing else "not kept")),
         ("storage", mask_url(record.storage_url)),
     ])
     metrics = table(

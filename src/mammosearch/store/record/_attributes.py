@@ -36,10 +36,10 @@ def to_user_attrs(outcome: TrialOutcome) -> dict[str, Any]:
     return attrs
 
 
-def save(trial: AttributeSink, outcome: TrialOutcome, written: dict[str, Any] | None = None) -> None:
-    """Write ``outcome`` to ``trial`` (one transaction); with ``written`` (what was saved before), only what changed."""
+def save(trial: AttributeSink, outcome: TrialOutcome, written: dict[str, Any] | None = None, also: Mapping[str, Any] | None = None) -> None:
+    """Write ``outcome`` (and the attributes ``also``) to ``trial`` in one transaction; with ``written`` (what was saved before), only what changed."""
     changed = {key: value for key, value in to_user_attrs(outcome).items() if written is None or written.get(key) != value}
-    set_user_attrs(trial, changed)
+    set_user_attrs(trial, {**changed, **(also or {})})
     if written is not None:
         written.update(changed)
 
@@ -267,8 +267,8 @@ def run_end_of(attrs: Mapping[str, Any]) -> RunEnd | None:
 
 
 # --- How a trial's parameters were drawn ---------------------------------------------------
-# Beside the outcome (not a TrialOutcome field): written by the search when the trial
-# starts, whatever engine then trains it.
+# Beside the outcome (not a TrialOutcome field): ``sampling_attrs`` are written by the search
+# with the trial's first record (``save``'s ``also``, one transaction), whatever engine trains it.
 SAMPLER_SEED_KEY = "sampler_seed"
 WORKER_KEY = "worker"  # the worker number under `run --workers N` (0..N-1)
 PROCESS_KEY = "process"  # host:pid of the process that drew and trained the trial
@@ -283,11 +283,11 @@ class Sampling:
     worker: int | None = None
 
 
-def save_sampling(trial: AttributeSink, sampling: Sampling) -> None:
+def sampling_attrs(sampling: Sampling) -> dict[str, Any]:
     attrs: dict[str, Any] = {SAMPLER_SEED_KEY: sampling.sampler_seed, PROCESS_KEY: sampling.process}
     if sampling.worker is not None:
         attrs[WORKER_KEY] = sampling.worker
-    set_user_attrs(trial, attrs)
+    return attrs
 
 
 def sampling_of(attrs: Mapping[str, Any]) -> Sampling | None:

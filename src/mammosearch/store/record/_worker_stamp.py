@@ -25,9 +25,13 @@ class WorkerStamp:
     started: float
 
 
+def stamp_attrs(stamp: WorkerStamp) -> dict[str, Any]:
+    """The attributes ``stamp`` is stored as (the search writes them with the trial's first record, in one transaction)."""
+    return {HOST_KEY: stamp.host, LABEL_KEY: stamp.label, STARTED_KEY: stamp.started}
+
+
 def save_stamp(trial: AttributeSink, stamp: WorkerStamp) -> None:
-    # One transaction for the three keys (store/attr_writes.py).
-    set_user_attrs(trial, {HOST_KEY: stamp.host, LABEL_KEY: stamp.label, STARTED_KEY: stamp.started})
+    set_user_attrs(trial, stamp_attrs(stamp))  # one transaction for the three keys (store/attr_writes.py)
 
 
 def stamp_of(attrs: Mapping[str, Any]) -> WorkerStamp | None:
