@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from mammosearch.data.checks import _duplicates as duplicates
+import mammosearch.data.checks._duplicates as duplicates
 
 
 def byte_table(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -110,11 +110,11 @@ def _instrument(ledger: Ledger) -> None:
     import optuna
     from optuna.study import _optimize
 
-    from mammosearch.search import _objective as objective
-    from mammosearch.search import loop
+    import mammosearch.search._objective as objective
+    import mammosearch.search.loop as loop
 
     try:
-        from mammosearch.search import _order_watch as order_watch
+        import mammosearch.search._order_watch as order_watch
     except ImportError:  # a tree before workers looked for a new set-up between trials
         order_watch = None
     from mammosearch.search import TrialSeededSampler

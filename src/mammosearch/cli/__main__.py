@@ -1,5 +1,5 @@
 """`python -m mammosearch.cli`: how `run --workers N` starts each worker."""
 
-from mammosearch.cli import app
+from mammosearch.cli.app import app
 
 app()

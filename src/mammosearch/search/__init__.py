@@ -1,6 +1,5 @@
 """Many trials: the run dispatch, study set-up, the trial loop, recycled children, workers, KerasTuner."""
 
-from mammosearch.search import _objective, _order_watch, loop
 from mammosearch.search.joining import JoinRequest, LogListener, join_study
 from mammosearch.search.loop import run_trials
 from mammosearch.search.opened import open_prepared
@@ -15,12 +14,9 @@ __all__ = [
     "LogListener",
     "RunOptions",
     "TrialSeededSampler",
-    "_objective",
-    "_order_watch",
     "describe_pruner",
     "finished_trials",
     "join_study",
-    "loop",
     "make_pruner",
     "make_sampler",
     "open_prepared",

@@ -1,6 +1,5 @@
 """The data checks (the fingerprint): photometry, patients, near-duplicates, acquisition shortcuts, balance and sizes."""
 
-from mammosearch.data.checks import _duplicates
 from mammosearch.data.checks._options import KEYS, PATIENTS, PHOTOMETRY, DataChecks
 from mammosearch.data.checks._photometry import UNDETERMINED, flip
 from mammosearch.data.checks._shortcuts import statistics
@@ -12,7 +11,6 @@ __all__ = [
     "PATIENTS",
     "PHOTOMETRY",
     "UNDETERMINED",
-    "_duplicates",
     "cached_fingerprint",
     "compute_fingerprint",
     "flip",
