@@ -15,6 +15,12 @@ from mammosearch.errors import MammosearchError
 
 T = TypeVar("T", int, float)
 
+# Where a worker finds its study and its kept models without them on a command line (a URL's
+# password in `ps`, `sacct` or a job record); named here, below every package, so the command
+# line can name them as option defaults without loading the storage.
+STORAGE_ENV = "MAMMOSEARCH_STORAGE"
+ARTIFACTS_ENV = "MAMMOSEARCH_ARTIFACTS"
+
 
 def number_setting(name: str, parse: Callable[[str], T], valid: Callable[[T], bool], must_be: str, default: T, default_text: str) -> T:
     """``name``'s value parsed by ``parse`` (``default`` when unset or blank); refused when it does not parse or is not ``valid``."""

@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from mammosearch import runtime
 from mammosearch.errors import MammosearchError, Terminated
-from mammosearch.store.artifact_store import ARTIFACTS_ENV
+from mammosearch.settings import ARTIFACTS_ENV
 
 runtime.quiet_backend_logs()
 

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from mammosearch.cli.app import SEARCH, ArtifactsOption, app, console, friendly_errors
+from mammosearch.settings import STORAGE_ENV
 from mammosearch.words import plural
 
 
@@ -17,7 +18,7 @@ from mammosearch.words import plural
 def worker(
     study: Annotated[str, typer.Option("--study", help="The study to join, as `run --setup-only` named it.")],
     storage: Annotated[str | None, typer.Option(
-        "--storage", envvar="MAMMOSEARCH_STORAGE", show_envvar=True, show_default=False,
+        "--storage", envvar=STORAGE_ENV, show_envvar=True, show_default=False,
         help="The study's storage: postgresql://..., sqlite:///..., or journal:///shared/path.log (no database server). "
              "Default: $MAMMOSEARCH_STORAGE (keeps a password off the command line), else sqlite:///<results-dir>/mammosearch.db.")] = None,
     results_dir: Annotated[Path | None, typer.Option(

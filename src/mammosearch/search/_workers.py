@@ -31,8 +31,9 @@ from mammosearch.errors import MammosearchError, SpaceError
 from mammosearch.progress import stage
 from mammosearch.search._identity import forget_worker, visible_gpus
 from mammosearch.search._listener import StudyListener
-from mammosearch.search.options import STORAGE_ENV, WORKER_ENV, RunOptions, RunSummary
+from mammosearch.search.options import WORKER_ENV, RunOptions, RunSummary
 from mammosearch.search.study import setup_study, summarize
+from mammosearch.settings import STORAGE_ENV
 from mammosearch.store import claimed_study_dir, open_storage
 from mammosearch.store.artifact_store import ARTIFACTS_ENV
 from mammosearch.store.record import from_user_attrs

@@ -12,7 +12,6 @@ WORKER_ENV = "MAMMOSEARCH_WORKER"
 ALGORITHMS = ("hyperband", "bayesian", "random")
 # The storage URL `mammosearch worker` uses when no --storage is given: how a job script or a
 # Kubernetes secret passes a password without putting it on a command line.
-STORAGE_ENV = "MAMMOSEARCH_STORAGE"
 
 
 @dataclass(frozen=True)

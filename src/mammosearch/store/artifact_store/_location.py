@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from mammosearch.errors import StorageError
+from mammosearch.settings import ARTIFACTS_ENV
 
 if TYPE_CHECKING:
     from optuna.artifacts._protocol import ArtifactStore
 
 # Like MAMMOSEARCH_STORAGE: a job script sets it once for every command of every node.
-ARTIFACTS_ENV = "MAMMOSEARCH_ARTIFACTS"
 _RETRIES = 6  # Optuna's Backoff: 0.1, 0.2, ... 3.2 s between tries, about 6 s in all
 
 
