@@ -1,4 +1,4 @@
-"""What people read: leaderboard, terminal view, plots, data summary, progress display, export and model card.
+"""What people read: leaderboard, terminal view, HTML page, plots, data summary, progress display, workers. (Export and the model card are in apply/.)
 
 No TensorFlow at import: a report is read without loading a backend.
 """
