@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+
 import optuna
 import pytest
 
@@ -89,9 +93,8 @@ def test_the_last_child_assembles_the_kept_heads_of_every_child(tmp_path):
         assert model.stat().st_mtime >= last_trial_end
 
 
-def test_ctrl_c_during_a_recycled_run_prints_one_line_and_no_traceback(tmp_path):
-    import os
-    import signal
+def _interrupt_a_recycled_run(tmp_path, send_sigint) -> tuple[int, str, str]:
+    """Start a recycled run, call ``send_sigint(process)`` once a trial is training; (exit code, stdout, stderr)."""
     import subprocess
     import sys
     import time
@@ -101,8 +104,8 @@ def test_ctrl_c_during_a_recycled_run_prints_one_line_and_no_traceback(tmp_path)
     space.write_text(TINY_SPACE.replace("n_trials: 3", "n_trials: 6").replace("epochs: 2", "epochs: 40"))
     exe = str(Path(sys.executable).parent / "mammosearch")
     # Output to files, not pipes: nothing reads a pipe while the test waits, and a full pipe
-    # would block the run. Its own process group, so the signal reaches the parent and its
-    # children as a terminal's Ctrl-C does.
+    # would block the run. Its own process group, so a signal to the group reaches the parent
+    # and its children as a terminal's Ctrl-C does.
     out_file, err_file = (tmp_path / "out.txt").open("w"), (tmp_path / "err.txt").open("w")
     proc = subprocess.Popen([exe, "run", "--space", str(space), "--trials-per-process", "2"], cwd=tmp_path,
                             stdout=out_file, stderr=err_file, text=True, start_new_session=True)
@@ -116,16 +119,42 @@ def test_ctrl_c_during_a_recycled_run_prints_one_line_and_no_traceback(tmp_path)
             time.sleep(0.3)
         else:
             raise AssertionError(f"no trial started training: {(tmp_path / 'err.txt').read_text()[-2000:]}")
-        os.killpg(proc.pid, signal.SIGINT)
+        send_sigint(proc)
         proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         out_file.close()
         err_file.close()
-    out, err = (tmp_path / "out.txt").read_text(), (tmp_path / "err.txt").read_text()
-    assert proc.returncode == 130, err[-2000:]
+    return proc.returncode, (tmp_path / "out.txt").read_text(), (tmp_path / "err.txt").read_text()
+
+
+INTERRUPTED = ["interrupted: finished trials are kept; run the same command again to resume."]
+
+
+def test_ctrl_c_during_a_recycled_run_prints_one_line_and_no_traceback(tmp_path):
+    code, out, err = _interrupt_a_recycled_run(tmp_path, lambda proc: os.killpg(proc.pid, signal.SIGINT))
+    assert code == 130, err[-2000:]
     assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err, err[-2000:]
-    assert [line for line in err.splitlines() if line.strip()] == [
-        "interrupted: finished trials are kept; run the same command again to resume."
-    ], err[-2000:]
+    assert [line for line in err.splitlines() if line.strip()] == INTERRUPTED, err[-2000:]
+
+
+def test_ctrl_c_that_only_the_training_child_saw_is_an_interruption_too(tmp_path):
+    """The parent ignores Ctrl-C while it starts a standby child (so the new interpreter does not
+    print a traceback from its imports); a Ctrl-C then reaches only the training child, which
+    exits 130. That is the user interrupting the run, not a trial process failing (exit 1)."""
+    import sqlite3
+
+    def sigint_the_training_child(proc) -> None:
+        with sqlite3.connect(f"file:{tmp_path / 'results' / 'mammosearch.db'}?mode=ro", uri=True, timeout=5) as connection:
+            (stamp,) = connection.execute(
+                "SELECT a.value_json FROM trial_user_attributes a JOIN trials t ON t.trial_id = a.trial_id "
+                "WHERE t.state = 'RUNNING' AND a.key = 'process'").fetchone()
+        pid = int(json.loads(stamp).rsplit(":", 1)[1])  # host:pid of the process training the trial
+        assert pid != proc.pid  # a recycled child, not the coordinating process
+        os.kill(pid, signal.SIGINT)
+
+    code, out, err = _interrupt_a_recycled_run(tmp_path, sigint_the_training_child)
+    assert code == 130, err[-2000:]
+    assert "Traceback" not in out + err, err[-2000:]
+    assert [line for line in err.splitlines() if line.strip()] == INTERRUPTED, err[-2000:]

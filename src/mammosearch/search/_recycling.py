@@ -254,6 +254,10 @@ def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listene
                 child.process.join()
             if child.process.exitcode in (Terminated.exit_code, -signal.SIGTERM):
                 raise Terminated()  # the child was stopped before it could say which trial it re-queued
+            if child.process.exitcode in (130, -signal.SIGINT):
+                # Ctrl-C reached the child while this process ignored it (_spawn's window for a
+                # standby child): the user interrupted the run, not a trial process failing.
+                raise KeyboardInterrupt
             if child.process.exitcode != 0:
                 raise MammosearchError(f"a trial process exited with code {child.process.exitcode}; finished trials are kept, run the same command to resume")
             if own_left is not None:
