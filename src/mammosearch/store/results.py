@@ -138,17 +138,26 @@ def _kept_folder(recorded: str | None, local: StudyDir | None, number: int, file
     if recorded is None:
         return None
     folder = Path(recorded).parent
-    if local is None or (folder / MODEL_FILE).is_file() or is_pending(folder):
+    if local is None or Path(recorded).is_file() or is_pending(folder):
         return folder
     mine = local.trial_dir(number)
     return mine if files or (mine / MODEL_FILE).is_file() or is_pending(mine) else folder
+
+
+def _model_file(recorded: str | None, folder: Path | None) -> Path | None:
+    """The model file in ``folder``: at the recorded place it keeps the name the trial recorded (a
+    study may have recorded any name); a copy in this node's own folder is always MODEL_FILE."""
+    if folder is None:
+        return None
+    return Path(recorded) if recorded is not None and Path(recorded).parent == folder else folder / MODEL_FILE
 
 
 def _row(trial: optuna.trial.FrozenTrial, kept: set[int], local: StudyDir | None = None, files: Mapping[str, str] | None = None) -> TrialRow:
     outcome = from_user_attrs(trial.user_attrs)
     path = outcome.model_path
     folder = _kept_folder(path, local, trial.number, files or {})
-    on_disk = folder is not None and (folder / MODEL_FILE).is_file()
+    model_file = _model_file(path, folder)
+    on_disk = model_file is not None and model_file.is_file()
     pending = folder is not None and not on_disk and is_pending(folder)
     in_store = folder is not None and not on_disk and not pending and trial.number in kept and bool({MODEL_FILE, HEAD_WEIGHTS_FILE} & set(files or {}))
     seconds = None
@@ -161,11 +170,11 @@ def _row(trial: optuna.trial.FrozenTrial, kept: set[int], local: StudyDir | None
         outcome=outcome,
         params=params_dict(trial.user_attrs),
         intermediate=dict(trial.intermediate_values),
-        model_path=folder / MODEL_FILE if folder is not None and on_disk else None,
+        model_path=model_file if on_disk else None,
         # Only the top-K trials keep their model; for them a missing file is a problem.
         model_missing=bool(path) and not on_disk and not pending and not in_store and trial.number in kept,
         seconds=seconds,
-        pending_model_path=folder / MODEL_FILE if folder is not None and pending else None,
+        pending_model_path=model_file if pending else None,
         remote_model_path=folder / MODEL_FILE if folder is not None and in_store else None,
     )
 
