@@ -215,16 +215,6 @@ def show(name: str, result: dict[str, Any]) -> None:
           + (f"; PostgreSQL server CPU {result['server_cpu'] / n * 1000:.1f} ms per trial" if result["server_cpu"] is not None else ""))
 
 
-def checkout(commit: str) -> Path:
-    """A detached worktree of ``commit`` under /tmp (made once, reused)."""
-    root = HERE.parent
-    sha = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", commit], check=True, capture_output=True, text=True).stdout.strip()
-    path = Path(tempfile.gettempdir()) / f"mammosearch-base-{sha}"
-    if not path.exists():
-        subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(path), sha], check=True, capture_output=True)
-    return path / "src"
-
-
 def run_side(src: Path, args: argparse.Namespace) -> dict[str, Any]:
     """This script in a fresh interpreter on the tree at ``src``; its figures."""
     command = [sys.executable, __file__, "--src", str(src), "--json", "--trials", str(args.trials),
@@ -251,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.trials} trials of {args.trial_seconds:g} s, {args.epochs} reports each, one worker; "
           f"{os.cpu_count()} CPUs on this machine, load average {os.getloadavg()[0]:.1f} before")
     if args.base:
-        show(f"base {args.base}", from_src(checkout(args.base)))
+        show(f"base {args.base}", from_src(cluster_sim.checkout(args.base)))
     show("this tree", from_src(HERE.parent / "src"))
     return 0
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, skip_if_its_weights_are_absent
 from mammosearch.config import Space, load_space, parse_space
 from mammosearch.errors import SpaceError
 from mammosearch.spec import Categorical, Fixed, FloatRange, IntRange
@@ -20,8 +20,7 @@ def test_the_required_spaces_are_shipped():
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_every_shipped_space_loads_and_validates(path: Path):
-    if "shared/weights" in path.read_text() and not (REPO.parent / "shared" / "weights").is_dir():
-        pytest.skip(f"{path.name} names the shared ImageNet weights, and ../shared/weights is absent")
+    skip_if_its_weights_are_absent(path)
     space = load_space(path)
     assert space.model.families
     assert space.study.n_trials or space.study.timeout
