@@ -120,6 +120,9 @@ def test_two_workers_on_separate_folders_and_a_file_store_serve_report_export_an
 
     kept, own, attrs = _stored_files(storage)
     assert attrs[STORE_KEY] == store.as_uri() and set(own) == {"data/fingerprint.json"}
+    # A worker's node did not run the set-up: it read the fingerprint (for its notes) from the store.
+    fingerprint = (nodes["setup"] / "tiny" / "data" / "fingerprint.json").read_bytes()
+    assert all((nodes[name] / "tiny" / "data" / "fingerprint.json").read_bytes() == fingerprint for name in ("node_a", "node_b"))
     trials = optuna.load_study(study_name="tiny", storage=storage).trials
     complete = sorted((t for t in trials if t.state == optuna.trial.TrialState.COMPLETE), key=lambda t: (-t.value, t.number))
     assert len(complete) >= 3

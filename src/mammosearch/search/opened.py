@@ -5,7 +5,7 @@ a training process here never runs the set-up stage (``study.setup_study``): no
 preflight, no data fingerprint, no space check, no baseline refit. It loads the study,
 refuses one that was never set up or was set up for other data (``StudyContext.setup_data_key``), loads
 the images (from the on-disk cache where the source has one) and reads the recorded
-fingerprint back for its notes.
+fingerprint back for its notes (from the study's artifact store on a node without the set-up's folder).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from mammosearch.search.options import RunOptions
 from mammosearch.search.samplers import make_pruner, make_sampler
 from mammosearch.search.study import Prepared, finished_trials
 from mammosearch.store import StudyDir, mask_url, open_storage
+from mammosearch.store.artifact_store import fetch_for_reading, kept_artifacts
 from mammosearch.store.record import context_of
 
 
@@ -38,7 +39,9 @@ def open_prepared(space: Space, options: RunOptions) -> Prepared:
         )
     except KeyError:
         raise MammosearchError(f"study '{name}' is not in {mask_url(options.storage_url)}: `mammosearch run` sets it up first") from None
-    set_up_for = context_of(study.user_attrs).setup_data_key
+    attrs = study.user_attrs  # one read of the study's attributes (a query on a database)
+    context = context_of(attrs)
+    set_up_for = context.setup_data_key
     if set_up_for is None:
         raise MammosearchError(f"study '{name}' was never set up by this version: run `mammosearch run` to set it up")
     images = load_image_set(space.data, space.split, cache_dir=Path(options.results_dir) / "cache", checks=space.checks)
@@ -46,7 +49,11 @@ def open_prepared(space: Space, options: RunOptions) -> Prepared:
         # The files or a data key changed between the set-up and this process: its
         # fingerprint, baseline and CV pool would describe other data.
         raise MammosearchError(f"study '{name}': the data changed since the study was set up; run `mammosearch run` again to set it up")
-    return Prepared(study, images, finished_trials(study), _recorded_fingerprint(StudyDir(options.results_dir, name)))
+    study_dir = StudyDir(options.results_dir, name)
+    artifacts = kept_artifacts(attrs, options.artifacts_url)
+    if artifacts is not None:  # a worker on a node that does not share the set-up's results folder
+        fetch_for_reading(artifacts, study_dir, context.study_uid, {}, attrs)
+    return Prepared(study, images, finished_trials(study), _recorded_fingerprint(study_dir))
 
 
 def _recorded_fingerprint(study_dir: StudyDir) -> dict[str, Any]:
