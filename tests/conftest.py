@@ -20,6 +20,7 @@ def skip_if_its_weights_are_absent(space_file: Path) -> None:
     if "shared/weights" in space_file.read_text() and not (SHARED / "weights").is_dir():
         pytest.skip(f"{space_file.name} names the shared ImageNet weights, and ../shared/weights is absent")
 
+
 # A space that trains in seconds: the CNN only, 32 px phantoms, 2 epochs.
 TINY_SPACE = """
 study: {name: tiny, sampler: random, pruner: none, n_trials: 3, seed: 1, keep_top_k: 2}

@@ -59,6 +59,8 @@ class QueueListener:
 # start-up (interpreter, TensorFlow import: ~6 s on 2 cores) overlaps training.
 LEAD_TRIALS = 3
 
+CTRL_C_EXIT = 130  # 128 + SIGINT: how a child ends on Ctrl-C, and how the parent knows it
+
 
 @dataclasses.dataclass
 class _Child:
@@ -89,7 +91,7 @@ def _child(orders: Any, options: RunOptions, events: Any, verbosity: int) -> Non
         # Ctrl-C reaches the whole process group. The parent says "interrupted" once; a
         # child's traceback would only bury that line (Optuna has already failed the
         # running trial, which does not count towards the budget).
-        sys.exit(130)
+        sys.exit(CTRL_C_EXIT)
 
 
 def _train_when_told(orders: Any, options: RunOptions, events: Any, verbosity: int) -> None:
@@ -254,7 +256,7 @@ def run_recycled(space: Space, options: RunOptions, study: optuna.Study, listene
                 child.process.join()
             if child.process.exitcode in (Terminated.exit_code, -signal.SIGTERM):
                 raise Terminated()  # the child was stopped before it could say which trial it re-queued
-            if child.process.exitcode in (130, -signal.SIGINT):
+            if child.process.exitcode in (CTRL_C_EXIT, -signal.SIGINT):
                 # Ctrl-C reached the child while this process ignored it (_spawn's window for a
                 # standby child): the user interrupted the run, not a trial process failing.
                 raise KeyboardInterrupt
