@@ -46,7 +46,7 @@ def _round(url: str, root: Path, mb: float) -> tuple[float, float, float]:
     fetch_trial(kept, StudyDir(root / "node_c", study.study_name), None, trial.number, files)
     fetch = time.perf_counter() - started
     started = time.perf_counter()
-    kept.remove_dropped(study, keep=set())
+    kept.remove_dropped(study, dropped={trial.number})
     remove = time.perf_counter() - started
     return upload, fetch, remove
 

@@ -38,6 +38,11 @@ def completed_values(study: optuna.Study) -> list[tuple[int, float]]:
     return [(t.number, float(t.value)) for t in trials if t.value is not None]
 
 
+def dropped_from(completed: Iterable[tuple[int, float]], keep: set[int]) -> set[int]:
+    """The trials of ``completed`` outside ``keep``: out of the top K for good, since later trials can only push them further down."""
+    return {number for number, _ in completed if number not in keep}
+
+
 FOLDS_DIR = "folds"
 
 
@@ -82,17 +87,19 @@ def keep_if_top_k(study: optuna.Study, number: int, value: float, outcome: Trial
         outcome.model_host = socket.gethostname()
     # A finished trial cannot be updated, so "dropped" is derived later from the file
     # being gone for a trial outside the top K (see results.py).
-    for other, _ in completed:
-        if other not in keep and study_dir.trial_dir(other).exists():
+    dropped = dropped_from(completed, keep)
+    for other in dropped:
+        if study_dir.trial_dir(other).exists():
             study_dir.drop_model(other)
     if artifacts is not None:
-        artifacts.remove_dropped(study, keep)
+        artifacts.remove_dropped(study, dropped)
 
 
 def sweep_dropped(study: optuna.Study, artifacts: KeptArtifacts | None, k: int) -> None:
     """At the end of a process's trials: remove from the store what a trial finishing at the same time pushed out of the top K."""
     if artifacts is not None:
-        artifacts.remove_dropped(study, top_k(completed_values(study), k))
+        completed = completed_values(study)
+        artifacts.remove_dropped(study, dropped_from(completed, top_k(completed, k)))
 
 
 def is_pending(trial_dir: Path) -> bool:

@@ -90,11 +90,18 @@ class KeptArtifacts:
         if relative in before:
             self._remove(before[relative])
 
-    def remove_dropped(self, study: optuna.Study, keep: set[int]) -> None:
-        """Remove from the store the files of every complete trial outside ``keep`` (the top K)."""
+    def remove_dropped(self, study: optuna.Study, dropped: set[int]) -> None:
+        """Remove from the store the files of the trials in ``dropped``.
+
+        ``dropped`` is decided on one read of the complete trials (``kept_models.dropped_from``);
+        a trial that completed since (another worker's) is not in it, whatever its rank: read
+        again here, "complete and not kept" would remove a new best trial's files.
+        """
+        if not dropped:
+            return
         attrs = study.user_attrs
         for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-            if trial.number not in keep:
+            if trial.number in dropped:
                 for artifact_id in trial_files(trial.user_attrs, attrs, trial.number).values():
                     self._remove(artifact_id)
 
