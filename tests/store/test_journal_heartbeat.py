@@ -58,7 +58,8 @@ def test_a_killed_workers_trial_is_failed_and_its_parameters_rerun_while_a_live_
     worker = subprocess.Popen([sys.executable, "-c", SLEEPER, url], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.time() + 120
-        while not _running(url) or not any(beats_dir(journal).glob("trial-*")):
+        # Its objective has drawn x (the journal's last line a trial writes before it sleeps) and its beat file is there.
+        while not any("x" in trial.params for trial in _running(url)) or not any(beats_dir(journal).glob("trial-*")):
             assert worker.poll() is None, worker.communicate()[0]
             assert time.time() < deadline, "the worker never started its trial"
             time.sleep(0.2)
